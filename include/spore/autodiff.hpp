@@ -1,0 +1,5 @@
+#pragma once
+#include <spore/autodiff/elementwise_rules.hpp>
+#include <spore/autodiff/region.hpp>
+#include <spore/autodiff/heavy_rules.hpp>
+#include <spore/autodiff/gradient.hpp>

@@ -1,0 +1,189 @@
+#pragma once
+// Reverse mode, derived from the expression's type. A gradient program runs:
+//   1. the forward pass: heavy nodes in post-order, each into its planned buffer;
+//   2. the backward pass: heavy nodes in reverse post-order, each pushing its complete
+//      adjoint into its operands through fused region loops (heavy_rules.hpp, region.hpp).
+// When the root is a sum or mean, its seed is known before the forward pass, so the root's
+// region runs forward and backward in the same loop: one pass over memory.
+
+#include <array>
+#include <memory>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <spore/autodiff/heavy_rules.hpp>
+#include <spore/core/error.hpp>
+#include <spore/expr/program.hpp>
+
+namespace spore::autodiff {
+
+template <class E, class S>
+void backward_pass(const E& node, S& state) {
+    if constexpr (E::kind == node_kind::heavy) {
+        if (state.alias) return;  // its first occurrence carries the summed adjoint
+        if (state.adjoint && state.adjoint->written) vjp(node, state);
+    }
+    expr::for_each_child_reversed(node, state, [](const auto& child, auto& child_state) { backward_pass(child, child_state); });
+}
+
+template <class E>
+inline constexpr bool fuses_root_v = false;
+template <class R, class A>
+inline constexpr bool fuses_root_v<expr::reduce_all<R, A>> = !R::is_max;
+
+// sum or mean whose adjoint is the constant 1: value and region backward in one loop.
+template <class R, class A, class S>
+typename A::value_type forward_backward(const expr::reduce_all<R, A>& node, S& state) {
+    using T = typename A::value_type;
+    using V = simd::batch<T>;
+    if (!expr::needs_grad(node.a, state.a)) return expr::reduce_all<R, A>::reduce(node.a, state.a);
+    kernels::count(kernels::counters.reduce);
+    constexpr T seed = std::is_same_v<R, expr::reductions::mean> ? T(1) / T(A::shape_type::size) : T(1);
+    begin_region(node.a, state.a, true);
+    V vacc(T(0));
+    T sacc = 0;
+    expr::for_each_row(node.a, state.a, [&](const auto& cursor, std::size_t, std::size_t length) {
+        expr::for_each_batch<T>(length, [&]<class W>(std::size_t j) {
+            const auto values = cursor.template forward<W>(j);
+            if constexpr (simd::is_batch_v<W>) vacc += values.out;
+            else sacc += values.out;
+            backprop(cursor, j, values, simd::splat<W>(seed));
+        });
+    });
+    return (simd::hsum(vacc) + sacc) * seed;
+}
+
+template <class Shape>
+struct check_scalar_output {
+    static_assert(Shape::size == 1, "spore: grad needs a scalar-valued expression; reduce it first, e.g. with "
+                                    "sum() (see check_scalar_output<expression shape> above)");
+    static constexpr bool ok = Shape::size == 1;
+};
+
+// Value and gradients of a scalar expression with respect to some of its tensors. Built once
+// (planning and all allocation happen here); each call then allocates nothing.
+template <expr::expression E, class... Wrt>
+class gradient_program {
+public:
+    using value_type = typename E::value_type;
+    using T = value_type;
+    static_assert(check_scalar_output<typename E::shape_type>::ok);
+    static_assert((std::is_same_v<typename Wrt::value_type, T> && ...),
+                  "spore: grad: every tensor differentiated must have the expression's element type");
+
+    explicit gradient_program(const E& e, const Wrt&... wrt)
+        : expression_(e), state_(std::make_unique<expr::state_t<E>>()) {
+        expr::planner<T> p;
+        p.with_gradients = true;
+        std::array<const T*, sizeof...(Wrt)> addresses{wrt.data()...};
+        std::apply([&](auto&... g) {
+            std::size_t i = 0;
+            ((grad_sinks_[i] = {g.data(), g.size(), false}, ++i), ...);
+        }, gradients_);
+        for (std::size_t i = 0; i < addresses.size(); ++i) {
+            for (std::size_t j = 0; j < i; ++j)
+                if (addresses[i] == addresses[j])
+                    throw error("spore::grad: the same tensor is listed twice (arguments " + std::to_string(j + 1) +
+                                " and " + std::to_string(i + 1) + ")");
+            p.gradient_targets.push_back({addresses[i], &grad_sinks_[i]});
+        }
+        expr::plan(expression_, *state_, p);
+        sinks_ = std::move(p.sinks);
+        for (auto& s : grad_sinks_) sinks_.push_back(&s);
+    }
+
+    // Runs forward and backward; returns the value. Gradients: gradient<I>() or gradients().
+    T run() {
+        for (auto* s : sinks_) s->written = false;
+        const T value = evaluate_and_backpropagate(expression_, *state_);
+        for (auto& s : grad_sinks_)
+            if (!s.written) std::fill_n(s.data, s.size, T(0));
+        return value;
+    }
+    // (value, gradient references...), for structured bindings.
+    auto operator()() {
+        const T value = run();
+        return std::apply([&](const auto&... g) { return std::tuple<T, const std::remove_cvref_t<decltype(g)>&...>(value, g...); },
+                          gradients_);
+    }
+    template <std::size_t I>
+    const auto& gradient() const {
+        return std::get<I>(gradients_);
+    }
+    auto& gradients() { return gradients_; }
+    template <class Tag, class U, class S>
+    void feed(const tensor<U, S>& input) {
+        expr::bind_placeholder<Tag>(expression_, input.data());
+    }
+
+private:
+    static T evaluate_and_backpropagate(const E& root, expr::state_t<E>& state) {
+        if constexpr (fuses_root_v<E>) {
+            expr::run_forward(root.a, state.a);
+            const T value = forward_backward(root, state);
+            state.mutable_value()[0] = value;
+            backward_pass(root.a, state.a);
+            return value;
+        } else if constexpr (E::kind == node_kind::heavy) {
+            expr::run_forward(root, state);
+            if (state.adjoint) {
+                state.adjoint->data[0] = T(1);
+                state.adjoint->written = true;
+            }
+            backward_pass(root, state);
+            return state.value[0];
+        } else if constexpr (E::kind == node_kind::leaf) {
+            if (state.grad) {
+                state.grad->data[0] = T(1);
+                state.grad->written = true;
+            }
+            return root.data[0];
+        } else {
+            expr::run_forward(root, state);
+            T value;
+            expr::evaluate_region(root, state, &value);
+            backprop_region(root, state, [](std::size_t) { return constant_seed<T>{T(1)}; });
+            backward_pass(root, state);
+            return value;
+        }
+    }
+
+    E expression_;
+    std::unique_ptr<expr::state_t<E>> state_;
+    std::tuple<tensor<T, typename Wrt::shape_type>...> gradients_;
+    std::array<expr::sink<T>, sizeof...(Wrt)> grad_sinks_{};
+    std::vector<expr::sink<T>*> sinks_;
+};
+
+}  // namespace spore::autodiff
+
+namespace spore {
+
+template <class X>
+concept differentiable_tensor = is_tensor_v<X> && !X::shape_type::has_dynamic_batch;
+
+// Builds a reusable program: `auto program = compile_grad(f, a, b); auto [v, da, db] = program();`
+template <expr::expression E, differentiable_tensor... Wrt>
+auto compile_grad(const E& f, const Wrt&... wrt) {
+    return autodiff::gradient_program<E, Wrt...>(f, wrt...);
+}
+
+// One-shot: `auto [value, da, db] = value_and_grad(f, a, b);` (allocates; use compile_grad in loops).
+template <expr::expression E, differentiable_tensor... Wrt>
+auto value_and_grad(const E& f, const Wrt&... wrt) {
+    autodiff::gradient_program<E, Wrt...> program(f, wrt...);
+    auto value = program.run();
+    return std::apply([&](auto&... g) { return std::make_tuple(value, std::move(g)...); }, program.gradients());
+}
+
+// One-shot gradients: a tensor for one argument, a tuple for several.
+template <expr::expression E, differentiable_tensor... Wrt>
+auto grad(const E& f, const Wrt&... wrt) {
+    autodiff::gradient_program<E, Wrt...> program(f, wrt...);
+    program.run();
+    if constexpr (sizeof...(Wrt) == 1) return std::move(std::get<0>(program.gradients()));
+    else return std::move(program.gradients());
+}
+
+}  // namespace spore

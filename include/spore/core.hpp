@@ -1,0 +1,9 @@
+#pragma once
+#include <spore/core/config.hpp>
+#include <spore/core/error.hpp>
+#include <spore/core/shape.hpp>
+#include <spore/core/aligned_buffer.hpp>
+#include <spore/core/random.hpp>
+#include <spore/core/tensor.hpp>
+#include <spore/core/print.hpp>
+#include <spore/core/compare.hpp>

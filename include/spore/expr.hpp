@@ -1,0 +1,12 @@
+#pragma once
+#include <spore/expr/node.hpp>
+#include <spore/expr/state.hpp>
+#include <spore/expr/cursor.hpp>
+#include <spore/expr/elementwise.hpp>
+#include <spore/expr/heavy.hpp>
+#include <spore/expr/reduce.hpp>
+#include <spore/expr/matmul.hpp>
+#include <spore/expr/reshape.hpp>
+#include <spore/expr/softmax.hpp>
+#include <spore/expr/plan.hpp>
+#include <spore/expr/program.hpp>

@@ -1,0 +1,99 @@
+#pragma once
+// Planning, done once when a program is built: heavy nodes that are equal (same type, same
+// operands) share one buffer, so a subexpression used twice is computed once; gradient sinks
+// are attached to the leaves being differentiated; buffers are allocated. Nothing here runs
+// per evaluation.
+
+#include <utility>
+#include <vector>
+
+#include <spore/expr/node.hpp>
+#include <spore/expr/state.hpp>
+
+namespace spore::expr {
+
+template <class E>
+inline constexpr char type_key = 0;  // its address identifies the type E
+
+template <class T>
+struct planner {
+    struct heavy_entry {
+        const void* type;
+        const void* node;
+        void* state;
+    };
+    std::vector<heavy_entry> heavy;
+    std::vector<std::pair<const T*, sink<T>*>> gradient_targets;  // by the tensor's address
+    std::vector<sink<T>*> sinks;                                  // reset before each backward pass
+    bool with_gradients = false;
+};
+
+template <class E, class S>
+bool needs_grad(const E& node, const S& state) {
+    if constexpr (E::kind == node_kind::leaf) return state.grad != nullptr;
+    else if constexpr (E::kind == node_kind::constant) return false;
+    else if constexpr (E::kind == node_kind::heavy) return state.needs_grad;
+    else {
+        bool any = false;
+        for_each_child(node, state, [&](const auto& child, const auto& child_state) { any = any || needs_grad(child, child_state); });
+        return any;
+    }
+}
+
+template <class E, class S, class T>
+void plan(const E& node, S& state, planner<T>& p) {
+    if constexpr (E::kind == node_kind::leaf) {
+        for (auto [address, target] : p.gradient_targets)
+            if (address == node.data) state.grad = target;
+    } else if constexpr (E::kind == node_kind::heavy) {
+        for (const auto& entry : p.heavy) {
+            if (entry.type == &type_key<E> && *static_cast<const E*>(entry.node) == node) {
+                const S& canonical = *static_cast<const S*>(entry.state);
+                state.alias = true;
+                state.value = canonical.value;
+                state.adjoint = canonical.adjoint;
+                state.needs_grad = canonical.needs_grad;
+                return;
+            }
+        }
+        for_each_child(node, state, [&](const auto& child, auto& child_state) { plan(child, child_state, p); });
+        bool grad = false;
+        for_each_child(node, state, [&](const auto& child, const auto& child_state) { grad = grad || needs_grad(child, child_state); });
+        state.needs_grad = p.with_gradients && grad;
+        state.allocate(state.needs_grad);
+        state.allocate_buffers();
+        if (state.adjoint) p.sinks.push_back(state.adjoint);
+        p.heavy.push_back({&type_key<E>, &node, &state});
+    } else {
+        for_each_child(node, state, [&](const auto& child, auto& child_state) { plan(child, child_state, p); });
+    }
+}
+
+// Computes every heavy node below and including `node`, children first. Aliases were
+// computed where they first appeared.
+template <class E, class S>
+void run_forward(const E& node, S& state) {
+    if constexpr (E::kind == node_kind::heavy) {
+        if (state.alias) return;
+        for_each_child(node, state, [](const auto& child, auto& child_state) { run_forward(child, child_state); });
+        node.forward(state);
+    } else {
+        for_each_child(node, state, [](const auto& child, auto& child_state) { run_forward(child, child_state); });
+    }
+}
+
+// Points every placeholder leaf tagged Tag at `data`.
+template <class Tag, class E, class T>
+void bind_placeholder(E& node, const T* data) {
+    if constexpr (E::kind == node_kind::leaf) {
+        if constexpr (requires { typename E::tag; })
+            if constexpr (std::is_same_v<typename E::tag, Tag>) node.data = data;
+    } else if constexpr (binary_node<E>) {
+        bind_placeholder<Tag>(node.a, data);
+        bind_placeholder<Tag>(node.b, data);
+    } else if constexpr (unary_node<E>) {
+        bind_placeholder<Tag>(node.a, data);
+    }
+}
+
+}  // namespace spore::expr

@@ -1,0 +1,193 @@
+#pragma once
+// Reductions: sum, mean and max over all axes (a scalar) or over one axis. Their operand is
+// read through a fused loop, so sum(tanh(a * b + c)) never stores tanh(a * b + c).
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <limits>
+#include <type_traits>
+
+#include <spore/expr/heavy.hpp>
+#include <spore/kernels/counters.hpp>
+
+namespace spore::expr {
+
+namespace reductions {
+struct sum {
+    static constexpr bool is_max = false;
+};
+struct mean {
+    static constexpr bool is_max = false;
+};
+struct max {
+    static constexpr bool is_max = true;
+};
+}  // namespace reductions
+
+template <class Reduction, class T>
+constexpr T reduction_identity() {
+    if constexpr (Reduction::is_max) return -std::numeric_limits<T>::infinity();
+    else return T(0);
+}
+
+template <class Reduction, class A>
+struct reduce_all : node_base<typename A::value_type, shape<>, node_kind::heavy> {
+    using reduction = Reduction;
+    using T = typename A::value_type;
+    A a;
+    bool operator==(const reduce_all&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        kernels::count(kernels::counters.reduce);
+        state.mutable_value()[0] = reduce(a, state.a);
+    }
+
+    template <class S>
+    static T reduce(const A& a, S& child_state) {
+        using V = simd::batch<T>;
+        V vacc = simd::splat<V>(reduction_identity<Reduction, T>());
+        T sacc = reduction_identity<Reduction, T>();
+        for_each_row(a, child_state, [&](const auto& cursor, std::size_t, std::size_t length) {
+            for_each_batch<T>(length, [&]<class W>(std::size_t j) {
+                W x = cursor.template forward<W>(j).out;
+                if constexpr (simd::is_batch_v<W>) vacc = Reduction::is_max ? simd::max(vacc, x) : vacc + x;
+                else sacc = Reduction::is_max ? simd::max(sacc, x) : sacc + x;
+            });
+        });
+        if constexpr (Reduction::is_max) {
+            alignas(64) T lanes[V::size];
+            vacc.store_aligned(lanes);
+            for (T lane : lanes) sacc = simd::max(sacc, lane);
+            return sacc;
+        } else {
+            T total = simd::hsum(vacc) + sacc;
+            if constexpr (std::is_same_v<Reduction, reductions::mean>) total /= T(A::shape_type::size);
+            return total;
+        }
+    }
+};
+
+template <class Shape, std::size_t Axis>
+struct drop_axis {
+    struct holder {
+        static constexpr auto value = [] {
+            std::array<std::size_t, Shape::rank - 1> out{};
+            for (std::size_t i = 0, o = 0; i < Shape::rank; ++i)
+                if (i != Axis) out[o++] = Shape::extents[i];
+            return out;
+        }();
+    };
+    using type = shape_from_array<holder>;
+};
+
+template <class Reduction, std::size_t Axis, class A>
+struct reduce_axis : node_base<typename A::value_type, typename drop_axis<typename A::shape_type, Axis>::type,
+                               node_kind::heavy> {
+    using reduction = Reduction;
+    using in_shape = typename A::shape_type;
+    using out_shape = typename drop_axis<in_shape, Axis>::type;
+    using T = typename A::value_type;
+    static constexpr std::size_t axis = Axis;
+    static constexpr bool last_axis = Axis + 1 == in_shape::rank;
+    A a;
+    bool operator==(const reduce_axis&) const = default;
+
+    // Offset in the output of the element at `in_offset` in the input (the reduced axis dropped).
+    static constexpr std::size_t output_offset(std::size_t in_offset) {
+        std::size_t out = 0, step = 1;
+        for (std::size_t d = in_shape::rank; d-- > 0;) {
+            const std::size_t coord = in_offset % in_shape::extents[d];
+            in_offset /= in_shape::extents[d];
+            if (d != Axis) {
+                out += coord * step;
+                step *= in_shape::extents[d];
+            }
+        }
+        return out;
+    }
+
+    template <class S>
+    void forward(S& state) const {
+        kernels::count(kernels::counters.reduce);
+        T* out = state.mutable_value();
+        std::fill_n(out, out_shape::size, reduction_identity<Reduction, T>());
+        for_each_row<true>(a, state.a, [&](const auto& cursor, std::size_t base, std::size_t length) {
+            if constexpr (last_axis) {
+                using V = simd::batch<T>;
+                V vacc = simd::splat<V>(reduction_identity<Reduction, T>());
+                T sacc = reduction_identity<Reduction, T>();
+                for_each_batch<T>(length, [&]<class W>(std::size_t j) {
+                    W x = cursor.template forward<W>(j).out;
+                    if constexpr (simd::is_batch_v<W>) vacc = Reduction::is_max ? simd::max(vacc, x) : vacc + x;
+                    else sacc = Reduction::is_max ? simd::max(sacc, x) : sacc + x;
+                });
+                if constexpr (Reduction::is_max) {
+                    alignas(64) T lanes[V::size];
+                    vacc.store_aligned(lanes);
+                    for (T lane : lanes) sacc = simd::max(sacc, lane);
+                } else {
+                    sacc += simd::hsum(vacc);
+                }
+                out[base / length] = sacc;
+            } else {
+                T* row = out + output_offset(base);
+                for_each_batch<T>(length, [&]<class W>(std::size_t j) {
+                    W x = cursor.template forward<W>(j).out;
+                    W y = simd::load<W>(row + j);
+                    simd::store(row + j, Reduction::is_max ? simd::max(x, y) : x + y);
+                });
+            }
+        });
+        if constexpr (std::is_same_v<Reduction, reductions::mean>) {
+            const T scale = T(1) / T(in_shape::extents[Axis]);
+            for (std::size_t i = 0; i < out_shape::size; ++i) out[i] *= scale;
+        }
+    }
+};
+
+template <class R, class A>
+struct state_of<reduce_all<R, A>> {
+    struct type : heavy_state_base<typename A::value_type, shape<>> {
+        state_t<A> a;
+        void allocate_buffers() {}
+    };
+};
+template <class R, std::size_t Axis, class A>
+struct state_of<reduce_axis<R, Axis, A>> {
+    struct type : heavy_state_base<typename A::value_type, typename reduce_axis<R, Axis, A>::out_shape> {
+        state_t<A> a;
+        void allocate_buffers() {}
+    };
+};
+
+template <class Reduction, std::size_t Axis, class Shape>
+struct check_axis {
+    static_assert(Axis < Shape::rank, "spore: reduction axis out of range (see check_axis<reduction, axis, shape> above)");
+    static constexpr bool ok = Axis < Shape::rank;
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+#define SPORE_REDUCTION(name)                                                                  \
+    template <expr::non_scalar_operand X>                                                      \
+    constexpr auto name(X&& x) {                                                               \
+        auto e = expr::operand_expression<X, X>(std::forward<X>(x));                           \
+        return expr::reduce_all<expr::reductions::name, decltype(e)>{{}, e};                   \
+    }                                                                                          \
+    template <std::size_t Axis, expr::non_scalar_operand X>                                    \
+    constexpr auto name(X&& x) {                                                               \
+        auto e = expr::operand_expression<X, X>(std::forward<X>(x));                           \
+        using E = decltype(e);                                                                 \
+        if constexpr (expr::check_axis<expr::reductions::name, Axis, typename E::shape_type>::ok) \
+            return expr::reduce_axis<expr::reductions::name, Axis, E>{{}, e};                  \
+    }
+SPORE_REDUCTION(sum)
+SPORE_REDUCTION(mean)
+SPORE_REDUCTION(max)
+#undef SPORE_REDUCTION
+
+}  // namespace spore

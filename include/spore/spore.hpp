@@ -1,0 +1,5 @@
+#pragma once
+// spore: static-shape tensors, expression graphs as types, compile-time reverse mode.
+#include <spore/core.hpp>
+#include <spore/expr.hpp>
+#include <spore/autodiff.hpp>

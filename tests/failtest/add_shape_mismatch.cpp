@@ -1,0 +1,10 @@
+// An elementwise operation on shapes that do not broadcast names the operation and both shapes.
+// expect: cannot be broadcast together
+// expect: check_broadcastable<spore::expr::ops::add, spore::shape<3, 4>, spore::shape<5>
+#include <spore/spore.hpp>
+int main() {
+    spore::tensor<float, spore::shape<3, 4>> a;
+    spore::tensor<float, spore::shape<5>> b;
+    auto c = a + b;
+    (void)c;
+}

@@ -1,0 +1,8 @@
+// expect: grad needs a scalar-valued expression
+// expect: check_scalar_output<spore::shape<3, 4>
+#include <spore/spore.hpp>
+int main() {
+    spore::tensor<float, spore::shape<3, 4>> a;
+    auto g = spore::grad(spore::tanh(a), a);
+    (void)g;
+}

@@ -1,0 +1,9 @@
+// expect: matmul needs the columns of the left operand to equal the rows of the right
+// expect: check_matmul<spore::shape<3, 4>, spore::shape<5, 2>
+#include <spore/spore.hpp>
+int main() {
+    spore::tensor<float, spore::shape<3, 4>> a;
+    spore::tensor<float, spore::shape<5, 2>> b;
+    auto c = spore::matmul(a, b);
+    (void)c;
+}

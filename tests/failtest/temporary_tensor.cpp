@@ -1,0 +1,9 @@
+// A temporary tensor would be gone before the lazy expression is evaluated.
+// expect: a temporary tensor in an expression would dangle
+#include <spore/spore.hpp>
+spore::tensor<float, spore::shape<3>> make() { return {}; }
+int main() {
+    spore::tensor<float, spore::shape<3>> a;
+    auto e = a + make();
+    (void)e;
+}
