@@ -66,6 +66,8 @@ if(_expected STREQUAL "")
     "failtest ${SOURCE}: no `// expect: <text>` line found; add at least one")
 endif()
 
+list(JOIN _args " " _args_txt)
+
 execute_process(
   COMMAND ${CMAKE_COMMAND} -E env LC_ALL=C LANG=C
           "${CXX}" ${_args} "${SOURCE}"
@@ -74,9 +76,9 @@ execute_process(
   ERROR_VARIABLE _out)
 
 if(_rc EQUAL 0)
+  message(NOTICE "command: ${CXX} ${_args_txt} ${SOURCE}")
   message(FATAL_ERROR
-    "failtest ${SOURCE}: compiled successfully, but it must be rejected.\n"
-    "command: ${CXX} ${_args} ${SOURCE}")
+    "failtest ${SOURCE}: compiled successfully, but it must be rejected.")
 endif()
 
 set(_missing "")
@@ -98,13 +100,15 @@ if(_missing)
   endif()
   list(JOIN _expected "\n    " _exp_txt)
   list(JOIN _missing "\n    " _miss_txt)
+  # message(NOTICE) prints verbatim (FATAL_ERROR would re-wrap the text).
+  message(NOTICE
+    "---- expected (all of):\n    ${_exp_txt}\n"
+    "---- missing:\n    ${_miss_txt}\n"
+    "---- found (compiler output):\n${_shown}\n"
+    "---- command: ${CXX} ${_args_txt} ${SOURCE}")
   message(FATAL_ERROR
     "failtest ${SOURCE}: compilation failed as required, but the diagnostics "
-    "lack expected text.\n"
-    "  expected:\n    ${_exp_txt}\n"
-    "  missing:\n    ${_miss_txt}\n"
-    "  found (compiler output):\n${_shown}\n"
-    "command: ${CXX} ${_args} ${SOURCE}")
+    "lack expected text (see above).")
 endif()
 
 list(LENGTH _expected _n_expected)
