@@ -2,6 +2,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 #include "support/check.hpp"
 
@@ -136,9 +137,12 @@ TEST_CASE("gradients of tensors the expression does not use are zero", "[autodif
     CHECK_THROWS_AS(spore::grad(spore::sum(x), x, x), spore::error);
 }
 
-TEST_CASE("a program sees new tensor values on every call", "[autodiff]") {
+TEST_CASE("a program sees new tensor values on every call, and can be moved", "[autodiff]") {
     tensor<double, shape<4>> x{1, 2, 3, 4};
-    auto program = spore::compile_grad(spore::sum(x * x), x);
+    auto built = spore::compile_grad(spore::sum(x * x), x);
+    std::vector<decltype(built)> programs;
+    programs.push_back(std::move(built));
+    auto& program = programs.front();
     CHECK(program.run() == 30.0);
     CHECK(program.gradient<0>()[3] == 8.0);
     x.fill(1.0);

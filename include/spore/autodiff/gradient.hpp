@@ -73,31 +73,31 @@ public:
                   "spore: grad: every tensor differentiated must have the expression's element type");
 
     explicit gradient_program(const E& e, const Wrt&... wrt)
-        : expression_(e), state_(std::make_unique<expr::state_t<E>>()) {
+        : expression_(e), storage_(std::make_unique<storage>()) {
         expr::planner<T> p;
         p.with_gradients = true;
         std::array<const T*, sizeof...(Wrt)> addresses{wrt.data()...};
         std::apply([&](auto&... g) {
             std::size_t i = 0;
-            ((grad_sinks_[i] = {g.data(), g.size(), false}, ++i), ...);
+            ((storage_->grad_sinks[i] = {g.data(), g.size(), false}, ++i), ...);
         }, gradients_);
         for (std::size_t i = 0; i < addresses.size(); ++i) {
             for (std::size_t j = 0; j < i; ++j)
                 if (addresses[i] == addresses[j])
                     throw error("spore::grad: the same tensor is listed twice (arguments " + std::to_string(j + 1) +
                                 " and " + std::to_string(i + 1) + ")");
-            p.gradient_targets.push_back({addresses[i], &grad_sinks_[i]});
+            p.gradient_targets.push_back({addresses[i], &storage_->grad_sinks[i]});
         }
-        expr::plan(expression_, *state_, p);
+        expr::plan(expression_, storage_->state, p);
         sinks_ = std::move(p.sinks);
-        for (auto& s : grad_sinks_) sinks_.push_back(&s);
+        for (auto& s : storage_->grad_sinks) sinks_.push_back(&s);
     }
 
     // Runs forward and backward; returns the value. Gradients: gradient<I>() or gradients().
     T run() {
         for (auto* s : sinks_) s->written = false;
-        const T value = evaluate_and_backpropagate(expression_, *state_);
-        for (auto& s : grad_sinks_)
+        const T value = evaluate_and_backpropagate(expression_, storage_->state);
+        for (auto& s : storage_->grad_sinks)
             if (!s.written) std::fill_n(s.data, s.size, T(0));
         return value;
     }
@@ -149,10 +149,14 @@ private:
         }
     }
 
+    // Everything the plan points into lives on the heap, so the program can be moved.
+    struct storage {
+        expr::state_t<E> state;
+        std::array<expr::sink<T>, sizeof...(Wrt)> grad_sinks{};
+    };
     E expression_;
-    std::unique_ptr<expr::state_t<E>> state_;
-    std::tuple<tensor<T, typename Wrt::shape_type>...> gradients_;
-    std::array<expr::sink<T>, sizeof...(Wrt)> grad_sinks_{};
+    std::unique_ptr<storage> storage_;
+    std::tuple<tensor<T, typename Wrt::shape_type>...> gradients_;  // storage moves with the tensor
     std::vector<expr::sink<T>*> sinks_;
 };
 
