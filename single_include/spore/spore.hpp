@@ -1439,65 +1439,445 @@ SPORE_REDUCTION(max)
 // dense memory and run through the GEMM kernel.
 
 // ---- begin spore/kernels/gemm.hpp ----
-// C = alpha * op(A) * op(B) + beta * C, row-major, with leading dimensions.
-// This is the straightforward vectorised kernel the expression layer is built and tested on;
-// the cube-tiled kernel (issue 3) replaces its body behind the same signature.
+// C = alpha * op(A) * op(B) + beta * C, row-major, with leading dimensions: a cube-tiled GEMM.
+//
+// Operands are packed into 16x16 blocks, the "fractal" layout of the cube units of AI
+// accelerators (Ascend's 16x16x16 cube, AMX's 16-row tiles): A as panels of 16 rows, B as
+// panels of 16 columns, each stored k-major, so a panel is a sequence of 16x16 cubes along k
+// and every step of the micro-kernel is a 16x16x16 product. Edges are padded with zeros in the
+// packed panels, so odd sizes run the same vector code; only the final write of an edge cube
+// is masked.
+//
+// Blocking (GotoBLAS order): a KC x 16 panel of B stays in L1 while the 16-row panels of an
+// MC x KC block of A (in L2) stream past it. KC and MC come from the cache sizes.
+//
+// Threads split C into column (or row) slices, whole cubes each, so every element is summed in
+// the same order whatever the thread count: results are bit-identical for 1 or N threads.
+
+// ---- begin spore/kernels/cache.hpp ----
+// Cache sizes of the running CPU, read once, for sizing GEMM's blocks.
+
+#if defined(__linux__)
+#include <unistd.h>
+#endif
+
+namespace spore::kernels {
+
+struct cache_sizes {
+    std::size_t l1_data = 32 * 1024;
+    std::size_t l2 = 512 * 1024;
+};
+
+inline cache_sizes detect_cache_sizes() {
+    cache_sizes sizes;
+#if defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
+    if (long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE); l1 > 0) sizes.l1_data = static_cast<std::size_t>(l1);
+    if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) sizes.l2 = static_cast<std::size_t>(l2);
+#endif
+    return sizes;
+}
+
+inline const cache_sizes& caches() {
+    static const cache_sizes sizes = detect_cache_sizes();
+    return sizes;
+}
+
+}  // namespace spore::kernels
+// ---- end spore/kernels/cache.hpp ----
+// ---- begin spore/kernels/thread_pool.hpp ----
+// A small pool of std::threads for the heavy kernels. Why not OpenMP: a header-only library
+// should not force -fopenmp (and libgomp's pool) on every program that includes it, and a
+// user who already runs a pool of their own must be able to hold spore to one thread.
+//
+// The thread count defaults to the cores this process may use (SPORE_NUM_THREADS overrides
+// it); spore::set_num_threads(n) changes it. The calling thread takes part in the work, and a
+// kernel called from inside a pool task runs serially, so the pool never oversubscribes.
+
+#include <condition_variable>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+namespace spore::kernels {
+
+inline std::size_t available_cores() {
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        const int count = CPU_COUNT(&set);
+        if (count > 0) return static_cast<std::size_t>(count);
+    }
+#endif
+    const unsigned n = std::thread::hardware_concurrency();
+    return n ? n : 1;
+}
+
+class thread_pool {
+public:
+    static thread_pool& instance() {
+        static thread_pool pool;
+        return pool;
+    }
+
+    std::size_t threads() const noexcept { return threads_; }
+
+    void set_threads(std::size_t n) {
+        n = n ? n : 1;
+        std::lock_guard<std::mutex> serial(run_mutex_);
+        stop_workers();
+        threads_ = n;
+        start_workers();
+    }
+
+    // Calls task(i) for i in [0, count), spread over the pool; returns when all are done.
+    template <class Task>
+    void run(std::size_t count, Task&& task) {
+        if (count == 0) return;
+        if (count == 1 || threads_ == 1 || inside_task()) {
+            for (std::size_t i = 0; i < count; ++i) task(i);
+            return;
+        }
+        std::lock_guard<std::mutex> serial(run_mutex_);  // one parallel job at a time
+        std::function<void(std::size_t)> body = [&task](std::size_t i) { task(i); };
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            done_.wait(lock, [&] { return active_ == 0; });  // no worker still inside the last job
+            body_ = &body;
+            count_ = count;
+            next_.store(0);
+            remaining_.store(count);
+            ++generation_;
+        }
+        wake_.notify_all();
+        work(&body, count);
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [&] { return remaining_.load() == 0 && active_ == 0; });
+        body_ = nullptr;
+    }
+
+    ~thread_pool() { stop_workers(); }
+
+private:
+    thread_pool() {
+        std::size_t n = available_cores();
+        if (const char* env = std::getenv("SPORE_NUM_THREADS")) {
+            const long v = std::strtol(env, nullptr, 10);
+            if (v > 0) n = static_cast<std::size_t>(v);
+        }
+        threads_ = n;
+        start_workers();
+    }
+
+    static bool& inside_task() {
+        thread_local bool flag = false;
+        return flag;
+    }
+
+    // Takes task indices until none are left. A worker that joins a job after it ended finds
+    // next_ past count and calls nothing.
+    void work(std::function<void(std::size_t)>* body, std::size_t count) {
+        inside_task() = true;
+        for (std::size_t i; (i = next_.fetch_add(1)) < count;) {
+            (*body)(i);
+            if (remaining_.fetch_sub(1) == 1) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                done_.notify_all();
+            }
+        }
+        inside_task() = false;
+    }
+
+    void start_workers() {
+        stopping_ = false;
+        for (std::size_t t = 1; t < threads_; ++t)
+            workers_.emplace_back([this] {
+                std::size_t seen = 0;
+                for (;;) {
+                    std::function<void(std::size_t)>* body;
+                    std::size_t count;
+                    {
+                        std::unique_lock<std::mutex> lock(mutex_);
+                        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+                        if (stopping_) return;
+                        seen = generation_;
+                        body = body_;
+                        count = count_;
+                        ++active_;
+                    }
+                    work(body, count);
+                    {
+                        std::lock_guard<std::mutex> lock(mutex_);
+                        --active_;
+                    }
+                    done_.notify_all();
+                }
+            });
+    }
+
+    void stop_workers() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        for (auto& w : workers_) w.join();
+        workers_.clear();
+    }
+
+    std::mutex run_mutex_, mutex_;
+    std::condition_variable wake_, done_;
+    std::vector<std::thread> workers_;
+    std::function<void(std::size_t)>* body_ = nullptr;
+    std::size_t count_ = 0;
+    std::atomic<std::size_t> next_{0}, remaining_{0};
+    std::size_t generation_ = 0;
+    std::size_t active_ = 0;  // workers inside work()
+    std::size_t threads_ = 1;
+    bool stopping_ = false;
+};
+
+}  // namespace spore::kernels
+
+namespace spore {
+
+// Threads used by spore's kernels (the calling thread included).
+inline void set_num_threads(std::size_t n) { kernels::thread_pool::instance().set_threads(n); }
+inline std::size_t num_threads() { return kernels::thread_pool::instance().threads(); }
+
+}  // namespace spore
+// ---- end spore/kernels/thread_pool.hpp ----
 
 namespace spore::kernels {
 
 enum class transpose { no, yes };
 
+inline constexpr std::size_t cube = 16;
+
+// The register tile: `rows` rows of a 16-wide cube held in accumulators. A 16x16 fp32 cube is
+// 16 zmm registers with AVX-512 (of 32), so the whole cube stays in registers and each step
+// needs one load of B and 16 broadcasts of A, which AVX-512 folds into the FMAs. With AVX2 the
+// same cube would need 32 ymm registers of 16, so it is done as four 4x16 strips: 8
+// accumulators, 2 loads of B and 4 broadcasts per 8 FMAs, which keeps both FMA ports busy
+// without running out of load slots. SSE and NEON take 2-row strips of 4 vectors.
+template <class T>
+struct register_tile {
+    using V = simd::batch<T>;
+    static constexpr std::size_t width = V::size;
+    static_assert(cube % width == 0, "spore: a SIMD vector wider than a 16-element cube row");
+    static constexpr std::size_t vectors = cube / width;
+    static constexpr std::size_t accumulators = sizeof(V) >= 64 ? 16 : 8;
+    static constexpr std::size_t rows = accumulators / vectors ? accumulators / vectors : 1;
+    static_assert(cube % rows == 0);
+};
+
+template <class T>
+struct gemm_blocking {
+    std::size_t kc, mc, nc;
+    static gemm_blocking compute() {
+        const auto& c = caches();
+        auto round16 = [](std::size_t x) { return x / cube * cube; };
+        // half of L1 for the B panel (KC x 16), half of L2 for the A block (MC x KC)
+        const std::size_t kc = std::clamp<std::size_t>(round16(c.l1_data / 2 / (cube * sizeof(T))), 64, 512);
+        const std::size_t mc = std::clamp<std::size_t>(round16(c.l2 / 2 / (kc * sizeof(T))), 32, 1024);
+        return {kc, mc, 4096};
+    }
+    static const gemm_blocking& get() {
+        static const gemm_blocking b = compute();
+        return b;
+    }
+};
+
+namespace detail {
+
+// Size of a packed 16-row panel of A `depth` deep: whole cubes.
+constexpr std::size_t a_panel_size(std::size_t depth) { return (depth + cube - 1) / cube * cube * cube; }
+
+// Rows [row, row + 16) of op(A), columns [col, col + depth), as a 16-row panel: a run of
+// 16x16 cubes along k (the last one possibly shallower). Inside a cube the register tile's
+// strips come one after the other, each k-major, so the micro-kernel reads A contiguously:
+// element (r, k) of a cube `kr` deep sits at (r / R) * R * kr + k * R + r % R.
+template <class T>
+void pack_a_panel(transpose trans, const T* a, std::size_t lda, std::size_t row, std::size_t rows_valid,
+                  std::size_t col, std::size_t depth, T* out) {
+    constexpr std::size_t R = register_tile<T>::rows;
+    if (rows_valid < cube) std::fill_n(out, a_panel_size(depth), T(0));
+    for (std::size_t q = 0; q * cube < depth; ++q) {
+        const std::size_t k0 = q * cube, kr = std::min(cube, depth - k0);
+        T* dst = out + q * cube * cube;
+        for (std::size_t r = 0; r < rows_valid; ++r) {
+            T* strip = dst + (r / R) * R * kr + r % R;
+            if (trans == transpose::no) {
+                const T* src = a + (row + r) * lda + col + k0;
+                for (std::size_t k = 0; k < kr; ++k) strip[k * R] = src[k];
+            } else {
+                const T* src = a + (col + k0) * lda + row + r;
+                for (std::size_t k = 0; k < kr; ++k) strip[k * R] = src[k * lda];
+            }
+        }
+    }
+}
+
+// Rows [row, row + depth) of op(B), columns [col, col + 16), as a k-major 16-column panel.
+template <class T>
+void pack_b_panel(transpose trans, const T* b, std::size_t ldb, std::size_t row, std::size_t depth,
+                  std::size_t col, std::size_t cols_valid, T* out) {
+    if (cols_valid < cube) std::fill_n(out, depth * cube, T(0));
+    if (trans == transpose::no) {
+        for (std::size_t k = 0; k < depth; ++k) std::copy_n(b + (row + k) * ldb + col, cols_valid, out + k * cube);
+    } else {
+        for (std::size_t c = 0; c < cols_valid; ++c) {
+            const T* src = b + (col + c) * ldb + row;
+            for (std::size_t k = 0; k < depth; ++k) out[k * cube + c] = src[k];
+        }
+    }
+}
+
+// One 16x16 cube of C from a 16-row panel of A and `depth` rows of 16 columns of B, each row
+// `b_stride` apart (16 in a packed panel): C = alpha * A * B + beta * C (beta == 0: C is not
+// read).
+template <class T>
+void cube_kernel(std::size_t depth, const T* SPORE_RESTRICT ap, const T* SPORE_RESTRICT bp, std::size_t b_stride,
+                 T* c, std::size_t ldc, std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
+    using tile = register_tile<T>;
+    using V = typename tile::V;
+    constexpr std::size_t R = tile::rows, NV = tile::vectors, W = tile::width;
+    for (std::size_t strip = 0; strip < cube && strip < rows_valid; strip += R) {
+        V acc[R][NV];
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 16
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
+        const T* b_row = bp;
+        for (std::size_t k0 = 0; k0 < depth; k0 += cube) {  // one 16x16x16 cube step
+            const std::size_t kr = std::min(cube, depth - k0);
+            const T* a = ap + k0 * cube + strip * kr;
+#pragma GCC unroll 4
+            for (std::size_t k = 0; k < kr; ++k, b_row += b_stride) {
+                V b[NV];
+#pragma GCC unroll 16
+                for (std::size_t v = 0; v < NV; ++v) {
+                    b[v] = V::load_unaligned(b_row + v * W);
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+                    // Keep the row of B in a register: GCC would otherwise fold the load into
+                    // every FMA that uses it, loading it R times and running out of load slots.
+#if defined(__AVX512F__)
+                    asm("" : "+v"(b[v].data));
+#else
+                    asm("" : "+x"(b[v].data));
+#endif
+#endif
+                }
+#pragma GCC unroll 16
+                for (std::size_t r = 0; r < R; ++r) {
+                    const V x(a[k * R + r]);
+#pragma GCC unroll 16
+                    for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(x, b[v], acc[r][v]);
+                }
+            }
+        }
+        const V va(alpha), vb(beta);
+        for (std::size_t r = 0; r < R && strip + r < rows_valid; ++r) {
+            T* row = c + (strip + r) * ldc;
+            if (cols_valid == cube) {
+#pragma GCC unroll 16
+                for (std::size_t v = 0; v < NV; ++v) {
+                    V out = acc[r][v] * va;
+                    if (beta != T(0)) out = xsimd::fma(vb, V::load_unaligned(row + v * W), out);
+                    out.store_unaligned(row + v * W);
+                }
+            } else {
+                alignas(64) T tmp[cube];
+                for (std::size_t v = 0; v < NV; ++v) (acc[r][v] * va).store_aligned(tmp + v * W);
+                for (std::size_t j = 0; j < cols_valid; ++j) row[j] = beta != T(0) ? tmp[j] + beta * row[j] : tmp[j];
+            }
+        }
+    }
+}
+
+// Per-thread packing buffers: grown once, then reused, so a GEMM call allocates nothing.
+template <class T>
+T* scratch(std::size_t which, std::size_t count) {
+    thread_local aligned_buffer<T> buffers[2];
+    if (buffers[which].size() < count) buffers[which] = aligned_buffer<T>(count);
+    return buffers[which].data();
+}
+
+// The single-threaded GEMM on C's block [m0, m1) x [n0, n1).
+template <class T>
+void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
+                std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                std::size_t ldc) {
+    const auto& blocking = gemm_blocking<T>::get();
+    auto round_up = [](std::size_t x) { return (x + cube - 1) / cube * cube; };
+    const std::size_t nc = std::min(blocking.nc, round_up(n1 - n0));
+    const std::size_t mc = std::min(blocking.mc, round_up(m1 - m0));
+    const std::size_t kc = std::min(blocking.kc, k);
+    T* bpack = scratch<T>(0, kc * nc);
+    T* apack = scratch<T>(1, a_panel_size(kc) * (mc / cube));
+    // When all rows of C fit one block of A, each panel of B is used by one sweep only: packing
+    // it would copy B for nothing, so whole 16-column panels are read where they are.
+    const bool b_in_place = tb == transpose::no && m1 - m0 <= mc;
+    for (std::size_t jc = n0; jc < n1; jc += nc) {
+        const std::size_t nb = std::min(nc, n1 - jc);
+        for (std::size_t pc = 0; pc < k; pc += kc) {
+            const std::size_t kb = std::min(kc, k - pc);
+            const T beta_here = pc == 0 ? beta : T(1);
+            for (std::size_t j = 0; j < nb; j += cube)
+                if (!b_in_place || nb - j < cube)
+                    pack_b_panel(tb, b, ldb, pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
+            for (std::size_t ic = m0; ic < m1; ic += mc) {
+                const std::size_t mb = std::min(mc, m1 - ic);
+                for (std::size_t i = 0; i < mb; i += cube)
+                    pack_a_panel(ta, a, lda, ic + i, std::min(cube, mb - i), pc, kb, apack + i / cube * a_panel_size(kb));
+                for (std::size_t j = 0; j < nb; j += cube) {
+                    const bool direct = b_in_place && nb - j >= cube;
+                    const T* panel = direct ? b + pc * ldb + jc + j : bpack + j * kb;
+                    const std::size_t stride = direct ? ldb : cube;
+                    for (std::size_t i = 0; i < mb; i += cube)
+                        cube_kernel(kb, apack + i / cube * a_panel_size(kb), panel, stride, c + (ic + i) * ldc + jc + j, ldc,
+                                    std::min(cube, mb - i), std::min(cube, nb - j), alpha, beta_here);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
 template <class T>
 void gemm(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
           std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     count(counters.gemm);
-    using V = simd::batch<T>;
-    constexpr std::size_t w = V::size;
-    const bool ta = trans_a == transpose::yes, tb = trans_b == transpose::yes;
-    auto a_at = [&](std::size_t i, std::size_t p) { return ta ? a[p * lda + i] : a[i * lda + p]; };
-
-    for (std::size_t i = 0; i < m; ++i) {
-        T* crow = c + i * ldc;
-        if (beta == T(0))
-            for (std::size_t j = 0; j < n; ++j) crow[j] = T(0);
-        else if (beta != T(1))
-            for (std::size_t j = 0; j < n; ++j) crow[j] *= beta;
-    }
-    if (k == 0 || alpha == T(0)) return;
-
-    if (!tb) {  // rows of C accumulate scaled rows of B
-        for (std::size_t i = 0; i < m; ++i) {
-            T* crow = c + i * ldc;
-            for (std::size_t p = 0; p < k; ++p) {
-                const T scale = alpha * a_at(i, p);
-                const T* brow = b + p * ldb;
-                const V vs(scale);
-                std::size_t j = 0;
-                for (; j + w <= n; j += w) xsimd::fma(vs, V::load_unaligned(brow + j), V::load_unaligned(crow + j)).store_unaligned(crow + j);
-                for (; j < n; ++j) crow[j] += scale * brow[j];
-            }
-        }
-    } else if (!ta) {  // dot products of rows of A with rows of B
-        for (std::size_t i = 0; i < m; ++i) {
-            const T* arow = a + i * lda;
-            for (std::size_t j = 0; j < n; ++j) {
-                const T* brow = b + j * ldb;
-                V acc(T(0));
-                std::size_t p = 0;
-                for (; p + w <= k; p += w) acc = xsimd::fma(V::load_unaligned(arow + p), V::load_unaligned(brow + p), acc);
-                T sum = xsimd::hadd(acc);
-                for (; p < k; ++p) sum += arow[p] * brow[p];
-                c[i * ldc + j] += alpha * sum;
-            }
-        }
-    } else {
+    if (m == 0 || n == 0) return;
+    if (k == 0 || alpha == T(0)) {
         for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t j = 0; j < n; ++j) {
-                T sum = 0;
-                for (std::size_t p = 0; p < k; ++p) sum += a_at(i, p) * b[j * ldb + p];
-                c[i * ldc + j] += alpha * sum;
-            }
+            for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+        return;
     }
+    auto& pool = thread_pool::instance();
+    // Below about 2^18 multiply-adds a second thread costs more than it saves.
+    const std::size_t work = m * n * k;
+    const bool split_columns = n >= m;
+    const std::size_t cubes = ((split_columns ? n : m) + cube - 1) / cube;
+    const std::size_t tasks = work < (std::size_t(1) << 18) ? 1 : std::min(pool.threads(), cubes);
+    if (tasks <= 1) {
+        detail::gemm_block(trans_a, trans_b, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    const std::size_t per_task = (cubes + tasks - 1) / tasks * cube;
+    pool.run(tasks, [&](std::size_t t) {
+        const std::size_t extent = split_columns ? n : m;
+        const std::size_t lo = std::min(extent, t * per_task), hi = std::min(extent, lo + per_task);
+        if (lo >= hi) return;
+        if (split_columns) detail::gemm_block(trans_a, trans_b, 0, m, lo, hi, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else detail::gemm_block(trans_a, trans_b, lo, hi, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    });
 }
 
 }  // namespace spore::kernels
@@ -1755,8 +2135,6 @@ constexpr auto log_softmax(X&& x) {
 // operands) share one buffer, so a subexpression used twice is computed once; gradient sinks
 // are attached to the leaves being differentiated; buffers are allocated. Nothing here runs
 // per evaluation.
-
-#include <vector>
 
 namespace spore::expr {
 
@@ -2340,31 +2718,31 @@ public:
                   "spore: grad: every tensor differentiated must have the expression's element type");
 
     explicit gradient_program(const E& e, const Wrt&... wrt)
-        : expression_(e), state_(std::make_unique<expr::state_t<E>>()) {
+        : expression_(e), storage_(std::make_unique<storage>()) {
         expr::planner<T> p;
         p.with_gradients = true;
         std::array<const T*, sizeof...(Wrt)> addresses{wrt.data()...};
         std::apply([&](auto&... g) {
             std::size_t i = 0;
-            ((grad_sinks_[i] = {g.data(), g.size(), false}, ++i), ...);
+            ((storage_->grad_sinks[i] = {g.data(), g.size(), false}, ++i), ...);
         }, gradients_);
         for (std::size_t i = 0; i < addresses.size(); ++i) {
             for (std::size_t j = 0; j < i; ++j)
                 if (addresses[i] == addresses[j])
                     throw error("spore::grad: the same tensor is listed twice (arguments " + std::to_string(j + 1) +
                                 " and " + std::to_string(i + 1) + ")");
-            p.gradient_targets.push_back({addresses[i], &grad_sinks_[i]});
+            p.gradient_targets.push_back({addresses[i], &storage_->grad_sinks[i]});
         }
-        expr::plan(expression_, *state_, p);
+        expr::plan(expression_, storage_->state, p);
         sinks_ = std::move(p.sinks);
-        for (auto& s : grad_sinks_) sinks_.push_back(&s);
+        for (auto& s : storage_->grad_sinks) sinks_.push_back(&s);
     }
 
     // Runs forward and backward; returns the value. Gradients: gradient<I>() or gradients().
     T run() {
         for (auto* s : sinks_) s->written = false;
-        const T value = evaluate_and_backpropagate(expression_, *state_);
-        for (auto& s : grad_sinks_)
+        const T value = evaluate_and_backpropagate(expression_, storage_->state);
+        for (auto& s : storage_->grad_sinks)
             if (!s.written) std::fill_n(s.data, s.size, T(0));
         return value;
     }
@@ -2416,10 +2794,14 @@ private:
         }
     }
 
+    // Everything the plan points into lives on the heap, so the program can be moved.
+    struct storage {
+        expr::state_t<E> state;
+        std::array<expr::sink<T>, sizeof...(Wrt)> grad_sinks{};
+    };
     E expression_;
-    std::unique_ptr<expr::state_t<E>> state_;
-    std::tuple<tensor<T, typename Wrt::shape_type>...> gradients_;
-    std::array<expr::sink<T>, sizeof...(Wrt)> grad_sinks_{};
+    std::unique_ptr<storage> storage_;
+    std::tuple<tensor<T, typename Wrt::shape_type>...> gradients_;  // storage moves with the tensor
     std::vector<expr::sink<T>*> sinks_;
 };
 

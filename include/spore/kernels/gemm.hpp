@@ -1,68 +1,254 @@
 #pragma once
-// C = alpha * op(A) * op(B) + beta * C, row-major, with leading dimensions.
-// This is the straightforward vectorised kernel the expression layer is built and tested on;
-// the cube-tiled kernel (issue 3) replaces its body behind the same signature.
+// C = alpha * op(A) * op(B) + beta * C, row-major, with leading dimensions: a cube-tiled GEMM.
+//
+// Operands are packed into 16x16 blocks, the "fractal" layout of the cube units of AI
+// accelerators (Ascend's 16x16x16 cube, AMX's 16-row tiles): A as panels of 16 rows, B as
+// panels of 16 columns, each stored k-major, so a panel is a sequence of 16x16 cubes along k
+// and every step of the micro-kernel is a 16x16x16 product. Edges are padded with zeros in the
+// packed panels, so odd sizes run the same vector code; only the final write of an edge cube
+// is masked.
+//
+// Blocking (GotoBLAS order): a KC x 16 panel of B stays in L1 while the 16-row panels of an
+// MC x KC block of A (in L2) stream past it. KC and MC come from the cache sizes.
+//
+// Threads split C into column (or row) slices, whole cubes each, so every element is summed in
+// the same order whatever the thread count: results are bit-identical for 1 or N threads.
 
+#include <algorithm>
 #include <cstddef>
 
+#include <spore/core/aligned_buffer.hpp>
+#include <spore/core/config.hpp>
+#include <spore/kernels/cache.hpp>
 #include <spore/kernels/counters.hpp>
 #include <spore/kernels/simd.hpp>
+#include <spore/kernels/thread_pool.hpp>
 
 namespace spore::kernels {
 
 enum class transpose { no, yes };
 
+inline constexpr std::size_t cube = 16;
+
+// The register tile: `rows` rows of a 16-wide cube held in accumulators. A 16x16 fp32 cube is
+// 16 zmm registers with AVX-512 (of 32), so the whole cube stays in registers and each step
+// needs one load of B and 16 broadcasts of A, which AVX-512 folds into the FMAs. With AVX2 the
+// same cube would need 32 ymm registers of 16, so it is done as four 4x16 strips: 8
+// accumulators, 2 loads of B and 4 broadcasts per 8 FMAs, which keeps both FMA ports busy
+// without running out of load slots. SSE and NEON take 2-row strips of 4 vectors.
+template <class T>
+struct register_tile {
+    using V = simd::batch<T>;
+    static constexpr std::size_t width = V::size;
+    static_assert(cube % width == 0, "spore: a SIMD vector wider than a 16-element cube row");
+    static constexpr std::size_t vectors = cube / width;
+    static constexpr std::size_t accumulators = sizeof(V) >= 64 ? 16 : 8;
+    static constexpr std::size_t rows = accumulators / vectors ? accumulators / vectors : 1;
+    static_assert(cube % rows == 0);
+};
+
+template <class T>
+struct gemm_blocking {
+    std::size_t kc, mc, nc;
+    static gemm_blocking compute() {
+        const auto& c = caches();
+        auto round16 = [](std::size_t x) { return x / cube * cube; };
+        // half of L1 for the B panel (KC x 16), half of L2 for the A block (MC x KC)
+        const std::size_t kc = std::clamp<std::size_t>(round16(c.l1_data / 2 / (cube * sizeof(T))), 64, 512);
+        const std::size_t mc = std::clamp<std::size_t>(round16(c.l2 / 2 / (kc * sizeof(T))), 32, 1024);
+        return {kc, mc, 4096};
+    }
+    static const gemm_blocking& get() {
+        static const gemm_blocking b = compute();
+        return b;
+    }
+};
+
+namespace detail {
+
+// Size of a packed 16-row panel of A `depth` deep: whole cubes.
+constexpr std::size_t a_panel_size(std::size_t depth) { return (depth + cube - 1) / cube * cube * cube; }
+
+// Rows [row, row + 16) of op(A), columns [col, col + depth), as a 16-row panel: a run of
+// 16x16 cubes along k (the last one possibly shallower). Inside a cube the register tile's
+// strips come one after the other, each k-major, so the micro-kernel reads A contiguously:
+// element (r, k) of a cube `kr` deep sits at (r / R) * R * kr + k * R + r % R.
+template <class T>
+void pack_a_panel(transpose trans, const T* a, std::size_t lda, std::size_t row, std::size_t rows_valid,
+                  std::size_t col, std::size_t depth, T* out) {
+    constexpr std::size_t R = register_tile<T>::rows;
+    if (rows_valid < cube) std::fill_n(out, a_panel_size(depth), T(0));
+    for (std::size_t q = 0; q * cube < depth; ++q) {
+        const std::size_t k0 = q * cube, kr = std::min(cube, depth - k0);
+        T* dst = out + q * cube * cube;
+        for (std::size_t r = 0; r < rows_valid; ++r) {
+            T* strip = dst + (r / R) * R * kr + r % R;
+            if (trans == transpose::no) {
+                const T* src = a + (row + r) * lda + col + k0;
+                for (std::size_t k = 0; k < kr; ++k) strip[k * R] = src[k];
+            } else {
+                const T* src = a + (col + k0) * lda + row + r;
+                for (std::size_t k = 0; k < kr; ++k) strip[k * R] = src[k * lda];
+            }
+        }
+    }
+}
+
+// Rows [row, row + depth) of op(B), columns [col, col + 16), as a k-major 16-column panel.
+template <class T>
+void pack_b_panel(transpose trans, const T* b, std::size_t ldb, std::size_t row, std::size_t depth,
+                  std::size_t col, std::size_t cols_valid, T* out) {
+    if (cols_valid < cube) std::fill_n(out, depth * cube, T(0));
+    if (trans == transpose::no) {
+        for (std::size_t k = 0; k < depth; ++k) std::copy_n(b + (row + k) * ldb + col, cols_valid, out + k * cube);
+    } else {
+        for (std::size_t c = 0; c < cols_valid; ++c) {
+            const T* src = b + (col + c) * ldb + row;
+            for (std::size_t k = 0; k < depth; ++k) out[k * cube + c] = src[k];
+        }
+    }
+}
+
+// One 16x16 cube of C from a 16-row panel of A and `depth` rows of 16 columns of B, each row
+// `b_stride` apart (16 in a packed panel): C = alpha * A * B + beta * C (beta == 0: C is not
+// read).
+template <class T>
+void cube_kernel(std::size_t depth, const T* SPORE_RESTRICT ap, const T* SPORE_RESTRICT bp, std::size_t b_stride,
+                 T* c, std::size_t ldc, std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
+    using tile = register_tile<T>;
+    using V = typename tile::V;
+    constexpr std::size_t R = tile::rows, NV = tile::vectors, W = tile::width;
+    for (std::size_t strip = 0; strip < cube && strip < rows_valid; strip += R) {
+        V acc[R][NV];
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 16
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
+        const T* b_row = bp;
+        for (std::size_t k0 = 0; k0 < depth; k0 += cube) {  // one 16x16x16 cube step
+            const std::size_t kr = std::min(cube, depth - k0);
+            const T* a = ap + k0 * cube + strip * kr;
+#pragma GCC unroll 4
+            for (std::size_t k = 0; k < kr; ++k, b_row += b_stride) {
+                V b[NV];
+#pragma GCC unroll 16
+                for (std::size_t v = 0; v < NV; ++v) {
+                    b[v] = V::load_unaligned(b_row + v * W);
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+                    // Keep the row of B in a register: GCC would otherwise fold the load into
+                    // every FMA that uses it, loading it R times and running out of load slots.
+#if defined(__AVX512F__)
+                    asm("" : "+v"(b[v].data));
+#else
+                    asm("" : "+x"(b[v].data));
+#endif
+#endif
+                }
+#pragma GCC unroll 16
+                for (std::size_t r = 0; r < R; ++r) {
+                    const V x(a[k * R + r]);
+#pragma GCC unroll 16
+                    for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(x, b[v], acc[r][v]);
+                }
+            }
+        }
+        const V va(alpha), vb(beta);
+        for (std::size_t r = 0; r < R && strip + r < rows_valid; ++r) {
+            T* row = c + (strip + r) * ldc;
+            if (cols_valid == cube) {
+#pragma GCC unroll 16
+                for (std::size_t v = 0; v < NV; ++v) {
+                    V out = acc[r][v] * va;
+                    if (beta != T(0)) out = xsimd::fma(vb, V::load_unaligned(row + v * W), out);
+                    out.store_unaligned(row + v * W);
+                }
+            } else {
+                alignas(64) T tmp[cube];
+                for (std::size_t v = 0; v < NV; ++v) (acc[r][v] * va).store_aligned(tmp + v * W);
+                for (std::size_t j = 0; j < cols_valid; ++j) row[j] = beta != T(0) ? tmp[j] + beta * row[j] : tmp[j];
+            }
+        }
+    }
+}
+
+// Per-thread packing buffers: grown once, then reused, so a GEMM call allocates nothing.
+template <class T>
+T* scratch(std::size_t which, std::size_t count) {
+    thread_local aligned_buffer<T> buffers[2];
+    if (buffers[which].size() < count) buffers[which] = aligned_buffer<T>(count);
+    return buffers[which].data();
+}
+
+// The single-threaded GEMM on C's block [m0, m1) x [n0, n1).
+template <class T>
+void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
+                std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                std::size_t ldc) {
+    const auto& blocking = gemm_blocking<T>::get();
+    auto round_up = [](std::size_t x) { return (x + cube - 1) / cube * cube; };
+    const std::size_t nc = std::min(blocking.nc, round_up(n1 - n0));
+    const std::size_t mc = std::min(blocking.mc, round_up(m1 - m0));
+    const std::size_t kc = std::min(blocking.kc, k);
+    T* bpack = scratch<T>(0, kc * nc);
+    T* apack = scratch<T>(1, a_panel_size(kc) * (mc / cube));
+    // When all rows of C fit one block of A, each panel of B is used by one sweep only: packing
+    // it would copy B for nothing, so whole 16-column panels are read where they are.
+    const bool b_in_place = tb == transpose::no && m1 - m0 <= mc;
+    for (std::size_t jc = n0; jc < n1; jc += nc) {
+        const std::size_t nb = std::min(nc, n1 - jc);
+        for (std::size_t pc = 0; pc < k; pc += kc) {
+            const std::size_t kb = std::min(kc, k - pc);
+            const T beta_here = pc == 0 ? beta : T(1);
+            for (std::size_t j = 0; j < nb; j += cube)
+                if (!b_in_place || nb - j < cube)
+                    pack_b_panel(tb, b, ldb, pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
+            for (std::size_t ic = m0; ic < m1; ic += mc) {
+                const std::size_t mb = std::min(mc, m1 - ic);
+                for (std::size_t i = 0; i < mb; i += cube)
+                    pack_a_panel(ta, a, lda, ic + i, std::min(cube, mb - i), pc, kb, apack + i / cube * a_panel_size(kb));
+                for (std::size_t j = 0; j < nb; j += cube) {
+                    const bool direct = b_in_place && nb - j >= cube;
+                    const T* panel = direct ? b + pc * ldb + jc + j : bpack + j * kb;
+                    const std::size_t stride = direct ? ldb : cube;
+                    for (std::size_t i = 0; i < mb; i += cube)
+                        cube_kernel(kb, apack + i / cube * a_panel_size(kb), panel, stride, c + (ic + i) * ldc + jc + j, ldc,
+                                    std::min(cube, mb - i), std::min(cube, nb - j), alpha, beta_here);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
 template <class T>
 void gemm(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
           std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     count(counters.gemm);
-    using V = simd::batch<T>;
-    constexpr std::size_t w = V::size;
-    const bool ta = trans_a == transpose::yes, tb = trans_b == transpose::yes;
-    auto a_at = [&](std::size_t i, std::size_t p) { return ta ? a[p * lda + i] : a[i * lda + p]; };
-
-    for (std::size_t i = 0; i < m; ++i) {
-        T* crow = c + i * ldc;
-        if (beta == T(0))
-            for (std::size_t j = 0; j < n; ++j) crow[j] = T(0);
-        else if (beta != T(1))
-            for (std::size_t j = 0; j < n; ++j) crow[j] *= beta;
-    }
-    if (k == 0 || alpha == T(0)) return;
-
-    if (!tb) {  // rows of C accumulate scaled rows of B
-        for (std::size_t i = 0; i < m; ++i) {
-            T* crow = c + i * ldc;
-            for (std::size_t p = 0; p < k; ++p) {
-                const T scale = alpha * a_at(i, p);
-                const T* brow = b + p * ldb;
-                const V vs(scale);
-                std::size_t j = 0;
-                for (; j + w <= n; j += w) xsimd::fma(vs, V::load_unaligned(brow + j), V::load_unaligned(crow + j)).store_unaligned(crow + j);
-                for (; j < n; ++j) crow[j] += scale * brow[j];
-            }
-        }
-    } else if (!ta) {  // dot products of rows of A with rows of B
-        for (std::size_t i = 0; i < m; ++i) {
-            const T* arow = a + i * lda;
-            for (std::size_t j = 0; j < n; ++j) {
-                const T* brow = b + j * ldb;
-                V acc(T(0));
-                std::size_t p = 0;
-                for (; p + w <= k; p += w) acc = xsimd::fma(V::load_unaligned(arow + p), V::load_unaligned(brow + p), acc);
-                T sum = xsimd::hadd(acc);
-                for (; p < k; ++p) sum += arow[p] * brow[p];
-                c[i * ldc + j] += alpha * sum;
-            }
-        }
-    } else {
+    if (m == 0 || n == 0) return;
+    if (k == 0 || alpha == T(0)) {
         for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t j = 0; j < n; ++j) {
-                T sum = 0;
-                for (std::size_t p = 0; p < k; ++p) sum += a_at(i, p) * b[j * ldb + p];
-                c[i * ldc + j] += alpha * sum;
-            }
+            for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+        return;
     }
+    auto& pool = thread_pool::instance();
+    // Below about 2^18 multiply-adds a second thread costs more than it saves.
+    const std::size_t work = m * n * k;
+    const bool split_columns = n >= m;
+    const std::size_t cubes = ((split_columns ? n : m) + cube - 1) / cube;
+    const std::size_t tasks = work < (std::size_t(1) << 18) ? 1 : std::min(pool.threads(), cubes);
+    if (tasks <= 1) {
+        detail::gemm_block(trans_a, trans_b, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    const std::size_t per_task = (cubes + tasks - 1) / tasks * cube;
+    pool.run(tasks, [&](std::size_t t) {
+        const std::size_t extent = split_columns ? n : m;
+        const std::size_t lo = std::min(extent, t * per_task), hi = std::min(extent, lo + per_task);
+        if (lo >= hi) return;
+        if (split_columns) detail::gemm_block(trans_a, trans_b, 0, m, lo, hi, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else detail::gemm_block(trans_a, trans_b, lo, hi, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    });
 }
 
 }  // namespace spore::kernels
