@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
         execv("/proc/self/exe", argv);  // OpenBLAS reads the variable when it loads
     }
-    std::printf("OpenBLAS kernel: %s; spore cube tile %zu rows x 16; Eigen %d.%d.%d\n", openblas_get_corename(),
-                spore::kernels::register_tile<float>::rows, EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION);
+    std::printf("OpenBLAS kernel: %s; spore: 16x16 cubes in %zu strips; Eigen %d.%d.%d\n", openblas_get_corename(),
+                spore::kernels::register_tile<float>::strips, EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION);
     register_all();
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();

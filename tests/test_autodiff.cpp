@@ -88,6 +88,20 @@ TEST_CASE("gradient program: no allocation per call once built", "[autodiff][all
     CHECK(spore::max_abs_diff(out, direct) == 0.0);
 }
 
+TEST_CASE("gradient program: no allocation per call with threaded GEMMs", "[autodiff][allocation][threads]") {
+    const std::size_t default_threads = spore::num_threads();
+    spore::set_num_threads(2);
+    tensor<float, shape<128, 128>> a, b;
+    a.fill_uniform(13);
+    b.fill_uniform(14);
+    auto program = spore::compile_grad(spore::sum(spore::tanh(spore::matmul(a, b))), a, b);
+    program.run();
+    const long before = allocations.load();
+    for (int i = 0; i < 20; ++i) program.run();
+    CHECK(allocations.load() - before == 0);
+    spore::set_num_threads(default_threads);
+}
+
 TEST_CASE("a heavy subexpression used twice is computed once", "[autodiff][cse]") {
     tensor<double, shape<5, 7>> a;
     tensor<double, shape<7, 3>> b;

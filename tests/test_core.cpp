@@ -1,4 +1,5 @@
 #include <sstream>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <spore/spore.hpp>
@@ -111,4 +112,30 @@ TEST_CASE("compare: allclose and max_abs_diff", "[core]") {
     b[1] = NAN;
     CHECK_FALSE(spore::allclose(a, b, 1.0, 1.0));
     CHECK(std::isinf(spore::max_abs_diff(a, b)));
+}
+
+TEST_CASE("tensor: assignment keeps the storage, so expressions stay valid", "[core]") {
+    tensor<double, shape<3>> x{1, 2, 3}, next{4, 5, 6};
+    const double* storage = x.data();
+    auto program = spore::compile(x * 2.0);
+    x = next;
+    CHECK(x.data() == storage);
+    CHECK(program()[2] == 12.0);
+    x = tensor<double, shape<3>>{7, 8, 9};
+    CHECK(x.data() == storage);
+    CHECK(program()[0] == 14.0);
+}
+
+TEST_CASE("tensor_view: read-only views of const tensors, explicit batch for dynamic shapes", "[core]") {
+    const tensor<float, shape<2, 2>> t{1, 2, 3, 4};
+    auto v = t.view();
+    STATIC_REQUIRE(std::is_same_v<decltype(v[0]), const float&>);
+    float total = 0;
+    for (float x : v) total += x;
+    CHECK(total == 10.0f);
+    CHECK(v(1, 1) == 4.0f);
+    std::vector<float> storage(8);
+    spore::tensor_view<float, shape<spore::dynamic, 4>> d(storage.data(), 2);
+    CHECK(d.size() == 8);
+    STATIC_REQUIRE(!std::is_constructible_v<spore::tensor_view<float, shape<spore::dynamic, 4>>, float*>);
 }

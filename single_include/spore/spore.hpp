@@ -304,22 +304,24 @@ public:
             if (axis == 0) return self().batch();
         return Shape::extents[axis];
     }
-    T* begin() noexcept { return self().data(); }
-    T* end() noexcept { return self().data() + size(); }
-    const T* begin() const noexcept { return self().data(); }
-    const T* end() const noexcept { return self().data() + size(); }
+    // The element type of data(): const for a view of const elements, so such a view is
+    // read-only however it is held.
+    auto begin() noexcept { return self().data(); }
+    auto end() noexcept { return self().data() + size(); }
+    auto begin() const noexcept { return self().data(); }
+    auto end() const noexcept { return self().data() + size(); }
 
-    T& operator[](std::size_t flat) noexcept { return self().data()[flat]; }
-    const T& operator[](std::size_t flat) const noexcept { return self().data()[flat]; }
+    decltype(auto) operator[](std::size_t flat) noexcept { return self().data()[flat]; }
+    decltype(auto) operator[](std::size_t flat) const noexcept { return self().data()[flat]; }
 
     template <class... I>
         requires(sizeof...(I) == rank && (std::is_integral_v<I> && ...))
-    T& operator()(I... index) noexcept {
+    decltype(auto) operator()(I... index) noexcept {
         return self().data()[offset(index...)];
     }
     template <class... I>
         requires(sizeof...(I) == rank && (std::is_integral_v<I> && ...))
-    const T& operator()(I... index) const noexcept {
+    decltype(auto) operator()(I... index) const noexcept {
         return self().data()[offset(index...)];
     }
 
@@ -369,6 +371,20 @@ public:
     tensor(const E& expression) requires(!Shape::has_dynamic_batch) : storage_(Shape::size) {
         evaluate_into(*this, expression);  // found by ADL in spore's expression layer
     }
+    // Expressions and programs hold a tensor by the address of its elements, so assignment
+    // copies into the existing storage instead of replacing it: `x = next_batch;` keeps every
+    // program built on x valid. (Only a different run-time batch size reallocates.)
+    tensor(const tensor&) = default;
+    tensor(tensor&&) noexcept = default;
+    tensor& operator=(const tensor& other) {
+        if (this != &other) assign_from(other.data(), other.batch());
+        return *this;
+    }
+    tensor& operator=(tensor&& other) noexcept(!Shape::has_dynamic_batch) {
+        if (this != &other) assign_from(other.data(), other.batch());
+        return *this;
+    }
+
     template <expression_like E>
     tensor& operator=(const E& expression) {
         evaluate_into(*this, expression);
@@ -385,6 +401,16 @@ public:
     tensor_view<const T, Shape> view() const noexcept { return {data(), batch()}; }
 
 private:
+    void assign_from(const T* source, std::size_t batch) {
+        if constexpr (Shape::has_dynamic_batch) {
+            if (batch != batch_) {
+                storage_ = aligned_buffer<T>(batch * Shape::static_size);
+                batch_ = batch;
+            }
+        }
+        std::copy_n(source, this->size(), storage_.data());
+    }
+
     aligned_buffer<T> storage_;
     std::size_t batch_ = 0;
 };
@@ -392,7 +418,9 @@ private:
 template <element_type T, class Shape>
 class tensor_view : public detail::tensor_access<tensor_view<T, Shape>, std::remove_const_t<T>, Shape> {
 public:
-    tensor_view(T* data, std::size_t batch = Shape::rank ? Shape::extents[0] : 1) : data_(data), batch_(batch) {}
+    explicit tensor_view(T* data) requires(!Shape::has_dynamic_batch)
+        : data_(data), batch_(Shape::rank ? Shape::extents[0] : 1) {}
+    tensor_view(T* data, std::size_t batch) : data_(data), batch_(batch) {}
     T* data() const noexcept { return data_; }
     std::size_t batch() const noexcept { return batch_; }
 
@@ -1454,6 +1482,8 @@ SPORE_REDUCTION(max)
 // Threads split C into column (or row) slices, whole cubes each, so every element is summed in
 // the same order whatever the thread count: results are bit-identical for 1 or N threads.
 
+#include <vector>
+
 // ---- begin spore/kernels/cache.hpp ----
 // Cache sizes of the running CPU, read once, for sizing GEMM's blocks.
 
@@ -1498,7 +1528,6 @@ inline const cache_sizes& caches() {
 #include <functional>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 #if defined(__linux__)
 #include <sched.h>
@@ -1525,7 +1554,13 @@ public:
         return pool;
     }
 
-    std::size_t threads() const noexcept { return threads_; }
+    std::size_t threads() const noexcept { return threads_.load(std::memory_order_relaxed); }
+
+    // True on a thread that is running a pool task (where kernels must not fan out again).
+    static bool& inside_task() {
+        thread_local bool flag = false;
+        return flag;
+    }
 
     void set_threads(std::size_t n) {
         n = n ? n : 1;
@@ -1536,14 +1571,20 @@ public:
     }
 
     // Calls task(i) for i in [0, count), spread over the pool; returns when all are done.
-    template <class Task>
-    void run(std::size_t count, Task&& task) {
+    // prepare() runs first, alone: the place to size per-task buffers, since jobs run one at a
+    // time and task i of a job may use slot i of such buffers without a lock. Kernels check
+    // inside_task() first and stay serial there: a nested run would wait for itself.
+    template <class Task, class Prepare>
+    void run(std::size_t count, Task&& task, Prepare&& prepare) {
         if (count == 0) return;
-        if (count == 1 || threads_ == 1 || inside_task()) {
+        std::lock_guard<std::mutex> serial(run_mutex_);  // one parallel job at a time
+        prepare();
+        if (count == 1 || threads() == 1) {
+            inside_task() = true;
             for (std::size_t i = 0; i < count; ++i) task(i);
+            inside_task() = false;
             return;
         }
-        std::lock_guard<std::mutex> serial(run_mutex_);  // one parallel job at a time
         std::function<void(std::size_t)> body = [&task](std::size_t i) { task(i); };
         {
             std::unique_lock<std::mutex> lock(mutex_);
@@ -1574,11 +1615,6 @@ private:
         start_workers();
     }
 
-    static bool& inside_task() {
-        thread_local bool flag = false;
-        return flag;
-    }
-
     // Takes task indices until none are left. A worker that joins a job after it ended finds
     // next_ past count and calls nothing.
     void work(std::function<void(std::size_t)>* body, std::size_t count) {
@@ -1595,7 +1631,7 @@ private:
 
     void start_workers() {
         stopping_ = false;
-        for (std::size_t t = 1; t < threads_; ++t)
+        for (std::size_t t = 1; t < threads(); ++t)
             workers_.emplace_back([this] {
                 std::size_t seen = 0;
                 for (;;) {
@@ -1638,7 +1674,7 @@ private:
     std::atomic<std::size_t> next_{0}, remaining_{0};
     std::size_t generation_ = 0;
     std::size_t active_ = 0;  // workers inside work()
-    std::size_t threads_ = 1;
+    std::atomic<std::size_t> threads_{1};
     bool stopping_ = false;
 };
 
@@ -1659,21 +1695,36 @@ enum class transpose { no, yes };
 
 inline constexpr std::size_t cube = 16;
 
-// The register tile: `rows` rows of a 16-wide cube held in accumulators. A 16x16 fp32 cube is
-// 16 zmm registers with AVX-512 (of 32), so the whole cube stays in registers and each step
-// needs one load of B and 16 broadcasts of A, which AVX-512 folds into the FMAs. With AVX2 the
-// same cube would need 32 ymm registers of 16, so it is done as four 4x16 strips: 8
-// accumulators, 2 loads of B and 4 broadcasts per 8 FMAs, which keeps both FMA ports busy
-// without running out of load slots. SSE and NEON take 2-row strips of 4 vectors.
+// The register tile. A cube's 16 rows are computed in strips, each strip's rows x 16 columns
+// held in accumulator registers while it runs the whole depth. The strips are as tall as the
+// register file allows (accumulators + one row of B + one broadcast of A), and cut the 16
+// rows as evenly as possible:
+//   AVX-512 fp32: one 16x16 strip, the whole cube in 16 zmm registers (of 32);
+//   AVX2 fp32:    6, 5 and 5 rows: 12 or 10 ymm accumulators (of 16). A 16x16 cube would need
+//                 32 ymm; and fewer than 10 accumulators cannot cover the FMA latency (4-5
+//                 cycles on 2 ports), which caps a 4-row strip at 80% of peak;
+//   SSE/NEON:     2 (of 16) or 6 (of 32) rows of 4 vectors.
 template <class T>
 struct register_tile {
     using V = simd::batch<T>;
     static constexpr std::size_t width = V::size;
     static_assert(cube % width == 0, "spore: a SIMD vector wider than a 16-element cube row");
     static constexpr std::size_t vectors = cube / width;
-    static constexpr std::size_t accumulators = sizeof(V) >= 64 ? 16 : 8;
-    static constexpr std::size_t rows = accumulators / vectors ? accumulators / vectors : 1;
-    static_assert(cube % rows == 0);
+#if defined(__AVX512F__) || defined(__aarch64__)
+    static constexpr std::size_t registers = 32;
+#else
+    static constexpr std::size_t registers = 16;
+#endif
+    static constexpr std::size_t max_rows = std::clamp<std::size_t>((registers - vectors - 1) / vectors, 1, cube);
+    static constexpr std::size_t strips = (cube + max_rows - 1) / max_rows;
+    // strip s covers rows [first(s), first(s + 1))
+    static constexpr std::size_t first(std::size_t s) { return s * (cube / strips) + std::min(s, cube % strips); }
+    static constexpr std::size_t height(std::size_t s) { return first(s + 1) - first(s); }
+    static constexpr std::size_t strip_of(std::size_t row) {
+        std::size_t s = 0;
+        while (first(s + 1) <= row) ++s;
+        return s;
+    }
 };
 
 template <class T>
@@ -1701,23 +1752,25 @@ constexpr std::size_t a_panel_size(std::size_t depth) { return (depth + cube - 1
 // Rows [row, row + 16) of op(A), columns [col, col + depth), as a 16-row panel: a run of
 // 16x16 cubes along k (the last one possibly shallower). Inside a cube the register tile's
 // strips come one after the other, each k-major, so the micro-kernel reads A contiguously:
-// element (r, k) of a cube `kr` deep sits at (r / R) * R * kr + k * R + r % R.
+// element (r, k) of a cube `kr` deep, in strip s of height h, sits at first(s) * kr + k * h +
+// r - first(s).
 template <class T>
 void pack_a_panel(transpose trans, const T* a, std::size_t lda, std::size_t row, std::size_t rows_valid,
                   std::size_t col, std::size_t depth, T* out) {
-    constexpr std::size_t R = register_tile<T>::rows;
+    using tile = register_tile<T>;
     if (rows_valid < cube) std::fill_n(out, a_panel_size(depth), T(0));
     for (std::size_t q = 0; q * cube < depth; ++q) {
         const std::size_t k0 = q * cube, kr = std::min(cube, depth - k0);
         T* dst = out + q * cube * cube;
         for (std::size_t r = 0; r < rows_valid; ++r) {
-            T* strip = dst + (r / R) * R * kr + r % R;
+            const std::size_t s = tile::strip_of(r), h = tile::height(s);
+            T* strip = dst + tile::first(s) * kr + r - tile::first(s);
             if (trans == transpose::no) {
                 const T* src = a + (row + r) * lda + col + k0;
-                for (std::size_t k = 0; k < kr; ++k) strip[k * R] = src[k];
+                for (std::size_t k = 0; k < kr; ++k) strip[k * h] = src[k];
             } else {
                 const T* src = a + (col + k0) * lda + row + r;
-                for (std::size_t k = 0; k < kr; ++k) strip[k * R] = src[k * lda];
+                for (std::size_t k = 0; k < kr; ++k) strip[k * h] = src[k * lda];
             }
         }
     }
@@ -1738,88 +1791,132 @@ void pack_b_panel(transpose trans, const T* b, std::size_t ldb, std::size_t row,
     }
 }
 
-// One 16x16 cube of C from a 16-row panel of A and `depth` rows of 16 columns of B, each row
-// `b_stride` apart (16 in a packed panel): C = alpha * A * B + beta * C (beta == 0: C is not
-// read).
-template <class T>
-void cube_kernel(std::size_t depth, const T* SPORE_RESTRICT ap, const T* SPORE_RESTRICT bp, std::size_t b_stride,
-                 T* c, std::size_t ldc, std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
+// Rows [first, first + R) of one 16x16 cube of C, over the whole depth, in registers.
+template <class T, std::size_t R>
+SPORE_ALWAYS_INLINE void strip_kernel(std::size_t depth, std::size_t first, const T* SPORE_RESTRICT ap,
+                                      const T* SPORE_RESTRICT bp, std::size_t b_stride, T* c, std::size_t ldc,
+                                      std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
     using tile = register_tile<T>;
     using V = typename tile::V;
-    constexpr std::size_t R = tile::rows, NV = tile::vectors, W = tile::width;
-    for (std::size_t strip = 0; strip < cube && strip < rows_valid; strip += R) {
-        V acc[R][NV];
+    constexpr std::size_t NV = tile::vectors, W = tile::width;
+    V acc[R][NV];
 #pragma GCC unroll 16
-        for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 16
-            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
-        const T* b_row = bp;
-        for (std::size_t k0 = 0; k0 < depth; k0 += cube) {  // one 16x16x16 cube step
-            const std::size_t kr = std::min(cube, depth - k0);
-            const T* a = ap + k0 * cube + strip * kr;
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
+    const T* b_row = bp;
+    for (std::size_t k0 = 0; k0 < depth; k0 += cube) {  // one 16x16x16 cube step
+        const std::size_t kr = std::min(cube, depth - k0);
+        const T* a = ap + k0 * cube + first * kr;
 #pragma GCC unroll 4
-            for (std::size_t k = 0; k < kr; ++k, b_row += b_stride) {
-                V b[NV];
+        for (std::size_t k = 0; k < kr; ++k, b_row += b_stride) {
+            V b[NV];
 #pragma GCC unroll 16
-                for (std::size_t v = 0; v < NV; ++v) {
-                    b[v] = V::load_unaligned(b_row + v * W);
+            for (std::size_t v = 0; v < NV; ++v) {
+                b[v] = V::load_unaligned(b_row + v * W);
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-                    // Keep the row of B in a register: GCC would otherwise fold the load into
-                    // every FMA that uses it, loading it R times and running out of load slots.
+                // Keep the row of B in a register: GCC would otherwise fold the load into every
+                // FMA that uses it, loading it R times and running out of load slots.
 #if defined(__AVX512F__)
-                    asm("" : "+v"(b[v].data));
+                asm("" : "+v"(b[v].data));
 #else
-                    asm("" : "+x"(b[v].data));
+                asm("" : "+x"(b[v].data));
 #endif
 #endif
-                }
+            }
 #pragma GCC unroll 16
-                for (std::size_t r = 0; r < R; ++r) {
-                    const V x(a[k * R + r]);
+            for (std::size_t r = 0; r < R; ++r) {
+                const V x(a[k * R + r]);
 #pragma GCC unroll 16
-                    for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(x, b[v], acc[r][v]);
-                }
+                for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(x, b[v], acc[r][v]);
             }
         }
-        const V va(alpha), vb(beta);
-        for (std::size_t r = 0; r < R && strip + r < rows_valid; ++r) {
-            T* row = c + (strip + r) * ldc;
-            if (cols_valid == cube) {
+    }
+    const V va(alpha), vb(beta);
+    for (std::size_t r = 0; r < R && first + r < rows_valid; ++r) {
+        T* row = c + (first + r) * ldc;
+        if (cols_valid == cube) {
 #pragma GCC unroll 16
-                for (std::size_t v = 0; v < NV; ++v) {
-                    V out = acc[r][v] * va;
-                    if (beta != T(0)) out = xsimd::fma(vb, V::load_unaligned(row + v * W), out);
-                    out.store_unaligned(row + v * W);
-                }
-            } else {
-                alignas(64) T tmp[cube];
-                for (std::size_t v = 0; v < NV; ++v) (acc[r][v] * va).store_aligned(tmp + v * W);
-                for (std::size_t j = 0; j < cols_valid; ++j) row[j] = beta != T(0) ? tmp[j] + beta * row[j] : tmp[j];
+            for (std::size_t v = 0; v < NV; ++v) {
+                V out = acc[r][v] * va;
+                if (beta != T(0)) out = xsimd::fma(vb, V::load_unaligned(row + v * W), out);
+                out.store_unaligned(row + v * W);
             }
+        } else {
+            alignas(64) T tmp[cube];
+            for (std::size_t v = 0; v < NV; ++v) (acc[r][v] * va).store_aligned(tmp + v * W);
+            for (std::size_t j = 0; j < cols_valid; ++j) row[j] = beta != T(0) ? tmp[j] + beta * row[j] : tmp[j];
         }
     }
 }
 
-// Per-thread packing buffers: grown once, then reused, so a GEMM call allocates nothing.
+// One 16x16 cube of C from a 16-row panel of A and `depth` rows of 16 columns of B, each row
+// `b_stride` apart (16 in a packed panel): C = alpha * A * B + beta * C (beta == 0: C is not
+// read). Strips holding no valid row are skipped.
 template <class T>
-T* scratch(std::size_t which, std::size_t count) {
-    thread_local aligned_buffer<T> buffers[2];
-    if (buffers[which].size() < count) buffers[which] = aligned_buffer<T>(count);
-    return buffers[which].data();
+void cube_kernel(std::size_t depth, const T* ap, const T* bp, std::size_t b_stride, T* c, std::size_t ldc,
+                 std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
+    using tile = register_tile<T>;
+    [&]<std::size_t... S>(std::index_sequence<S...>) {
+        ((tile::first(S) < rows_valid
+              ? strip_kernel<T, tile::height(S)>(depth, tile::first(S), ap, bp, b_stride, c, ldc, rows_valid,
+                                                 cols_valid, alpha, beta)
+              : void()),
+         ...);
+    }(std::make_index_sequence<tile::strips>{});
 }
+
+}  // namespace detail
+
+// Packing buffers of one GEMM in flight. They only grow, so once warm a GEMM allocates nothing.
+template <class T>
+struct gemm_buffers {
+    aligned_buffer<T> a, b;
+
+    // Sizes for C's block of `rows` x `cols` and depth k.
+    static std::pair<std::size_t, std::size_t> needed(std::size_t rows, std::size_t cols, std::size_t k) {
+        const auto& blocking = gemm_blocking<T>::get();
+        auto round_up = [](std::size_t x) { return (x + cube - 1) / cube * cube; };
+        const std::size_t kc = std::min(blocking.kc, k);
+        const std::size_t mc = std::min(blocking.mc, round_up(rows)), nc = std::min(blocking.nc, round_up(cols));
+        return {detail::a_panel_size(kc) * (mc / cube), kc * nc};
+    }
+    void reserve(std::size_t rows, std::size_t cols, std::size_t k) {
+        const auto [na, nb] = needed(rows, cols, k);
+        if (a.size() < na) a = aligned_buffer<T>(na);
+        if (b.size() < nb) b = aligned_buffer<T>(nb);
+    }
+};
+
+// Buffers of the calling thread, for GEMMs it runs by itself.
+template <class T>
+gemm_buffers<T>& thread_gemm_buffers() {
+    thread_local gemm_buffers<T> buffers;
+    return buffers;
+}
+// Buffers of the tasks of a parallel job: slot t serves task t, sized before the job starts
+// (thread_pool::run's prepare step), so no pool thread allocates in the middle of a job.
+template <class T>
+std::vector<gemm_buffers<T>>& task_gemm_buffers() {
+    static std::vector<gemm_buffers<T>> slots;
+    return slots;
+}
+
+namespace detail {
 
 // The single-threaded GEMM on C's block [m0, m1) x [n0, n1).
 template <class T>
 void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
                 std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-                std::size_t ldc) {
+                std::size_t ldc, gemm_buffers<T>& buffers) {
     const auto& blocking = gemm_blocking<T>::get();
     auto round_up = [](std::size_t x) { return (x + cube - 1) / cube * cube; };
     const std::size_t nc = std::min(blocking.nc, round_up(n1 - n0));
     const std::size_t mc = std::min(blocking.mc, round_up(m1 - m0));
     const std::size_t kc = std::min(blocking.kc, k);
-    T* bpack = scratch<T>(0, kc * nc);
-    T* apack = scratch<T>(1, a_panel_size(kc) * (mc / cube));
+    buffers.reserve(m1 - m0, n1 - n0, k);
+    T* bpack = buffers.b.data();
+    T* apack = buffers.a.data();
     // When all rows of C fit one block of A, each panel of B is used by one sweep only: packing
     // it would copy B for nothing, so whole 16-column panels are read where they are.
     const bool b_in_place = tb == transpose::no && m1 - m0 <= mc;
@@ -1866,18 +1963,27 @@ void gemm(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, st
     const bool split_columns = n >= m;
     const std::size_t cubes = ((split_columns ? n : m) + cube - 1) / cube;
     const std::size_t tasks = work < (std::size_t(1) << 18) ? 1 : std::min(pool.threads(), cubes);
-    if (tasks <= 1) {
-        detail::gemm_block(trans_a, trans_b, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (tasks <= 1 || thread_pool::inside_task()) {
+        detail::gemm_block(trans_a, trans_b, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, thread_gemm_buffers<T>());
         return;
     }
     const std::size_t per_task = (cubes + tasks - 1) / tasks * cube;
-    pool.run(tasks, [&](std::size_t t) {
-        const std::size_t extent = split_columns ? n : m;
-        const std::size_t lo = std::min(extent, t * per_task), hi = std::min(extent, lo + per_task);
-        if (lo >= hi) return;
-        if (split_columns) detail::gemm_block(trans_a, trans_b, 0, m, lo, hi, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        else detail::gemm_block(trans_a, trans_b, lo, hi, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    });
+    auto& slots = task_gemm_buffers<T>();
+    pool.run(
+        tasks,
+        [&](std::size_t t) {
+            const std::size_t extent = split_columns ? n : m;
+            const std::size_t lo = std::min(extent, t * per_task), hi = std::min(extent, lo + per_task);
+            if (lo >= hi) return;
+            if (split_columns)
+                detail::gemm_block(trans_a, trans_b, 0, m, lo, hi, k, alpha, a, lda, b, ldb, beta, c, ldc, slots[t]);
+            else
+                detail::gemm_block(trans_a, trans_b, lo, hi, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, slots[t]);
+        },
+        [&] {
+            if (slots.size() < tasks) slots.resize(tasks);
+            for (auto& slot : slots) split_columns ? slot.reserve(m, per_task, k) : slot.reserve(per_task, n, k);
+        });
 }
 
 }  // namespace spore::kernels
@@ -2208,17 +2314,27 @@ void run_forward(const E& node, S& state) {
     }
 }
 
-// Points every placeholder leaf tagged Tag at `data`.
-template <class Tag, class E, class T>
+template <class PlaceholderShape, class TensorShape>
+struct check_feed {
+    static_assert(same_shape_v<PlaceholderShape, TensorShape>,
+                  "spore: feed: the tensor's shape differs from the placeholder's "
+                  "(see check_feed<placeholder shape, tensor shape> above)");
+};
+
+// Points every placeholder leaf tagged Tag at `data`, a tensor of shape S.
+template <class Tag, class S, class E, class T>
 void bind_placeholder(E& node, const T* data) {
     if constexpr (E::kind == node_kind::leaf) {
-        if constexpr (requires { typename E::tag; })
-            if constexpr (std::is_same_v<typename E::tag, Tag>) node.data = data;
+        if constexpr (std::is_same_v<typename E::tag, Tag>) {
+            static_assert(std::is_same_v<T, typename E::value_type>, "spore: feed: element types differ");
+            (void)check_feed<typename E::shape_type, S>{};
+            node.data = data;
+        }
     } else if constexpr (binary_node<E>) {
-        bind_placeholder<Tag>(node.a, data);
-        bind_placeholder<Tag>(node.b, data);
+        bind_placeholder<Tag, S>(node.a, data);
+        bind_placeholder<Tag, S>(node.b, data);
     } else if constexpr (unary_node<E>) {
-        bind_placeholder<Tag>(node.a, data);
+        bind_placeholder<Tag, S>(node.a, data);
     }
 }
 
@@ -2283,7 +2399,7 @@ public:
     // Binds the input placeholder Tag to a tensor, which must outlive the calls.
     template <class Tag, class T, class S>
     void feed(const tensor<T, S>& input) {
-        bind_placeholder<Tag>(expression_, input.data());
+        bind_placeholder<Tag, S>(expression_, input.data());
     }
 
 private:
@@ -2410,8 +2526,9 @@ struct vjp_rule<ops::pow> {
     template <class V> static V a(const V& x, const V& y, const V&, const V& g) {
         return g * y * simd::pow(x, y - splat<V>(1));
     }
+    // d(x^y)/dy = x^y log x, which tends to 0 as x -> 0+; log(0) would make it NaN
     template <class V> static V b(const V& x, const V&, const V& out, const V& g) {
-        return g * out * simd::log(x);
+        return simd::select_greater(x, splat<V>(0), g * out * simd::log(x), splat<V>(0));
     }
 };
 
@@ -2746,8 +2863,10 @@ public:
             if (!s.written) std::fill_n(s.data, s.size, T(0));
         return value;
     }
-    // (value, gradient references...), for structured bindings.
-    auto operator()() {
+    // (value, gradient references...), for structured bindings. Not on a temporary program:
+    // the references would outlive it.
+    auto operator()() && = delete;
+    auto operator()() & {
         const T value = run();
         return std::apply([&](const auto&... g) { return std::tuple<T, const std::remove_cvref_t<decltype(g)>&...>(value, g...); },
                           gradients_);
@@ -2756,10 +2875,12 @@ public:
     const auto& gradient() const {
         return std::get<I>(gradients_);
     }
-    auto& gradients() { return gradients_; }
+    const auto& gradients() const { return gradients_; }
+    // Moves the gradients out; the program is spent (its sinks point at them).
+    auto take_gradients() && { return std::move(gradients_); }
     template <class Tag, class U, class S>
     void feed(const tensor<U, S>& input) {
-        expr::bind_placeholder<Tag>(expression_, input.data());
+        expr::bind_placeholder<Tag, S>(expression_, input.data());
     }
 
 private:
@@ -2823,7 +2944,8 @@ template <expr::expression E, differentiable_tensor... Wrt>
 auto value_and_grad(const E& f, const Wrt&... wrt) {
     autodiff::gradient_program<E, Wrt...> program(f, wrt...);
     auto value = program.run();
-    return std::apply([&](auto&... g) { return std::make_tuple(value, std::move(g)...); }, program.gradients());
+    return std::apply([&](auto&&... g) { return std::make_tuple(value, std::move(g)...); },
+                      std::move(program).take_gradients());
 }
 
 // One-shot gradients: a tensor for one argument, a tuple for several.
@@ -2831,8 +2953,8 @@ template <expr::expression E, differentiable_tensor... Wrt>
 auto grad(const E& f, const Wrt&... wrt) {
     autodiff::gradient_program<E, Wrt...> program(f, wrt...);
     program.run();
-    if constexpr (sizeof...(Wrt) == 1) return std::move(std::get<0>(program.gradients()));
-    else return std::move(program.gradients());
+    if constexpr (sizeof...(Wrt) == 1) return std::get<0>(std::move(program).take_gradients());
+    else return std::move(program).take_gradients();
 }
 
 }  // namespace spore

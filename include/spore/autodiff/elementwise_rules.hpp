@@ -100,8 +100,9 @@ struct vjp_rule<ops::pow> {
     template <class V> static V a(const V& x, const V& y, const V&, const V& g) {
         return g * y * simd::pow(x, y - splat<V>(1));
     }
+    // d(x^y)/dy = x^y log x, which tends to 0 as x -> 0+; log(0) would make it NaN
     template <class V> static V b(const V& x, const V&, const V& out, const V& g) {
-        return g * out * simd::log(x);
+        return simd::select_greater(x, splat<V>(0), g * out * simd::log(x), splat<V>(0));
     }
 };
 

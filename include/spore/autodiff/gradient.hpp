@@ -101,8 +101,10 @@ public:
             if (!s.written) std::fill_n(s.data, s.size, T(0));
         return value;
     }
-    // (value, gradient references...), for structured bindings.
-    auto operator()() {
+    // (value, gradient references...), for structured bindings. Not on a temporary program:
+    // the references would outlive it.
+    auto operator()() && = delete;
+    auto operator()() & {
         const T value = run();
         return std::apply([&](const auto&... g) { return std::tuple<T, const std::remove_cvref_t<decltype(g)>&...>(value, g...); },
                           gradients_);
@@ -111,10 +113,12 @@ public:
     const auto& gradient() const {
         return std::get<I>(gradients_);
     }
-    auto& gradients() { return gradients_; }
+    const auto& gradients() const { return gradients_; }
+    // Moves the gradients out; the program is spent (its sinks point at them).
+    auto take_gradients() && { return std::move(gradients_); }
     template <class Tag, class U, class S>
     void feed(const tensor<U, S>& input) {
-        expr::bind_placeholder<Tag>(expression_, input.data());
+        expr::bind_placeholder<Tag, S>(expression_, input.data());
     }
 
 private:
@@ -178,7 +182,8 @@ template <expr::expression E, differentiable_tensor... Wrt>
 auto value_and_grad(const E& f, const Wrt&... wrt) {
     autodiff::gradient_program<E, Wrt...> program(f, wrt...);
     auto value = program.run();
-    return std::apply([&](auto&... g) { return std::make_tuple(value, std::move(g)...); }, program.gradients());
+    return std::apply([&](auto&&... g) { return std::make_tuple(value, std::move(g)...); },
+                      std::move(program).take_gradients());
 }
 
 // One-shot gradients: a tensor for one argument, a tuple for several.
@@ -186,8 +191,8 @@ template <expr::expression E, differentiable_tensor... Wrt>
 auto grad(const E& f, const Wrt&... wrt) {
     autodiff::gradient_program<E, Wrt...> program(f, wrt...);
     program.run();
-    if constexpr (sizeof...(Wrt) == 1) return std::move(std::get<0>(program.gradients()));
-    else return std::move(program.gradients());
+    if constexpr (sizeof...(Wrt) == 1) return std::get<0>(std::move(program).take_gradients());
+    else return std::move(program).take_gradients();
 }
 
 }  // namespace spore

@@ -42,22 +42,24 @@ public:
             if (axis == 0) return self().batch();
         return Shape::extents[axis];
     }
-    T* begin() noexcept { return self().data(); }
-    T* end() noexcept { return self().data() + size(); }
-    const T* begin() const noexcept { return self().data(); }
-    const T* end() const noexcept { return self().data() + size(); }
+    // The element type of data(): const for a view of const elements, so such a view is
+    // read-only however it is held.
+    auto begin() noexcept { return self().data(); }
+    auto end() noexcept { return self().data() + size(); }
+    auto begin() const noexcept { return self().data(); }
+    auto end() const noexcept { return self().data() + size(); }
 
-    T& operator[](std::size_t flat) noexcept { return self().data()[flat]; }
-    const T& operator[](std::size_t flat) const noexcept { return self().data()[flat]; }
+    decltype(auto) operator[](std::size_t flat) noexcept { return self().data()[flat]; }
+    decltype(auto) operator[](std::size_t flat) const noexcept { return self().data()[flat]; }
 
     template <class... I>
         requires(sizeof...(I) == rank && (std::is_integral_v<I> && ...))
-    T& operator()(I... index) noexcept {
+    decltype(auto) operator()(I... index) noexcept {
         return self().data()[offset(index...)];
     }
     template <class... I>
         requires(sizeof...(I) == rank && (std::is_integral_v<I> && ...))
-    const T& operator()(I... index) const noexcept {
+    decltype(auto) operator()(I... index) const noexcept {
         return self().data()[offset(index...)];
     }
 
@@ -107,6 +109,20 @@ public:
     tensor(const E& expression) requires(!Shape::has_dynamic_batch) : storage_(Shape::size) {
         evaluate_into(*this, expression);  // found by ADL in spore's expression layer
     }
+    // Expressions and programs hold a tensor by the address of its elements, so assignment
+    // copies into the existing storage instead of replacing it: `x = next_batch;` keeps every
+    // program built on x valid. (Only a different run-time batch size reallocates.)
+    tensor(const tensor&) = default;
+    tensor(tensor&&) noexcept = default;
+    tensor& operator=(const tensor& other) {
+        if (this != &other) assign_from(other.data(), other.batch());
+        return *this;
+    }
+    tensor& operator=(tensor&& other) noexcept(!Shape::has_dynamic_batch) {
+        if (this != &other) assign_from(other.data(), other.batch());
+        return *this;
+    }
+
     template <expression_like E>
     tensor& operator=(const E& expression) {
         evaluate_into(*this, expression);
@@ -123,6 +139,16 @@ public:
     tensor_view<const T, Shape> view() const noexcept { return {data(), batch()}; }
 
 private:
+    void assign_from(const T* source, std::size_t batch) {
+        if constexpr (Shape::has_dynamic_batch) {
+            if (batch != batch_) {
+                storage_ = aligned_buffer<T>(batch * Shape::static_size);
+                batch_ = batch;
+            }
+        }
+        std::copy_n(source, this->size(), storage_.data());
+    }
+
     aligned_buffer<T> storage_;
     std::size_t batch_ = 0;
 };
@@ -130,7 +156,9 @@ private:
 template <element_type T, class Shape>
 class tensor_view : public detail::tensor_access<tensor_view<T, Shape>, std::remove_const_t<T>, Shape> {
 public:
-    tensor_view(T* data, std::size_t batch = Shape::rank ? Shape::extents[0] : 1) : data_(data), batch_(batch) {}
+    explicit tensor_view(T* data) requires(!Shape::has_dynamic_batch)
+        : data_(data), batch_(Shape::rank ? Shape::extents[0] : 1) {}
+    tensor_view(T* data, std::size_t batch) : data_(data), batch_(batch) {}
     T* data() const noexcept { return data_; }
     std::size_t batch() const noexcept { return batch_; }
 

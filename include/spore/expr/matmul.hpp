@@ -4,6 +4,7 @@
 
 #include <cstddef>
 
+#include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/kernels/gemm.hpp>
 

@@ -82,17 +82,27 @@ void run_forward(const E& node, S& state) {
     }
 }
 
-// Points every placeholder leaf tagged Tag at `data`.
-template <class Tag, class E, class T>
+template <class PlaceholderShape, class TensorShape>
+struct check_feed {
+    static_assert(same_shape_v<PlaceholderShape, TensorShape>,
+                  "spore: feed: the tensor's shape differs from the placeholder's "
+                  "(see check_feed<placeholder shape, tensor shape> above)");
+};
+
+// Points every placeholder leaf tagged Tag at `data`, a tensor of shape S.
+template <class Tag, class S, class E, class T>
 void bind_placeholder(E& node, const T* data) {
     if constexpr (E::kind == node_kind::leaf) {
-        if constexpr (requires { typename E::tag; })
-            if constexpr (std::is_same_v<typename E::tag, Tag>) node.data = data;
+        if constexpr (std::is_same_v<typename E::tag, Tag>) {
+            static_assert(std::is_same_v<T, typename E::value_type>, "spore: feed: element types differ");
+            (void)check_feed<typename E::shape_type, S>{};
+            node.data = data;
+        }
     } else if constexpr (binary_node<E>) {
-        bind_placeholder<Tag>(node.a, data);
-        bind_placeholder<Tag>(node.b, data);
+        bind_placeholder<Tag, S>(node.a, data);
+        bind_placeholder<Tag, S>(node.b, data);
     } else if constexpr (unary_node<E>) {
-        bind_placeholder<Tag>(node.a, data);
+        bind_placeholder<Tag, S>(node.a, data);
     }
 }
 

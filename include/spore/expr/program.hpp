@@ -61,7 +61,7 @@ public:
     // Binds the input placeholder Tag to a tensor, which must outlive the calls.
     template <class Tag, class T, class S>
     void feed(const tensor<T, S>& input) {
-        bind_placeholder<Tag>(expression_, input.data());
+        bind_placeholder<Tag, S>(expression_, input.data());
     }
 
 private:

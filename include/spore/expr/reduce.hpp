@@ -8,6 +8,7 @@
 #include <limits>
 #include <type_traits>
 
+#include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/kernels/counters.hpp>
 

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/kernels/counters.hpp>
 

@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
+#include <vector>
 
 #include <spore/core/aligned_buffer.hpp>
 #include <spore/core/config.hpp>
@@ -30,21 +32,36 @@ enum class transpose { no, yes };
 
 inline constexpr std::size_t cube = 16;
 
-// The register tile: `rows` rows of a 16-wide cube held in accumulators. A 16x16 fp32 cube is
-// 16 zmm registers with AVX-512 (of 32), so the whole cube stays in registers and each step
-// needs one load of B and 16 broadcasts of A, which AVX-512 folds into the FMAs. With AVX2 the
-// same cube would need 32 ymm registers of 16, so it is done as four 4x16 strips: 8
-// accumulators, 2 loads of B and 4 broadcasts per 8 FMAs, which keeps both FMA ports busy
-// without running out of load slots. SSE and NEON take 2-row strips of 4 vectors.
+// The register tile. A cube's 16 rows are computed in strips, each strip's rows x 16 columns
+// held in accumulator registers while it runs the whole depth. The strips are as tall as the
+// register file allows (accumulators + one row of B + one broadcast of A), and cut the 16
+// rows as evenly as possible:
+//   AVX-512 fp32: one 16x16 strip, the whole cube in 16 zmm registers (of 32);
+//   AVX2 fp32:    6, 5 and 5 rows: 12 or 10 ymm accumulators (of 16). A 16x16 cube would need
+//                 32 ymm; and fewer than 10 accumulators cannot cover the FMA latency (4-5
+//                 cycles on 2 ports), which caps a 4-row strip at 80% of peak;
+//   SSE/NEON:     2 (of 16) or 6 (of 32) rows of 4 vectors.
 template <class T>
 struct register_tile {
     using V = simd::batch<T>;
     static constexpr std::size_t width = V::size;
     static_assert(cube % width == 0, "spore: a SIMD vector wider than a 16-element cube row");
     static constexpr std::size_t vectors = cube / width;
-    static constexpr std::size_t accumulators = sizeof(V) >= 64 ? 16 : 8;
-    static constexpr std::size_t rows = accumulators / vectors ? accumulators / vectors : 1;
-    static_assert(cube % rows == 0);
+#if defined(__AVX512F__) || defined(__aarch64__)
+    static constexpr std::size_t registers = 32;
+#else
+    static constexpr std::size_t registers = 16;
+#endif
+    static constexpr std::size_t max_rows = std::clamp<std::size_t>((registers - vectors - 1) / vectors, 1, cube);
+    static constexpr std::size_t strips = (cube + max_rows - 1) / max_rows;
+    // strip s covers rows [first(s), first(s + 1))
+    static constexpr std::size_t first(std::size_t s) { return s * (cube / strips) + std::min(s, cube % strips); }
+    static constexpr std::size_t height(std::size_t s) { return first(s + 1) - first(s); }
+    static constexpr std::size_t strip_of(std::size_t row) {
+        std::size_t s = 0;
+        while (first(s + 1) <= row) ++s;
+        return s;
+    }
 };
 
 template <class T>
@@ -72,23 +89,25 @@ constexpr std::size_t a_panel_size(std::size_t depth) { return (depth + cube - 1
 // Rows [row, row + 16) of op(A), columns [col, col + depth), as a 16-row panel: a run of
 // 16x16 cubes along k (the last one possibly shallower). Inside a cube the register tile's
 // strips come one after the other, each k-major, so the micro-kernel reads A contiguously:
-// element (r, k) of a cube `kr` deep sits at (r / R) * R * kr + k * R + r % R.
+// element (r, k) of a cube `kr` deep, in strip s of height h, sits at first(s) * kr + k * h +
+// r - first(s).
 template <class T>
 void pack_a_panel(transpose trans, const T* a, std::size_t lda, std::size_t row, std::size_t rows_valid,
                   std::size_t col, std::size_t depth, T* out) {
-    constexpr std::size_t R = register_tile<T>::rows;
+    using tile = register_tile<T>;
     if (rows_valid < cube) std::fill_n(out, a_panel_size(depth), T(0));
     for (std::size_t q = 0; q * cube < depth; ++q) {
         const std::size_t k0 = q * cube, kr = std::min(cube, depth - k0);
         T* dst = out + q * cube * cube;
         for (std::size_t r = 0; r < rows_valid; ++r) {
-            T* strip = dst + (r / R) * R * kr + r % R;
+            const std::size_t s = tile::strip_of(r), h = tile::height(s);
+            T* strip = dst + tile::first(s) * kr + r - tile::first(s);
             if (trans == transpose::no) {
                 const T* src = a + (row + r) * lda + col + k0;
-                for (std::size_t k = 0; k < kr; ++k) strip[k * R] = src[k];
+                for (std::size_t k = 0; k < kr; ++k) strip[k * h] = src[k];
             } else {
                 const T* src = a + (col + k0) * lda + row + r;
-                for (std::size_t k = 0; k < kr; ++k) strip[k * R] = src[k * lda];
+                for (std::size_t k = 0; k < kr; ++k) strip[k * h] = src[k * lda];
             }
         }
     }
@@ -109,88 +128,132 @@ void pack_b_panel(transpose trans, const T* b, std::size_t ldb, std::size_t row,
     }
 }
 
-// One 16x16 cube of C from a 16-row panel of A and `depth` rows of 16 columns of B, each row
-// `b_stride` apart (16 in a packed panel): C = alpha * A * B + beta * C (beta == 0: C is not
-// read).
-template <class T>
-void cube_kernel(std::size_t depth, const T* SPORE_RESTRICT ap, const T* SPORE_RESTRICT bp, std::size_t b_stride,
-                 T* c, std::size_t ldc, std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
+// Rows [first, first + R) of one 16x16 cube of C, over the whole depth, in registers.
+template <class T, std::size_t R>
+SPORE_ALWAYS_INLINE void strip_kernel(std::size_t depth, std::size_t first, const T* SPORE_RESTRICT ap,
+                                      const T* SPORE_RESTRICT bp, std::size_t b_stride, T* c, std::size_t ldc,
+                                      std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
     using tile = register_tile<T>;
     using V = typename tile::V;
-    constexpr std::size_t R = tile::rows, NV = tile::vectors, W = tile::width;
-    for (std::size_t strip = 0; strip < cube && strip < rows_valid; strip += R) {
-        V acc[R][NV];
+    constexpr std::size_t NV = tile::vectors, W = tile::width;
+    V acc[R][NV];
 #pragma GCC unroll 16
-        for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 16
-            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
-        const T* b_row = bp;
-        for (std::size_t k0 = 0; k0 < depth; k0 += cube) {  // one 16x16x16 cube step
-            const std::size_t kr = std::min(cube, depth - k0);
-            const T* a = ap + k0 * cube + strip * kr;
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
+    const T* b_row = bp;
+    for (std::size_t k0 = 0; k0 < depth; k0 += cube) {  // one 16x16x16 cube step
+        const std::size_t kr = std::min(cube, depth - k0);
+        const T* a = ap + k0 * cube + first * kr;
 #pragma GCC unroll 4
-            for (std::size_t k = 0; k < kr; ++k, b_row += b_stride) {
-                V b[NV];
+        for (std::size_t k = 0; k < kr; ++k, b_row += b_stride) {
+            V b[NV];
 #pragma GCC unroll 16
-                for (std::size_t v = 0; v < NV; ++v) {
-                    b[v] = V::load_unaligned(b_row + v * W);
+            for (std::size_t v = 0; v < NV; ++v) {
+                b[v] = V::load_unaligned(b_row + v * W);
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-                    // Keep the row of B in a register: GCC would otherwise fold the load into
-                    // every FMA that uses it, loading it R times and running out of load slots.
+                // Keep the row of B in a register: GCC would otherwise fold the load into every
+                // FMA that uses it, loading it R times and running out of load slots.
 #if defined(__AVX512F__)
-                    asm("" : "+v"(b[v].data));
+                asm("" : "+v"(b[v].data));
 #else
-                    asm("" : "+x"(b[v].data));
+                asm("" : "+x"(b[v].data));
 #endif
 #endif
-                }
+            }
 #pragma GCC unroll 16
-                for (std::size_t r = 0; r < R; ++r) {
-                    const V x(a[k * R + r]);
+            for (std::size_t r = 0; r < R; ++r) {
+                const V x(a[k * R + r]);
 #pragma GCC unroll 16
-                    for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(x, b[v], acc[r][v]);
-                }
+                for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(x, b[v], acc[r][v]);
             }
         }
-        const V va(alpha), vb(beta);
-        for (std::size_t r = 0; r < R && strip + r < rows_valid; ++r) {
-            T* row = c + (strip + r) * ldc;
-            if (cols_valid == cube) {
+    }
+    const V va(alpha), vb(beta);
+    for (std::size_t r = 0; r < R && first + r < rows_valid; ++r) {
+        T* row = c + (first + r) * ldc;
+        if (cols_valid == cube) {
 #pragma GCC unroll 16
-                for (std::size_t v = 0; v < NV; ++v) {
-                    V out = acc[r][v] * va;
-                    if (beta != T(0)) out = xsimd::fma(vb, V::load_unaligned(row + v * W), out);
-                    out.store_unaligned(row + v * W);
-                }
-            } else {
-                alignas(64) T tmp[cube];
-                for (std::size_t v = 0; v < NV; ++v) (acc[r][v] * va).store_aligned(tmp + v * W);
-                for (std::size_t j = 0; j < cols_valid; ++j) row[j] = beta != T(0) ? tmp[j] + beta * row[j] : tmp[j];
+            for (std::size_t v = 0; v < NV; ++v) {
+                V out = acc[r][v] * va;
+                if (beta != T(0)) out = xsimd::fma(vb, V::load_unaligned(row + v * W), out);
+                out.store_unaligned(row + v * W);
             }
+        } else {
+            alignas(64) T tmp[cube];
+            for (std::size_t v = 0; v < NV; ++v) (acc[r][v] * va).store_aligned(tmp + v * W);
+            for (std::size_t j = 0; j < cols_valid; ++j) row[j] = beta != T(0) ? tmp[j] + beta * row[j] : tmp[j];
         }
     }
 }
 
-// Per-thread packing buffers: grown once, then reused, so a GEMM call allocates nothing.
+// One 16x16 cube of C from a 16-row panel of A and `depth` rows of 16 columns of B, each row
+// `b_stride` apart (16 in a packed panel): C = alpha * A * B + beta * C (beta == 0: C is not
+// read). Strips holding no valid row are skipped.
 template <class T>
-T* scratch(std::size_t which, std::size_t count) {
-    thread_local aligned_buffer<T> buffers[2];
-    if (buffers[which].size() < count) buffers[which] = aligned_buffer<T>(count);
-    return buffers[which].data();
+void cube_kernel(std::size_t depth, const T* ap, const T* bp, std::size_t b_stride, T* c, std::size_t ldc,
+                 std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
+    using tile = register_tile<T>;
+    [&]<std::size_t... S>(std::index_sequence<S...>) {
+        ((tile::first(S) < rows_valid
+              ? strip_kernel<T, tile::height(S)>(depth, tile::first(S), ap, bp, b_stride, c, ldc, rows_valid,
+                                                 cols_valid, alpha, beta)
+              : void()),
+         ...);
+    }(std::make_index_sequence<tile::strips>{});
 }
+
+}  // namespace detail
+
+// Packing buffers of one GEMM in flight. They only grow, so once warm a GEMM allocates nothing.
+template <class T>
+struct gemm_buffers {
+    aligned_buffer<T> a, b;
+
+    // Sizes for C's block of `rows` x `cols` and depth k.
+    static std::pair<std::size_t, std::size_t> needed(std::size_t rows, std::size_t cols, std::size_t k) {
+        const auto& blocking = gemm_blocking<T>::get();
+        auto round_up = [](std::size_t x) { return (x + cube - 1) / cube * cube; };
+        const std::size_t kc = std::min(blocking.kc, k);
+        const std::size_t mc = std::min(blocking.mc, round_up(rows)), nc = std::min(blocking.nc, round_up(cols));
+        return {detail::a_panel_size(kc) * (mc / cube), kc * nc};
+    }
+    void reserve(std::size_t rows, std::size_t cols, std::size_t k) {
+        const auto [na, nb] = needed(rows, cols, k);
+        if (a.size() < na) a = aligned_buffer<T>(na);
+        if (b.size() < nb) b = aligned_buffer<T>(nb);
+    }
+};
+
+// Buffers of the calling thread, for GEMMs it runs by itself.
+template <class T>
+gemm_buffers<T>& thread_gemm_buffers() {
+    thread_local gemm_buffers<T> buffers;
+    return buffers;
+}
+// Buffers of the tasks of a parallel job: slot t serves task t, sized before the job starts
+// (thread_pool::run's prepare step), so no pool thread allocates in the middle of a job.
+template <class T>
+std::vector<gemm_buffers<T>>& task_gemm_buffers() {
+    static std::vector<gemm_buffers<T>> slots;
+    return slots;
+}
+
+namespace detail {
 
 // The single-threaded GEMM on C's block [m0, m1) x [n0, n1).
 template <class T>
 void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
                 std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-                std::size_t ldc) {
+                std::size_t ldc, gemm_buffers<T>& buffers) {
     const auto& blocking = gemm_blocking<T>::get();
     auto round_up = [](std::size_t x) { return (x + cube - 1) / cube * cube; };
     const std::size_t nc = std::min(blocking.nc, round_up(n1 - n0));
     const std::size_t mc = std::min(blocking.mc, round_up(m1 - m0));
     const std::size_t kc = std::min(blocking.kc, k);
-    T* bpack = scratch<T>(0, kc * nc);
-    T* apack = scratch<T>(1, a_panel_size(kc) * (mc / cube));
+    buffers.reserve(m1 - m0, n1 - n0, k);
+    T* bpack = buffers.b.data();
+    T* apack = buffers.a.data();
     // When all rows of C fit one block of A, each panel of B is used by one sweep only: packing
     // it would copy B for nothing, so whole 16-column panels are read where they are.
     const bool b_in_place = tb == transpose::no && m1 - m0 <= mc;
@@ -237,18 +300,27 @@ void gemm(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, st
     const bool split_columns = n >= m;
     const std::size_t cubes = ((split_columns ? n : m) + cube - 1) / cube;
     const std::size_t tasks = work < (std::size_t(1) << 18) ? 1 : std::min(pool.threads(), cubes);
-    if (tasks <= 1) {
-        detail::gemm_block(trans_a, trans_b, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (tasks <= 1 || thread_pool::inside_task()) {
+        detail::gemm_block(trans_a, trans_b, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, thread_gemm_buffers<T>());
         return;
     }
     const std::size_t per_task = (cubes + tasks - 1) / tasks * cube;
-    pool.run(tasks, [&](std::size_t t) {
-        const std::size_t extent = split_columns ? n : m;
-        const std::size_t lo = std::min(extent, t * per_task), hi = std::min(extent, lo + per_task);
-        if (lo >= hi) return;
-        if (split_columns) detail::gemm_block(trans_a, trans_b, 0, m, lo, hi, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        else detail::gemm_block(trans_a, trans_b, lo, hi, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    });
+    auto& slots = task_gemm_buffers<T>();
+    pool.run(
+        tasks,
+        [&](std::size_t t) {
+            const std::size_t extent = split_columns ? n : m;
+            const std::size_t lo = std::min(extent, t * per_task), hi = std::min(extent, lo + per_task);
+            if (lo >= hi) return;
+            if (split_columns)
+                detail::gemm_block(trans_a, trans_b, 0, m, lo, hi, k, alpha, a, lda, b, ldb, beta, c, ldc, slots[t]);
+            else
+                detail::gemm_block(trans_a, trans_b, lo, hi, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, slots[t]);
+        },
+        [&] {
+            if (slots.size() < tasks) slots.resize(tasks);
+            for (auto& slot : slots) split_columns ? slot.reserve(m, per_task, k) : slot.reserve(per_task, n, k);
+        });
 }
 
 }  // namespace spore::kernels

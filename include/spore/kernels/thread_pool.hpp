@@ -41,7 +41,13 @@ public:
         return pool;
     }
 
-    std::size_t threads() const noexcept { return threads_; }
+    std::size_t threads() const noexcept { return threads_.load(std::memory_order_relaxed); }
+
+    // True on a thread that is running a pool task (where kernels must not fan out again).
+    static bool& inside_task() {
+        thread_local bool flag = false;
+        return flag;
+    }
 
     void set_threads(std::size_t n) {
         n = n ? n : 1;
@@ -52,14 +58,20 @@ public:
     }
 
     // Calls task(i) for i in [0, count), spread over the pool; returns when all are done.
-    template <class Task>
-    void run(std::size_t count, Task&& task) {
+    // prepare() runs first, alone: the place to size per-task buffers, since jobs run one at a
+    // time and task i of a job may use slot i of such buffers without a lock. Kernels check
+    // inside_task() first and stay serial there: a nested run would wait for itself.
+    template <class Task, class Prepare>
+    void run(std::size_t count, Task&& task, Prepare&& prepare) {
         if (count == 0) return;
-        if (count == 1 || threads_ == 1 || inside_task()) {
+        std::lock_guard<std::mutex> serial(run_mutex_);  // one parallel job at a time
+        prepare();
+        if (count == 1 || threads() == 1) {
+            inside_task() = true;
             for (std::size_t i = 0; i < count; ++i) task(i);
+            inside_task() = false;
             return;
         }
-        std::lock_guard<std::mutex> serial(run_mutex_);  // one parallel job at a time
         std::function<void(std::size_t)> body = [&task](std::size_t i) { task(i); };
         {
             std::unique_lock<std::mutex> lock(mutex_);
@@ -90,11 +102,6 @@ private:
         start_workers();
     }
 
-    static bool& inside_task() {
-        thread_local bool flag = false;
-        return flag;
-    }
-
     // Takes task indices until none are left. A worker that joins a job after it ended finds
     // next_ past count and calls nothing.
     void work(std::function<void(std::size_t)>* body, std::size_t count) {
@@ -111,7 +118,7 @@ private:
 
     void start_workers() {
         stopping_ = false;
-        for (std::size_t t = 1; t < threads_; ++t)
+        for (std::size_t t = 1; t < threads(); ++t)
             workers_.emplace_back([this] {
                 std::size_t seen = 0;
                 for (;;) {
@@ -154,7 +161,7 @@ private:
     std::atomic<std::size_t> next_{0}, remaining_{0};
     std::size_t generation_ = 0;
     std::size_t active_ = 0;  // workers inside work()
-    std::size_t threads_ = 1;
+    std::atomic<std::size_t> threads_{1};
     bool stopping_ = false;
 };
 
