@@ -7,9 +7,11 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define SPORE_ALWAYS_INLINE inline __attribute__((always_inline))
+#define SPORE_NOINLINE __attribute__((noinline))
 #define SPORE_RESTRICT __restrict__
 #else
 #define SPORE_ALWAYS_INLINE inline
+#define SPORE_NOINLINE
 #define SPORE_RESTRICT
 #endif
 

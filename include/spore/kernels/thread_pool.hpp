@@ -81,9 +81,12 @@ public:
             next_.store(0);
             remaining_.store(count);
             ++generation_;
+            published_.store(generation_, std::memory_order_release);
         }
         wake_.notify_all();
         work(&body, count);
+        for (int spin = 0; spin < spin_limit && (remaining_.load() != 0 || active_.load() != 0); ++spin)
+            std::this_thread::yield();
         std::unique_lock<std::mutex> lock(mutex_);
         done_.wait(lock, [&] { return remaining_.load() == 0 && active_ == 0; });
         body_ = nullptr;
@@ -124,6 +127,10 @@ private:
                 for (;;) {
                     std::function<void(std::size_t)>* body;
                     std::size_t count;
+                    // A short spin before sleeping: kernels come in quick succession (layer after
+                    // layer), and waking a sleeping thread costs more than a small GEMM.
+                    for (int spin = 0; spin < spin_limit && published_.load(std::memory_order_acquire) == seen; ++spin)
+                        std::this_thread::yield();
                     {
                         std::unique_lock<std::mutex> lock(mutex_);
                         wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -160,7 +167,9 @@ private:
     std::size_t count_ = 0;
     std::atomic<std::size_t> next_{0}, remaining_{0};
     std::size_t generation_ = 0;
-    std::size_t active_ = 0;  // workers inside work()
+    std::atomic<std::size_t> active_{0};  // workers inside work(); changed under mutex_
+    std::atomic<std::size_t> published_{0};  // generation_, readable without the lock
+    static constexpr int spin_limit = 4000;
     std::atomic<std::size_t> threads_{1};
     bool stopping_ = false;
 };
