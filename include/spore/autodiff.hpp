@@ -1,5 +1,6 @@
 #pragma once
 #include <spore/autodiff/elementwise_rules.hpp>
 #include <spore/autodiff/region.hpp>
+#include <spore/autodiff/conv_rules.hpp>
 #include <spore/autodiff/heavy_rules.hpp>
 #include <spore/autodiff/gradient.hpp>

@@ -8,5 +8,6 @@
 #include <spore/expr/matmul.hpp>
 #include <spore/expr/reshape.hpp>
 #include <spore/expr/softmax.hpp>
+#include <spore/expr/conv.hpp>
 #include <spore/expr/plan.hpp>
 #include <spore/expr/program.hpp>

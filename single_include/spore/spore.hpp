@@ -539,6 +539,12 @@ template <class E>
 concept binary_node = requires(const E& e) {
     e.a;
     e.b;
+} && !requires(const E& e) { e.c; };
+template <class E>
+concept ternary_node = requires(const E& e) {
+    e.a;
+    e.b;
+    e.c;
 };
 
 // Base of every node type: the marker the core's `tensor = expression` looks for.
@@ -709,10 +715,14 @@ struct binary_state {
     state_t<B> b;
 };
 
-// Visits children of a node together with their states.
+// Visits children of a node (members a, b, c) together with their states.
 template <class E, class S, class F>
 void for_each_child(E& node, S& state, F&& f) {
-    if constexpr (binary_node<std::remove_const_t<E>>) {
+    if constexpr (ternary_node<std::remove_const_t<E>>) {
+        f(node.a, state.a);
+        f(node.b, state.b);
+        f(node.c, state.c);
+    } else if constexpr (binary_node<std::remove_const_t<E>>) {
         f(node.a, state.a);
         f(node.b, state.b);
     } else if constexpr (unary_node<std::remove_const_t<E>>) {
@@ -722,7 +732,11 @@ void for_each_child(E& node, S& state, F&& f) {
 // The same in reverse order, as a reverse pass wants.
 template <class E, class S, class F>
 void for_each_child_reversed(E& node, S& state, F&& f) {
-    if constexpr (binary_node<std::remove_const_t<E>>) {
+    if constexpr (ternary_node<std::remove_const_t<E>>) {
+        f(node.c, state.c);
+        f(node.b, state.b);
+        f(node.a, state.a);
+    } else if constexpr (binary_node<std::remove_const_t<E>>) {
         f(node.b, state.b);
         f(node.a, state.a);
     } else if constexpr (unary_node<std::remove_const_t<E>>) {
@@ -1267,12 +1281,16 @@ struct call_counters {
     std::atomic<std::uint64_t> reduce{0};
     std::atomic<std::uint64_t> softmax{0};
     std::atomic<std::uint64_t> transpose{0};
+    std::atomic<std::uint64_t> conv{0};
+    std::atomic<std::uint64_t> pool{0};
 
     void reset() noexcept {
         gemm = 0;
         reduce = 0;
         softmax = 0;
         transpose = 0;
+        conv = 0;
+        pool = 0;
     }
 };
 
@@ -1922,11 +1940,14 @@ std::vector<gemm_buffers<T>>& task_gemm_buffers() {
 
 namespace detail {
 
-// The single-threaded GEMM on C's block [m0, m1) x [n0, n1).
-template <class T>
-void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
-                std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-                std::size_t ldc, gemm_buffers<T>& buffers) {
+// The single-threaded blocked GEMM on C's block [m0, m1) x [n0, n1), with the operands given
+// by packers, so that convolutions can pack im2col panels straight from the image:
+//   pack_a(row, rows_valid, col, depth, out) writes a 16-row panel of op(A);
+//   panel_b(row, depth, col, cols_valid, scratch) returns {pointer, row stride} of a 16-column
+//   panel of op(B), packed into `scratch` (stride 16) or read in place.
+template <class T, class PackA, class PanelB>
+void gemm_packed(std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1, std::size_t k, T alpha,
+                 PackA&& pack_a, PanelB&& panel_b, T beta, T* c, std::size_t ldc, gemm_buffers<T>& buffers) {
     const auto& blocking = gemm_blocking<T>::get();
     auto round_up = [](std::size_t x) { return (x + cube - 1) / cube * cube; };
     const std::size_t nc = std::min(blocking.nc, round_up(n1 - n0));
@@ -1935,32 +1956,48 @@ void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std:
     buffers.reserve(m1 - m0, n1 - n0, k);
     T* bpack = buffers.b.data();
     T* apack = buffers.a.data();
-    // When all rows of C fit one block of A, each panel of B is used by one sweep only: packing
-    // it would copy B for nothing, so whole 16-column panels are read where they are.
-    const bool b_in_place = tb == transpose::no && m1 - m0 <= mc;
+    std::pair<const T*, std::size_t> panels[4096 / cube];  // nc <= 4096
     for (std::size_t jc = n0; jc < n1; jc += nc) {
         const std::size_t nb = std::min(nc, n1 - jc);
         for (std::size_t pc = 0; pc < k; pc += kc) {
             const std::size_t kb = std::min(kc, k - pc);
             const T beta_here = pc == 0 ? beta : T(1);
             for (std::size_t j = 0; j < nb; j += cube)
-                if (!b_in_place || nb - j < cube)
-                    pack_b_panel(tb, b, ldb, pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
+                panels[j / cube] = panel_b(pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
             for (std::size_t ic = m0; ic < m1; ic += mc) {
                 const std::size_t mb = std::min(mc, m1 - ic);
                 for (std::size_t i = 0; i < mb; i += cube)
-                    pack_a_panel(ta, a, lda, ic + i, std::min(cube, mb - i), pc, kb, apack + i / cube * a_panel_size(kb));
+                    pack_a(ic + i, std::min(cube, mb - i), pc, kb, apack + i / cube * a_panel_size(kb));
                 for (std::size_t j = 0; j < nb; j += cube) {
-                    const bool direct = b_in_place && nb - j >= cube;
-                    const T* panel = direct ? b + pc * ldb + jc + j : bpack + j * kb;
-                    const std::size_t stride = direct ? ldb : cube;
+                    const auto [panel, stride] = panels[j / cube];
                     for (std::size_t i = 0; i < mb; i += cube)
-                        cube_kernel(kb, apack + i / cube * a_panel_size(kb), panel, stride, c + (ic + i) * ldc + jc + j, ldc,
-                                    std::min(cube, mb - i), std::min(cube, nb - j), alpha, beta_here);
+                        cube_kernel(kb, apack + i / cube * a_panel_size(kb), panel, stride, c + (ic + i) * ldc + jc + j,
+                                    ldc, std::min(cube, mb - i), std::min(cube, nb - j), alpha, beta_here);
                 }
             }
         }
     }
+}
+
+// gemm_packed on row-major matrices.
+template <class T>
+void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
+                std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                std::size_t ldc, gemm_buffers<T>& buffers) {
+    // When all rows of C fit one block of A, each panel of B is used by one sweep only: packing
+    // it would copy B for nothing, so whole 16-column panels are read where they are.
+    const bool b_in_place = tb == transpose::no && m1 - m0 <= gemm_blocking<T>::get().mc;
+    gemm_packed(
+        m0, m1, n0, n1, k, alpha,
+        [&](std::size_t row, std::size_t rows, std::size_t col, std::size_t depth, T* out) {
+            pack_a_panel(ta, a, lda, row, rows, col, depth, out);
+        },
+        [&](std::size_t row, std::size_t depth, std::size_t col, std::size_t cols, T* scratch) {
+            if (b_in_place && cols == cube) return std::pair<const T*, std::size_t>{b + row * ldb + col, ldb};
+            pack_b_panel(tb, b, ldb, row, depth, col, cols, scratch);
+            return std::pair<const T*, std::size_t>{scratch, cube};
+        },
+        beta, c, ldc, buffers);
 }
 
 }  // namespace detail
@@ -2254,6 +2291,508 @@ constexpr auto log_softmax(X&& x) {
 
 }  // namespace spore
 // ---- end spore/expr/softmax.hpp ----
+// ---- begin spore/expr/conv.hpp ----
+// conv2d(x, w, b) over NCHW with compile-time stride and padding, and max/avg pooling.
+// x [N, C, H, W], w [F, C, KH, KW], b [F] -> [N, F, OH, OW]. Operands are read dense
+// (materialised once if they are expressions) and run through kernels/conv.hpp.
+
+// ---- begin spore/kernels/conv.hpp ----
+// 2-D convolution in NCHW on the cube-tiled GEMM. Each image is one GEMM,
+//   y[n] (filters x positions) = W (filters x patch) * col(x[n]) (patch x positions),
+// where col() is im2col; its 16-column panels are packed straight from the image, so the full
+// im2col matrix is never stored. The weight gradient is the same product with col() read
+// transposed; the input gradient is W^T * dy[n] followed by col2im.
+//
+// Images are split among threads; the weight gradient is summed per fixed chunk of images and
+// the chunks added in order, so no result depends on the thread count.
+
+namespace spore::kernels {
+
+struct conv2d_geometry {
+    std::size_t channels, height, width;  // of one input image
+    std::size_t filters, kernel_h, kernel_w;
+    std::size_t stride = 1, padding = 0;
+
+    constexpr std::size_t out_h() const { return (height + 2 * padding - kernel_h) / stride + 1; }
+    constexpr std::size_t out_w() const { return (width + 2 * padding - kernel_w) / stride + 1; }
+    constexpr std::size_t positions() const { return out_h() * out_w(); }
+    constexpr std::size_t patch() const { return channels * kernel_h * kernel_w; }
+    constexpr std::size_t input_size() const { return channels * height * width; }
+    constexpr std::size_t output_size() const { return filters * positions(); }
+    constexpr std::size_t weight_size() const { return filters * patch(); }
+};
+
+// Chunks of images whose weight gradients are summed separately, then in order.
+inline constexpr std::size_t weight_gradient_chunks(std::size_t batch) { return std::min<std::size_t>(batch, 8); }
+// Scratch a caller provides to conv2d_backward_weight (per batch size and geometry).
+inline constexpr std::size_t weight_gradient_scratch(const conv2d_geometry& g, std::size_t batch) {
+    return weight_gradient_chunks(batch) * (g.weight_size() + g.filters);
+}
+
+namespace detail {
+
+// A 16-column panel of col(x) rows [row, row + depth) (patch index c, kh, kw), columns
+// [col, col + cols) (output positions), zero outside the image.
+template <class T>
+void pack_im2col(const conv2d_geometry& g, const T* x, std::size_t row, std::size_t depth, std::size_t col,
+                 std::size_t cols, T* out) {
+    long ih0[cube], iw0[cube];
+    const std::size_t ow_count = g.out_w();
+    for (std::size_t j = 0; j < cols; ++j) {
+        const std::size_t p = col + j;
+        ih0[j] = long(p / ow_count * g.stride) - long(g.padding);
+        iw0[j] = long(p % ow_count * g.stride) - long(g.padding);
+    }
+    const long h = long(g.height), w = long(g.width);
+    const std::size_t kk = g.kernel_h * g.kernel_w;
+    for (std::size_t k = 0; k < depth; ++k) {
+        const std::size_t q = row + k, c = q / kk, kh = q % kk / g.kernel_w, kw = q % g.kernel_w;
+        const T* plane = x + c * g.height * g.width;
+        T* dst = out + k * cube;
+        for (std::size_t j = 0; j < cols; ++j) {
+            const long ih = ih0[j] + long(kh), iw = iw0[j] + long(kw);
+            dst[j] = (ih >= 0 && ih < h && iw >= 0 && iw < w) ? plane[ih * w + iw] : T(0);
+        }
+        for (std::size_t j = cols; j < cube; ++j) dst[j] = T(0);
+    }
+}
+
+// A 16-column panel of col(x)^T: rows [row, row + depth) are output positions, columns
+// [col, col + cols) patch indices.
+template <class T>
+void pack_im2col_transposed(const conv2d_geometry& g, const T* x, std::size_t row, std::size_t depth,
+                            std::size_t col, std::size_t cols, T* out) {
+    std::size_t plane[cube];
+    long dh[cube], dw[cube];
+    const std::size_t kk = g.kernel_h * g.kernel_w;
+    for (std::size_t j = 0; j < cols; ++j) {
+        const std::size_t q = col + j;
+        plane[j] = q / kk * g.height * g.width;
+        dh[j] = long(q % kk / g.kernel_w) - long(g.padding);
+        dw[j] = long(q % g.kernel_w) - long(g.padding);
+    }
+    const long h = long(g.height), w = long(g.width);
+    const std::size_t ow_count = g.out_w();
+    for (std::size_t k = 0; k < depth; ++k) {
+        const std::size_t p = row + k;
+        const long oh = long(p / ow_count * g.stride), ow = long(p % ow_count * g.stride);
+        T* dst = out + k * cube;
+        for (std::size_t j = 0; j < cols; ++j) {
+            const long ih = oh + dh[j], iw = ow + dw[j];
+            dst[j] = (ih >= 0 && ih < h && iw >= 0 && iw < w) ? x[plane[j] + ih * w + iw] : T(0);
+        }
+        for (std::size_t j = cols; j < cube; ++j) dst[j] = T(0);
+    }
+}
+
+// Per-task state of a convolution job: GEMM packing buffers and a scratch buffer.
+template <class T>
+struct conv_slot {
+    gemm_buffers<T> gemm;
+    aligned_buffer<T> scratch;
+    void reserve(std::size_t rows, std::size_t cols, std::size_t k, std::size_t scratch_size) {
+        gemm.reserve(rows, cols, k);
+        if (scratch.size() < scratch_size) scratch = aligned_buffer<T>(scratch_size);
+    }
+};
+
+// Runs body(task, slot) for `tasks` tasks on the pool, each with its own slot, sized first by
+// reserve(slot). Serial (one thread-local slot) inside another pool task or with one thread.
+template <class T, class Reserve, class Body>
+void run_tasks(std::size_t tasks, Reserve&& reserve, Body&& body) {
+    auto& pool = thread_pool::instance();
+    if (tasks <= 1 || pool.threads() == 1 || thread_pool::inside_task()) {
+        thread_local conv_slot<T> slot;
+        reserve(slot);
+        for (std::size_t t = 0; t < tasks; ++t) body(t, slot);
+        return;
+    }
+    static std::vector<conv_slot<T>> slots;
+    pool.run(tasks, [&](std::size_t t) { body(t, slots[t]); },
+             [&] {
+                 if (slots.size() < tasks) slots.resize(tasks);
+                 for (auto& slot : slots) reserve(slot);
+             });
+}
+
+// Images [lo, hi) of task t when `batch` images are split in `tasks` contiguous runs.
+inline std::pair<std::size_t, std::size_t> task_images(std::size_t batch, std::size_t tasks, std::size_t t) {
+    return {batch * t / tasks, batch * (t + 1) / tasks};
+}
+
+}  // namespace detail
+
+// y = conv(x, w) + bias; x [batch, C, H, W], w [F, C, KH, KW], bias [F] or null, y [batch, F, OH, OW].
+template <class T>
+void conv2d_forward(const conv2d_geometry& g, std::size_t batch, const T* x, const T* w, const T* bias, T* y) {
+    count(counters.conv);
+    const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
+    detail::run_tasks<T>(
+        tasks, [&](detail::conv_slot<T>& slot) { slot.reserve(g.filters, g.positions(), g.patch(), 0); },
+        [&](std::size_t t, detail::conv_slot<T>& slot) {
+            const auto [lo, hi] = detail::task_images(batch, tasks, t);
+            for (std::size_t n = lo; n < hi; ++n) {
+                const T* image = x + n * g.input_size();
+                T* out = y + n * g.output_size();
+                if (bias)
+                    for (std::size_t f = 0; f < g.filters; ++f) std::fill_n(out + f * g.positions(), g.positions(), bias[f]);
+                detail::gemm_packed(
+                    0, g.filters, 0, g.positions(), g.patch(), T(1),
+                    [&](std::size_t row, std::size_t rows, std::size_t col, std::size_t depth, T* panel) {
+                        detail::pack_a_panel(transpose::no, w, g.patch(), row, rows, col, depth, panel);
+                    },
+                    [&](std::size_t row, std::size_t depth, std::size_t col, std::size_t cols, T* scratch) {
+                        detail::pack_im2col(g, image, row, depth, col, cols, scratch);
+                        return std::pair<const T*, std::size_t>{scratch, cube};
+                    },
+                    bias ? T(1) : T(0), out, g.positions(), slot.gemm);
+            }
+        });
+}
+
+// dx (+)= conv_transpose(dy, w): W^T * dy[n] into a scratch col matrix, then col2im.
+template <class T>
+void conv2d_backward_input(const conv2d_geometry& g, std::size_t batch, const T* dy, const T* w, T* dx,
+                           bool accumulate) {
+    count(counters.conv);
+    const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
+    const std::size_t kk = g.kernel_h * g.kernel_w, ow_count = g.out_w();
+    detail::run_tasks<T>(
+        tasks,
+        [&](detail::conv_slot<T>& slot) { slot.reserve(g.patch(), g.positions(), g.filters, g.patch() * g.positions()); },
+        [&](std::size_t t, detail::conv_slot<T>& slot) {
+            const auto [lo, hi] = detail::task_images(batch, tasks, t);
+            T* col = slot.scratch.data();
+            for (std::size_t n = lo; n < hi; ++n) {
+                const T* grad = dy + n * g.output_size();
+                detail::gemm_block(transpose::yes, transpose::no, 0, g.patch(), 0, g.positions(), g.filters, T(1), w,
+                                   g.patch(), grad, g.positions(), T(0), col, g.positions(), slot.gemm);
+                T* image = dx + n * g.input_size();
+                if (!accumulate) std::fill_n(image, g.input_size(), T(0));
+                for (std::size_t q = 0; q < g.patch(); ++q) {
+                    const std::size_t c = q / kk, kh = q % kk / g.kernel_w, kw = q % g.kernel_w;
+                    T* plane = image + c * g.height * g.width;
+                    const T* src = col + q * g.positions();
+                    for (std::size_t p = 0; p < g.positions(); ++p) {
+                        const long ih = long(p / ow_count * g.stride + kh) - long(g.padding);
+                        const long iw = long(p % ow_count * g.stride + kw) - long(g.padding);
+                        if (ih >= 0 && ih < long(g.height) && iw >= 0 && iw < long(g.width))
+                            plane[ih * long(g.width) + iw] += src[p];
+                    }
+                }
+            }
+        });
+}
+
+// dw (+)= sum_n dy[n] * col(x[n])^T and dbias (+)= sum of dy over images and positions (dbias
+// may be null). `scratch` holds weight_gradient_scratch(g, batch) elements.
+template <class T>
+void conv2d_backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, T* dbias,
+                            bool accumulate_w, bool accumulate_bias, T* scratch) {
+    count(counters.conv);
+    const std::size_t chunks = weight_gradient_chunks(batch);
+    const std::size_t part = g.weight_size() + g.filters;
+    detail::run_tasks<T>(
+        chunks, [&](detail::conv_slot<T>& slot) { slot.reserve(g.filters, g.patch(), g.positions(), 0); },
+        [&](std::size_t t, detail::conv_slot<T>& slot) {
+            const auto [lo, hi] = detail::task_images(batch, chunks, t);
+            T* partial_w = scratch + t * part;
+            T* partial_b = partial_w + g.weight_size();
+            std::fill_n(partial_b, g.filters, T(0));
+            for (std::size_t n = lo; n < hi; ++n) {
+                const T* image = x + n * g.input_size();
+                const T* grad = dy + n * g.output_size();
+                detail::gemm_packed(
+                    0, g.filters, 0, g.patch(), g.positions(), T(1),
+                    [&](std::size_t row, std::size_t rows, std::size_t col, std::size_t depth, T* panel) {
+                        detail::pack_a_panel(transpose::no, grad, g.positions(), row, rows, col, depth, panel);
+                    },
+                    [&](std::size_t row, std::size_t depth, std::size_t col, std::size_t cols, T* panel) {
+                        detail::pack_im2col_transposed(g, image, row, depth, col, cols, panel);
+                        return std::pair<const T*, std::size_t>{panel, cube};
+                    },
+                    n == lo ? T(0) : T(1), partial_w, g.patch(), slot.gemm);
+                for (std::size_t f = 0; f < g.filters; ++f) {
+                    T total = 0;
+                    for (std::size_t p = 0; p < g.positions(); ++p) total += grad[f * g.positions() + p];
+                    partial_b[f] += total;
+                }
+            }
+        });
+    for (std::size_t t = 0; t < chunks; ++t) {
+        const T* partial = scratch + t * part;
+        const bool add_w = accumulate_w || t > 0, add_b = accumulate_bias || t > 0;
+        for (std::size_t i = 0; i < g.weight_size(); ++i) dw[i] = add_w ? dw[i] + partial[i] : partial[i];
+        if (dbias)
+            for (std::size_t f = 0; f < g.filters; ++f)
+                dbias[f] = add_b ? dbias[f] + partial[g.weight_size() + f] : partial[g.weight_size() + f];
+    }
+}
+
+}  // namespace spore::kernels
+// ---- end spore/kernels/conv.hpp ----
+// ---- begin spore/kernels/pool.hpp ----
+// Max and average pooling over NCHW planes ("valid": windows that fit). Max pooling records
+// the position of each maximum, so its backward pass is a scatter.
+
+namespace spore::kernels {
+
+struct pool2d_geometry {
+    std::size_t planes;  // batch * channels
+    std::size_t height, width;
+    std::size_t kernel, stride;
+
+    constexpr std::size_t out_h() const { return (height - kernel) / stride + 1; }
+    constexpr std::size_t out_w() const { return (width - kernel) / stride + 1; }
+    constexpr std::size_t input_plane() const { return height * width; }
+    constexpr std::size_t output_plane() const { return out_h() * out_w(); }
+};
+
+// y = max over each window; where[i] = index in its input plane of the maximum (first on ties).
+template <class T>
+void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_t* where) {
+    count(counters.pool);
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        const T* in = x + p * g.input_plane();
+        T* out = y + p * g.output_plane();
+        std::uint32_t* at = where + p * g.output_plane();
+        for (std::size_t oh = 0; oh < g.out_h(); ++oh)
+            for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                std::size_t best = oh * g.stride * g.width + ow * g.stride;
+                for (std::size_t kh = 0; kh < g.kernel; ++kh)
+                    for (std::size_t kw = 0; kw < g.kernel; ++kw) {
+                        const std::size_t i = (oh * g.stride + kh) * g.width + ow * g.stride + kw;
+                        if (in[i] > in[best]) best = i;
+                    }
+                out[oh * g.out_w() + ow] = in[best];
+                at[oh * g.out_w() + ow] = static_cast<std::uint32_t>(best);
+            }
+    }
+}
+
+template <class T>
+void max_pool2d_backward(const pool2d_geometry& g, const T* dy, const std::uint32_t* where, T* dx, bool accumulate) {
+    count(counters.pool);
+    if (!accumulate) std::fill_n(dx, g.planes * g.input_plane(), T(0));
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        T* in = dx + p * g.input_plane();
+        const T* out = dy + p * g.output_plane();
+        const std::uint32_t* at = where + p * g.output_plane();
+        for (std::size_t i = 0; i < g.output_plane(); ++i) in[at[i]] += out[i];
+    }
+}
+
+template <class T>
+void avg_pool2d_forward(const pool2d_geometry& g, const T* x, T* y) {
+    count(counters.pool);
+    const T scale = T(1) / T(g.kernel * g.kernel);
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        const T* in = x + p * g.input_plane();
+        T* out = y + p * g.output_plane();
+        for (std::size_t oh = 0; oh < g.out_h(); ++oh)
+            for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                T total = 0;
+                for (std::size_t kh = 0; kh < g.kernel; ++kh)
+                    for (std::size_t kw = 0; kw < g.kernel; ++kw)
+                        total += in[(oh * g.stride + kh) * g.width + ow * g.stride + kw];
+                out[oh * g.out_w() + ow] = total * scale;
+            }
+    }
+}
+
+template <class T>
+void avg_pool2d_backward(const pool2d_geometry& g, const T* dy, T* dx, bool accumulate) {
+    count(counters.pool);
+    if (!accumulate) std::fill_n(dx, g.planes * g.input_plane(), T(0));
+    const T scale = T(1) / T(g.kernel * g.kernel);
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        T* in = dx + p * g.input_plane();
+        const T* out = dy + p * g.output_plane();
+        for (std::size_t oh = 0; oh < g.out_h(); ++oh)
+            for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                const T share = out[oh * g.out_w() + ow] * scale;
+                for (std::size_t kh = 0; kh < g.kernel; ++kh)
+                    for (std::size_t kw = 0; kw < g.kernel; ++kw) in[(oh * g.stride + kh) * g.width + ow * g.stride + kw] += share;
+            }
+    }
+}
+
+}  // namespace spore::kernels
+// ---- end spore/kernels/pool.hpp ----
+
+namespace spore::expr {
+
+template <class Input, class Weight, class Bias, std::size_t Stride, std::size_t Padding>
+struct check_conv2d {
+    static constexpr bool ranks = Input::rank == 4 && Weight::rank == 4;
+    static_assert(ranks, "spore: conv2d takes an input [N, C, H, W] and weights [F, C, KH, KW] "
+                         "(see check_conv2d<input, weight, bias, stride, padding> above)");
+    static constexpr bool channels = ranks && Input::extents[1] == Weight::extents[1];
+    static_assert(!ranks || channels, "spore: conv2d: the input's channels differ from the weights' "
+                                      "(see check_conv2d<input, weight, bias, stride, padding> above)");
+    static constexpr bool fits = ranks && Input::extents[2] + 2 * Padding >= Weight::extents[2] &&
+                                 Input::extents[3] + 2 * Padding >= Weight::extents[3];
+    static_assert(!ranks || fits, "spore: conv2d: the kernel is larger than the padded input "
+                                  "(see check_conv2d<input, weight, bias, stride, padding> above)");
+    static constexpr bool bias = Bias::rank == 0 || (Bias::rank == 1 && ranks && Bias::extents[0] == Weight::extents[0]);
+    static_assert(bias, "spore: conv2d: the bias must have one value per filter "
+                        "(see check_conv2d<input, weight, bias, stride, padding> above)");
+    static_assert(Stride > 0, "spore: conv2d: the stride must be positive");
+    static constexpr bool ok = ranks && channels && fits && bias && Stride > 0;
+};
+
+template <std::size_t Stride, std::size_t Padding, class X, class W>
+struct conv2d_shape {
+    using xs = typename X::shape_type;
+    using ws = typename W::shape_type;
+    static constexpr kernels::conv2d_geometry geometry{xs::extents[1], xs::extents[2], xs::extents[3],
+                                                       ws::extents[0], ws::extents[2], ws::extents[3], Stride, Padding};
+    using type = shape<xs::extents[0], ws::extents[0], geometry.out_h(), geometry.out_w()>;
+};
+
+// Bias C is a [F] operand, or constant<T> when the convolution has none.
+template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
+struct conv2d_node : node_base<typename X::value_type, typename conv2d_shape<Stride, Padding, X, W>::type,
+                               node_kind::heavy> {
+    using T = typename X::value_type;
+    static constexpr kernels::conv2d_geometry geometry = conv2d_shape<Stride, Padding, X, W>::geometry;
+    static constexpr std::size_t batch = X::shape_type::extents[0];
+    static constexpr bool has_bias = C::kind != node_kind::constant;
+    X a;
+    W b;
+    C c;
+    bool operator==(const conv2d_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        state.x_values = operand_values(a, state.a, state.a_buffer);
+        state.w_values = operand_values(b, state.b, state.b_buffer);
+        const T* bias = nullptr;
+        if constexpr (has_bias) bias = operand_values(c, state.c, state.c_buffer);
+        kernels::conv2d_forward(geometry, batch, state.x_values, state.w_values, bias, state.mutable_value());
+    }
+};
+
+template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
+struct state_of<conv2d_node<Stride, Padding, X, W, C>> {
+    using node = conv2d_node<Stride, Padding, X, W, C>;
+    using T = typename X::value_type;
+    struct type : heavy_state_base<T, typename node::shape_type> {
+        state_t<X> a;
+        state_t<W> b;
+        state_t<C> c;
+        operand_buffer<X> a_buffer;
+        operand_buffer<W> b_buffer;
+        operand_buffer<C> c_buffer;
+        const T* x_values = nullptr;
+        const T* w_values = nullptr;
+        // gradients of operands that are not dense, and the weight gradient's chunk sums
+        aligned_buffer<T> x_gradient, w_gradient, bias_gradient, weight_scratch;
+        void allocate_buffers() {
+            a_buffer.allocate();
+            b_buffer.allocate();
+            if constexpr (node::has_bias) c_buffer.allocate();
+            if (!this->needs_grad) return;
+            x_gradient = aligned_buffer<T>(X::shape_type::size);
+            w_gradient = aligned_buffer<T>(W::shape_type::size);
+            bias_gradient = aligned_buffer<T>(node::geometry.filters);
+            weight_scratch = aligned_buffer<T>(kernels::weight_gradient_scratch(node::geometry, node::batch));
+        }
+    };
+};
+
+enum class pooling { max, average };
+
+template <pooling Kind, std::size_t Kernel, std::size_t Stride, class Shape>
+struct pool2d_shape {
+    static_assert(Shape::rank == 4, "spore: pooling takes an input [N, C, H, W] (see pool2d_shape<...> above)");
+    static_assert(Kernel > 0 && Stride > 0 && Kernel <= Shape::extents[2] && Kernel <= Shape::extents[3],
+                  "spore: the pooling window must fit the input (see pool2d_shape<kind, kernel, stride, shape> above)");
+    static constexpr kernels::pool2d_geometry geometry{Shape::extents[0] * Shape::extents[1], Shape::extents[2],
+                                                       Shape::extents[3], Kernel, Stride};
+    using type = shape<Shape::extents[0], Shape::extents[1], geometry.out_h(), geometry.out_w()>;
+};
+
+template <pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
+struct pool2d_node : node_base<typename A::value_type,
+                               typename pool2d_shape<Kind, Kernel, Stride, typename A::shape_type>::type, node_kind::heavy> {
+    static constexpr kernels::pool2d_geometry geometry =
+        pool2d_shape<Kind, Kernel, Stride, typename A::shape_type>::geometry;
+    A a;
+    bool operator==(const pool2d_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const auto* x = operand_values(a, state.a, state.a_buffer);
+        if constexpr (Kind == pooling::max) kernels::max_pool2d_forward(geometry, x, state.mutable_value(), state.where.data());
+        else kernels::avg_pool2d_forward(geometry, x, state.mutable_value());
+    }
+};
+
+template <pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
+struct state_of<pool2d_node<Kind, Kernel, Stride, A>> {
+    using node = pool2d_node<Kind, Kernel, Stride, A>;
+    using T = typename A::value_type;
+    struct type : heavy_state_base<T, typename node::shape_type> {
+        state_t<A> a;
+        operand_buffer<A> a_buffer;
+        aligned_buffer<std::uint32_t> where;  // max pooling: argmax of each window
+        aligned_buffer<T> a_gradient;
+        void allocate_buffers() {
+            a_buffer.allocate();
+            if constexpr (Kind == pooling::max) where = aligned_buffer<std::uint32_t>(node::shape_type::size);
+            if (this->needs_grad) a_gradient = aligned_buffer<T>(A::shape_type::size);
+        }
+    };
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// conv2d<Stride, Padding>(x, w, b): NCHW convolution ("valid" with Padding = 0).
+template <std::size_t Stride = 1, std::size_t Padding = 0, expr::non_scalar_operand X, expr::non_scalar_operand W,
+          expr::non_scalar_operand B>
+constexpr auto conv2d(X&& x, W&& w, B&& b) {
+    auto ex = expr::operand_expression<X, X>(std::forward<X>(x));
+    auto ew = expr::operand_expression<W, W>(std::forward<W>(w));
+    auto eb = expr::operand_expression<B, B>(std::forward<B>(b));
+    using EX = decltype(ex);
+    using EW = decltype(ew);
+    using EB = decltype(eb);
+    static_assert(std::is_same_v<typename EX::value_type, typename EW::value_type> &&
+                      std::is_same_v<typename EX::value_type, typename EB::value_type>,
+                  "spore: conv2d operands must have the same element type");
+    if constexpr (expr::check_conv2d<typename EX::shape_type, typename EW::shape_type, typename EB::shape_type, Stride,
+                                     Padding>::ok)
+        return expr::conv2d_node<Stride, Padding, EX, EW, EB>{{}, ex, ew, eb};
+}
+// Without bias.
+template <std::size_t Stride = 1, std::size_t Padding = 0, expr::non_scalar_operand X, expr::non_scalar_operand W>
+constexpr auto conv2d(X&& x, W&& w) {
+    auto ex = expr::operand_expression<X, X>(std::forward<X>(x));
+    auto ew = expr::operand_expression<W, W>(std::forward<W>(w));
+    using EX = decltype(ex);
+    using EW = decltype(ew);
+    using T = typename EX::value_type;
+    using none = expr::constant<T>;
+    if constexpr (expr::check_conv2d<typename EX::shape_type, typename EW::shape_type, shape<>, Stride, Padding>::ok)
+        return expr::conv2d_node<Stride, Padding, EX, EW, none>{{}, ex, ew, none{{}, T(0)}};
+}
+
+template <std::size_t Kernel, std::size_t Stride = Kernel, expr::non_scalar_operand X>
+constexpr auto max_pool2d(X&& x) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    return expr::pool2d_node<expr::pooling::max, Kernel, Stride, decltype(a)>{{}, a};
+}
+template <std::size_t Kernel, std::size_t Stride = Kernel, expr::non_scalar_operand X>
+constexpr auto avg_pool2d(X&& x) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    return expr::pool2d_node<expr::pooling::average, Kernel, Stride, decltype(a)>{{}, a};
+}
+
+}  // namespace spore
+// ---- end spore/expr/conv.hpp ----
 // ---- begin spore/expr/plan.hpp ----
 // Planning, done once when a program is built: heavy nodes that are equal (same type, same
 // operands) share one buffer, so a subexpression used twice is computed once; gradient sinks
@@ -2348,11 +2887,8 @@ void bind_placeholder(E& node, const T* data) {
             (void)check_feed<typename E::shape_type, S>{};
             node.data = data;
         }
-    } else if constexpr (binary_node<E>) {
-        bind_placeholder<Tag, S>(node.a, data);
-        bind_placeholder<Tag, S>(node.b, data);
-    } else if constexpr (unary_node<E>) {
-        bind_placeholder<Tag, S>(node.a, data);
+    } else {
+        for_each_child(node, node, [&](auto& child, auto&) { bind_placeholder<Tag, S>(child, data); });
     }
 }
 
@@ -2652,6 +3188,9 @@ void backprop_region(const E& node, S& state, SeedAt&& seed_at) {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/region.hpp ----
+// ---- begin spore/autodiff/conv_rules.hpp ----
+// Vector-Jacobian rules of convolution and pooling.
+
 // ---- begin spore/autodiff/heavy_rules.hpp ----
 // Vector-Jacobian rules of the heavy nodes. Each reads its own adjoint buffer (complete by the
 // time it runs) and its forward value, and pushes adjoints into its operands: through a
@@ -2714,18 +3253,19 @@ expr::sink<typename E::value_type>* sink_of(const E&, S& state) {
     else return state.adjoint;
 }
 
-// Writes op(X) * op(Y) into operand `node`'s adjoint: directly when it is dense, else through
-// a scratch buffer and its region.
-template <class E, class S, class Gemm>
-void push_product(const E& node, S& state, expr::operand_buffer<E>& scratch, Gemm&& gemm) {
+// Delivers an operand's gradient that compute(out, accumulate) writes (or adds) in full:
+// straight into the sink of a dense operand, else into `scratch`, which then seeds the
+// operand's region.
+template <class E, class S, class Compute>
+void push_gradient(const E& node, S& state, typename E::value_type* scratch, Compute&& compute) {
     using T = typename E::value_type;
     if (!expr::needs_grad(node, state)) return;
     if constexpr (expr::is_dense_v<E>) {
         auto* target = sink_of(node, state);
-        gemm(target->begin_write(true) ? T(0) : T(1), target->data);
+        compute(target->data, !target->begin_write(true));
     } else {
-        gemm(T(0), scratch.values.data());
-        backprop_region(node, state, [&](std::size_t base) { return buffer_seed<T>{scratch.values.data() + base}; });
+        compute(scratch, false);
+        backprop_region(node, state, [&](std::size_t base) { return buffer_seed<T>{scratch + base}; });
     }
 }
 
@@ -2736,11 +3276,13 @@ void vjp(const expr::matmul_node<A, B>& node, S& state) {
     using kernels::transpose;
     const T* dc = state.adjoint->data;
     // dA = dC * B^T  [m, k];  dB = A^T * dC  [k, n]
-    push_product(node.a, state.a, state.a_gradient, [&](T beta, T* out) {
-        kernels::gemm(transpose::no, transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, state.b_values, N::n, beta, out, N::k);
+    push_gradient(node.a, state.a, state.a_gradient.values.data(), [&](T* out, bool accumulate) {
+        kernels::gemm(transpose::no, transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, state.b_values, N::n,
+                      accumulate ? T(1) : T(0), out, N::k);
     });
-    push_product(node.b, state.b, state.b_gradient, [&](T beta, T* out) {
-        kernels::gemm(transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values, N::k, dc, N::n, beta, out, N::n);
+    push_gradient(node.b, state.b, state.b_gradient.values.data(), [&](T* out, bool accumulate) {
+        kernels::gemm(transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values, N::k, dc, N::n,
+                      accumulate ? T(1) : T(0), out, N::n);
     });
 }
 
@@ -2788,6 +3330,56 @@ void vjp(const expr::softmax_node<Log, A>& node, S& state) {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/heavy_rules.hpp ----
+
+namespace spore::autodiff {
+
+// dx = conv_transpose(dy, w); dw = sum_n dy[n] col(x[n])^T; db = sum of dy.
+template <std::size_t Stride, std::size_t Padding, class X, class W, class C, class S>
+void vjp(const expr::conv2d_node<Stride, Padding, X, W, C>& node, S& state) {
+    using N = expr::conv2d_node<Stride, Padding, X, W, C>;
+    using T = typename X::value_type;
+    const T* dy = state.adjoint->data;
+    push_gradient(node.a, state.a, state.x_gradient.data(), [&](T* out, bool accumulate) {
+        kernels::conv2d_backward_input(N::geometry, N::batch, dy, state.w_values, out, accumulate);
+    });
+    const bool want_w = expr::needs_grad(node.b, state.b), want_b = expr::needs_grad(node.c, state.c);
+    if (!want_w && !want_b) return;
+    // One pass gives both; a gradient nobody wants goes to the state's scratch.
+    expr::sink<T>* w_sink = nullptr;
+    expr::sink<T>* b_sink = nullptr;
+    if constexpr (expr::is_dense_v<W>)
+        if (want_w) w_sink = sink_of(node.b, state.b);
+    if constexpr (expr::is_dense_v<C>)
+        if (want_b) b_sink = sink_of(node.c, state.c);
+    const bool add_w = w_sink && !w_sink->begin_write(true);
+    const bool add_b = b_sink && !b_sink->begin_write(true);
+    T* dw = w_sink ? w_sink->data : state.w_gradient.data();
+    T* db = b_sink ? b_sink->data : (N::has_bias ? state.bias_gradient.data() : nullptr);
+    kernels::conv2d_backward_weight(N::geometry, N::batch, state.x_values, dy, dw, db, add_w, add_b,
+                                    state.weight_scratch.data());
+    if constexpr (!expr::is_dense_v<W>)
+        if (want_w)
+            backprop_region(node.b, state.b, [&](std::size_t base) { return buffer_seed<T>{dw + base}; });
+    if constexpr (!expr::is_dense_v<C> && N::has_bias)
+        if (want_b)
+            backprop_region(node.c, state.c, [&](std::size_t base) { return buffer_seed<T>{db + base}; });
+}
+
+template <expr::pooling Kind, std::size_t Kernel, std::size_t Stride, class A, class S>
+void vjp(const expr::pool2d_node<Kind, Kernel, Stride, A>& node, S& state) {
+    using N = expr::pool2d_node<Kind, Kernel, Stride, A>;
+    using T = typename A::value_type;
+    const T* dy = state.adjoint->data;
+    push_gradient(node.a, state.a, state.a_gradient.data(), [&](T* out, bool accumulate) {
+        if constexpr (Kind == expr::pooling::max)
+            kernels::max_pool2d_backward(N::geometry, dy, state.where.data(), out, accumulate);
+        else
+            kernels::avg_pool2d_backward(N::geometry, dy, out, accumulate);
+    });
+}
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/conv_rules.hpp ----
 // ---- begin spore/autodiff/gradient.hpp ----
 // Reverse mode, derived from the expression's type. A gradient program runs:
 //   1. the forward pass: heavy nodes in post-order, each into its planned buffer;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <spore/autodiff/conv_rules.hpp>
 #include <spore/autodiff/heavy_rules.hpp>
 #include <spore/core/error.hpp>
 #include <spore/expr/program.hpp>

@@ -68,18 +68,19 @@ expr::sink<typename E::value_type>* sink_of(const E&, S& state) {
     else return state.adjoint;
 }
 
-// Writes op(X) * op(Y) into operand `node`'s adjoint: directly when it is dense, else through
-// a scratch buffer and its region.
-template <class E, class S, class Gemm>
-void push_product(const E& node, S& state, expr::operand_buffer<E>& scratch, Gemm&& gemm) {
+// Delivers an operand's gradient that compute(out, accumulate) writes (or adds) in full:
+// straight into the sink of a dense operand, else into `scratch`, which then seeds the
+// operand's region.
+template <class E, class S, class Compute>
+void push_gradient(const E& node, S& state, typename E::value_type* scratch, Compute&& compute) {
     using T = typename E::value_type;
     if (!expr::needs_grad(node, state)) return;
     if constexpr (expr::is_dense_v<E>) {
         auto* target = sink_of(node, state);
-        gemm(target->begin_write(true) ? T(0) : T(1), target->data);
+        compute(target->data, !target->begin_write(true));
     } else {
-        gemm(T(0), scratch.values.data());
-        backprop_region(node, state, [&](std::size_t base) { return buffer_seed<T>{scratch.values.data() + base}; });
+        compute(scratch, false);
+        backprop_region(node, state, [&](std::size_t base) { return buffer_seed<T>{scratch + base}; });
     }
 }
 
@@ -90,11 +91,13 @@ void vjp(const expr::matmul_node<A, B>& node, S& state) {
     using kernels::transpose;
     const T* dc = state.adjoint->data;
     // dA = dC * B^T  [m, k];  dB = A^T * dC  [k, n]
-    push_product(node.a, state.a, state.a_gradient, [&](T beta, T* out) {
-        kernels::gemm(transpose::no, transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, state.b_values, N::n, beta, out, N::k);
+    push_gradient(node.a, state.a, state.a_gradient.values.data(), [&](T* out, bool accumulate) {
+        kernels::gemm(transpose::no, transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, state.b_values, N::n,
+                      accumulate ? T(1) : T(0), out, N::k);
     });
-    push_product(node.b, state.b, state.b_gradient, [&](T beta, T* out) {
-        kernels::gemm(transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values, N::k, dc, N::n, beta, out, N::n);
+    push_gradient(node.b, state.b, state.b_gradient.values.data(), [&](T* out, bool accumulate) {
+        kernels::gemm(transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values, N::k, dc, N::n,
+                      accumulate ? T(1) : T(0), out, N::n);
     });
 }
 

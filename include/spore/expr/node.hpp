@@ -37,6 +37,12 @@ template <class E>
 concept binary_node = requires(const E& e) {
     e.a;
     e.b;
+} && !requires(const E& e) { e.c; };
+template <class E>
+concept ternary_node = requires(const E& e) {
+    e.a;
+    e.b;
+    e.c;
 };
 
 // Base of every node type: the marker the core's `tensor = expression` looks for.

@@ -98,11 +98,8 @@ void bind_placeholder(E& node, const T* data) {
             (void)check_feed<typename E::shape_type, S>{};
             node.data = data;
         }
-    } else if constexpr (binary_node<E>) {
-        bind_placeholder<Tag, S>(node.a, data);
-        bind_placeholder<Tag, S>(node.b, data);
-    } else if constexpr (unary_node<E>) {
-        bind_placeholder<Tag, S>(node.a, data);
+    } else {
+        for_each_child(node, node, [&](auto& child, auto&) { bind_placeholder<Tag, S>(child, data); });
     }
 }
 

@@ -96,10 +96,14 @@ struct binary_state {
     state_t<B> b;
 };
 
-// Visits children of a node together with their states.
+// Visits children of a node (members a, b, c) together with their states.
 template <class E, class S, class F>
 void for_each_child(E& node, S& state, F&& f) {
-    if constexpr (binary_node<std::remove_const_t<E>>) {
+    if constexpr (ternary_node<std::remove_const_t<E>>) {
+        f(node.a, state.a);
+        f(node.b, state.b);
+        f(node.c, state.c);
+    } else if constexpr (binary_node<std::remove_const_t<E>>) {
         f(node.a, state.a);
         f(node.b, state.b);
     } else if constexpr (unary_node<std::remove_const_t<E>>) {
@@ -109,7 +113,11 @@ void for_each_child(E& node, S& state, F&& f) {
 // The same in reverse order, as a reverse pass wants.
 template <class E, class S, class F>
 void for_each_child_reversed(E& node, S& state, F&& f) {
-    if constexpr (binary_node<std::remove_const_t<E>>) {
+    if constexpr (ternary_node<std::remove_const_t<E>>) {
+        f(node.c, state.c);
+        f(node.b, state.b);
+        f(node.a, state.a);
+    } else if constexpr (binary_node<std::remove_const_t<E>>) {
         f(node.b, state.b);
         f(node.a, state.a);
     } else if constexpr (unary_node<std::remove_const_t<E>>) {

@@ -12,12 +12,16 @@ struct call_counters {
     std::atomic<std::uint64_t> reduce{0};
     std::atomic<std::uint64_t> softmax{0};
     std::atomic<std::uint64_t> transpose{0};
+    std::atomic<std::uint64_t> conv{0};
+    std::atomic<std::uint64_t> pool{0};
 
     void reset() noexcept {
         gemm = 0;
         reduce = 0;
         softmax = 0;
         transpose = 0;
+        conv = 0;
+        pool = 0;
     }
 };
 

@@ -248,11 +248,14 @@ std::vector<gemm_buffers<T>>& task_gemm_buffers() {
 
 namespace detail {
 
-// The single-threaded GEMM on C's block [m0, m1) x [n0, n1).
-template <class T>
-void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
-                std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-                std::size_t ldc, gemm_buffers<T>& buffers) {
+// The single-threaded blocked GEMM on C's block [m0, m1) x [n0, n1), with the operands given
+// by packers, so that convolutions can pack im2col panels straight from the image:
+//   pack_a(row, rows_valid, col, depth, out) writes a 16-row panel of op(A);
+//   panel_b(row, depth, col, cols_valid, scratch) returns {pointer, row stride} of a 16-column
+//   panel of op(B), packed into `scratch` (stride 16) or read in place.
+template <class T, class PackA, class PanelB>
+void gemm_packed(std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1, std::size_t k, T alpha,
+                 PackA&& pack_a, PanelB&& panel_b, T beta, T* c, std::size_t ldc, gemm_buffers<T>& buffers) {
     const auto& blocking = gemm_blocking<T>::get();
     auto round_up = [](std::size_t x) { return (x + cube - 1) / cube * cube; };
     const std::size_t nc = std::min(blocking.nc, round_up(n1 - n0));
@@ -261,32 +264,48 @@ void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std:
     buffers.reserve(m1 - m0, n1 - n0, k);
     T* bpack = buffers.b.data();
     T* apack = buffers.a.data();
-    // When all rows of C fit one block of A, each panel of B is used by one sweep only: packing
-    // it would copy B for nothing, so whole 16-column panels are read where they are.
-    const bool b_in_place = tb == transpose::no && m1 - m0 <= mc;
+    std::pair<const T*, std::size_t> panels[4096 / cube];  // nc <= 4096
     for (std::size_t jc = n0; jc < n1; jc += nc) {
         const std::size_t nb = std::min(nc, n1 - jc);
         for (std::size_t pc = 0; pc < k; pc += kc) {
             const std::size_t kb = std::min(kc, k - pc);
             const T beta_here = pc == 0 ? beta : T(1);
             for (std::size_t j = 0; j < nb; j += cube)
-                if (!b_in_place || nb - j < cube)
-                    pack_b_panel(tb, b, ldb, pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
+                panels[j / cube] = panel_b(pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
             for (std::size_t ic = m0; ic < m1; ic += mc) {
                 const std::size_t mb = std::min(mc, m1 - ic);
                 for (std::size_t i = 0; i < mb; i += cube)
-                    pack_a_panel(ta, a, lda, ic + i, std::min(cube, mb - i), pc, kb, apack + i / cube * a_panel_size(kb));
+                    pack_a(ic + i, std::min(cube, mb - i), pc, kb, apack + i / cube * a_panel_size(kb));
                 for (std::size_t j = 0; j < nb; j += cube) {
-                    const bool direct = b_in_place && nb - j >= cube;
-                    const T* panel = direct ? b + pc * ldb + jc + j : bpack + j * kb;
-                    const std::size_t stride = direct ? ldb : cube;
+                    const auto [panel, stride] = panels[j / cube];
                     for (std::size_t i = 0; i < mb; i += cube)
-                        cube_kernel(kb, apack + i / cube * a_panel_size(kb), panel, stride, c + (ic + i) * ldc + jc + j, ldc,
-                                    std::min(cube, mb - i), std::min(cube, nb - j), alpha, beta_here);
+                        cube_kernel(kb, apack + i / cube * a_panel_size(kb), panel, stride, c + (ic + i) * ldc + jc + j,
+                                    ldc, std::min(cube, mb - i), std::min(cube, nb - j), alpha, beta_here);
                 }
             }
         }
     }
+}
+
+// gemm_packed on row-major matrices.
+template <class T>
+void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
+                std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                std::size_t ldc, gemm_buffers<T>& buffers) {
+    // When all rows of C fit one block of A, each panel of B is used by one sweep only: packing
+    // it would copy B for nothing, so whole 16-column panels are read where they are.
+    const bool b_in_place = tb == transpose::no && m1 - m0 <= gemm_blocking<T>::get().mc;
+    gemm_packed(
+        m0, m1, n0, n1, k, alpha,
+        [&](std::size_t row, std::size_t rows, std::size_t col, std::size_t depth, T* out) {
+            pack_a_panel(ta, a, lda, row, rows, col, depth, out);
+        },
+        [&](std::size_t row, std::size_t depth, std::size_t col, std::size_t cols, T* scratch) {
+            if (b_in_place && cols == cube) return std::pair<const T*, std::size_t>{b + row * ldb + col, ldb};
+            pack_b_panel(tb, b, ldb, row, depth, col, cols, scratch);
+            return std::pair<const T*, std::size_t>{scratch, cube};
+        },
+        beta, c, ldc, buffers);
 }
 
 }  // namespace detail

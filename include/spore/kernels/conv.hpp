@@ -1,0 +1,242 @@
+#pragma once
+// 2-D convolution in NCHW on the cube-tiled GEMM. Each image is one GEMM,
+//   y[n] (filters x positions) = W (filters x patch) * col(x[n]) (patch x positions),
+// where col() is im2col; its 16-column panels are packed straight from the image, so the full
+// im2col matrix is never stored. The weight gradient is the same product with col() read
+// transposed; the input gradient is W^T * dy[n] followed by col2im.
+//
+// Images are split among threads; the weight gradient is summed per fixed chunk of images and
+// the chunks added in order, so no result depends on the thread count.
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include <spore/core/aligned_buffer.hpp>
+#include <spore/kernels/gemm.hpp>
+#include <spore/kernels/thread_pool.hpp>
+
+namespace spore::kernels {
+
+struct conv2d_geometry {
+    std::size_t channels, height, width;  // of one input image
+    std::size_t filters, kernel_h, kernel_w;
+    std::size_t stride = 1, padding = 0;
+
+    constexpr std::size_t out_h() const { return (height + 2 * padding - kernel_h) / stride + 1; }
+    constexpr std::size_t out_w() const { return (width + 2 * padding - kernel_w) / stride + 1; }
+    constexpr std::size_t positions() const { return out_h() * out_w(); }
+    constexpr std::size_t patch() const { return channels * kernel_h * kernel_w; }
+    constexpr std::size_t input_size() const { return channels * height * width; }
+    constexpr std::size_t output_size() const { return filters * positions(); }
+    constexpr std::size_t weight_size() const { return filters * patch(); }
+};
+
+// Chunks of images whose weight gradients are summed separately, then in order.
+inline constexpr std::size_t weight_gradient_chunks(std::size_t batch) { return std::min<std::size_t>(batch, 8); }
+// Scratch a caller provides to conv2d_backward_weight (per batch size and geometry).
+inline constexpr std::size_t weight_gradient_scratch(const conv2d_geometry& g, std::size_t batch) {
+    return weight_gradient_chunks(batch) * (g.weight_size() + g.filters);
+}
+
+namespace detail {
+
+// A 16-column panel of col(x) rows [row, row + depth) (patch index c, kh, kw), columns
+// [col, col + cols) (output positions), zero outside the image.
+template <class T>
+void pack_im2col(const conv2d_geometry& g, const T* x, std::size_t row, std::size_t depth, std::size_t col,
+                 std::size_t cols, T* out) {
+    long ih0[cube], iw0[cube];
+    const std::size_t ow_count = g.out_w();
+    for (std::size_t j = 0; j < cols; ++j) {
+        const std::size_t p = col + j;
+        ih0[j] = long(p / ow_count * g.stride) - long(g.padding);
+        iw0[j] = long(p % ow_count * g.stride) - long(g.padding);
+    }
+    const long h = long(g.height), w = long(g.width);
+    const std::size_t kk = g.kernel_h * g.kernel_w;
+    for (std::size_t k = 0; k < depth; ++k) {
+        const std::size_t q = row + k, c = q / kk, kh = q % kk / g.kernel_w, kw = q % g.kernel_w;
+        const T* plane = x + c * g.height * g.width;
+        T* dst = out + k * cube;
+        for (std::size_t j = 0; j < cols; ++j) {
+            const long ih = ih0[j] + long(kh), iw = iw0[j] + long(kw);
+            dst[j] = (ih >= 0 && ih < h && iw >= 0 && iw < w) ? plane[ih * w + iw] : T(0);
+        }
+        for (std::size_t j = cols; j < cube; ++j) dst[j] = T(0);
+    }
+}
+
+// A 16-column panel of col(x)^T: rows [row, row + depth) are output positions, columns
+// [col, col + cols) patch indices.
+template <class T>
+void pack_im2col_transposed(const conv2d_geometry& g, const T* x, std::size_t row, std::size_t depth,
+                            std::size_t col, std::size_t cols, T* out) {
+    std::size_t plane[cube];
+    long dh[cube], dw[cube];
+    const std::size_t kk = g.kernel_h * g.kernel_w;
+    for (std::size_t j = 0; j < cols; ++j) {
+        const std::size_t q = col + j;
+        plane[j] = q / kk * g.height * g.width;
+        dh[j] = long(q % kk / g.kernel_w) - long(g.padding);
+        dw[j] = long(q % g.kernel_w) - long(g.padding);
+    }
+    const long h = long(g.height), w = long(g.width);
+    const std::size_t ow_count = g.out_w();
+    for (std::size_t k = 0; k < depth; ++k) {
+        const std::size_t p = row + k;
+        const long oh = long(p / ow_count * g.stride), ow = long(p % ow_count * g.stride);
+        T* dst = out + k * cube;
+        for (std::size_t j = 0; j < cols; ++j) {
+            const long ih = oh + dh[j], iw = ow + dw[j];
+            dst[j] = (ih >= 0 && ih < h && iw >= 0 && iw < w) ? x[plane[j] + ih * w + iw] : T(0);
+        }
+        for (std::size_t j = cols; j < cube; ++j) dst[j] = T(0);
+    }
+}
+
+// Per-task state of a convolution job: GEMM packing buffers and a scratch buffer.
+template <class T>
+struct conv_slot {
+    gemm_buffers<T> gemm;
+    aligned_buffer<T> scratch;
+    void reserve(std::size_t rows, std::size_t cols, std::size_t k, std::size_t scratch_size) {
+        gemm.reserve(rows, cols, k);
+        if (scratch.size() < scratch_size) scratch = aligned_buffer<T>(scratch_size);
+    }
+};
+
+// Runs body(task, slot) for `tasks` tasks on the pool, each with its own slot, sized first by
+// reserve(slot). Serial (one thread-local slot) inside another pool task or with one thread.
+template <class T, class Reserve, class Body>
+void run_tasks(std::size_t tasks, Reserve&& reserve, Body&& body) {
+    auto& pool = thread_pool::instance();
+    if (tasks <= 1 || pool.threads() == 1 || thread_pool::inside_task()) {
+        thread_local conv_slot<T> slot;
+        reserve(slot);
+        for (std::size_t t = 0; t < tasks; ++t) body(t, slot);
+        return;
+    }
+    static std::vector<conv_slot<T>> slots;
+    pool.run(tasks, [&](std::size_t t) { body(t, slots[t]); },
+             [&] {
+                 if (slots.size() < tasks) slots.resize(tasks);
+                 for (auto& slot : slots) reserve(slot);
+             });
+}
+
+// Images [lo, hi) of task t when `batch` images are split in `tasks` contiguous runs.
+inline std::pair<std::size_t, std::size_t> task_images(std::size_t batch, std::size_t tasks, std::size_t t) {
+    return {batch * t / tasks, batch * (t + 1) / tasks};
+}
+
+}  // namespace detail
+
+// y = conv(x, w) + bias; x [batch, C, H, W], w [F, C, KH, KW], bias [F] or null, y [batch, F, OH, OW].
+template <class T>
+void conv2d_forward(const conv2d_geometry& g, std::size_t batch, const T* x, const T* w, const T* bias, T* y) {
+    count(counters.conv);
+    const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
+    detail::run_tasks<T>(
+        tasks, [&](detail::conv_slot<T>& slot) { slot.reserve(g.filters, g.positions(), g.patch(), 0); },
+        [&](std::size_t t, detail::conv_slot<T>& slot) {
+            const auto [lo, hi] = detail::task_images(batch, tasks, t);
+            for (std::size_t n = lo; n < hi; ++n) {
+                const T* image = x + n * g.input_size();
+                T* out = y + n * g.output_size();
+                if (bias)
+                    for (std::size_t f = 0; f < g.filters; ++f) std::fill_n(out + f * g.positions(), g.positions(), bias[f]);
+                detail::gemm_packed(
+                    0, g.filters, 0, g.positions(), g.patch(), T(1),
+                    [&](std::size_t row, std::size_t rows, std::size_t col, std::size_t depth, T* panel) {
+                        detail::pack_a_panel(transpose::no, w, g.patch(), row, rows, col, depth, panel);
+                    },
+                    [&](std::size_t row, std::size_t depth, std::size_t col, std::size_t cols, T* scratch) {
+                        detail::pack_im2col(g, image, row, depth, col, cols, scratch);
+                        return std::pair<const T*, std::size_t>{scratch, cube};
+                    },
+                    bias ? T(1) : T(0), out, g.positions(), slot.gemm);
+            }
+        });
+}
+
+// dx (+)= conv_transpose(dy, w): W^T * dy[n] into a scratch col matrix, then col2im.
+template <class T>
+void conv2d_backward_input(const conv2d_geometry& g, std::size_t batch, const T* dy, const T* w, T* dx,
+                           bool accumulate) {
+    count(counters.conv);
+    const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
+    const std::size_t kk = g.kernel_h * g.kernel_w, ow_count = g.out_w();
+    detail::run_tasks<T>(
+        tasks,
+        [&](detail::conv_slot<T>& slot) { slot.reserve(g.patch(), g.positions(), g.filters, g.patch() * g.positions()); },
+        [&](std::size_t t, detail::conv_slot<T>& slot) {
+            const auto [lo, hi] = detail::task_images(batch, tasks, t);
+            T* col = slot.scratch.data();
+            for (std::size_t n = lo; n < hi; ++n) {
+                const T* grad = dy + n * g.output_size();
+                detail::gemm_block(transpose::yes, transpose::no, 0, g.patch(), 0, g.positions(), g.filters, T(1), w,
+                                   g.patch(), grad, g.positions(), T(0), col, g.positions(), slot.gemm);
+                T* image = dx + n * g.input_size();
+                if (!accumulate) std::fill_n(image, g.input_size(), T(0));
+                for (std::size_t q = 0; q < g.patch(); ++q) {
+                    const std::size_t c = q / kk, kh = q % kk / g.kernel_w, kw = q % g.kernel_w;
+                    T* plane = image + c * g.height * g.width;
+                    const T* src = col + q * g.positions();
+                    for (std::size_t p = 0; p < g.positions(); ++p) {
+                        const long ih = long(p / ow_count * g.stride + kh) - long(g.padding);
+                        const long iw = long(p % ow_count * g.stride + kw) - long(g.padding);
+                        if (ih >= 0 && ih < long(g.height) && iw >= 0 && iw < long(g.width))
+                            plane[ih * long(g.width) + iw] += src[p];
+                    }
+                }
+            }
+        });
+}
+
+// dw (+)= sum_n dy[n] * col(x[n])^T and dbias (+)= sum of dy over images and positions (dbias
+// may be null). `scratch` holds weight_gradient_scratch(g, batch) elements.
+template <class T>
+void conv2d_backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, T* dbias,
+                            bool accumulate_w, bool accumulate_bias, T* scratch) {
+    count(counters.conv);
+    const std::size_t chunks = weight_gradient_chunks(batch);
+    const std::size_t part = g.weight_size() + g.filters;
+    detail::run_tasks<T>(
+        chunks, [&](detail::conv_slot<T>& slot) { slot.reserve(g.filters, g.patch(), g.positions(), 0); },
+        [&](std::size_t t, detail::conv_slot<T>& slot) {
+            const auto [lo, hi] = detail::task_images(batch, chunks, t);
+            T* partial_w = scratch + t * part;
+            T* partial_b = partial_w + g.weight_size();
+            std::fill_n(partial_b, g.filters, T(0));
+            for (std::size_t n = lo; n < hi; ++n) {
+                const T* image = x + n * g.input_size();
+                const T* grad = dy + n * g.output_size();
+                detail::gemm_packed(
+                    0, g.filters, 0, g.patch(), g.positions(), T(1),
+                    [&](std::size_t row, std::size_t rows, std::size_t col, std::size_t depth, T* panel) {
+                        detail::pack_a_panel(transpose::no, grad, g.positions(), row, rows, col, depth, panel);
+                    },
+                    [&](std::size_t row, std::size_t depth, std::size_t col, std::size_t cols, T* panel) {
+                        detail::pack_im2col_transposed(g, image, row, depth, col, cols, panel);
+                        return std::pair<const T*, std::size_t>{panel, cube};
+                    },
+                    n == lo ? T(0) : T(1), partial_w, g.patch(), slot.gemm);
+                for (std::size_t f = 0; f < g.filters; ++f) {
+                    T total = 0;
+                    for (std::size_t p = 0; p < g.positions(); ++p) total += grad[f * g.positions() + p];
+                    partial_b[f] += total;
+                }
+            }
+        });
+    for (std::size_t t = 0; t < chunks; ++t) {
+        const T* partial = scratch + t * part;
+        const bool add_w = accumulate_w || t > 0, add_b = accumulate_bias || t > 0;
+        for (std::size_t i = 0; i < g.weight_size(); ++i) dw[i] = add_w ? dw[i] + partial[i] : partial[i];
+        if (dbias)
+            for (std::size_t f = 0; f < g.filters; ++f)
+                dbias[f] = add_b ? dbias[f] + partial[g.weight_size() + f] : partial[g.weight_size() + f];
+    }
+}
+
+}  // namespace spore::kernels

@@ -1,0 +1,93 @@
+#pragma once
+// Max and average pooling over NCHW planes ("valid": windows that fit). Max pooling records
+// the position of each maximum, so its backward pass is a scatter.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include <spore/kernels/counters.hpp>
+
+namespace spore::kernels {
+
+struct pool2d_geometry {
+    std::size_t planes;  // batch * channels
+    std::size_t height, width;
+    std::size_t kernel, stride;
+
+    constexpr std::size_t out_h() const { return (height - kernel) / stride + 1; }
+    constexpr std::size_t out_w() const { return (width - kernel) / stride + 1; }
+    constexpr std::size_t input_plane() const { return height * width; }
+    constexpr std::size_t output_plane() const { return out_h() * out_w(); }
+};
+
+// y = max over each window; where[i] = index in its input plane of the maximum (first on ties).
+template <class T>
+void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_t* where) {
+    count(counters.pool);
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        const T* in = x + p * g.input_plane();
+        T* out = y + p * g.output_plane();
+        std::uint32_t* at = where + p * g.output_plane();
+        for (std::size_t oh = 0; oh < g.out_h(); ++oh)
+            for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                std::size_t best = oh * g.stride * g.width + ow * g.stride;
+                for (std::size_t kh = 0; kh < g.kernel; ++kh)
+                    for (std::size_t kw = 0; kw < g.kernel; ++kw) {
+                        const std::size_t i = (oh * g.stride + kh) * g.width + ow * g.stride + kw;
+                        if (in[i] > in[best]) best = i;
+                    }
+                out[oh * g.out_w() + ow] = in[best];
+                at[oh * g.out_w() + ow] = static_cast<std::uint32_t>(best);
+            }
+    }
+}
+
+template <class T>
+void max_pool2d_backward(const pool2d_geometry& g, const T* dy, const std::uint32_t* where, T* dx, bool accumulate) {
+    count(counters.pool);
+    if (!accumulate) std::fill_n(dx, g.planes * g.input_plane(), T(0));
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        T* in = dx + p * g.input_plane();
+        const T* out = dy + p * g.output_plane();
+        const std::uint32_t* at = where + p * g.output_plane();
+        for (std::size_t i = 0; i < g.output_plane(); ++i) in[at[i]] += out[i];
+    }
+}
+
+template <class T>
+void avg_pool2d_forward(const pool2d_geometry& g, const T* x, T* y) {
+    count(counters.pool);
+    const T scale = T(1) / T(g.kernel * g.kernel);
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        const T* in = x + p * g.input_plane();
+        T* out = y + p * g.output_plane();
+        for (std::size_t oh = 0; oh < g.out_h(); ++oh)
+            for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                T total = 0;
+                for (std::size_t kh = 0; kh < g.kernel; ++kh)
+                    for (std::size_t kw = 0; kw < g.kernel; ++kw)
+                        total += in[(oh * g.stride + kh) * g.width + ow * g.stride + kw];
+                out[oh * g.out_w() + ow] = total * scale;
+            }
+    }
+}
+
+template <class T>
+void avg_pool2d_backward(const pool2d_geometry& g, const T* dy, T* dx, bool accumulate) {
+    count(counters.pool);
+    if (!accumulate) std::fill_n(dx, g.planes * g.input_plane(), T(0));
+    const T scale = T(1) / T(g.kernel * g.kernel);
+    for (std::size_t p = 0; p < g.planes; ++p) {
+        T* in = dx + p * g.input_plane();
+        const T* out = dy + p * g.output_plane();
+        for (std::size_t oh = 0; oh < g.out_h(); ++oh)
+            for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                const T share = out[oh * g.out_w() + ow] * scale;
+                for (std::size_t kh = 0; kh < g.kernel; ++kh)
+                    for (std::size_t kw = 0; kw < g.kernel; ++kw) in[(oh * g.stride + kh) * g.width + ow * g.stride + kw] += share;
+            }
+    }
+}
+
+}  // namespace spore::kernels

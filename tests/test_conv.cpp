@@ -1,0 +1,176 @@
+#include <vector>
+
+#include "support/check.hpp"
+
+using spore::shape;
+using spore::tensor;
+using spore::kernels::conv2d_geometry;
+using spore_test::check_gradients;
+
+namespace {
+
+template <class T>
+std::vector<T> random_vector(std::size_t n, std::uint64_t seed) {
+    spore::random_engine rng(seed);
+    std::vector<T> v(n);
+    for (auto& x : v) x = static_cast<T>(rng.uniform(-1, 1));
+    return v;
+}
+
+// x at (n, c, ih, iw), zero outside the image
+template <class T>
+double input_at(const conv2d_geometry& g, const std::vector<T>& x, std::size_t n, std::size_t c, long ih, long iw) {
+    if (ih < 0 || iw < 0 || ih >= long(g.height) || iw >= long(g.width)) return 0;
+    return x[((n * g.channels + c) * g.height + ih) * g.width + iw];
+}
+
+template <class T>
+void check_conv_kernels(const conv2d_geometry& g, std::size_t batch) {
+    auto x = random_vector<T>(batch * g.input_size(), 1), w = random_vector<T>(g.weight_size(), 2);
+    auto b = random_vector<T>(g.filters, 3), dy = random_vector<T>(batch * g.output_size(), 4);
+    std::vector<T> y(batch * g.output_size()), dx(batch * g.input_size(), T(7)), dw(g.weight_size(), T(7)),
+        db(g.filters, T(7)), scratch(spore::kernels::weight_gradient_scratch(g, batch));
+    spore::kernels::conv2d_forward(g, batch, x.data(), w.data(), b.data(), y.data());
+    spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
+    spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), db.data(), false, false,
+                                           scratch.data());
+    std::vector<double> ry(y.size()), rdx(dx.size()), rdw(dw.size()), rdb(db.size());
+    for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t f = 0; f < g.filters; ++f)
+            for (std::size_t oh = 0; oh < g.out_h(); ++oh)
+                for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                    const std::size_t o = ((n * g.filters + f) * g.out_h() + oh) * g.out_w() + ow;
+                    double sum = b[f];
+                    rdb[f] += dy[o];
+                    for (std::size_t c = 0; c < g.channels; ++c)
+                        for (std::size_t kh = 0; kh < g.kernel_h; ++kh)
+                            for (std::size_t kw = 0; kw < g.kernel_w; ++kw) {
+                                const long ih = long(oh * g.stride + kh) - long(g.padding);
+                                const long iw = long(ow * g.stride + kw) - long(g.padding);
+                                const std::size_t wi = ((f * g.channels + c) * g.kernel_h + kh) * g.kernel_w + kw;
+                                sum += w[wi] * input_at(g, x, n, c, ih, iw);
+                                rdw[wi] += dy[o] * input_at(g, x, n, c, ih, iw);
+                                if (ih >= 0 && iw >= 0 && ih < long(g.height) && iw < long(g.width))
+                                    rdx[((n * g.channels + c) * g.height + ih) * g.width + iw] += dy[o] * w[wi];
+                            }
+                    ry[o] = sum;
+                }
+    const double tolerance = std::is_same_v<T, float> ? 1e-4 : 1e-12;
+    auto worst = [](const auto& a, const auto& r) {
+        double m = 0;
+        for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double(a[i]) - r[i]));
+        return m;
+    };
+    INFO("C" << g.channels << " " << g.height << "x" << g.width << " F" << g.filters << " K" << g.kernel_h << "x"
+             << g.kernel_w << " stride " << g.stride << " padding " << g.padding << " batch " << batch);
+    CHECK(worst(y, ry) <= tolerance);
+    CHECK(worst(dx, rdx) <= tolerance);
+    CHECK(worst(dw, rdw) <= tolerance * 10);
+    CHECK(worst(db, rdb) <= tolerance * 10);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d kernels: forward, input and weight gradients against naive loops", "[kernels][conv]") {
+    for (std::size_t stride : {1, 2})
+        for (std::size_t padding : {0, 1, 2}) {
+            check_conv_kernels<double>({1, 5, 5, 1, 3, 3, stride, padding}, 1);
+            check_conv_kernels<double>({3, 7, 6, 2, 3, 2, stride, padding}, 3);
+            check_conv_kernels<float>({2, 9, 9, 5, 5, 5, stride, padding}, 2);
+            check_conv_kernels<float>({1, 17, 17, 17, 1, 1, stride, padding}, 1);
+        }
+    check_conv_kernels<float>({1, 32, 32, 6, 5, 5, 1, 0}, 3);   // LeNet conv1
+    check_conv_kernels<float>({6, 14, 14, 16, 5, 5, 1, 0}, 2);  // LeNet conv2
+    check_conv_kernels<double>({4, 8, 8, 33, 3, 3, 1, 1}, 9);   // more images than weight chunks
+}
+
+TEST_CASE("conv2d and pooling: the thread count changes no bit", "[kernels][conv][threads]") {
+    const conv2d_geometry g{3, 12, 12, 7, 3, 3, 1, 1};
+    const std::size_t batch = 11;
+    auto x = random_vector<float>(batch * g.input_size(), 5), w = random_vector<float>(g.weight_size(), 6);
+    auto dy = random_vector<float>(batch * g.output_size(), 7);
+    auto run = [&](std::size_t threads) {
+        spore::set_num_threads(threads);
+        std::vector<float> y(batch * g.output_size()), dx(batch * g.input_size()), dw(g.weight_size()), db(g.filters),
+            scratch(spore::kernels::weight_gradient_scratch(g, batch));
+        spore::kernels::conv2d_forward(g, batch, x.data(), w.data(), static_cast<const float*>(nullptr), y.data());
+        spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
+        spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), db.data(), false, false,
+                                               scratch.data());
+        y.insert(y.end(), dx.begin(), dx.end());
+        y.insert(y.end(), dw.begin(), dw.end());
+        y.insert(y.end(), db.begin(), db.end());
+        return y;
+    };
+    const std::size_t default_threads = spore::num_threads();
+    const auto one = run(1);
+    CHECK(run(2) == one);
+    CHECK(run(5) == one);
+    spore::set_num_threads(default_threads);
+}
+
+TEST_CASE("pooling: forward against naive windows", "[expr][pool]") {
+    tensor<float, shape<2, 3, 7, 8>> x;
+    x.fill_uniform(8);
+    tensor<float, shape<2, 3, 3, 4>> m = spore::max_pool2d<2>(x), a = spore::avg_pool2d<2>(x);
+    tensor<float, shape<2, 3, 3, 3>> m3 = spore::max_pool2d<3, 2>(x);
+    for (std::size_t p = 0; p < 6; ++p)
+        for (std::size_t oh = 0; oh < 3; ++oh)
+            for (std::size_t ow = 0; ow < 4; ++ow) {
+                float top = -INFINITY, total = 0, top3 = -INFINITY;
+                for (std::size_t kh = 0; kh < 2; ++kh)
+                    for (std::size_t kw = 0; kw < 2; ++kw) {
+                        const float v = x[p * 56 + (oh * 2 + kh) * 8 + ow * 2 + kw];
+                        top = std::max(top, v);
+                        total += v;
+                    }
+                CHECK(m[p * 12 + oh * 4 + ow] == top);
+                CHECK(a[p * 12 + oh * 4 + ow] == Approx(total / 4));
+                if (ow < 3) {
+                    for (std::size_t kh = 0; kh < 3; ++kh)
+                        for (std::size_t kw = 0; kw < 3; ++kw) top3 = std::max(top3, x[p * 56 + (oh * 2 + kh) * 8 + ow * 2 + kw]);
+                    CHECK(m3[p * 9 + oh * 3 + ow] == top3);
+                }
+            }
+}
+
+TEST_CASE("conv2d and pooling: gradients against finite differences", "[autodiff][conv][pool]") {
+    tensor<double, shape<2, 2, 7, 6>> x;
+    tensor<double, shape<3, 2, 3, 3>> w;
+    tensor<double, shape<3>> b;
+    x.fill_uniform(9);
+    w.fill_uniform(10);
+    b.fill_uniform(11);
+    tensor<double, shape<2, 3, 5, 4>> wy;
+    wy.fill_uniform(12);
+    check_gradients(spore::sum(spore::conv2d(x, w, b) * wy), x, w, b);
+    tensor<double, shape<2, 3, 4, 3>> ws;
+    ws.fill_uniform(13);
+    check_gradients(spore::sum(spore::conv2d<2, 1>(x, w) * ws), x, w);
+    check_gradients(spore::sum(spore::conv2d(spore::tanh(x), w * 0.5, b + 1.0) * wy), x, w, b);
+    tensor<double, shape<2, 2, 3, 3>> wp;
+    wp.fill_uniform(14);
+    check_gradients(spore::sum(spore::max_pool2d<2>(x * x) * wp), x);
+    check_gradients(spore::sum(spore::avg_pool2d<2>(x) * wp), x);
+    tensor<double, shape<2, 2, 3, 2>> wp3;
+    wp3.fill_uniform(15);
+    check_gradients(spore::sum(spore::max_pool2d<3, 2>(x) * wp3), x);
+}
+
+TEST_CASE("a small LeNet: conv, relu, pooling, dense layers, cross-entropy", "[autodiff][conv]") {
+    tensor<double, shape<2, 1, 12, 12>> images;
+    tensor<double, shape<4, 1, 5, 5>> w1;
+    tensor<double, shape<4>> b1;
+    tensor<double, shape<4 * 4 * 4, 3>> w2;
+    tensor<double, shape<3>> b2;
+    tensor<double, shape<2, 3>> onehot{0, 1, 0, 0, 0, 1};
+    images.fill_uniform(16, 0, 1);
+    w1.fill_uniform(17, -0.5, 0.5);
+    b1.fill_uniform(18, -0.1, 0.1);
+    w2.fill_uniform(19, -0.5, 0.5);
+    b2.fill_uniform(20);
+    auto features = spore::flatten(spore::max_pool2d<2>(spore::relu(spore::conv2d(images, w1, b1))));
+    auto logits = spore::matmul(features, w2) + b2;
+    auto loss = -spore::mean(spore::sum<1>(spore::log_softmax(logits) * onehot));
+    check_gradients(loss, w1, b1, w2, b2);
+}
