@@ -1956,14 +1956,20 @@ void gemm_packed(std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
     buffers.reserve(m1 - m0, n1 - n0, k);
     T* bpack = buffers.b.data();
     T* apack = buffers.a.data();
-    std::pair<const T*, std::size_t> panels[4096 / cube];  // nc <= 4096
+    struct panel_ref {
+        const T* data;
+        std::size_t stride;
+    };
+    panel_ref panels[4096 / cube];  // nc <= 4096; left uninitialised on purpose (hot path)
     for (std::size_t jc = n0; jc < n1; jc += nc) {
         const std::size_t nb = std::min(nc, n1 - jc);
         for (std::size_t pc = 0; pc < k; pc += kc) {
             const std::size_t kb = std::min(kc, k - pc);
             const T beta_here = pc == 0 ? beta : T(1);
-            for (std::size_t j = 0; j < nb; j += cube)
-                panels[j / cube] = panel_b(pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
+            for (std::size_t j = 0; j < nb; j += cube) {
+                const auto [data, stride] = panel_b(pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
+                panels[j / cube] = {data, stride};
+            }
             for (std::size_t ic = m0; ic < m1; ic += mc) {
                 const std::size_t mb = std::min(mc, m1 - ic);
                 for (std::size_t i = 0; i < mb; i += cube)
@@ -2332,56 +2338,99 @@ inline constexpr std::size_t weight_gradient_scratch(const conv2d_geometry& g, s
 namespace detail {
 
 // A 16-column panel of col(x) rows [row, row + depth) (patch index c, kh, kw), columns
-// [col, col + cols) (output positions), zero outside the image.
+// [col, col + cols) (output positions), zero outside the image. Each column reads from its
+// window's corner at the same offset ("tap") per row, so a panel row is a 16-element gather;
+// bounds are checked only in panels whose windows reach into the padding.
 template <class T>
 void pack_im2col(const conv2d_geometry& g, const T* x, std::size_t row, std::size_t depth, std::size_t col,
                  std::size_t cols, T* out) {
-    long ih0[cube], iw0[cube];
-    const std::size_t ow_count = g.out_w();
+    long corner[cube], top[cube], left[cube];
+    const std::size_t kk = g.kernel_h * g.kernel_w, ow_count = g.out_w();
+    const long h = long(g.height), w = long(g.width), pad = long(g.padding);
+    bool inside = true;
     for (std::size_t j = 0; j < cols; ++j) {
         const std::size_t p = col + j;
-        ih0[j] = long(p / ow_count * g.stride) - long(g.padding);
-        iw0[j] = long(p % ow_count * g.stride) - long(g.padding);
+        top[j] = long(p / ow_count * g.stride) - pad;
+        left[j] = long(p % ow_count * g.stride) - pad;
+        corner[j] = top[j] * w + left[j];
+        inside = inside && top[j] >= 0 && left[j] >= 0 && top[j] + long(g.kernel_h) <= h &&
+                 left[j] + long(g.kernel_w) <= w;
     }
-    const long h = long(g.height), w = long(g.width);
-    const std::size_t kk = g.kernel_h * g.kernel_w;
     for (std::size_t k = 0; k < depth; ++k) {
-        const std::size_t q = row + k, c = q / kk, kh = q % kk / g.kernel_w, kw = q % g.kernel_w;
-        const T* plane = x + c * g.height * g.width;
+        const std::size_t q = row + k;
+        const long kh = long(q % kk / g.kernel_w), kw = long(q % g.kernel_w);
+        const T* tap = x + long(q / kk) * h * w + kh * w + kw;
         T* dst = out + k * cube;
-        for (std::size_t j = 0; j < cols; ++j) {
-            const long ih = ih0[j] + long(kh), iw = iw0[j] + long(kw);
-            dst[j] = (ih >= 0 && ih < h && iw >= 0 && iw < w) ? plane[ih * w + iw] : T(0);
+        if (inside) {
+            for (std::size_t j = 0; j < cols; ++j) dst[j] = tap[corner[j]];
+        } else {
+            for (std::size_t j = 0; j < cols; ++j) {
+                const long ih = top[j] + kh, iw = left[j] + kw;
+                dst[j] = (ih >= 0 && ih < h && iw >= 0 && iw < w) ? tap[corner[j]] : T(0);
+            }
         }
-        for (std::size_t j = cols; j < cube; ++j) dst[j] = T(0);
+        std::fill(dst + cols, dst + cube, T(0));
     }
 }
 
 // A 16-column panel of col(x)^T: rows [row, row + depth) are output positions, columns
-// [col, col + cols) patch indices.
+// [col, col + cols) patch indices. Each column is a fixed offset ("tap") from the window's
+// corner, so a row is a 16-element gather; bounds are checked only where padding can reach.
 template <class T>
 void pack_im2col_transposed(const conv2d_geometry& g, const T* x, std::size_t row, std::size_t depth,
                             std::size_t col, std::size_t cols, T* out) {
-    std::size_t plane[cube];
-    long dh[cube], dw[cube];
+    long tap[cube], dh[cube], dw[cube];
     const std::size_t kk = g.kernel_h * g.kernel_w;
+    const long h = long(g.height), w = long(g.width), pad = long(g.padding);
     for (std::size_t j = 0; j < cols; ++j) {
         const std::size_t q = col + j;
-        plane[j] = q / kk * g.height * g.width;
-        dh[j] = long(q % kk / g.kernel_w) - long(g.padding);
-        dw[j] = long(q % g.kernel_w) - long(g.padding);
+        dh[j] = long(q % kk / g.kernel_w);
+        dw[j] = long(q % g.kernel_w);
+        tap[j] = long(q / kk) * h * w + dh[j] * w + dw[j];
     }
-    const long h = long(g.height), w = long(g.width);
     const std::size_t ow_count = g.out_w();
     for (std::size_t k = 0; k < depth; ++k) {
         const std::size_t p = row + k;
-        const long oh = long(p / ow_count * g.stride), ow = long(p % ow_count * g.stride);
+        const long top = long(p / ow_count * g.stride) - pad, left = long(p % ow_count * g.stride) - pad;
         T* dst = out + k * cube;
-        for (std::size_t j = 0; j < cols; ++j) {
-            const long ih = oh + dh[j], iw = ow + dw[j];
-            dst[j] = (ih >= 0 && ih < h && iw >= 0 && iw < w) ? x[plane[j] + ih * w + iw] : T(0);
+        const bool inside = top >= 0 && left >= 0 && top + long(g.kernel_h) <= h && left + long(g.kernel_w) <= w;
+        if (inside) {
+            const T* corner = x + top * w + left;
+            for (std::size_t j = 0; j < cols; ++j) dst[j] = corner[tap[j]];
+        } else {
+            for (std::size_t j = 0; j < cols; ++j) {
+                const long ih = top + dh[j], iw = left + dw[j];
+                dst[j] = (ih >= 0 && ih < h && iw >= 0 && iw < w) ? x[tap[j] + top * w + left] : T(0);
+            }
         }
-        for (std::size_t j = cols; j < cube; ++j) dst[j] = T(0);
+        std::fill(dst + cols, dst + cube, T(0));
+    }
+}
+
+// Adds a col matrix (patch x positions) back into one image: the adjoint of im2col.
+template <class T>
+void col2im_add(const conv2d_geometry& g, const T* col, T* image) {
+    const std::size_t kk = g.kernel_h * g.kernel_w, oh_count = g.out_h(), ow_count = g.out_w();
+    const long h = long(g.height), w = long(g.width), pad = long(g.padding), stride = long(g.stride);
+    for (std::size_t q = 0; q < g.patch(); ++q) {
+        const std::size_t c = q / kk, kh = q % kk / g.kernel_w, kw = q % g.kernel_w;
+        T* plane = image + c * g.height * g.width;
+        const T* src = col + q * g.positions();
+        for (std::size_t oh = 0; oh < oh_count; ++oh) {
+            const long ih = long(oh) * stride - pad + long(kh);
+            if (ih < 0 || ih >= h) continue;
+            T* dst = plane + ih * w;
+            const T* row = src + oh * ow_count;
+            const long iw0 = -pad + long(kw);
+            if (stride == 1 && iw0 >= 0 && iw0 + long(ow_count) <= w) {
+                for (std::size_t ow = 0; ow < ow_count; ++ow) dst[iw0 + long(ow)] += row[ow];
+            } else {
+                for (std::size_t ow = 0; ow < ow_count; ++ow) {
+                    const long iw = long(ow) * stride + iw0;
+                    if (iw >= 0 && iw < w) dst[iw] += row[ow];
+                }
+            }
+        }
     }
 }
 
@@ -2456,7 +2505,6 @@ void conv2d_backward_input(const conv2d_geometry& g, std::size_t batch, const T*
                            bool accumulate) {
     count(counters.conv);
     const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
-    const std::size_t kk = g.kernel_h * g.kernel_w, ow_count = g.out_w();
     detail::run_tasks<T>(
         tasks,
         [&](detail::conv_slot<T>& slot) { slot.reserve(g.patch(), g.positions(), g.filters, g.patch() * g.positions()); },
@@ -2469,17 +2517,7 @@ void conv2d_backward_input(const conv2d_geometry& g, std::size_t batch, const T*
                                    g.patch(), grad, g.positions(), T(0), col, g.positions(), slot.gemm);
                 T* image = dx + n * g.input_size();
                 if (!accumulate) std::fill_n(image, g.input_size(), T(0));
-                for (std::size_t q = 0; q < g.patch(); ++q) {
-                    const std::size_t c = q / kk, kh = q % kk / g.kernel_w, kw = q % g.kernel_w;
-                    T* plane = image + c * g.height * g.width;
-                    const T* src = col + q * g.positions();
-                    for (std::size_t p = 0; p < g.positions(); ++p) {
-                        const long ih = long(p / ow_count * g.stride + kh) - long(g.padding);
-                        const long iw = long(p % ow_count * g.stride + kw) - long(g.padding);
-                        if (ih >= 0 && ih < long(g.height) && iw >= 0 && iw < long(g.width))
-                            plane[ih * long(g.width) + iw] += src[p];
-                    }
-                }
+                detail::col2im_add(g, col, image);
             }
         });
 }

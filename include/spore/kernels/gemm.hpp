@@ -264,14 +264,20 @@ void gemm_packed(std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
     buffers.reserve(m1 - m0, n1 - n0, k);
     T* bpack = buffers.b.data();
     T* apack = buffers.a.data();
-    std::pair<const T*, std::size_t> panels[4096 / cube];  // nc <= 4096
+    struct panel_ref {
+        const T* data;
+        std::size_t stride;
+    };
+    panel_ref panels[4096 / cube];  // nc <= 4096; left uninitialised on purpose (hot path)
     for (std::size_t jc = n0; jc < n1; jc += nc) {
         const std::size_t nb = std::min(nc, n1 - jc);
         for (std::size_t pc = 0; pc < k; pc += kc) {
             const std::size_t kb = std::min(kc, k - pc);
             const T beta_here = pc == 0 ? beta : T(1);
-            for (std::size_t j = 0; j < nb; j += cube)
-                panels[j / cube] = panel_b(pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
+            for (std::size_t j = 0; j < nb; j += cube) {
+                const auto [data, stride] = panel_b(pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
+                panels[j / cube] = {data, stride};
+            }
             for (std::size_t ic = m0; ic < m1; ic += mc) {
                 const std::size_t mb = std::min(mc, m1 - ic);
                 for (std::size_t i = 0; i < mb; i += cube)
