@@ -3,3 +3,4 @@
 #include <spore/core.hpp>
 #include <spore/expr.hpp>
 #include <spore/autodiff.hpp>
+#include <spore/data.hpp>

@@ -3608,4 +3608,167 @@ auto grad(const E& f, const Wrt&... wrt) {
 }  // namespace spore
 // ---- end spore/autodiff/gradient.hpp ----
 // ---- end spore/autodiff.hpp ----
+// ---- begin spore/data.hpp ----
+// ---- begin spore/data/idx.hpp ----
+// The IDX format of MNIST and Fashion-MNIST: a magic number (two zero bytes, a type byte, a
+// rank byte), big-endian uint32 extents, then the data. Files may be gzip-compressed; zlib
+// reads both kinds. Define SPORE_NO_ZLIB to build without zlib (plain files only).
+//
+// Every problem (missing file, bad magic, unsupported type, truncated or overlong data,
+// image and label counts that differ) throws spore::data_error naming the file.
+
+#include <cstdio>
+
+#if !defined(SPORE_NO_ZLIB)
+#include <zlib.h>
+#endif
+
+namespace spore {
+
+struct data_error : error {
+    using error::error;
+};
+
+namespace data {
+
+// An IDX array of unsigned bytes (type 0x08), the type MNIST-format data sets use.
+struct idx_array {
+    std::vector<std::uint32_t> extents;
+    std::vector<std::uint8_t> values;
+};
+
+namespace detail {
+
+// Reads a file, compressed or not, in sequence.
+class byte_reader {
+public:
+    explicit byte_reader(const std::string& path) : path_(path) {
+#if defined(SPORE_NO_ZLIB)
+        file_ = std::fopen(path.c_str(), "rb");
+#else
+        file_ = gzopen(path.c_str(), "rb");
+#endif
+        if (!file_) throw data_error(path + ": cannot open the file");
+    }
+    ~byte_reader() {
+#if defined(SPORE_NO_ZLIB)
+        std::fclose(file_);
+#else
+        gzclose(file_);
+#endif
+    }
+    byte_reader(const byte_reader&) = delete;
+    byte_reader& operator=(const byte_reader&) = delete;
+
+    // Reads up to `count` bytes; returns how many were read.
+    std::size_t read(void* out, std::size_t count) {
+        std::size_t done = 0;
+        auto* bytes = static_cast<unsigned char*>(out);
+        while (done < count) {
+#if defined(SPORE_NO_ZLIB)
+            const std::size_t got = std::fread(bytes + done, 1, count - done, file_);
+            if (got == 0) {
+                if (std::ferror(file_)) throw data_error(path_ + ": read error");
+                break;
+            }
+            if (done == 0 && got >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
+                throw data_error(path_ + ": a gzip file, and spore was built without zlib (SPORE_NO_ZLIB)");
+#else
+            const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(count - done, 1u << 30));
+            const int got = gzread(file_, bytes + done, chunk);
+            if (got < 0) {
+                int code = 0;
+                const char* message = gzerror(file_, &code);
+                throw data_error(path_ + ": corrupt data (" + std::string(message ? message : "zlib error") + ")");
+            }
+            if (got == 0) break;
+#endif
+            done += static_cast<std::size_t>(got);
+        }
+        return done;
+    }
+
+private:
+    std::string path_;
+#if defined(SPORE_NO_ZLIB)
+    std::FILE* file_ = nullptr;
+#else
+    gzFile file_ = nullptr;
+#endif
+};
+
+}  // namespace detail
+
+inline idx_array read_idx(const std::string& path) {
+    detail::byte_reader in(path);
+    unsigned char magic[4];
+    if (in.read(magic, 4) != 4) throw data_error(path + ": truncated: no IDX header (4 bytes expected)");
+    if (magic[0] != 0 || magic[1] != 0)
+        throw data_error(path + ": not an IDX file (the magic number must start with two zero bytes, found " +
+                         std::to_string(magic[0]) + " " + std::to_string(magic[1]) + ")");
+    if (magic[2] != 0x08)
+        throw data_error(path + ": IDX element type " + std::to_string(magic[2]) +
+                         " is not supported (only 8, unsigned bytes)");
+    const std::size_t rank = magic[3];
+    if (rank == 0) throw data_error(path + ": IDX rank 0");
+    idx_array array;
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < rank; ++i) {
+        unsigned char b[4];
+        if (in.read(b, 4) != 4)
+            throw data_error(path + ": truncated header: " + std::to_string(rank) + " extents expected, found " +
+                             std::to_string(i));
+        const std::uint32_t extent = std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
+        if (extent == 0) throw data_error(path + ": extent " + std::to_string(i) + " is 0");
+        array.extents.push_back(extent);
+        count *= extent;
+        if (count > (std::size_t(1) << 34)) throw data_error(path + ": the header describes more than 16 GiB");
+    }
+    array.values.resize(count);
+    const std::size_t got = in.read(array.values.data(), count);
+    if (got != count)
+        throw data_error(path + ": truncated: " + std::to_string(count) + " data bytes expected, found " +
+                         std::to_string(got));
+    unsigned char extra;
+    if (in.read(&extra, 1) != 0) throw data_error(path + ": more data than the header describes");
+    return array;
+}
+
+// Images [count, rows, cols] as bytes, and one label per image.
+struct labelled_images {
+    std::size_t count = 0, rows = 0, cols = 0;
+    std::vector<std::uint8_t> pixels;
+    std::vector<std::uint8_t> labels;
+};
+
+inline labelled_images read_idx_images(const std::string& images_path, const std::string& labels_path,
+                                       std::size_t classes = 10) {
+    idx_array images = read_idx(images_path);
+    idx_array labels = read_idx(labels_path);
+    if (images.extents.size() != 3)
+        throw data_error(images_path + ": images must have 3 extents [count, rows, cols], found " +
+                         std::to_string(images.extents.size()));
+    if (labels.extents.size() != 1)
+        throw data_error(labels_path + ": labels must have 1 extent [count], found " +
+                         std::to_string(labels.extents.size()));
+    if (images.extents[0] != labels.extents[0])
+        throw data_error(images_path + " holds " + std::to_string(images.extents[0]) + " images but " + labels_path +
+                         " holds " + std::to_string(labels.extents[0]) + " labels");
+    for (std::size_t i = 0; i < labels.values.size(); ++i)
+        if (labels.values[i] >= classes)
+            throw data_error(labels_path + ": label " + std::to_string(labels.values[i]) + " of item " +
+                             std::to_string(i) + " is not below " + std::to_string(classes));
+    labelled_images out;
+    out.count = images.extents[0];
+    out.rows = images.extents[1];
+    out.cols = images.extents[2];
+    out.pixels = std::move(images.values);
+    out.labels = std::move(labels.values);
+    return out;
+}
+
+}  // namespace data
+}  // namespace spore
+// ---- end spore/data/idx.hpp ----
+// ---- end spore/data.hpp ----
 // ---- end spore/spore.hpp ----
