@@ -17,24 +17,26 @@ die()   { printf 'quickstart: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
   cat >&2 <<'USAGE'
-usage: bash tools/quickstart.sh <main|test|sanitize>
-  main      configure the release preset, build and run spore_example_main
+usage: bash tools/quickstart.sh <main [lenet flags]|test|sanitize>
+  main      build the LeNet-5 example and train it on Fashion-MNIST (extra arguments go to it,
+            e.g. --epochs 10; the data come from Debian's dataset-fashion-mnist)
   test      cmake --workflow --preset test      (release build + all tests)
   sanitize  cmake --workflow --preset sanitize  (ASan+UBSan build + tests)
 USAGE
   exit 2
 }
 
-install_deps() {
-  stage "checking system packages"
+# Installs, with apt-get, those of the named Debian packages that are missing.
+install_packages() {
+  stage "checking system packages: $*"
   local missing=() pkg
-  for pkg in "${PACKAGES[@]}"; do
+  for pkg in "$@"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
       missing+=("$pkg")
     fi
   done
   if ((${#missing[@]} == 0)); then
-    echo "all packages present: ${PACKAGES[*]}"
+    echo "all present"
     return
   fi
   echo "missing packages: ${missing[*]}"
@@ -51,13 +53,13 @@ install_deps() {
 }
 
 cmd_main() {
-  [[ -f examples/value_and_grad.cpp ]] || die "examples/value_and_grad.cpp does not exist yet"
+  install_packages dataset-fashion-mnist
   stage "configure (preset: release)"
   cmake --preset release
-  stage "build spore_example_main"
-  cmake --build --preset release --target spore_example_main
-  stage "run build/release/examples/spore_example_main"
-  ./build/release/examples/spore_example_main
+  stage "build spore_example_lenet"
+  cmake --build --preset release --target spore_example_lenet
+  stage "train LeNet-5 on Fashion-MNIST: build/release/examples/spore_example_lenet"
+  ./build/release/examples/spore_example_lenet "$@"
 }
 
 cmd_test() {
@@ -70,12 +72,15 @@ cmd_sanitize() {
   cmake --workflow --preset sanitize
 }
 
-(($# == 1)) || usage
-case "$1" in
-  main|test|sanitize) ;;
+(($# >= 1)) || usage
+command="$1"
+shift
+case "$command" in
+  main) ;;
+  test|sanitize) (($# == 0)) || usage ;;
   *) usage ;;
 esac
 
-install_deps
-"cmd_$1"
-stage "done: $1"
+install_packages "${PACKAGES[@]}"
+"cmd_$command" "$@"
+stage "done: $command"

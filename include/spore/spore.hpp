@@ -4,3 +4,5 @@
 #include <spore/expr.hpp>
 #include <spore/autodiff.hpp>
 #include <spore/data.hpp>
+#include <spore/nn.hpp>
+#include <spore/optim.hpp>

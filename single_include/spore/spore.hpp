@@ -333,6 +333,9 @@ public:
         random_engine rng(seed);
         for (T& x : *this) x = static_cast<T>(rng.uniform(lo, hi));
     }
+    void fill_uniform(random_engine& rng, T lo, T hi) {
+        for (T& x : *this) x = static_cast<T>(rng.uniform(lo, hi));
+    }
     void fill_normal(std::uint64_t seed, T mean = T(0), T stddev = T(1)) {
         random_engine rng(seed);
         for (T& x : *this) x = static_cast<T>(rng.normal(mean, stddev));
@@ -3771,4 +3774,190 @@ inline labelled_images read_idx_images(const std::string& images_path, const std
 }  // namespace spore
 // ---- end spore/data/idx.hpp ----
 // ---- end spore/data.hpp ----
+// ---- begin spore/nn.hpp ----
+// ---- begin spore/nn/cell.hpp ----
+// Cells: a model is a plain aggregate struct whose fields are layers (or other cells) and
+// whose construct(x) builds the forward expression. Boost.PFR walks the fields, so parameters
+// are found without registration: a parameter is any tensor field, at any depth.
+
+#include <boost/pfr.hpp>
+
+namespace spore::nn {
+
+template <class C>
+inline constexpr bool walkable_v = std::is_aggregate_v<C> && std::is_class_v<C> && !is_tensor_v<C>;
+
+// Calls f(tensor&) for every parameter of `cell`, depth first, in field order.
+template <class C, class F>
+void for_each_parameter(C& cell, F&& f) {
+    if constexpr (is_tensor_v<std::remove_const_t<C>>) {
+        f(cell);
+    } else if constexpr (walkable_v<std::remove_const_t<C>>) {
+        boost::pfr::for_each_field(cell, [&](auto& field) { for_each_parameter(field, f); });
+    }
+}
+
+// A tuple of references to every parameter, in the same order.
+template <class C>
+auto parameters(C& cell) {
+    if constexpr (is_tensor_v<std::remove_const_t<C>>) {
+        return std::tie(cell);
+    } else if constexpr (walkable_v<std::remove_const_t<C>>) {
+        return std::apply([](auto&... fields) { return std::tuple_cat(parameters(fields)...); },
+                          boost::pfr::structure_tie(cell));
+    } else {
+        return std::tuple<>();
+    }
+}
+
+template <class C>
+std::size_t parameter_count(const C& cell) {
+    std::size_t n = 0;
+    for_each_parameter(cell, [&](const auto& t) { n += t.size(); });
+    return n;
+}
+
+// Initialises every layer (reset_parameters, with PyTorch's defaults) from one seed.
+template <class C>
+void init_cell(C& cell, random_engine& rng) {
+    if constexpr (requires { cell.reset_parameters(rng); }) {
+        cell.reset_parameters(rng);
+    } else if constexpr (walkable_v<C>) {
+        boost::pfr::for_each_field(cell, [&](auto& field) { init_cell(field, rng); });
+    }
+}
+
+}  // namespace spore::nn
+
+namespace spore {
+
+template <class C>
+void init(C& cell, std::uint64_t seed) {
+    random_engine rng(seed);
+    nn::init_cell(cell, rng);
+}
+
+}  // namespace spore
+// ---- end spore/nn/cell.hpp ----
+// ---- begin spore/nn/layers.hpp ----
+// Layers: small aggregates of parameter tensors with an operator() that builds the expression.
+// Layouts follow PyTorch (Dense weight [out, in], Conv2d weight [out, in, kh, kw]) so weights
+// move between the two unchanged. reset_parameters uses PyTorch's defaults: Kaiming-uniform
+// weights with a = sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same for biases.
+
+namespace spore::nn {
+
+template <std::size_t In, std::size_t Out, class T = float>
+struct Dense {
+    tensor<T, shape<Out, In>> weight;
+    tensor<T, shape<Out>> bias;
+
+    template <class X>
+    auto operator()(X&& x) const {
+        return spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias;
+    }
+    void reset_parameters(random_engine& rng) {
+        const T bound = T(1) / std::sqrt(T(In));
+        weight.fill_uniform(rng, -bound, bound);
+        bias.fill_uniform(rng, -bound, bound);
+    }
+};
+
+// Padding 0 is "valid".
+template <std::size_t In, std::size_t Out, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0,
+          class T = float>
+struct Conv2d {
+    tensor<T, shape<Out, In, Kernel, Kernel>> weight;
+    tensor<T, shape<Out>> bias;
+
+    template <class X>
+    auto operator()(X&& x) const {
+        return spore::conv2d<Stride, Padding>(std::forward<X>(x), weight, bias);
+    }
+    void reset_parameters(random_engine& rng) {
+        const T bound = T(1) / std::sqrt(T(In * Kernel * Kernel));
+        weight.fill_uniform(rng, -bound, bound);
+        bias.fill_uniform(rng, -bound, bound);
+    }
+};
+
+using spore::flatten;
+using spore::max_pool2d;
+using spore::avg_pool2d;
+using spore::relu;
+using spore::sigmoid;
+using spore::tanh;
+
+// Mean cross-entropy of logits [batch, classes] against one-hot targets, through log-softmax
+// (stable for any logits).
+struct SoftmaxCrossEntropy {
+    template <class Logits, class Targets>
+    auto operator()(Logits&& logits, Targets&& onehot) const {
+        // a mean at the root: its region runs forward and backward in one loop
+        return spore::mean(-spore::sum<1>(spore::log_softmax(std::forward<Logits>(logits)) * std::forward<Targets>(onehot)));
+    }
+};
+
+}  // namespace spore::nn
+// ---- end spore/nn/layers.hpp ----
+// ---- end spore/nn.hpp ----
+// ---- begin spore/optim.hpp ----
+// ---- begin spore/optim/momentum.hpp ----
+// SGD with momentum in PyTorch's formulation: v = momentum * v + g (+ weight_decay * p);
+// p -= lr * v. With momentum 0 it is plain SGD.
+
+namespace spore::optim {
+
+struct Momentum {
+    float lr = 0.01f;
+    float momentum = 0.9f;
+    float weight_decay = 0.0f;
+};
+
+// The optimiser's state for a tuple of parameter references: one velocity per parameter.
+template <class ParameterTuple>
+class momentum_state;
+
+template <class... P>
+class momentum_state<std::tuple<P&...>> {
+public:
+    momentum_state(Momentum settings, std::tuple<P&...> parameters) : settings_(settings), parameters_(parameters) {}
+
+    // One step with gradients given in the parameters' order (a tuple of tensors).
+    template <class Gradients>
+    void step(const Gradients& gradients) {
+        step_each(gradients, std::index_sequence_for<P...>{});
+    }
+    Momentum& settings() { return settings_; }
+
+private:
+    template <class Gradients, std::size_t... I>
+    void step_each(const Gradients& gradients, std::index_sequence<I...>) {
+        (update(std::get<I>(parameters_), std::get<I>(gradients), std::get<I>(velocities_)), ...);
+    }
+    template <class Tensor, class Gradient>
+    void update(Tensor& p, const Gradient& g, Tensor& v) {
+        using T = typename Tensor::value_type;
+        const T lr = T(settings_.lr), m = T(settings_.momentum), wd = T(settings_.weight_decay);
+        T* pd = p.data();
+        T* vd = v.data();
+        const T* gd = g.data();
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            const T grad = gd[i] + wd * pd[i];
+            vd[i] = m * vd[i] + grad;
+            pd[i] -= lr * vd[i];
+        }
+    }
+
+    Momentum settings_;
+    std::tuple<P&...> parameters_;
+    std::tuple<std::remove_const_t<P>...> velocities_;
+};
+
+template <class... P>
+momentum_state(Momentum, std::tuple<P&...>) -> momentum_state<std::tuple<P&...>>;
+
+}  // namespace spore::optim
+// ---- end spore/optim/momentum.hpp ----
+// ---- end spore/optim.hpp ----
 // ---- end spore/spore.hpp ----

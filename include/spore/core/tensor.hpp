@@ -69,6 +69,9 @@ public:
         random_engine rng(seed);
         for (T& x : *this) x = static_cast<T>(rng.uniform(lo, hi));
     }
+    void fill_uniform(random_engine& rng, T lo, T hi) {
+        for (T& x : *this) x = static_cast<T>(rng.uniform(lo, hi));
+    }
     void fill_normal(std::uint64_t seed, T mean = T(0), T stddev = T(1)) {
         random_engine rng(seed);
         for (T& x : *this) x = static_cast<T>(rng.normal(mean, stddev));

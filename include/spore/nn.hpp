@@ -1,0 +1,3 @@
+#pragma once
+#include <spore/nn/cell.hpp>
+#include <spore/nn/layers.hpp>
