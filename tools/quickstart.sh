@@ -10,7 +10,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-PACKAGES=(g++ cmake make libxsimd-dev libboost1.81-dev catch2 libbenchmark-dev python3 zlib1g-dev)
+PACKAGES=(g++ cmake make libxsimd-dev libboost1.81-dev catch2 libbenchmark-dev python3 zlib1g-dev dataset-fashion-mnist)
 
 stage() { printf '\n==== [quickstart] %s ====\n' "$*"; }
 die()   { printf 'quickstart: error: %s\n' "$*" >&2; exit 1; }
@@ -53,7 +53,6 @@ install_packages() {
 }
 
 cmd_main() {
-  install_packages dataset-fashion-mnist
   stage "configure (preset: release)"
   cmake --preset release
   stage "build spore_example_lenet"

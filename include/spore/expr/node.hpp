@@ -104,6 +104,22 @@ constexpr const E& as_expression(const E& e) {
     return e;
 }
 
+}  // namespace spore::expr
+
+namespace spore {
+// A tensor as an expression leaf. Pass this, not the tensor, to a function that takes its
+// argument by value (such as a cell's construct(auto x)): a tensor passed by value is a copy
+// that dies with the call.
+template <class T, class S>
+constexpr expr::tensor_ref<T, S> input(const tensor<T, S>& t) {
+    return expr::as_expression(t);
+}
+template <class T, class S>
+void input(const tensor<T, S>&&) = delete;
+}  // namespace spore
+
+namespace spore::expr {
+
 template <class X>
 concept operand = expression<X> || is_tensor_v<std::remove_cvref_t<X>> ||
                   requires(const X& x) { as_expression(x); };
