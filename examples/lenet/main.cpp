@@ -144,6 +144,7 @@ int main(int argc, char** argv) try {
         }
         std::printf("epoch %d: train loss %.4f, %.0f images/s; test accuracy %.4f\n", epoch, total / steps,
                     steps * batch / seconds, double(correct) / test.count);
+        std::fflush(stdout);  // progress shows live through a pipe too
     }
     return 0;
 } catch (const std::exception& e) {
