@@ -6,16 +6,9 @@ using spore::shape;
 using spore::tensor;
 using spore::kernels::conv2d_geometry;
 using spore_test::check_gradients;
+using spore_test::random_vector;
 
 namespace {
-
-template <class T>
-std::vector<T> random_vector(std::size_t n, std::uint64_t seed) {
-    spore::random_engine rng(seed);
-    std::vector<T> v(n);
-    for (auto& x : v) x = static_cast<T>(rng.uniform(-1, 1));
-    return v;
-}
 
 // x at (n, c, ih, iw), zero outside the image
 template <class T>

@@ -1,10 +1,10 @@
 #include <vector>
 
-#include <catch2/catch.hpp>
-#include <spore/spore.hpp>
+#include "support/check.hpp"
 
 using spore::kernels::gemm;
 using spore::kernels::transpose;
+using spore_test::random_vector;
 
 namespace {
 
@@ -14,23 +14,15 @@ T at(const std::vector<T>& x, transpose t, std::size_t ld, std::size_t i, std::s
     return t == transpose::no ? x[i * ld + j] : x[j * ld + i];
 }
 
-template <class T>
-std::vector<T> random_matrix(std::size_t count, std::uint64_t seed) {
-    spore::random_engine rng(seed);
-    std::vector<T> v(count);
-    for (auto& x : v) x = static_cast<T>(rng.uniform(-1, 1));
-    return v;
-}
-
 // Runs spore's GEMM against a naive triple loop in double, with padded leading dimensions.
 template <class T>
 void check_gemm(std::size_t m, std::size_t n, std::size_t k, transpose ta, transpose tb, T alpha, T beta) {
     const std::size_t a_rows = ta == transpose::no ? m : k, a_cols = ta == transpose::no ? k : m;
     const std::size_t b_rows = tb == transpose::no ? k : n, b_cols = tb == transpose::no ? n : k;
     const std::size_t lda = a_cols + 3, ldb = b_cols + 1, ldc = n + 5;
-    auto a = random_matrix<T>(a_rows * lda, 1 + m);
-    auto b = random_matrix<T>(b_rows * ldb, 2 + n);
-    auto c = random_matrix<T>(m * ldc, 3 + k);
+    auto a = random_vector<T>(a_rows * lda, 1 + m);
+    auto b = random_vector<T>(b_rows * ldb, 2 + n);
+    auto c = random_vector<T>(m * ldc, 3 + k);
     auto expected = c;
     for (std::size_t i = 0; i < m; ++i)
         for (std::size_t j = 0; j < n; ++j) {
@@ -90,8 +82,8 @@ TEST_CASE("gemm: alpha 0 and k 0 only scale C", "[kernels][gemm]") {
 
 TEST_CASE("gemm: the thread count changes no bit of the result", "[kernels][gemm][threads]") {
     const std::size_t m = 200, n = 530, k = 300;
-    auto a = random_matrix<float>(n * k, 11);  // large enough for both shapes below
-    auto b = random_matrix<float>(k * n, 12);
+    auto a = random_vector<float>(n * k, 11);  // large enough for both shapes below
+    auto b = random_vector<float>(k * n, 12);
     auto run = [&](std::size_t threads, std::size_t rows, std::size_t cols) {
         spore::set_num_threads(threads);
         std::vector<float> c(rows * cols, 0.0f);

@@ -5,11 +5,21 @@
 #include <cmath>
 #include <cstddef>
 #include <tuple>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <spore/spore.hpp>
 
 namespace spore_test {
+
+// Seeded values uniform in [-1, 1), for kernel tests on raw arrays.
+template <class T>
+std::vector<T> random_vector(std::size_t count, std::uint64_t seed) {
+    spore::random_engine rng(seed);
+    std::vector<T> v(count);
+    for (auto& x : v) x = static_cast<T>(rng.uniform(-1, 1));
+    return v;
+}
 
 // Flat index in `From` of the element that broadcasting reads at flat index `out` of `To`.
 template <class From, class To>
