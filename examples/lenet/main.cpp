@@ -1,6 +1,6 @@
 // LeNet-5 on Fashion-MNIST in plain C++: the network is a struct, its graph a type, its
 // gradient derived at compile time. Flags: --data DIR --epochs N --lr X --momentum X
-// --threads N --seed N.
+// --threads N --seed N --lr-step N (multiply lr by --lr-gamma, default 0.1, every N epochs).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -39,7 +39,8 @@ struct labels_tag;
 struct options {
     std::string data = "/usr/share/datasets/fashion-mnist";
     int epochs = 5;
-    float lr = 0.01f, momentum = 0.9f;
+    float lr = 0.01f, momentum = 0.9f, lr_gamma = 0.1f;
+    int lr_step = 0;
     std::size_t threads = 0;
     std::uint64_t seed = 1;
 };
@@ -58,7 +59,9 @@ options parse(int argc, char** argv) {
         else if (flag == "--momentum") o.momentum = std::stof(value());
         else if (flag == "--threads") o.threads = std::stoul(value());
         else if (flag == "--seed") o.seed = std::stoull(value());
-        else throw spore::error("unknown flag " + flag + " (flags: --data --epochs --lr --momentum --threads --seed)");
+        else if (flag == "--lr-step") o.lr_step = std::stoi(value());
+        else if (flag == "--lr-gamma") o.lr_gamma = std::stof(value());
+        else throw spore::error("unknown flag " + flag + " (flags: --data --epochs --lr --momentum --threads --seed --lr-step --lr-gamma)");
     }
     return o;
 }
@@ -119,6 +122,7 @@ int main(int argc, char** argv) try {
     std::iota(test_order.begin(), test_order.end(), 0);
     spore::random_engine shuffle(opt.seed);
     for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
+        if (opt.lr_step > 0 && epoch > 1 && (epoch - 1) % opt.lr_step == 0) optimizer.settings().lr *= opt.lr_gamma;
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
         const auto start = std::chrono::steady_clock::now();
         double total = 0;
