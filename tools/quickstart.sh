@@ -2,7 +2,7 @@
 # spore quickstart. Works on a fresh, minimal Debian 12 (as root) or any
 # Debian/Ubuntu box with the packages below already installed.
 #
-#   bash tools/quickstart.sh main      # build + run the example (spore_example_main)
+#   bash tools/quickstart.sh main      # build examples/lenet and train LeNet-5 on Fashion-MNIST
 #   bash tools/quickstart.sh test      # cmake --workflow --preset test
 #   bash tools/quickstart.sh sanitize  # cmake --workflow --preset sanitize (ASan+UBSan)
 set -euo pipefail
