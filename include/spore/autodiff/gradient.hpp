@@ -37,22 +37,19 @@ inline constexpr bool fuses_root_v<expr::reduce_all<R, A>> = !R::is_max;
 template <class R, class A, class S>
 typename A::value_type forward_backward(const expr::reduce_all<R, A>& node, S& state) {
     using T = typename A::value_type;
-    using V = simd::batch<T>;
     if (!expr::needs_grad(node.a, state.a)) return expr::reduce_all<R, A>::reduce(node.a, state.a);
     kernels::count(kernels::counters.reduce);
     constexpr T seed = std::is_same_v<R, expr::reductions::mean> ? T(1) / T(A::shape_type::size) : T(1);
     begin_region(node.a, state.a, true);
-    V vacc(T(0));
-    T sacc = 0;
+    expr::accumulator<expr::reductions::sum, T> total;
     expr::for_each_row(node.a, state.a, [&](const auto& cursor, std::size_t, std::size_t length) {
         expr::for_each_batch<T>(length, [&]<class W>(std::size_t j) {
             const auto values = cursor.template forward<W>(j);
-            if constexpr (simd::is_batch_v<W>) vacc += values.out;
-            else sacc += values.out;
+            total.add(values.out);
             backprop(cursor, j, values, simd::splat<W>(seed));
         });
     });
-    return (simd::hsum(vacc) + sacc) * seed;
+    return total.result() * seed;
 }
 
 template <class Shape>

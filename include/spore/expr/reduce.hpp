@@ -32,6 +32,31 @@ constexpr T reduction_identity() {
     else return T(0);
 }
 
+// Accumulates a reduction in a SIMD register and a scalar (for loop tails), then folds both.
+template <class Reduction, class T>
+struct accumulator {
+    using V = simd::batch<T>;
+    V lanes = simd::splat<V>(reduction_identity<Reduction, T>());
+    T tail = reduction_identity<Reduction, T>();
+
+    template <class W>
+    SPORE_ALWAYS_INLINE void add(const W& x) {
+        if constexpr (simd::is_batch_v<W>) lanes = Reduction::is_max ? simd::max(lanes, x) : lanes + x;
+        else tail = Reduction::is_max ? simd::max(tail, x) : tail + x;
+    }
+    T result() const {
+        if constexpr (Reduction::is_max) {
+            alignas(64) T values[V::size];
+            lanes.store_aligned(values);
+            T top = tail;
+            for (T v : values) top = simd::max(top, v);
+            return top;
+        } else {
+            return simd::hsum(lanes) + tail;
+        }
+    }
+};
+
 template <class Reduction, class A>
 struct reduce_all : node_base<typename A::value_type, shape<>, node_kind::heavy> {
     using reduction = Reduction;
@@ -47,26 +72,13 @@ struct reduce_all : node_base<typename A::value_type, shape<>, node_kind::heavy>
 
     template <class S>
     static T reduce(const A& a, S& child_state) {
-        using V = simd::batch<T>;
-        V vacc = simd::splat<V>(reduction_identity<Reduction, T>());
-        T sacc = reduction_identity<Reduction, T>();
+        accumulator<Reduction, T> acc;
         for_each_row(a, child_state, [&](const auto& cursor, std::size_t, std::size_t length) {
-            for_each_batch<T>(length, [&]<class W>(std::size_t j) {
-                W x = cursor.template forward<W>(j).out;
-                if constexpr (simd::is_batch_v<W>) vacc = Reduction::is_max ? simd::max(vacc, x) : vacc + x;
-                else sacc = Reduction::is_max ? simd::max(sacc, x) : sacc + x;
-            });
+            for_each_batch<T>(length, [&]<class W>(std::size_t j) { acc.add(cursor.template forward<W>(j).out); });
         });
-        if constexpr (Reduction::is_max) {
-            alignas(64) T lanes[V::size];
-            vacc.store_aligned(lanes);
-            for (T lane : lanes) sacc = simd::max(sacc, lane);
-            return sacc;
-        } else {
-            T total = simd::hsum(vacc) + sacc;
-            if constexpr (std::is_same_v<Reduction, reductions::mean>) total /= T(A::shape_type::size);
-            return total;
-        }
+        T total = acc.result();
+        if constexpr (std::is_same_v<Reduction, reductions::mean>) total /= T(A::shape_type::size);
+        return total;
     }
 };
 
@@ -116,22 +128,9 @@ struct reduce_axis : node_base<typename A::value_type, typename drop_axis<typena
         std::fill_n(out, out_shape::size, reduction_identity<Reduction, T>());
         for_each_row<true>(a, state.a, [&](const auto& cursor, std::size_t base, std::size_t length) {
             if constexpr (last_axis) {
-                using V = simd::batch<T>;
-                V vacc = simd::splat<V>(reduction_identity<Reduction, T>());
-                T sacc = reduction_identity<Reduction, T>();
-                for_each_batch<T>(length, [&]<class W>(std::size_t j) {
-                    W x = cursor.template forward<W>(j).out;
-                    if constexpr (simd::is_batch_v<W>) vacc = Reduction::is_max ? simd::max(vacc, x) : vacc + x;
-                    else sacc = Reduction::is_max ? simd::max(sacc, x) : sacc + x;
-                });
-                if constexpr (Reduction::is_max) {
-                    alignas(64) T lanes[V::size];
-                    vacc.store_aligned(lanes);
-                    for (T lane : lanes) sacc = simd::max(sacc, lane);
-                } else {
-                    sacc += simd::hsum(vacc);
-                }
-                out[base / length] = sacc;
+                accumulator<Reduction, T> acc;
+                for_each_batch<T>(length, [&]<class W>(std::size_t j) { acc.add(cursor.template forward<W>(j).out); });
+                out[base / length] = acc.result();
             } else {
                 T* row = out + output_offset(base);
                 for_each_batch<T>(length, [&]<class W>(std::size_t j) {
