@@ -22,7 +22,7 @@ void check_conv_kernels(const conv2d_geometry& g, std::size_t batch) {
     auto x = random_vector<T>(batch * g.input_size(), 1), w = random_vector<T>(g.weight_size(), 2);
     auto b = random_vector<T>(g.filters, 3), dy = random_vector<T>(batch * g.output_size(), 4);
     std::vector<T> y(batch * g.output_size()), dx(batch * g.input_size(), T(7)), dw(g.weight_size(), T(7)),
-        db(g.filters, T(7)), scratch(spore::kernels::weight_gradient_scratch(g, batch));
+        db(g.filters, T(7)), scratch(spore::kernels::weight_gradient_scratch<T>(g, batch));
     spore::kernels::conv2d_forward(g, batch, x.data(), w.data(), b.data(), y.data());
     spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
     spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), db.data(), false, false,
@@ -85,7 +85,7 @@ TEST_CASE("conv2d and pooling: the thread count changes no bit", "[kernels][conv
     auto run = [&](std::size_t threads) {
         spore::set_num_threads(threads);
         std::vector<float> y(batch * g.output_size()), dx(batch * g.input_size()), dw(g.weight_size()), db(g.filters),
-            scratch(spore::kernels::weight_gradient_scratch(g, batch));
+            scratch(spore::kernels::weight_gradient_scratch<float>(g, batch));
         spore::kernels::conv2d_forward(g, batch, x.data(), w.data(), static_cast<const float*>(nullptr), y.data());
         spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
         spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), db.data(), false, false,
