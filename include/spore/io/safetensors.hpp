@@ -107,7 +107,7 @@ struct safetensors_file {
     }
 };
 
-namespace detail {
+namespace safetensors_detail {
 
 using spore::detail::concat;
 
@@ -304,7 +304,7 @@ struct file_closer {
     void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
-}  // namespace detail
+}  // namespace safetensors_detail
 
 // Reads and checks a whole safetensors file.
 inline safetensors_file read_safetensors(const std::string& path) {
@@ -312,57 +312,57 @@ inline safetensors_file read_safetensors(const std::string& path) {
     file.path = path;
     std::error_code ec;
     const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
-    if (ec) detail::fail(path, detail::concat("cannot read the file (", ec.message(), ")"));
-    std::unique_ptr<std::FILE, detail::file_closer> in(std::fopen(path.c_str(), "rb"));
-    if (!in) detail::fail(path, detail::concat("cannot open the file (", detail::system_message(), ")"));
+    if (ec) safetensors_detail::fail(path, spore::detail::concat("cannot read the file (", ec.message(), ")"));
+    std::unique_ptr<std::FILE, safetensors_detail::file_closer> in(std::fopen(path.c_str(), "rb"));
+    if (!in) safetensors_detail::fail(path, spore::detail::concat("cannot open the file (", safetensors_detail::system_message(), ")"));
 
     if (file_size < 8)
-        detail::fail(path, detail::concat("truncated: the file has ", file_size,
+        safetensors_detail::fail(path, spore::detail::concat("truncated: the file has ", file_size,
                                " bytes, and a safetensors file starts with an 8-byte header length"));
     unsigned char length_bytes[8];
-    if (std::fread(length_bytes, 1, 8, in.get()) != 8) detail::fail(path, "truncated: cannot read the header length");
+    if (std::fread(length_bytes, 1, 8, in.get()) != 8) safetensors_detail::fail(path, "truncated: cannot read the header length");
     std::uint64_t header_length = 0;
     for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
     if (header_length > safetensors_max_header)
-        detail::fail(path, detail::concat("the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
+        safetensors_detail::fail(path, spore::detail::concat("the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
                                " bytes"));
     if (header_length > file_size - 8)
-        detail::fail(path, detail::concat("truncated: the header length ", header_length, " runs past the end of the file (",
+        safetensors_detail::fail(path, spore::detail::concat("truncated: the header length ", header_length, " runs past the end of the file (",
                                file_size - 8, " bytes follow the length)"));
 
     std::string header(header_length, '\0');
     if (std::fread(header.data(), 1, header.size(), in.get()) != header.size())
-        detail::fail(path, detail::concat("truncated: cannot read the ", header_length, "-byte header"));
+        safetensors_detail::fail(path, spore::detail::concat("truncated: cannot read the ", header_length, "-byte header"));
     if (header.empty() || header[0] != '{')
-        detail::fail(path, "malformed header: it must be a JSON object starting with '{'");
+        safetensors_detail::fail(path, "malformed header: it must be a JSON object starting with '{'");
     json::value root;
     try {
         root = json::parse(header);
     } catch (const json_error& e) {
-        detail::fail(path, detail::concat("malformed header JSON ", e.what()));
+        safetensors_detail::fail(path, spore::detail::concat("malformed header JSON ", e.what()));
     }
 
     for (std::size_t i = 0; i < root.keys.size(); ++i) {
         const json::value& v = root.items[i];
         if (root.keys[i] != "__metadata__") {
-            detail::read_entry(file, root.keys[i], v);
+            safetensors_detail::read_entry(file, root.keys[i], v);
             continue;
         }
         if (v.type != json::kind::object)
-            detail::fail(path, detail::concat("__metadata__: expected an object of strings, found ", json::kind_name(v.type)));
+            safetensors_detail::fail(path, spore::detail::concat("__metadata__: expected an object of strings, found ", json::kind_name(v.type)));
         for (std::size_t k = 0; k < v.keys.size(); ++k) {
             if (v.items[k].type != json::kind::string)
-                detail::fail(path, detail::concat("__metadata__: ", detail::quote_key(v.keys[k]), ": expected a string, found ",
+                safetensors_detail::fail(path, spore::detail::concat("__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
                                        json::kind_name(v.items[k].type)));
             file.metadata.emplace_back(v.keys[k], v.items[k].text);
         }
     }
 
     const std::uint64_t data_size = file_size - 8 - header_length;
-    detail::check_coverage(file, data_size);
+    safetensors_detail::check_coverage(file, data_size);
     file.data.resize(data_size);
     if (std::fread(file.data.data(), 1, file.data.size(), in.get()) != file.data.size())
-        detail::fail(path, "truncated: the data ended early while reading (was the file changed meanwhile?)");
+        safetensors_detail::fail(path, "truncated: the data ended early while reading (was the file changed meanwhile?)");
     return file;
 }
 
@@ -370,28 +370,28 @@ inline safetensors_file read_safetensors(const std::string& path) {
 template <class T, class S>
 void copy_tensor(const safetensors_file& file, std::string_view name, tensor<T, S>& out) {
     const safetensors_entry* entry = file.find(name);
-    if (!entry) detail::fail(file.path, detail::concat("key ", detail::quote_key(name), " is missing"));
+    if (!entry) safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), " is missing"));
     std::vector<std::uint64_t> shape(out.rank);
     for (std::size_t axis = 0; axis < out.rank; ++axis) shape[axis] = out.extent(axis);
     if (entry->dtype != dtype_name<T>())
-        detail::fail(file.path, detail::concat("key ", detail::quote_key(name), ": expected dtype ", dtype_name<T>(), ", found ",
+        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected dtype ", dtype_name<T>(), ", found ",
                                     entry->dtype));
     if (entry->shape != shape)
-        detail::fail(file.path, detail::concat("key ", detail::quote_key(name), ": expected shape ", detail::shape_text(shape),
-                                    ", found ", detail::shape_text(entry->shape)));
-    detail::copy_little_endian(out.data(), file.data.data() + entry->begin, out.size());
+        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected shape ", safetensors_detail::shape_text(shape),
+                                    ", found ", safetensors_detail::shape_text(entry->shape)));
+    safetensors_detail::copy_little_endian(out.data(), file.data.data() + entry->begin, out.size());
 }
 
 // Writes `cell` in the safetensors format to a stream; throws checkpoint_error if it fails.
 template <class C>
 void write_safetensors(std::ostream& out, const C& cell, const io::metadata& meta = {}) {
-    detail::write_safetensors_bytes(detail::tensor_slots(cell), meta, [&](const void* bytes, std::size_t count) {
+    safetensors_detail::write_safetensors_bytes(safetensors_detail::tensor_slots(cell), meta, [&](const void* bytes, std::size_t count) {
         out.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(count));
         if (!out) throw checkpoint_error("spore::io::write_safetensors: the stream failed while writing");
     });
 }
 
-namespace detail {
+namespace safetensors_detail {
 
 #if SPORE_CHECKPOINT_POSIX
 class temporary_file {
@@ -518,16 +518,16 @@ inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path)
         slots[i].read(slots[i].data, file.data.data() + sources[i]->begin, slots[i].count);
 }
 
-}  // namespace detail
+}  // namespace safetensors_detail
 }  // namespace io
 
 // Saves every tensor of `cell` under its field path; `meta` goes into "__metadata__" (which
 // always holds "format": "pt", as PyTorch tools expect).
 template <class C>
 void save(const C& cell, const std::string& path, const io::metadata& meta = {}) {
-    const auto slots = io::detail::tensor_slots(cell);
-    io::detail::temporary_file file(path);
-    io::detail::write_safetensors_bytes(slots, meta, [&](const void* bytes, std::size_t count) { file.write(bytes, count); });
+    const auto slots = io::safetensors_detail::tensor_slots(cell);
+    io::safetensors_detail::temporary_file file(path);
+    io::safetensors_detail::write_safetensors_bytes(slots, meta, [&](const void* bytes, std::size_t count) { file.write(bytes, count); });
     file.commit();
 }
 
@@ -536,8 +536,8 @@ void save(const C& cell, const std::string& path, const io::metadata& meta = {})
 template <class C>
 void load(C& cell, const std::string& path) {
     static_assert(!std::is_const_v<C>, "spore::load: the cell must not be const");
-    auto slots = io::detail::tensor_slots(cell);
-    io::detail::load_slots(slots, path);
+    auto slots = io::safetensors_detail::tensor_slots(cell);
+    io::safetensors_detail::load_slots(slots, path);
 }
 
 }  // namespace spore
