@@ -11,24 +11,11 @@
 
 #include <spore/spore.hpp>
 
+#include "lenet5.hpp"
+
 namespace nn = spore::nn;
 using spore::shape;
 using spore::tensor;
-
-struct LeNet5 {
-    nn::Conv2d<1, 6, 5> conv1;  // in, out, kernel; "valid" padding
-    nn::Conv2d<6, 16, 5> conv2;
-    nn::Dense<16 * 5 * 5, 120> fc1;
-    nn::Dense<120, 84> fc2;
-    nn::Dense<84, 10> fc3;
-
-    auto construct(auto x) const {  // the forward pass; x is an expression, not data
-        auto h1 = nn::max_pool2d<2, 2>(nn::relu(conv1(x)));
-        auto h2 = nn::max_pool2d<2, 2>(nn::relu(conv2(h1)));
-        auto h3 = nn::relu(fc1(nn::flatten(h2)));
-        return fc3(nn::relu(fc2(h3)));
-    }
-};
 
 namespace {
 

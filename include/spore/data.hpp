@@ -1,2 +1,3 @@
 #pragma once
 #include <spore/data/idx.hpp>
+#include <spore/data/pgm.hpp>
