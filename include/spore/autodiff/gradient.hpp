@@ -14,6 +14,7 @@
 
 #include <spore/autodiff/conv_rules.hpp>
 #include <spore/autodiff/heavy_rules.hpp>
+#include <spore/autodiff/loss_rules.hpp>
 #include <spore/core/error.hpp>
 #include <spore/expr/program.hpp>
 

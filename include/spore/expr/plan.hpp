@@ -4,6 +4,7 @@
 // are attached to the leaves being differentiated; buffers are allocated. Nothing here runs
 // per evaluation.
 
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -43,8 +44,9 @@ bool needs_grad(const E& node, const S& state) {
 template <class E, class S, class T>
 void plan(const E& node, S& state, planner<T>& p) {
     if constexpr (E::kind == node_kind::leaf) {
-        for (auto [address, target] : p.gradient_targets)
-            if (address == node.data) state.grad = target;
+        if constexpr (std::is_same_v<typename E::value_type, T>)  // integer labels get no gradient
+            for (auto [address, target] : p.gradient_targets)
+                if (address == node.data) state.grad = target;
     } else if constexpr (E::kind == node_kind::heavy) {
         for (const auto& entry : p.heavy) {
             if (entry.type == &type_key<E> && *static_cast<const E*>(entry.node) == node) {

@@ -58,14 +58,4 @@ using spore::relu;
 using spore::sigmoid;
 using spore::tanh;
 
-// Mean cross-entropy of logits [batch, classes] against one-hot targets, through log-softmax
-// (stable for any logits).
-struct SoftmaxCrossEntropy {
-    template <class Logits, class Targets>
-    auto operator()(Logits&& logits, Targets&& onehot) const {
-        // a mean at the root: its region runs forward and backward in one loop
-        return spore::mean(-spore::sum<1>(spore::log_softmax(std::forward<Logits>(logits)) * std::forward<Targets>(onehot)));
-    }
-};
-
 }  // namespace spore::nn
