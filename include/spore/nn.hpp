@@ -1,4 +1,5 @@
 #pragma once
+#include <spore/nn/init.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/layers.hpp>
 #include <spore/nn/losses.hpp>
