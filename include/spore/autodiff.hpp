@@ -4,4 +4,5 @@
 #include <spore/autodiff/conv_rules.hpp>
 #include <spore/autodiff/heavy_rules.hpp>
 #include <spore/autodiff/loss_rules.hpp>
+#include <spore/autodiff/norm_rules.hpp>
 #include <spore/autodiff/gradient.hpp>

@@ -10,5 +10,6 @@
 #include <spore/expr/softmax.hpp>
 #include <spore/expr/conv.hpp>
 #include <spore/expr/cross_entropy.hpp>
+#include <spore/expr/batch_norm.hpp>
 #include <spore/expr/plan.hpp>
 #include <spore/expr/program.hpp>
