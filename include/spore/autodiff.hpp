@@ -5,4 +5,5 @@
 #include <spore/autodiff/heavy_rules.hpp>
 #include <spore/autodiff/loss_rules.hpp>
 #include <spore/autodiff/norm_rules.hpp>
+#include <spore/autodiff/dropout_rules.hpp>
 #include <spore/autodiff/gradient.hpp>

@@ -11,5 +11,6 @@
 #include <spore/expr/conv.hpp>
 #include <spore/expr/cross_entropy.hpp>
 #include <spore/expr/batch_norm.hpp>
+#include <spore/expr/dropout.hpp>
 #include <spore/expr/plan.hpp>
 #include <spore/expr/program.hpp>

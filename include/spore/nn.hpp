@@ -4,4 +4,5 @@
 #include <spore/nn/layers.hpp>
 #include <spore/nn/buffer.hpp>
 #include <spore/nn/batch_norm.hpp>
+#include <spore/nn/dropout.hpp>
 #include <spore/nn/losses.hpp>

@@ -16,6 +16,7 @@
 #include <spore/autodiff/heavy_rules.hpp>
 #include <spore/autodiff/loss_rules.hpp>
 #include <spore/autodiff/norm_rules.hpp>
+#include <spore/autodiff/dropout_rules.hpp>
 #include <spore/core/error.hpp>
 #include <spore/expr/program.hpp>
 
