@@ -91,6 +91,7 @@ TEST_CASE("Dropout: gradients are the mask, against training-mode finite differe
     Net net;
     spore::init(net, 7);
     CHECK(net.drop1.seed != net.drop2.seed);
+    STATIC_REQUIRE(std::tuple_size_v<decltype(nn::parameters(net))> == 2);  // the seeds are not parameters
     tensor<double, shape<4, 8>> r;
     r.fill_uniform(8, -1, 1);
     auto loss = spore::sum(net.construct(spore::input(x)) * r);
