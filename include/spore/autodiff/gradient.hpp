@@ -14,6 +14,9 @@
 
 #include <spore/autodiff/conv_rules.hpp>
 #include <spore/autodiff/heavy_rules.hpp>
+#include <spore/autodiff/loss_rules.hpp>
+#include <spore/autodiff/norm_rules.hpp>
+#include <spore/autodiff/dropout_rules.hpp>
 #include <spore/core/error.hpp>
 #include <spore/expr/program.hpp>
 
@@ -74,6 +77,7 @@ public:
         : expression_(e), storage_(std::make_unique<storage>()) {
         expr::planner<T> p;
         p.with_gradients = true;
+        p.training = true;
         std::array<const T*, sizeof...(Wrt)> addresses{wrt.data()...};
         std::apply([&](auto&... g) {
             std::size_t i = 0;
