@@ -97,6 +97,8 @@ TEST_CASE("Model: trains a small generated set; the loss falls and the test set 
     auto model = spore::Model(net, nn::SoftmaxCrossEntropy{}, spore::optim::Momentum{.lr = 0.05f, .momentum = 0.9f},
                               spore::batch<8>, spore::input_shape<1, 4, 4>);
     static_assert(decltype(model)::classes == 3);
+    CHECK(model.summary().find("Input shape: [8, 1, 4, 4]\n") != std::string::npos);
+    CHECK(model.summary().find("Total params: 243\n") != std::string::npos);
     std::FILE* log = std::tmpfile();
     model.options().out = log;
     const train::metrics before = model.evaluate(test_set);

@@ -40,6 +40,7 @@
 #include <spore/expr/program.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/layers.hpp>
+#include <spore/nn/summary.hpp>
 #include <spore/optim/momentum.hpp>
 #include <spore/train/callbacks.hpp>
 #include <spore/train/distribution.hpp>
@@ -188,6 +189,8 @@ public:
     Distribution& distribution() noexcept { return distribution_; }
     Net& net() noexcept { return *net_; }
     float lr() { return train::detail::learning_rate(optimiser_); }
+    // nn::summary of the net at this model's batch and input shape.
+    std::string summary() const { return nn::summary(*net_, images_shape{}); }
 
     // Trains `epochs` epochs. Extras are callbacks (see train/callbacks.hpp) and learning-rate
     // schedules (anything with lr_at(base_lr, epoch), epoch counted from 0, such as StepLR).
