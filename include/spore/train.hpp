@@ -4,3 +4,4 @@
 #include <spore/train/callbacks.hpp>
 #include <spore/train/distribution.hpp>
 #include <spore/train/model.hpp>
+#include <spore/train/svg_chart.hpp>
