@@ -138,9 +138,9 @@ TEST_CASE("image set: bad arguments are errors that say what was expected", "[da
     CHECK(error_of([&] { set.fill_batch(std::array<std::size_t, 1>{5}, images, labels); }) ==
           "generated: item 5 of a set of 5");
     CHECK(error_of([&] { set.fill_batch(std::array<std::size_t, 5>{}, images, labels); }) ==
-          "generated: fill_batch: 5 items for a batch of 4");
+          "generated: fill_batch: 5 items and 4 labels for a batch of 4");
     CHECK(error_of([] { data::image_set(generated(2, 2, 2), {.normalise = {0.1f, 0.0f}}, 10, "s"); }) ==
-          "s: normalisation needs a finite mean and a positive stddev, found mean 0.100000, stddev 0.000000");
+          "s: normalisation needs a finite mean and a positive stddev, found mean 0.1, stddev 0");
     CHECK(error_of([] { data::image_set(generated(4, 2, 2), {}, 3, "s"); }) ==
           "s: label 3 of item 3 is not below the class count 3");
     auto short_labels = generated(3, 2, 2);

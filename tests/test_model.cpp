@@ -304,7 +304,7 @@ TEST_CASE("Model: sets that do not fit the model are errors", "[train][model]") 
         FAIL("no error");
     } catch (const spore::error& e) {
         CHECK(std::string(e.what()) ==
-              "stripes: train: the batch holds images of 1x2x2, the set has 1x4x4 (4x4 padded by 0)");
+              "stripes: train: the model takes images of 1x2x2, the set has 1x4x4 (padding 0)");
     }
     const auto three = data::image_set(data::labelled_images{.count = 1, .rows = 2, .cols = 2, .pixels = {0, 0, 0, 0}, .labels = {2}},
                                        {}, 3, "three");

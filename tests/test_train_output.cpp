@@ -151,6 +151,15 @@ TEST_CASE("SVG chart: two panels with axes, labels, legends and a line per serie
     CHECK(single.find("nan") == std::string::npos);
     CHECK(single.find("inf") == std::string::npos);
 
+    train::history long_run;  // 300 epochs: long point lists are written whole
+    for (int i = 0; i < 300; ++i) long_run.push_back(three_epochs(true)[std::size_t(i % 3)]);
+    const std::string many = train::training_chart(long_run, std::string(600, 'x'));
+    CHECK(xml_problem(many).empty());
+    CHECK(count(many, "<circle ") == 900);
+    CHECK(many.find(std::string(600, 'x')) != std::string::npos);
+    const auto points = many.find("points=\"", many.find("class=\"axes\"") + 1);
+    CHECK(count(many.substr(points, many.find('"', points + 8) - points), ",") == 300);
+
     const std::string path = temp_path("chart.svg");
     train::SvgChartWriter writer{path};
     for (const auto& e : three_epochs(true)) writer.on_epoch_end(e);

@@ -1,5 +1,6 @@
 #pragma once
 #include <spore/train/records.hpp>
+#include <spore/train/clock.hpp>
 #include <spore/train/progress.hpp>
 #include <spore/train/callbacks.hpp>
 #include <spore/train/distribution.hpp>

@@ -3,7 +3,7 @@
 // compressed (as Debian's dataset-fashion-mnist installs them) or not.
 
 #include <cstddef>
-#include <filesystem>
+#include <cstdio>
 #include <string>
 
 #include <spore/data/idx.hpp>
@@ -25,15 +25,18 @@ struct fashion_mnist_options {
 };
 
 namespace detail {
-// `name` with .gz if that file exists, else the plain file (whose absence the reader reports).
+inline bool readable(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f) std::fclose(f);
+    return f != nullptr;
+}
+// `name` with .gz if that file exists, else the plain file.
 inline std::string idx_file(const std::string& dir, const std::string& name) {
-    const std::filesystem::path base(dir);
-    const auto packed = base / (name + ".gz");
-    std::error_code ignored;
-    if (std::filesystem::exists(packed, ignored)) return packed.string();
-    const auto plain = base / name;
-    if (std::filesystem::exists(plain, ignored)) return plain.string();
-    throw data_error(packed.string() + ": cannot open the file (nor " + plain.string() +
+    const std::string base = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+    const std::string packed = base + name + ".gz", plain = base + name;
+    if (readable(packed)) return packed;
+    if (readable(plain)) return plain;
+    throw data_error(packed + ": cannot open the file (nor " + plain +
                      "); on Debian, apt-get install dataset-fashion-mnist puts Fashion-MNIST in "
                      "/usr/share/datasets/fashion-mnist");
 }

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include <spore/core/error.hpp>
+#include <spore/core/format.hpp>
 #include <spore/data/idx.hpp>
 
 namespace spore::data {
@@ -50,23 +51,21 @@ public:
     // `source` names the set in error messages (for a file-backed set, its image file).
     image_set(labelled_images images, image_options options, std::size_t classes, std::string source)
         : images_(std::move(images)), options_(options), classes_(classes), source_(std::move(source)) {
+        const char* name = source_.c_str();
         if (!(options_.normalise.stddev > 0.0f) || !std::isfinite(options_.normalise.stddev) ||
             !std::isfinite(options_.normalise.mean))
-            throw error(source_ + ": normalisation needs a finite mean and a positive stddev, found mean " +
-                        std::to_string(options_.normalise.mean) + ", stddev " +
-                        std::to_string(options_.normalise.stddev));
-        if (images_.pixels.size() != images_.count * images_.rows * images_.cols)
-            throw data_error(source_ + ": " + std::to_string(images_.count) + " images of " +
-                             std::to_string(images_.rows) + "x" + std::to_string(images_.cols) + " need " +
-                             std::to_string(images_.count * images_.rows * images_.cols) + " pixels, found " +
-                             std::to_string(images_.pixels.size()));
+            throw error(format("%s: normalisation needs a finite mean and a positive stddev, found mean %g, stddev %g",
+                               name, double(options_.normalise.mean), double(options_.normalise.stddev)));
+        const std::size_t pixels = images_.count * images_.rows * images_.cols;
+        if (images_.pixels.size() != pixels)
+            throw data_error(format("%s: %zu images of %zux%zu need %zu pixels, found %zu", name, images_.count,
+                                    images_.rows, images_.cols, pixels, images_.pixels.size()));
         if (images_.labels.size() != images_.count)
-            throw data_error(source_ + ": " + std::to_string(images_.count) + " images but " +
-                             std::to_string(images_.labels.size()) + " labels");
+            throw data_error(format("%s: %zu images but %zu labels", name, images_.count, images_.labels.size()));
         for (std::size_t i = 0; i < images_.labels.size(); ++i)
             if (images_.labels[i] >= classes_)
-                throw data_error(source_ + ": label " + std::to_string(images_.labels[i]) + " of item " +
-                                 std::to_string(i) + " is not below the class count " + std::to_string(classes_));
+                throw data_error(format("%s: label %d of item %zu is not below the class count %zu", name,
+                                        int(images_.labels[i]), i, classes_));
         for (std::size_t v = 0; v < 256; ++v)
             values_[v] = (float(v) / 255.0f - options_.normalise.mean) / options_.normalise.stddev;
     }
@@ -111,16 +110,12 @@ public:
                       "spore::data::image_set::fill_batch: the batch must be a tensor of shape [B, C, H, W]");
         constexpr std::size_t batch = S::extents[0];
         check_geometry<S>("fill_batch");
-        if (items.size() > batch)
-            throw error(source_ + ": fill_batch: " + std::to_string(items.size()) + " items for a batch of " +
-                        std::to_string(batch));
-        if (labels.size() != batch)
-            throw error(source_ + ": fill_batch: " + std::to_string(labels.size()) + " labels for a batch of " +
-                        std::to_string(batch));
+        if (items.size() > batch || labels.size() != batch)
+            throw error(format("%s: fill_batch: %zu items and %zu labels for a batch of %zu", source_.c_str(),
+                               items.size(), labels.size(), batch));
         float* out = images.data();
         for (std::size_t i = 0; i < items.size(); ++i) {
-            if (items[i] >= size())
-                throw error(source_ + ": item " + std::to_string(items[i]) + " of a set of " + std::to_string(size()));
+            if (items[i] >= size()) throw error(format("%s: item %zu of a set of %zu", source_.c_str(), items[i], size()));
             write_image(items[i], out + i * image_size());
             labels[i] = label(items[i]);
         }
@@ -132,12 +127,13 @@ public:
     // Throws unless images of this set fill a batch of shape S ([B, C, H, W]).
     template <class S>
     void check_geometry(const char* who) const {
-        if (S::extents[1] != channels() || S::extents[2] != rows() || S::extents[3] != cols())
-            throw error(source_ + ": " + who + ": the batch holds images of " + std::to_string(S::extents[1]) + "x" +
-                        std::to_string(S::extents[2]) + "x" + std::to_string(S::extents[3]) + ", the set has " +
-                        std::to_string(channels()) + "x" + std::to_string(rows()) + "x" + std::to_string(cols()) +
-                        " (" + std::to_string(images_.rows) + "x" + std::to_string(images_.cols) + " padded by " +
-                        std::to_string(options_.pad) + ")");
+        check_geometry(who, S::extents[1], S::extents[2], S::extents[3]);
+    }
+    void check_geometry(const char* who, std::size_t channels_, std::size_t rows_, std::size_t cols_) const {
+        if (channels_ != channels() || rows_ != rows() || cols_ != cols())
+            throw error(format("%s: %s: the batch holds images of %zux%zux%zu, the set has %zux%zux%zu (%zux%zu padded by %zu)",
+                               source_.c_str(), who, channels_, rows_, cols_, channels(), rows(), cols(), images_.rows,
+                               images_.cols, options_.pad));
     }
 
 private:

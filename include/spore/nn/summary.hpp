@@ -15,12 +15,14 @@
 #include <cstdio>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
 #include <boost/core/demangle.hpp>
 #include <boost/pfr.hpp>
 
+#include <spore/core/format.hpp>
 #include <spore/core/shape.hpp>
 #include <spore/core/tensor.hpp>
 #include <spore/expr/node.hpp>
@@ -38,11 +40,14 @@ namespace summary_detail {
 
 struct input_tag;
 
+inline std::string shape_text(const std::size_t* extents, std::size_t rank) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < rank; ++i) text += (i ? ", " : "") + std::to_string(extents[i]);
+    return text + "]";
+}
 template <class S>
 std::string shape_text() {
-    std::string text = "[";
-    for (std::size_t i = 0; i < S::rank; ++i) text += (i ? ", " : "") + std::to_string(S::extents[i]);
-    return text + "]";
+    return shape_text(S::extents.data(), S::rank);
 }
 
 inline std::string thousands(std::size_t n) {
@@ -55,9 +60,8 @@ inline std::string thousands(std::size_t n) {
 }
 
 // "spore::nn::Conv2d<1ul, 6ul, 5ul, 1ul, 0ul, float>" -> "Conv2d"
-template <class T>
-std::string short_type_name() {
-    std::string name = boost::core::demangle(typeid(T).name());
+inline std::string short_name(const char* mangled) {
+    const std::string name = boost::core::demangle(mangled);
     std::string outer;  // the name with template arguments removed
     int depth = 0;
     for (char c : name) {
@@ -67,6 +71,10 @@ std::string short_type_name() {
     }
     const auto cut = outer.rfind("::");
     return cut == std::string::npos ? outer : outer.substr(cut + 2);
+}
+template <class T>
+std::string short_type_name() {
+    return short_name(typeid(T).name());
 }
 
 template <class T, std::size_t I>
@@ -78,40 +86,36 @@ std::string field_label() {
 #endif
 }
 
+// A node of the forward graph: its shape, and the range of `leaves` its subtree read.
 struct node_record {
-    std::string shape;
-    std::vector<const void*> leaves;  // sorted addresses of every tensor read below
+    const std::size_t* extents;
+    std::size_t rank;
+    std::size_t first, last;
 };
 
-// Records every node below `node` in post-order; returns the addresses its subtree reads.
+// Records every node below `node` in post-order; the leaves a subtree reads are appended in
+// order, so each subtree's are one contiguous range.
 template <class E>
-std::vector<const void*> record_nodes(const E& node, std::vector<node_record>& out) {
-    std::vector<const void*> leaves;
+void record_nodes(const E& node, std::vector<node_record>& out, std::vector<const void*>& leaves) {
+    const std::size_t first = leaves.size();
     if constexpr (E::kind == expr::node_kind::leaf) {
         if (node.data) leaves.push_back(node.data);
     } else {
-        expr::for_each_child(node, node, [&](const auto& child, const auto&) {
-            auto below = record_nodes(child, out);
-            leaves.insert(leaves.end(), below.begin(), below.end());
-        });
+        expr::for_each_child(node, node, [&](const auto& child, const auto&) { record_nodes(child, out, leaves); });
     }
-    std::sort(leaves.begin(), leaves.end());
-    leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
-    out.push_back({shape_text<typename E::shape_type>(), leaves});
-    return leaves;
+    out.push_back({E::shape_type::extents.data(), E::shape_type::rank, first, leaves.size()});
 }
 
 struct layer_row {
     std::string path, type;
     std::size_t parameters = 0;
-    std::vector<const void*> addresses;  // sorted
+    std::vector<const void*> addresses;
 };
 
 template <class C>
 std::vector<const void*> parameter_addresses(const C& cell) {
     std::vector<const void*> out;
     for_each_parameter(cell, [&](const auto& t) { out.push_back(t.data()); });
-    std::sort(out.begin(), out.end());
     return out;
 }
 
@@ -133,9 +137,41 @@ void collect_layers(const C& cell, const std::string& prefix, std::vector<layer_
     }(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
 }
 
-inline std::string pad_to(std::string s, std::size_t width) {
-    if (s.size() < width) s.append(width - s.size(), ' ');
-    return s + ' ';
+// The table, from what the templates gathered.
+inline std::string format_summary(const std::string& top, const std::string& output_shape, const std::string& input_shape,
+                                  const std::vector<layer_row>& rows, const std::vector<node_record>& nodes,
+                                  const std::vector<const void*>& leaves, std::size_t total, std::size_t element_size) {
+    std::vector<std::string> shapes;
+    for (const auto& row : rows) {
+        std::string found = "--";
+        if (!row.addresses.empty())
+            for (const auto& n : nodes) {
+                const auto first = leaves.begin() + std::ptrdiff_t(n.first), last = leaves.begin() + std::ptrdiff_t(n.last);
+                if (std::all_of(row.addresses.begin(), row.addresses.end(),
+                                [&](const void* a) { return std::find(first, last, a) != last; })) {
+                    found = shape_text(n.extents, n.rank);
+                    break;
+                }
+            }
+        shapes.push_back(found);
+    }
+    std::size_t name_width = std::max<std::size_t>(20, top.size()), shape_width = 16;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        name_width = std::max(name_width, rows[i].path.size() + rows[i].type.size() + 3);
+        shape_width = std::max(shape_width, shapes[i].size());
+    }
+    const std::string rule(name_width + shape_width + 2 + 12, '=');
+    const int nw = int(name_width), sw = int(shape_width);
+    std::string text;
+    append_format(text, "%s\n%-*s %-*s Param #\n%s\n%-*s %-*s --\n", rule.c_str(), nw, "Layer (type)", sw, "Output shape",
+                  rule.c_str(), nw, top.c_str(), sw, output_shape.c_str());
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        append_format(text, "%-*s %-*s %s\n", nw, (rows[i].path + " (" + rows[i].type + ")").c_str(), sw, shapes[i].c_str(),
+                      thousands(rows[i].parameters).c_str());
+    append_format(text, "%s\nTotal params: %s\nTrainable params: %s\nInput shape: %s\nParameter size: %.2f MB\n%s\n",
+                  rule.c_str(), thousands(total).c_str(), thousands(total).c_str(), input_shape.c_str(),
+                  double(total * element_size) / 1e6, rule.c_str());
+    return text;
 }
 
 }  // namespace summary_detail
@@ -147,41 +183,12 @@ std::string summary(const Cell& net, shape<Input...> = {}) {
     using namespace summary_detail;
     const auto output = net.construct(expr::placeholder<input_tag, T, shape<Input...>>());
     std::vector<node_record> nodes;
-    record_nodes(output, nodes);
+    std::vector<const void*> leaves;
+    record_nodes(output, nodes, leaves);
     std::vector<layer_row> rows;
     collect_layers(net, "", rows);
-
-    std::vector<std::string> shapes;
-    for (const auto& row : rows) {
-        std::string found = "--";
-        if (!row.addresses.empty())
-            for (const auto& n : nodes)
-                if (std::includes(n.leaves.begin(), n.leaves.end(), row.addresses.begin(), row.addresses.end())) {
-                    found = n.shape;
-                    break;
-                }
-        shapes.push_back(found);
-    }
-    std::size_t name_width = 20, shape_width = 16;
-    const std::string top = short_type_name<Cell>();
-    name_width = std::max(name_width, top.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        name_width = std::max(name_width, rows[i].path.size() + rows[i].type.size() + 3);
-        shape_width = std::max(shape_width, shapes[i].size());
-    }
-    const std::size_t total = parameter_count(net);
-    const std::size_t width = name_width + shape_width + 2 + 12;
-    const std::string rule(width, '=');
-    std::string text = rule + "\n" + pad_to("Layer (type)", name_width) + pad_to("Output shape", shape_width) + "Param #\n" + rule + "\n";
-    text += pad_to(top, name_width) + pad_to(shape_text<typename decltype(output)::shape_type>(), shape_width) + "--\n";
-    for (std::size_t i = 0; i < rows.size(); ++i)
-        text += pad_to(rows[i].path + " (" + rows[i].type + ")", name_width) + pad_to(shapes[i], shape_width) +
-                thousands(rows[i].parameters) + "\n";
-    char bytes[64];
-    std::snprintf(bytes, sizeof bytes, "%.2f MB", double(total * sizeof(T)) / 1e6);
-    text += rule + "\nTotal params: " + thousands(total) + "\nTrainable params: " + thousands(total) +
-            "\nInput shape: " + shape_text<shape<Input...>>() + "\nParameter size: " + bytes + "\n" + rule + "\n";
-    return text;
+    return format_summary(short_type_name<Cell>(), shape_text<typename decltype(output)::shape_type>(),
+                          shape_text<shape<Input...>>(), rows, nodes, leaves, parameter_count(net), sizeof(T));
 }
 
 }  // namespace spore::nn

@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +32,7 @@
 
 #include <spore/autodiff/gradient.hpp>
 #include <spore/core/error.hpp>
+#include <spore/core/format.hpp>
 #include <spore/core/shape.hpp>
 #include <spore/core/tensor.hpp>
 #include <spore/data/image_set.hpp>
@@ -43,6 +43,7 @@
 #include <spore/nn/summary.hpp>
 #include <spore/optim/momentum.hpp>
 #include <spore/train/callbacks.hpp>
+#include <spore/train/clock.hpp>
 #include <spore/train/distribution.hpp>
 #include <spore/train/progress.hpp>
 #include <spore/train/records.hpp>
@@ -147,6 +148,27 @@ void set_learning_rate(State& state, float lr) {
     else state.settings().lr = lr;
 }
 
+// Run-time checks, out of the templates so each Model does not compile them again.
+[[noreturn]] inline void stop_on_non_finite(float loss, int epoch, std::size_t step, std::size_t steps) {
+    throw error(format("spore::Model::train: the loss became %s at epoch %d, step %zu of %zu; training stopped (a "
+                       "smaller learning rate may help)",
+                       std::isnan(loss) ? "NaN" : "infinite", epoch, step, steps));
+}
+[[noreturn]] inline void too_few_images(const data::image_set& set, std::size_t batch) {
+    throw error(format("spore::Model::train: %s holds %zu images, less than a batch of %zu per process",
+                       set.source().c_str(), set.size(), batch));
+}
+// `images` is the batch shape [B, C, H, W].
+inline void check_set(const data::image_set& set, const char* who, const std::size_t* images, std::size_t classes) {
+    if (images[1] != set.channels() || images[2] != set.rows() || images[3] != set.cols())
+        throw error(format("%s: %s: the model takes images of %zux%zux%zu, the set has %zux%zux%zu (padding %zu)",
+                           set.source().c_str(), who, images[1], images[2], images[3], set.channels(), set.rows(),
+                           set.cols(), set.options().pad));
+    if (set.classes() > classes)
+        throw error(format("%s: %s: the set has %zu classes, the net's logits %zu", set.source().c_str(), who,
+                           set.classes(), classes));
+}
+
 template <class X>
 concept lr_schedule = requires(const X& x) {
     { x.lr_at(0.0f, 0) } -> std::convertible_to<float>;
@@ -244,9 +266,7 @@ private:
         const auto [begin, end] = data::shard_bounds(set.size(), shard);
         const bool drop_last = options_.drop_last || !train::loss_weights_rows<Loss>;
         const std::size_t steps = data::steps_per_epoch(set.size(), shard, Batch, drop_last);
-        if (steps == 0)
-            throw error("spore::Model::train: " + set.source() + " holds " + std::to_string(set.size()) +
-                         " images, less than a batch of " + std::to_string(Batch) + " per process");
+        if (steps == 0) train::detail::too_few_images(set, Batch);
         train::progress_printer progress(reporting ? options_.out : nullptr, options_.progress);
         train::history history;
         history.reserve(std::size_t(std::max(epochs, 0)));
@@ -259,7 +279,7 @@ private:
             if (options_.shuffle) data::shuffled_order(order_, options_.seed, std::uint64_t(epoch - 1));
             else for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
             progress.begin_epoch();
-            const auto start = std::chrono::steady_clock::now();
+            const double start = train::monotonic_seconds();
             double loss_sum = 0;
             std::size_t images = 0;
             for (std::size_t s = 0; s < steps; ++s) {
@@ -267,10 +287,7 @@ private:
                 const std::size_t rows = fill(set, std::span(order_).subspan(first, std::min(Batch, end - first)));
                 float loss = step_.run();
                 distribution_.after_backward(step_.gradients(), rows, loss);
-                if (!std::isfinite(loss))
-                    throw error(std::string("spore::Model::train: the loss became ") + (std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
-                                std::to_string(epoch) + ", step " + std::to_string(s + 1) + " of " +
-                                std::to_string(steps) + "; training stopped (a smaller learning rate may help)");
+                if (!std::isfinite(loss)) train::detail::stop_on_non_finite(loss, epoch, s + 1, steps);
                 optimiser_.step(step_.gradients());
                 loss_sum += double(loss) * double(rows);
                 images += rows;
@@ -284,7 +301,7 @@ private:
                 info.loss = loss;
                 info.rows = rows;
                 info.lr = lr;
-                info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                info.seconds = train::monotonic_seconds() - start;
                 info.reporting = reporting;
                 info.progress = progress.mode() == train::progress_mode::bar ? &progress : nullptr;
                 progress.step(info, images ? loss_sum / double(images) : 0.0, images * shard.count);
@@ -295,7 +312,7 @@ private:
             train::epoch_info e;
             e.epoch = epoch;
             e.epochs = epochs;
-            e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            e.seconds = train::monotonic_seconds() - start;
             e.images = std::size_t(totals[1]);
             e.train_loss = totals[1] > 0 ? totals[0] / totals[1] : 0.0;
             e.images_per_second = e.seconds > 0 ? totals[1] / e.seconds : 0.0;
@@ -326,10 +343,7 @@ private:
     }
 
     void check_set(const data::image_set& set, const char* who) const {
-        set.check_geometry<images_shape>(who);
-        if (set.classes() > classes)
-            throw error(set.source() + ": " + who + ": the set has " + std::to_string(set.classes()) +
-                        " classes, the net's logits " + std::to_string(classes));
+        train::detail::check_set(set, who, images_shape::extents.data(), classes);
     }
 
     template <class X>

@@ -4,7 +4,6 @@
 // pipe, a log file): one plain line per epoch, so logs stay readable. Redrawing formats into
 // a fixed buffer: it allocates nothing, as a training step must not.
 
-#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +13,7 @@
 #define SPORE_HAS_ISATTY 1
 #endif
 
+#include <spore/train/clock.hpp>
 #include <spore/train/records.hpp>
 
 namespace spore::train {
@@ -36,21 +36,19 @@ inline bool is_terminal(std::FILE* out) {
 
 class progress_printer {
 public:
-    using clock = std::chrono::steady_clock;
-
     progress_printer(std::FILE* out, progress_mode mode) : out_(out) {
         if (mode == progress_mode::automatic) mode = is_terminal(out) ? progress_mode::bar : progress_mode::lines;
         mode_ = out ? mode : progress_mode::silent;
     }
     progress_mode mode() const noexcept { return mode_; }
 
-    void begin_epoch() noexcept { last_draw_ = clock::now(); }
+    void begin_epoch() noexcept { last_draw_ = monotonic_seconds(); }
 
     // After each step; redraws the bar when a tenth of a second has passed, and at the end.
     void step(const step_info& s, double mean_loss, std::size_t images) noexcept {
         if (mode_ != progress_mode::bar) return;
-        const auto now = clock::now();
-        if (s.step != s.steps && now - last_draw_ < std::chrono::milliseconds(100)) return;
+        const double now = monotonic_seconds();
+        if (s.step != s.steps && now - last_draw_ < 0.1) return;
         last_draw_ = now;
         constexpr int width = 24;
         const double done = s.steps ? double(s.step) / double(s.steps) : 1.0;
@@ -104,7 +102,7 @@ private:
 
     std::FILE* out_;
     progress_mode mode_ = progress_mode::silent;
-    clock::time_point last_draw_{};
+    double last_draw_ = 0;
     int drawn_ = 0;  // characters of the bar on screen
 };
 

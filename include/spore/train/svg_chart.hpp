@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <spore/core/error.hpp>
+#include <spore/core/format.hpp>
 #include <spore/train/records.hpp>
 
 namespace spore::train {
@@ -43,17 +44,6 @@ inline std::string escape(const std::string& text) {
     return out;
 }
 
-inline std::string number(double x) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.6g", std::abs(x) < 1e-12 ? 0.0 : x);
-    return text;
-}
-inline std::string coordinate(double x) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f", x);
-    return text;
-}
-
 // A step of 1, 2 or 5 times a power of ten giving about `ticks` intervals over [lo, hi].
 inline double nice_step(double lo, double hi, int ticks) {
     const double raw = (hi - lo) / ticks;
@@ -74,11 +64,13 @@ inline std::string svg_chart(const std::vector<chart_panel>& panels, const std::
     using namespace svg_detail;
     constexpr double panel_w = 440, panel_h = 320, left = 64, right = 16, top = 40, bottom = 52, head = 32;
     const double width = panel_w * double(std::max<std::size_t>(panels.size(), 1)), height = panel_h + head;
-    std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + number(width) + "\" height=\"" + number(height) +
-         "\" viewBox=\"0 0 " + number(width) + " " + number(height) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-    s += "<rect x=\"0\" y=\"0\" width=\"" + number(width) + "\" height=\"" + number(height) + "\" fill=\"white\"/>\n";
-    s += "<text x=\"" + coordinate(width / 2) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" + escape(title) + "</text>\n";
+    std::string s;
+    append_format(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" "
+              "height=\"%g\" viewBox=\"0 0 %g %g\" font-family=\"sans-serif\" font-size=\"12\">\n",
+           width, height, width, height);
+    append_format(s, "<rect x=\"0\" y=\"0\" width=\"%g\" height=\"%g\" fill=\"white\"/>\n", width, height);
+    append_format(s, "<text x=\"%.1f\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", width / 2,
+           escape(title).c_str());
     for (std::size_t p = 0; p < panels.size(); ++p) {
         const chart_panel& panel = panels[p];
         const double x0 = double(p) * panel_w + left, x1 = double(p + 1) * panel_w - right;
@@ -99,43 +91,39 @@ inline std::string svg_chart(const std::vector<chart_panel>& panels, const std::
         auto px = [&](double x) { return x0 + (x - x_lo) / (x_hi - x_lo) * (x1 - x0); };
         auto py = [&](double y) { return y0 - (y - lo) / (hi - lo) * (y0 - y1); };
 
-        s += "<g>\n<text x=\"" + coordinate((x0 + x1) / 2) + "\" y=\"" + coordinate(y1 - 12) +
-             "\" text-anchor=\"middle\" font-size=\"13\">" + escape(panel.title) + "</text>\n";
-        for (double y = lo; y <= hi + step / 2; y += step) {  // horizontal grid and y ticks
-            s += "<line x1=\"" + coordinate(x0) + "\" y1=\"" + coordinate(py(y)) + "\" x2=\"" + coordinate(x1) +
-                 "\" y2=\"" + coordinate(py(y)) + "\" stroke=\"#dddddd\"/>\n";
-            s += "<text x=\"" + coordinate(x0 - 6) + "\" y=\"" + coordinate(py(y) + 4) + "\" text-anchor=\"end\">" +
-                 number(y) + "</text>\n";
-        }
+        append_format(s, "<g>\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">%s</text>\n", (x0 + x1) / 2,
+               y1 - 12, escape(panel.title).c_str());
+        for (double y = lo; y <= hi + step / 2; y += step)  // horizontal grid and y ticks
+            append_format(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#dddddd\"/>\n"
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.6g</text>\n",
+                   x0, py(y), x1, py(y), x0 - 6, py(y) + 4, std::abs(y) < 1e-12 ? 0.0 : y);
         const double x_step = std::max(1.0, nice_step(x_lo, x_hi, 6));
-        for (double x = 1; x <= x_hi + 1e-9; x += x_step) {  // x ticks at whole epochs
-            s += "<line x1=\"" + coordinate(px(x)) + "\" y1=\"" + coordinate(y0) + "\" x2=\"" + coordinate(px(x)) +
-                 "\" y2=\"" + coordinate(y0 + 5) + "\" stroke=\"black\"/>\n";
-            s += "<text x=\"" + coordinate(px(x)) + "\" y=\"" + coordinate(y0 + 18) + "\" text-anchor=\"middle\">" +
-                 number(x) + "</text>\n";
-        }
-        s += "<polyline points=\"" + coordinate(x0) + "," + coordinate(y1) + " " + coordinate(x0) + "," + coordinate(y0) +
-             " " + coordinate(x1) + "," + coordinate(y0) + "\" fill=\"none\" stroke=\"black\" class=\"axes\"/>\n";
-        s += "<text x=\"" + coordinate((x0 + x1) / 2) + "\" y=\"" + coordinate(y0 + 38) + "\" text-anchor=\"middle\">" +
-             escape(x_label) + "</text>\n";
-        s += "<text x=\"" + coordinate(x0 - 48) + "\" y=\"" + coordinate((y0 + y1) / 2) + "\" text-anchor=\"middle\" transform=\"rotate(-90 " +
-             coordinate(x0 - 48) + " " + coordinate((y0 + y1) / 2) + ")\">" + escape(panel.y_label) + "</text>\n";
+        for (double x = 1; x <= x_hi + 1e-9; x += x_step)  // x ticks at whole epochs
+            append_format(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n"
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+                   px(x), y0, px(x), y0 + 5, px(x), y0 + 18, x);
+        append_format(s, "<polyline points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\" fill=\"none\" stroke=\"black\" class=\"axes\"/>\n",
+               x0, y1, x0, y0, x1, y0);
+        append_format(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", (x0 + x1) / 2, y0 + 38,
+               escape(x_label).c_str());
+        append_format(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 %.1f %.1f)\">%s</text>\n",
+               x0 - 48, (y0 + y1) / 2, x0 - 48, (y0 + y1) / 2, escape(panel.y_label).c_str());
         for (std::size_t k = 0; k < panel.series.size(); ++k) {
             const chart_series& series = panel.series[k];
             std::string points, marks;
             for (std::size_t i = 0; i < series.values.size(); ++i) {
                 if (!std::isfinite(series.values[i])) continue;
-                const std::string cx = coordinate(px(double(i + 1))), cy = coordinate(py(series.values[i]));
-                points += (points.empty() ? "" : " ") + cx + "," + cy;
-                marks += "<circle cx=\"" + cx + "\" cy=\"" + cy + "\" r=\"2.5\" fill=\"" + colour(k) + "\"/>\n";
+                const double cx = px(double(i + 1)), cy = py(series.values[i]);
+                append_format(points, points.empty() ? "%.1f,%.1f" : " %.1f,%.1f", cx, cy);
+                append_format(marks, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n", cx, cy, colour(k));
             }
-            s += "<polyline points=\"" + points + "\" fill=\"none\" stroke=\"" + colour(k) +
-                 "\" stroke-width=\"2\" class=\"series\"><title>" + escape(series.name) + "</title></polyline>\n" + marks;
+            append_format(s, "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" class=\"series\"><title>%s</title></polyline>\n",
+                   points.c_str(), colour(k), escape(series.name).c_str());
+            s += marks;
             const double ly = y1 + 14 + 16 * double(k), lx = x1 - 130;  // legend, top right
-            s += "<line x1=\"" + coordinate(lx) + "\" y1=\"" + coordinate(ly - 4) + "\" x2=\"" + coordinate(lx + 18) +
-                 "\" y2=\"" + coordinate(ly - 4) + "\" stroke=\"" + colour(k) + "\" stroke-width=\"2\"/>\n";
-            s += "<text x=\"" + coordinate(lx + 24) + "\" y=\"" + coordinate(ly) + "\" class=\"legend\">" +
-                 escape(series.name) + "</text>\n";
+            append_format(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n"
+                      "<text x=\"%.1f\" y=\"%.1f\" class=\"legend\">%s</text>\n",
+                   lx, ly - 4, lx + 18, ly - 4, colour(k), lx + 24, ly, escape(series.name).c_str());
         }
         s += "</g>\n";
     }
