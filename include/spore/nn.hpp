@@ -7,3 +7,4 @@
 #include <spore/nn/batch_norm.hpp>
 #include <spore/nn/dropout.hpp>
 #include <spore/nn/losses.hpp>
+#include <spore/nn/summary.hpp>

@@ -116,6 +116,8 @@ public:
         return std::get<I>(gradients_);
     }
     const auto& gradients() const { return gradients_; }
+    // Writable, for a hook between the backward pass and the optimiser (an allreduce, clipping).
+    auto& gradients() { return gradients_; }
     // Moves the gradients out; the program is spent (its sinks point at them).
     auto take_gradients() && { return std::move(gradients_); }
     template <class Tag, class U, class S>
