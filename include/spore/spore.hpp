@@ -6,3 +6,4 @@
 #include <spore/data.hpp>
 #include <spore/nn.hpp>
 #include <spore/optim.hpp>
+#include <spore/io.hpp>

@@ -1,0 +1,5 @@
+#pragma once
+#include <spore/io/protobuf.hpp>
+#include <spore/io/onnx_proto.hpp>
+#include <spore/io/atomic_file.hpp>
+#include <spore/io/onnx.hpp>
