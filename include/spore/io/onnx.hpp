@@ -11,7 +11,8 @@
 // refuses (spore::error) when a node would tie that axis to a fixed extent. A node with no ONNX
 // mapping is a compile error naming its type (unsupported_onnx_node<...>).
 //
-// Operator set 13 (IR version 7): supported by OpenCV 4.6's DNN module and onnxruntime.
+// Operator set 11 (IR version 6): the one OpenCV 4.6's DNN module reads best (it refuses, for
+// instance, opset 13's ReduceSum, whose axes became an input).
 
 #include <bit>
 #include <cstddef>
@@ -43,8 +44,8 @@
 
 namespace spore::io {
 
-inline constexpr std::int64_t onnx_opset_version = 13;
-inline constexpr std::int64_t onnx_ir_version = 7;  // the IR version of ONNX 1.8, which brought opset 13
+inline constexpr std::int64_t onnx_opset_version = 11;
+inline constexpr std::int64_t onnx_ir_version = 6;  // the IR version of ONNX 1.6, which brought opset 11
 
 struct onnx_options {
     bool symbolic_batch = true;  // axis 0 of the input is dim_param "N" (else the fixed extent)
@@ -474,20 +475,18 @@ private:
         const int axis = a.batch_axis == static_cast<int>(Axis) ? -1
                          : a.batch_axis > static_cast<int>(Axis) ? a.batch_axis - 1
                                                                  : a.batch_axis;
-        std::vector<onnx::attribute> attributes{onnx::attribute::integer("keepdims", 0)};
-        std::vector<std::string> inputs{a.name};
-        // from opset 13 ReduceSum takes its axes as an input; the others keep the attribute
-        if constexpr (std::is_same_v<R, expr::reductions::sum>)
-            inputs.push_back(add_int64_initializer("axes", {static_cast<std::int64_t>(Axis)}));
-        else attributes.push_back(onnx::attribute::integers("axes", {static_cast<std::int64_t>(Axis)}));
-        return {add_node(reduce_operator<R>, std::move(inputs), std::move(attributes)), axis};
+        return {add_node(reduce_operator<R>, {a.name},
+                         {onnx::attribute::integers("axes", {static_cast<std::int64_t>(Axis)}),
+                          onnx::attribute::integer("keepdims", 0)}),
+                axis};
     }
 
     template <bool Log, class A>
     value emit_node(const expr::softmax_node<Log, A>& e) {
         static_assert(A::shape_type::rank >= 1, "spore::io::export_onnx: softmax of a scalar has no ONNX operator");
         const value a = emit(e.a);
-        // opset 13's Softmax normalises along `axis` alone, as spore's last-axis softmax does
+        // opset 11's Softmax flattens to [rows before axis, the rest]: with the last axis, that is
+        // spore's softmax over each row
         return {add_node(Log ? "LogSoftmax" : "Softmax", {a.name},
                          {onnx::attribute::integer("axis", static_cast<std::int64_t>(A::shape_type::rank) - 1)}),
                 a.batch_axis};
