@@ -4655,15 +4655,69 @@ void vjp(const expr::dropout_node<P, A>& node, S& state) {
 // When the root is a sum or mean, its seed is known before the forward pass, so the root's
 // region runs forward and backward in the same loop: one pass over memory.
 
+// ---- begin spore/autodiff/backward_steps.hpp ----
+// When is a gradient final? The backward pass is a fixed sequence of steps: step 0 is the
+// root's region (gradient.hpp: the fused sum/mean loop, or the region of an elementwise root),
+// then each heavy node that is not an alias is one step, in the order backward_pass visits
+// them. A heavy node's step writes the gradients of the leaves in its operands' regions (the
+// subtrees down to the next heavy nodes), so a leaf's gradient is final after the last step
+// whose regions reach it. Communication can start on it then, while later steps still run
+// (parallel/mpi.hpp overlaps the gradient allreduce with the backward pass this way).
+//
+// The walks below mirror gradient_program's evaluation and backward_pass exactly; they run
+// once per program, only when someone asks (nothing here runs per step).
+
 namespace spore::autodiff {
 
-template <class E, class S>
-void backward_pass(const E& node, S& state) {
+// record(sink) for every gradient sink a region loop rooted at `node` writes.
+template <class E, class S, class Record>
+void record_region_sinks(const E& node, S& state, Record&& record) {
+    if constexpr (E::kind == expr::node_kind::leaf) {
+        if (state.grad) record(state.grad);
+    } else if constexpr (E::kind == expr::node_kind::elementwise) {
+        expr::for_each_child(node, state, [&](const auto& child, auto& child_state) {
+            record_region_sinks(child, child_state, record);
+        });
+    }
+    // A heavy node is a boundary: the region writes its adjoint, and it runs its own step.
+}
+
+// record(step, sink) for every gradient sink written by the heavy steps at and below `node`;
+// `step` is the number of the last step taken so far.
+template <class E, class S, class Record>
+void record_backward_steps(const E& node, S& state, std::size_t& step, Record&& record) {
+    if constexpr (E::kind == expr::node_kind::heavy) {
+        if (state.alias) return;  // no step of its own; the leaves below it have no sinks
+        const std::size_t mine = ++step;
+        expr::for_each_child(node, state, [&](const auto& child, auto& child_state) {
+            record_region_sinks(child, child_state, [&](auto* sink) { record(mine, sink); });
+        });
+    }
+    expr::for_each_child_reversed(node, state, [&](const auto& child, auto& child_state) {
+        record_backward_steps(child, child_state, step, record);
+    });
+}
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/backward_steps.hpp ----
+
+namespace spore::autodiff {
+
+struct no_step_hook {
+    void operator()() const noexcept {}
+};
+
+// after_step() runs after each heavy node's step (see backward_steps below).
+template <class E, class S, class AfterStep = no_step_hook>
+void backward_pass(const E& node, S& state, AfterStep&& after_step = {}) {
     if constexpr (E::kind == node_kind::heavy) {
         if (state.alias) return;  // its first occurrence carries the summed adjoint
         if (state.adjoint && state.adjoint->written) vjp(node, state);
+        after_step();
     }
-    expr::for_each_child_reversed(node, state, [](const auto& child, auto& child_state) { backward_pass(child, child_state); });
+    expr::for_each_child_reversed(node, state, [&](const auto& child, auto& child_state) {
+        backward_pass(child, child_state, after_step);
+    });
 }
 
 template <class E>
@@ -4733,10 +4787,38 @@ public:
     // Runs forward and backward; returns the value. Gradients: gradient<I>() or gradients().
     T run() {
         for (auto* s : sinks_) s->written = false;
-        const T value = evaluate_and_backpropagate(expression_, storage_->state);
+        const T value = evaluate_and_backpropagate(expression_, storage_->state, no_step_hook{});
         for (auto& s : storage_->grad_sinks)
             if (!s.written) std::fill_n(s.data, s.size, T(0));
         return value;
+    }
+    // The same, calling observer.gradient_ready(i) once for each gradient i as soon as it is
+    // final, while the rest of the backward pass still runs (so its communication can start).
+    template <class Observer>
+    T run(Observer& observer) {
+        const auto& ready = readiness();
+        for (auto* s : sinks_) s->written = false;
+        std::size_t step = 0, next = 0;
+        auto announce_through = [&](std::size_t last_step) {
+            for (; next < ready.size() && ready[next].step <= last_step; ++next) {
+                auto& sink = storage_->grad_sinks[ready[next].index];
+                if (!sink.written) {  // its writer had nothing to deliver this time
+                    std::fill_n(sink.data, sink.size, T(0));
+                    sink.written = true;
+                }
+                observer.gradient_ready(ready[next].index);
+            }
+        };
+        const T value = evaluate_and_backpropagate(expression_, storage_->state, [&] { announce_through(step++); });
+        announce_through(never_written);
+        return value;
+    }
+    // Gradient indices in the order run(observer) announces them.
+    std::array<std::size_t, sizeof...(Wrt)> gradient_ready_order() {
+        std::array<std::size_t, sizeof...(Wrt)> order{};
+        const auto& ready = readiness();
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = ready[i].index;
+        return order;
     }
     // (value, gradient references...), for structured bindings. Not on a temporary program:
     // the references would outlive it.
@@ -4761,12 +4843,16 @@ public:
     }
 
 private:
-    static T evaluate_and_backpropagate(const E& root, expr::state_t<E>& state) {
+    // after_step() runs after step 0 (the root's region, empty for a heavy root) and after
+    // each heavy step; backward_steps.hpp numbers the steps the same way.
+    template <class AfterStep>
+    static T evaluate_and_backpropagate(const E& root, expr::state_t<E>& state, AfterStep&& after_step) {
         if constexpr (fuses_root_v<E>) {
             expr::run_forward(root.a, state.a);
             const T value = forward_backward(root, state);
             state.mutable_value()[0] = value;
-            backward_pass(root.a, state.a);
+            after_step();
+            backward_pass(root.a, state.a, after_step);
             return value;
         } else if constexpr (E::kind == node_kind::heavy) {
             expr::run_forward(root, state);
@@ -4774,22 +4860,60 @@ private:
                 state.adjoint->data[0] = T(1);
                 state.adjoint->written = true;
             }
-            backward_pass(root, state);
+            after_step();
+            backward_pass(root, state, after_step);
             return state.value[0];
         } else if constexpr (E::kind == node_kind::leaf) {
             if (state.grad) {
                 state.grad->data[0] = T(1);
                 state.grad->written = true;
             }
+            after_step();
             return root.data[0];
         } else {
             expr::run_forward(root, state);
             T value;
             expr::evaluate_region(root, state, &value);
             backprop_region(root, state, [](std::size_t) { return constant_seed<T>{T(1)}; });
-            backward_pass(root, state);
+            after_step();
+            backward_pass(root, state, after_step);
             return value;
         }
+    }
+
+    // For each gradient, the step after which it is final, sorted by step (computed once).
+    static constexpr std::size_t never_written = std::numeric_limits<std::size_t>::max();
+    struct ready_entry {
+        std::size_t step;
+        std::size_t index;
+    };
+    const std::vector<ready_entry>& readiness() {
+        if (ready_.size() == sizeof...(Wrt)) return ready_;
+        std::array<std::size_t, sizeof...(Wrt)> last{};
+        last.fill(never_written);
+        auto& sinks = storage_->grad_sinks;
+        auto record = [&](std::size_t step, const expr::sink<T>* sink) {
+            for (std::size_t i = 0; i < sinks.size(); ++i)
+                if (sink == &sinks[i]) last[i] = last[i] == never_written ? step : std::max(last[i], step);
+        };
+        auto at_root = [&](const expr::sink<T>* sink) { record(0, sink); };
+        auto& state = storage_->state;
+        std::size_t step = 0;
+        if constexpr (fuses_root_v<E>) {
+            record_region_sinks(expression_.a, state.a, at_root);
+            record_backward_steps(expression_.a, state.a, step, record);
+        } else if constexpr (E::kind == node_kind::heavy) {
+            record_backward_steps(expression_, state, step, record);
+        } else if constexpr (E::kind == node_kind::leaf) {
+            if (state.grad) at_root(state.grad);
+        } else {
+            record_region_sinks(expression_, state, at_root);
+            record_backward_steps(expression_, state, step, record);
+        }
+        ready_.clear();
+        for (std::size_t i = 0; i < last.size(); ++i) ready_.push_back({last[i], i});
+        std::stable_sort(ready_.begin(), ready_.end(), [](const ready_entry& a, const ready_entry& b) { return a.step < b.step; });
+        return ready_;
     }
 
     // Everything the plan points into lives on the heap, so the program can be moved.
@@ -4801,6 +4925,7 @@ private:
     std::unique_ptr<storage> storage_;
     std::tuple<tensor<T, typename Wrt::shape_type>...> gradients_;  // storage moves with the tensor
     std::vector<expr::sink<T>*> sinks_;
+    std::vector<ready_entry> ready_;  // filled by the first run(observer)
 };
 
 }  // namespace spore::autodiff
@@ -6596,6 +6721,106 @@ struct StepLR {
 // ---- end spore/optim/schedule.hpp ----
 // ---- end spore/optim.hpp ----
 // ---- begin spore/io.hpp ----
+// ---- begin spore/io/atomic_file.hpp ----
+// Writing a file so that a reader, and a crash at any moment (a killed process, a job torn
+// down because another rank died), sees either the old complete file or the new complete
+// one, never a torn mix: the bytes go to a temporary file next to the target (the same file
+// system), which is flushed to disk and then renamed over the target, and rename(2) replaces
+// a name atomically. A process killed before commit() leaves only its temporary behind
+// (`<path>.tmp.<pid>.<n>`), which the next successful write does not need or touch.
+//
+// POSIX (Linux, macOS); checkpoints are written through this.
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace spore::io {
+
+class atomic_file {
+public:
+    // `what` names the caller in error messages (e.g. "spore::io::export_onnx").
+    explicit atomic_file(std::string path, std::string what = "spore::io::atomic_file")
+        : path_(std::move(path)), what_(std::move(what)) {
+        static std::atomic<unsigned> counter{0};
+        temporary_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+        fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd_ < 0) fail("cannot create the temporary file '" + temporary_ + "'");
+    }
+    atomic_file(const atomic_file&) = delete;
+    atomic_file& operator=(const atomic_file&) = delete;
+    // Not committed (an exception while writing, say): the target keeps its old contents.
+    ~atomic_file() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!committed_) ::unlink(temporary_.c_str());
+    }
+
+    void write(const void* data, std::size_t size) {
+        check_open("write to");
+        const char* bytes = static_cast<const char*>(data);
+        while (size > 0) {
+            const ::ssize_t n = ::write(fd_, bytes, size);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) fail("cannot write to '" + temporary_ + "'");
+            bytes += n;
+            size -= static_cast<std::size_t>(n);
+        }
+    }
+    void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+
+    // Flushes to disk and puts the file in place; after this the target holds the new bytes.
+    void commit() {
+        check_open("commit");
+        if (::fsync(fd_) != 0) fail("cannot flush '" + temporary_ + "' to disk");
+        const int fd = fd_;
+        fd_ = -1;
+        if (::close(fd) != 0) fail("cannot close '" + temporary_ + "'");
+        if (::rename(temporary_.c_str(), path_.c_str()) != 0) fail("cannot rename '" + temporary_ + "' to '" + path_ + "'");
+        committed_ = true;
+        sync_directory();
+    }
+
+    const std::string& path() const noexcept { return path_; }
+    const std::string& temporary_path() const noexcept { return temporary_; }
+
+private:
+    void check_open(const char* what) const {
+        if (fd_ < 0)
+            throw error(what_ + ": cannot " + what + " '" + path_ + "': the file was already committed");
+    }
+    [[noreturn]] void fail(const std::string& what) const {
+        throw error(what_ + ": " + what + ": " + std::strerror(errno));
+    }
+    // Makes the rename itself durable; a failure here leaves a complete file in place, so it
+    // is not an error worth reporting.
+    void sync_directory() const {
+        const auto slash = path_.find_last_of('/');
+        const std::string directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
+        const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            ::fsync(fd);
+            ::close(fd);
+        }
+    }
+
+    std::string path_, what_, temporary_;
+    int fd_ = -1;
+    bool committed_ = false;
+};
+
+// The whole file in one call.
+inline void write_file_atomically(const std::string& path, std::string_view bytes,
+                                  std::string what = "spore::io::atomic_file") {
+    atomic_file file(path, std::move(what));
+    file.write(bytes);
+    file.commit();
+}
+
+}  // namespace spore::io
+// ---- end spore/io/atomic_file.hpp ----
 // ---- begin spore/io/safetensors.hpp ----
 // Checkpoints in the safetensors format (https://github.com/huggingface/safetensors), the one
 // PyTorch users load with safetensors.torch.load_file:
@@ -6619,8 +6844,6 @@ struct StepLR {
 // parameter is written, so the cell is unchanged when loading fails.
 
 #include <bit>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <unordered_map>
 
@@ -7492,6 +7715,979 @@ void load(C& cell, const std::string& path) {
 
 }  // namespace spore
 // ---- end spore/io/safetensors.hpp ----
+// ---- begin spore/io/protobuf.hpp ----
+// The protocol-buffers wire format, write side only: enough to serialise a message whose
+// schema is known at compile time (ONNX). A message is written into a byte string; a nested
+// message is written into its own string first, since its length prefix comes before it.
+//
+// Wire types: 0 varint (int32/int64/uint64/bool/enum), 1 fixed 64 bits (double), 2 length-
+// delimited (string, bytes, nested messages, packed repeated fields), 5 fixed 32 bits (float).
+// Negative int32 and int64 values are varints of their 64-bit two's complement (ten bytes),
+// as protoc writes them; multi-byte fixed values are little-endian whatever the host order.
+
+namespace spore::io::protobuf {
+
+enum class wire_type : std::uint8_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };
+
+class writer {
+public:
+    // The encoded bytes so far.
+    const std::string& bytes() const { return bytes_; }
+    std::string take() { return std::move(bytes_); }
+    std::size_t size() const { return bytes_.size(); }
+
+    void raw_varint(std::uint64_t value) {
+        while (value >= 0x80) {
+            bytes_.push_back(static_cast<char>((value & 0x7f) | 0x80));
+            value >>= 7;
+        }
+        bytes_.push_back(static_cast<char>(value));
+    }
+    void raw_fixed32(std::uint32_t value) {
+        for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+    }
+    void raw_fixed64(std::uint64_t value) {
+        for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+    }
+    void raw_bytes(std::string_view data) { bytes_.append(data); }
+
+    void tag(std::uint32_t field, wire_type type) {
+        raw_varint((static_cast<std::uint64_t>(field) << 3) | static_cast<std::uint64_t>(type));
+    }
+
+    // Scalar fields.
+    void uint64_field(std::uint32_t field, std::uint64_t value) {
+        tag(field, wire_type::varint);
+        raw_varint(value);
+    }
+    void int64_field(std::uint32_t field, std::int64_t value) {
+        uint64_field(field, static_cast<std::uint64_t>(value));
+    }
+    void int32_field(std::uint32_t field, std::int32_t value) {
+        // sign-extended to 64 bits first, so -1 is ten bytes as in every protobuf implementation
+        int64_field(field, static_cast<std::int64_t>(value));
+    }
+    void bool_field(std::uint32_t field, bool value) { uint64_field(field, value ? 1 : 0); }
+    void float_field(std::uint32_t field, float value) {
+        tag(field, wire_type::fixed32);
+        raw_fixed32(std::bit_cast<std::uint32_t>(value));
+    }
+    void double_field(std::uint32_t field, double value) {
+        tag(field, wire_type::fixed64);
+        raw_fixed64(std::bit_cast<std::uint64_t>(value));
+    }
+
+    // Length-delimited fields: strings, bytes, and nested messages already encoded.
+    void bytes_field(std::uint32_t field, std::string_view data) {
+        tag(field, wire_type::length_delimited);
+        raw_varint(data.size());
+        raw_bytes(data);
+    }
+    void string_field(std::uint32_t field, std::string_view text) { bytes_field(field, text); }
+    void message_field(std::uint32_t field, const writer& message) { bytes_field(field, message.bytes()); }
+
+    // Packed repeated fields: one length-delimited record holding the values back to back; an
+    // empty list is no record at all, as protoc writes it.
+    void packed_int64_field(std::uint32_t field, std::span<const std::int64_t> values) {
+        if (values.empty()) return;
+        writer body;
+        for (std::int64_t v : values) body.raw_varint(static_cast<std::uint64_t>(v));
+        bytes_field(field, body.bytes());
+    }
+    void packed_float_field(std::uint32_t field, std::span<const float> values) {
+        if (values.empty()) return;
+        writer body;
+        for (float v : values) body.raw_fixed32(std::bit_cast<std::uint32_t>(v));
+        bytes_field(field, body.bytes());
+    }
+    void packed_double_field(std::uint32_t field, std::span<const double> values) {
+        if (values.empty()) return;
+        writer body;
+        for (double v : values) body.raw_fixed64(std::bit_cast<std::uint64_t>(v));
+        bytes_field(field, body.bytes());
+    }
+
+private:
+    std::string bytes_;
+};
+
+}  // namespace spore::io::protobuf
+// ---- end spore/io/protobuf.hpp ----
+// ---- begin spore/io/onnx_proto.hpp ----
+// The subset of ONNX's messages (onnx/onnx.proto, proto2) that an inference graph needs,
+// as plain structs that serialise themselves with the protobuf writer. Field numbers are the
+// official ones; fields are written in field-number order, and proto2's unpacked repeated
+// scalars (dims, ints, floats) one record per value, as protoc does.
+
+#include <optional>
+
+namespace spore::io::onnx {
+
+// TensorProto.DataType
+enum class data_type : std::int32_t {
+    undefined = 0,
+    float32 = 1,
+    uint8 = 2,
+    int8 = 3,
+    int32 = 6,
+    int64 = 7,
+    boolean = 9,
+    float64 = 11,
+};
+
+// TensorProto: a constant (an initializer). Values are little-endian bytes in raw_data, or
+// int64_data for small integer tensors (shapes, axes).
+struct tensor {
+    std::vector<std::int64_t> dims;
+    data_type type = data_type::float32;
+    std::vector<std::int64_t> int64_data;
+    std::string name;
+    std::string raw_data;
+
+    void encode(protobuf::writer& out) const {
+        for (std::int64_t d : dims) out.int64_field(1, d);
+        out.int32_field(2, static_cast<std::int32_t>(type));
+        out.packed_int64_field(7, int64_data);
+        out.string_field(8, name);
+        if (!raw_data.empty()) out.bytes_field(9, raw_data);
+    }
+};
+
+// TensorShapeProto.Dimension: a fixed extent or a named, symbolic one.
+struct dimension {
+    std::optional<std::int64_t> value;
+    std::string param;
+
+    void encode(protobuf::writer& out) const {
+        if (value) out.int64_field(1, *value);
+        else out.string_field(2, param);
+    }
+};
+
+// ValueInfoProto with a TypeProto.Tensor type: a graph input or output.
+struct value_info {
+    std::string name;
+    data_type elem_type = data_type::float32;
+    std::vector<dimension> shape;
+
+    void encode(protobuf::writer& out) const {
+        protobuf::writer shape_proto;  // TensorShapeProto
+        for (const dimension& d : shape) {
+            protobuf::writer dim;
+            d.encode(dim);
+            shape_proto.message_field(1, dim);
+        }
+        protobuf::writer tensor_type;  // TypeProto.Tensor
+        tensor_type.int32_field(1, static_cast<std::int32_t>(elem_type));
+        tensor_type.message_field(2, shape_proto);
+        protobuf::writer type;  // TypeProto
+        type.message_field(1, tensor_type);
+        out.string_field(1, name);
+        out.message_field(2, type);
+    }
+};
+
+// AttributeProto.AttributeType
+enum class attribute_type : std::int32_t { undefined = 0, float32 = 1, int64 = 2, string = 3, floats = 6, ints = 7 };
+
+struct attribute {
+    std::string name;
+    attribute_type type = attribute_type::undefined;
+    float f = 0;
+    std::int64_t i = 0;
+    std::string s;
+    std::vector<float> floats;
+    std::vector<std::int64_t> ints;
+
+    static attribute integer(std::string name, std::int64_t value) {
+        attribute a;
+        a.name = std::move(name);
+        a.type = attribute_type::int64;
+        a.i = value;
+        return a;
+    }
+    static attribute integers(std::string name, std::vector<std::int64_t> values) {
+        attribute a;
+        a.name = std::move(name);
+        a.type = attribute_type::ints;
+        a.ints = std::move(values);
+        return a;
+    }
+    static attribute real(std::string name, float value) {
+        attribute a;
+        a.name = std::move(name);
+        a.type = attribute_type::float32;
+        a.f = value;
+        return a;
+    }
+    static attribute text(std::string name, std::string value) {
+        attribute a;
+        a.name = std::move(name);
+        a.type = attribute_type::string;
+        a.s = std::move(value);
+        return a;
+    }
+
+    void encode(protobuf::writer& out) const {
+        out.string_field(1, name);
+        switch (type) {
+            case attribute_type::float32: out.float_field(2, f); break;
+            case attribute_type::int64: out.int64_field(3, i); break;
+            case attribute_type::string: out.bytes_field(4, s); break;
+            case attribute_type::floats:
+                for (float v : floats) out.float_field(7, v);
+                break;
+            case attribute_type::ints:
+                for (std::int64_t v : ints) out.int64_field(8, v);
+                break;
+            case attribute_type::undefined: break;
+        }
+        out.int32_field(20, static_cast<std::int32_t>(type));
+    }
+};
+
+// NodeProto: one operator application; values are connected by name.
+struct node {
+    std::vector<std::string> inputs;
+    std::vector<std::string> outputs;
+    std::string name;
+    std::string op_type;
+    std::vector<attribute> attributes;
+
+    void encode(protobuf::writer& out) const {
+        for (const std::string& in : inputs) out.string_field(1, in);
+        for (const std::string& o : outputs) out.string_field(2, o);
+        out.string_field(3, name);
+        out.string_field(4, op_type);
+        for (const attribute& a : attributes) {
+            protobuf::writer body;
+            a.encode(body);
+            out.message_field(5, body);
+        }
+    }
+};
+
+struct graph {
+    std::vector<node> nodes;
+    std::string name;
+    std::vector<tensor> initializers;
+    std::string doc_string;
+    std::vector<value_info> inputs;
+    std::vector<value_info> outputs;
+
+    void encode(protobuf::writer& out) const {
+        for (const node& n : nodes) {
+            protobuf::writer body;
+            n.encode(body);
+            out.message_field(1, body);
+        }
+        out.string_field(2, name);
+        for (const tensor& t : initializers) {
+            protobuf::writer body;
+            t.encode(body);
+            out.message_field(5, body);
+        }
+        if (!doc_string.empty()) out.string_field(10, doc_string);
+        for (const value_info& v : inputs) {
+            protobuf::writer body;
+            v.encode(body);
+            out.message_field(11, body);
+        }
+        for (const value_info& v : outputs) {
+            protobuf::writer body;
+            v.encode(body);
+            out.message_field(12, body);
+        }
+    }
+};
+
+// OperatorSetIdProto: the empty domain is the default operator set, ai.onnx.
+struct opset_id {
+    std::string domain;
+    std::int64_t version = 0;
+
+    void encode(protobuf::writer& out) const {
+        out.string_field(1, domain);
+        out.int64_field(2, version);
+    }
+};
+
+struct model {
+    std::int64_t ir_version = 0;
+    std::string producer_name;
+    std::string producer_version;
+    std::string doc_string;
+    graph main_graph;
+    std::vector<opset_id> opset_import;
+
+    void encode(protobuf::writer& out) const {
+        out.int64_field(1, ir_version);
+        out.string_field(2, producer_name);
+        out.string_field(3, producer_version);
+        if (!doc_string.empty()) out.string_field(6, doc_string);
+        protobuf::writer g;
+        main_graph.encode(g);
+        out.message_field(7, g);
+        for (const opset_id& o : opset_import) {
+            protobuf::writer body;
+            o.encode(body);
+            out.message_field(8, body);
+        }
+    }
+    std::string serialize() const {
+        protobuf::writer out;
+        encode(out);
+        return out.take();
+    }
+};
+
+}  // namespace spore::io::onnx
+// ---- end spore/io/onnx_proto.hpp ----
+// ---- begin spore/io/onnx.hpp ----
+// ONNX export of a cell's inference graph:
+//
+//     spore::io::export_onnx<spore::shape<1, 1, 32, 32>>(net, "lenet.onnx");
+//
+// calls net.construct(x) on an input placeholder of that shape and walks the type of the
+// expression it returns, one ONNX node per spore node (a Dense layer's matmul by a transposed
+// weight plus bias becomes one Gemm). Parameters become initializers named by their field paths
+// ("conv1.weight"); other tensors the expression reads are initializers too. By default axis 0
+// of the input is the symbolic dimension "N", so one file serves any batch size; the export
+// refuses (spore::error) when a node would tie that axis to a fixed extent. A node with no ONNX
+// mapping is a compile error naming its type (unsupported_onnx_node<...>).
+//
+// Operator set 11 (IR version 6): the one OpenCV 4.6's DNN module reads best (it refuses, for
+// instance, opset 13's ReduceSum, whose axes became an input).
+
+#include <set>
+#include <typeindex>
+
+// ---- begin spore/io/detail/named_parameters.hpp ----
+// Stand-in for nn::for_each_named_parameter (include/spore/nn/field_names.hpp, owned by the
+// io-safetensors work) until that header is on main: the same call, so the ONNX exporter
+// switches over by replacing `detail::for_each_named_parameter` with
+// `nn::for_each_named_parameter`, and then this file goes away.
+//
+// Boost 1.81's PFR has no field names, so the name of field I of T is read from the signature
+// of a function templated on the address of that field inside an object that is declared but
+// never defined (GCC prints "[with auto Field = (& object.T::name)]").
+
+namespace spore::io::detail {
+
+template <class T>
+struct declared_only {
+    const T value;
+};
+template <class T>
+extern const declared_only<T> declared_object;
+
+template <auto Field>
+consteval std::string_view signature_naming() {
+    return __PRETTY_FUNCTION__;
+}
+
+template <class T, std::size_t I>
+consteval std::string_view field_name() {
+    constexpr std::string_view text = signature_naming<&boost::pfr::get<I>(declared_object<T>.value)>();
+    constexpr std::size_t end = text.rfind(')');
+    constexpr std::size_t start = text.rfind("::", end) + 2;
+    static_assert(end != std::string_view::npos && start >= 2 && start < end,
+                  "spore: cannot read a field name from this compiler's function signatures");
+    return text.substr(start, end - start);
+}
+
+template <class C>
+inline constexpr bool walkable_cell_v = std::is_aggregate_v<C> && std::is_class_v<C> && !is_tensor_v<C>;
+
+template <class C, class F>
+void for_each_named_parameter_at(const std::string& path, C& cell, F& f) {
+    using plain = std::remove_const_t<C>;
+    if constexpr (is_tensor_v<plain>) {
+        f(path, cell);
+    } else if constexpr (walkable_cell_v<plain>) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (for_each_named_parameter_at(path.empty() ? std::string(field_name<plain, I>())
+                                                      : path + "." + std::string(field_name<plain, I>()),
+                                         boost::pfr::get<I>(cell), f),
+             ...);
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<plain>>{});
+    }
+}
+
+// Calls f(path, tensor) for every parameter, depth first in field order; paths are the field
+// names joined with dots ("conv1.weight").
+template <class C, class F>
+void for_each_named_parameter(C& cell, F&& f) {
+    for_each_named_parameter_at(std::string(), cell, f);
+}
+
+}  // namespace spore::io::detail
+// ---- end spore/io/detail/named_parameters.hpp ----
+
+namespace spore::io {
+
+inline constexpr std::int64_t onnx_opset_version = 11;
+inline constexpr std::int64_t onnx_ir_version = 6;  // the IR version of ONNX 1.6, which brought opset 11
+
+struct onnx_options {
+    bool symbolic_batch = true;  // axis 0 of the input is dim_param "N" (else the fixed extent)
+    std::string input_name = "input";
+    std::string output_name = "output";
+    std::string graph_name = "spore";
+};
+
+namespace onnx_detail {
+
+struct input_tag;
+
+// Instantiated for an expression node the exporter cannot translate: the compiler's message
+// names the node type in `unsupported_onnx_node<...>`.
+template <class Node>
+struct unsupported_onnx_node {
+    static_assert(sizeof(Node) == 0,
+                  "spore::io::export_onnx: this expression node has no ONNX operator "
+                  "(see unsupported_onnx_node<node type> above)");
+};
+
+template <class T>
+struct element_type {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                  "spore::io::export_onnx: ONNX export supports float and double tensors");
+    static constexpr onnx::data_type value = std::is_same_v<T, float> ? onnx::data_type::float32 : onnx::data_type::float64;
+};
+
+template <class Op>
+inline constexpr std::string_view elementwise_operator{};
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::neg> = "Neg";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::exp> = "Exp";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::log> = "Log";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::tanh> = "Tanh";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::sigmoid> = "Sigmoid";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::relu> = "Relu";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::sqrt> = "Sqrt";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::abs> = "Abs";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::square> = "Mul";  // x * x
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::add> = "Add";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::sub> = "Sub";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::mul> = "Mul";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::div> = "Div";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::maximum> = "Max";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::minimum> = "Min";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::pow> = "Pow";
+
+template <class R>
+inline constexpr std::string_view reduce_operator{};
+template <> inline constexpr std::string_view reduce_operator<expr::reductions::sum> = "ReduceSum";
+template <> inline constexpr std::string_view reduce_operator<expr::reductions::mean> = "ReduceMean";
+template <> inline constexpr std::string_view reduce_operator<expr::reductions::max> = "ReduceMax";
+
+template <class E>
+inline constexpr bool is_matmul_v = false;
+template <class A, class B>
+inline constexpr bool is_matmul_v<expr::matmul_node<A, B>> = true;
+
+template <class E>
+inline constexpr bool is_transpose_v = false;
+template <class A>
+inline constexpr bool is_transpose_v<expr::transpose_node<A>> = true;
+
+template <class E>
+inline constexpr bool is_tensor_ref_v = false;
+template <class T, class S, class Tag>
+inline constexpr bool is_tensor_ref_v<expr::tensor_ref<T, S, Tag>> = true;
+
+template <class E>
+inline constexpr bool is_constant_v = false;
+template <class T>
+inline constexpr bool is_constant_v<expr::constant<T>> = true;
+
+// make_binary wraps an operand of another shape in broadcast_to; ONNX broadcasts by the same
+// (numpy) rules, so the operand is exported as it is.
+template <class E>
+const auto& without_broadcast(const E& e) {
+    if constexpr (expr::is_broadcast_v<E>) return e.a;
+    else return e;
+}
+
+template <class Shape>
+std::vector<std::int64_t> dims_of() {
+    return std::vector<std::int64_t>(Shape::extents.begin(), Shape::extents.end());
+}
+
+// A value in the graph: its name and which of its axes, if any, is the symbolic batch axis.
+struct value {
+    std::string name;
+    int batch_axis = -1;
+};
+
+struct layout {
+    int batch_axis;
+    std::vector<std::int64_t> extents;
+};
+
+template <class T>
+void append_little_endian(std::string& out, const T* data, std::size_t count) {
+    using bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    out.reserve(out.size() + count * sizeof(T));
+    for (std::size_t i = 0; i < count; ++i) {
+        const bits b = std::bit_cast<bits>(data[i]);
+        for (std::size_t k = 0; k < sizeof(T); ++k) out.push_back(static_cast<char>((b >> (8 * k)) & 0xff));
+    }
+}
+
+class graph_builder {
+public:
+    explicit graph_builder(const onnx_options& options) : options_(options) {
+        if (options.input_name.empty() || options.output_name.empty() || options.input_name == options.output_name)
+            throw error("spore::io::export_onnx: the input and output names must be non-empty and different (found '" +
+                        options.input_name + "' and '" + options.output_name + "')");
+        used_.insert(options.input_name);
+        used_.insert(options.output_name);
+    }
+
+    template <class Cell>
+    void name_parameters(const Cell& cell) {
+        detail::for_each_named_parameter(cell, [&](const std::string& path, const auto& tensor) {
+            parameter_names_.emplace(static_cast<const void*>(tensor.data()), path);
+            parameter_paths_.insert(path);
+        });
+    }
+
+    template <class E>
+    value emit(const E& e) {
+        if constexpr (is_tensor_ref_v<E>) {
+            return emit_leaf(e);
+        } else if constexpr (is_constant_v<E>) {
+            return emit_constant(e);
+        } else {
+            for (const memo_entry& m : memo_)
+                if (m.type == std::type_index(typeid(E)) && *static_cast<const E*>(m.node.get()) == e) return m.result;
+            value v = emit_node(e);
+            memo_.push_back({std::type_index(typeid(E)), std::make_shared<const E>(e), v});
+            return v;
+        }
+    }
+
+    // Names the root value `output` (or copies it there when it is an input or initializer).
+    void finish(const value& root, const std::vector<onnx::dimension>& output_shape, onnx::data_type type) {
+        const bool produced = [&] {
+            for (const auto& n : graph_.nodes)
+                for (const auto& o : n.outputs)
+                    if (o == root.name) return true;
+            return false;
+        }();
+        if (produced) {
+            for (auto& n : graph_.nodes) {
+                for (auto& in : n.inputs)
+                    if (in == root.name) in = options_.output_name;
+                for (auto& o : n.outputs)
+                    if (o == root.name) o = options_.output_name;
+            }
+        } else {
+            onnx::node identity;
+            identity.inputs = {root.name};
+            identity.outputs = {options_.output_name};
+            identity.name = unique("Identity");
+            identity.op_type = "Identity";
+            graph_.nodes.push_back(std::move(identity));
+        }
+        graph_.outputs.push_back({options_.output_name, type, output_shape});
+    }
+
+    void add_input(onnx::value_info info) { graph_.inputs.push_back(std::move(info)); }
+    onnx::graph take_graph() {
+        graph_.name = options_.graph_name;
+        return std::move(graph_);
+    }
+    bool symbolic() const { return options_.symbolic_batch; }
+
+private:
+    struct memo_entry {
+        std::type_index type;
+        std::shared_ptr<const void> node;
+        value result;
+    };
+
+    // ---- names -------------------------------------------------------------------------
+    std::string unique(const std::string& base) {
+        std::string name = base;
+        for (std::size_t k = 1; used_.contains(name) || parameter_paths_.contains(name); ++k)
+            name = base + "_" + std::to_string(k);
+        used_.insert(name);
+        return name;
+    }
+    // A node reading a named parameter is named after its layer ("conv1/Conv").
+    std::string node_name(std::string_view op_type, const std::vector<std::string>& inputs) {
+        for (const std::string& in : inputs) {
+            if (!parameter_paths_.contains(in)) continue;
+            const std::size_t dot = in.rfind('.');
+            return unique((dot == std::string::npos ? in : in.substr(0, dot)) + "/" + std::string(op_type));
+        }
+        return unique(std::string(op_type));
+    }
+    std::string add_node(std::string_view op_type, std::vector<std::string> inputs,
+                         std::vector<onnx::attribute> attributes = {}) {
+        onnx::node n;
+        n.name = node_name(op_type, inputs);
+        n.op_type = std::string(op_type);
+        n.outputs = {n.name};
+        n.inputs = std::move(inputs);
+        n.attributes = std::move(attributes);
+        graph_.nodes.push_back(std::move(n));
+        return graph_.nodes.back().name;
+    }
+    std::string add_int64_initializer(const std::string& base, std::vector<std::int64_t> values) {
+        onnx::tensor t;
+        t.dims = {static_cast<std::int64_t>(values.size())};
+        t.type = onnx::data_type::int64;
+        t.int64_data = std::move(values);
+        t.name = unique(base);
+        graph_.initializers.push_back(std::move(t));
+        return graph_.initializers.back().name;
+    }
+
+    // ---- the symbolic batch axis ----------------------------------------------------------
+    [[noreturn]] static void batch_error(std::string_view what) {
+        throw error("spore::io::export_onnx: cannot keep the batch axis symbolic: " + std::string(what) +
+                    "; export with onnx_options{.symbolic_batch = false} for a graph of fixed batch size");
+    }
+    static std::string extents_text(const std::vector<std::int64_t>& extents) {
+        std::string text = "[";
+        for (std::size_t i = 0; i < extents.size(); ++i) text += (i ? ", " : "") + std::to_string(extents[i]);
+        return text + "]";
+    }
+    // Numpy broadcasting aligns on the right; the batch axis survives when every operand that
+    // does not carry it has extent 1 there.
+    static int elementwise_batch_axis(std::string_view op, const std::vector<std::int64_t>& out,
+                                      std::initializer_list<layout> operands) {
+        int axis = -1;
+        for (const layout& o : operands) {
+            if (o.batch_axis < 0) continue;
+            const int at = o.batch_axis + static_cast<int>(out.size() - o.extents.size());
+            if (axis >= 0 && axis != at)
+                batch_error(std::string(op) + " aligns the batch axes of its operands at different positions");
+            axis = at;
+        }
+        if (axis < 0) return -1;
+        for (const layout& o : operands) {
+            if (o.batch_axis >= 0) continue;
+            const int offset = static_cast<int>(out.size() - o.extents.size());
+            if (axis >= offset && o.extents[axis - offset] != 1)
+                batch_error(std::string(op) + " combines the batch axis with a fixed extent " +
+                            std::to_string(o.extents[axis - offset]) + " (operand of shape " + extents_text(o.extents) + ")");
+        }
+        return axis;
+    }
+    static void require_unbatched(std::string_view op, std::string_view operand, const value& v) {
+        if (v.batch_axis >= 0) batch_error(std::string(op) + ": its " + std::string(operand) + " depends on the batch");
+    }
+    static void require_leading_batch(std::string_view op, const value& v) {
+        if (v.batch_axis > 0)
+            batch_error(std::string(op) + " reads the batch as axis " + std::to_string(v.batch_axis) + ", not axis 0");
+    }
+
+    // ---- leaves -------------------------------------------------------------------------
+    template <class T, class S, class Tag>
+    value emit_leaf(const expr::tensor_ref<T, S, Tag>& e) {
+        if constexpr (std::is_same_v<Tag, input_tag>) {
+            return {options_.input_name, options_.symbolic_batch ? 0 : -1};
+        } else {
+            static_assert(std::is_void_v<Tag>,
+                          "spore::io::export_onnx: the expression reads a placeholder other than the cell's input; "
+                          "an exported graph has one input");
+            const auto key = std::make_pair(static_cast<const void*>(e.data), std::type_index(typeid(e)));
+            for (const auto& [k, name] : tensors_)
+                if (k == key) return {name, -1};
+            std::string name;
+            if (auto it = parameter_names_.find(e.data); it != parameter_names_.end() && !used_.contains(it->second)) {
+                name = it->second;
+                used_.insert(name);
+            } else {
+                name = unique(it != parameter_names_.end() ? it->second : std::string("tensor"));
+            }
+            onnx::tensor t;
+            t.dims = dims_of<S>();
+            t.type = element_type<T>::value;
+            t.name = name;
+            append_little_endian(t.raw_data, e.data, S::size);
+            graph_.initializers.push_back(std::move(t));
+            tensors_.emplace_back(key, name);
+            return {name, -1};
+        }
+    }
+    template <class T>
+    value emit_constant(const expr::constant<T>& e) {
+        onnx::tensor t;  // a scalar: no dims
+        t.type = element_type<T>::value;
+        t.name = unique("constant");
+        append_little_endian(t.raw_data, &e.value, 1);
+        graph_.initializers.push_back(std::move(t));
+        return {graph_.initializers.back().name, -1};
+    }
+
+    // ---- nodes ----------------------------------------------------------------------------
+    template <class E>
+    value emit_node(const E&) {
+        [[maybe_unused]] unsupported_onnx_node<E> rejected;
+        return {};
+    }
+
+    template <class Op, class A>
+    value emit_node(const expr::unary<Op, A>& e) {
+        if constexpr (elementwise_operator<Op>.empty()) {
+            [[maybe_unused]] unsupported_onnx_node<expr::unary<Op, A>> rejected;
+            return {};
+        } else {
+            const value a = emit(e.a);
+            if constexpr (std::is_same_v<Op, expr::ops::square>) return {add_node("Mul", {a.name, a.name}), a.batch_axis};
+            else return {add_node(elementwise_operator<Op>, {a.name}), a.batch_axis};
+        }
+    }
+
+    template <class Op, class A, class B>
+    value emit_node(const expr::binary<Op, A, B>& e) {
+        using out = typename expr::binary<Op, A, B>::shape_type;
+        if constexpr (elementwise_operator<Op>.empty()) {
+            [[maybe_unused]] unsupported_onnx_node<expr::binary<Op, A, B>> rejected;
+            return {};
+        } else if constexpr (std::is_same_v<Op, expr::ops::add> && is_matmul_v<A>) {
+            return emit_product(e.a, &without_broadcast(e.b));
+        } else if constexpr (std::is_same_v<Op, expr::ops::add> && is_matmul_v<B>) {
+            return emit_product(e.b, &without_broadcast(e.a));
+        } else {
+            const auto& ea = without_broadcast(e.a);
+            const auto& eb = without_broadcast(e.b);
+            using EA = std::remove_cvref_t<decltype(ea)>;
+            using EB = std::remove_cvref_t<decltype(eb)>;
+            const value a = emit(ea);
+            const value b = emit(eb);
+            const int axis = elementwise_batch_axis(
+                elementwise_operator<Op>, dims_of<out>(),
+                {layout{a.batch_axis, dims_of<typename EA::shape_type>()}, layout{b.batch_axis, dims_of<typename EB::shape_type>()}});
+            return {add_node(elementwise_operator<Op>, {a.name, b.name}), axis};
+        }
+    }
+
+    template <class Out, class A>
+    value emit_node(const expr::broadcast_to<Out, A>& e) {
+        const value a = emit(e.a);
+        std::vector<std::int64_t> target = dims_of<Out>();
+        int axis = -1;
+        if (a.batch_axis >= 0) {
+            axis = a.batch_axis + static_cast<int>(Out::rank - A::shape_type::rank);
+            if (target[axis] != static_cast<std::int64_t>(A::shape_type::extents[a.batch_axis]))
+                batch_error("Expand broadcasts the batch axis to a fixed extent");
+            target[axis] = 1;  // Expand keeps the operand's own extent where the target says 1
+        }
+        const std::string shape = add_int64_initializer("shape", std::move(target));
+        return {add_node("Expand", {a.name, shape}), axis};
+    }
+
+    // op(A) * op(B) [+ C]: MatMul, or Gemm when an operand is transposed or a bias is added.
+    template <class A, class B, class C = expr::constant<typename A::value_type>>
+    value emit_product(const expr::matmul_node<A, B>& m, const C* bias = nullptr) {
+        constexpr bool trans_a = is_transpose_v<A>, trans_b = is_transpose_v<B>;
+        const auto& ea = [&]() -> const auto& {
+            if constexpr (trans_a) return m.a.a;
+            else return m.a;
+        }();
+        const auto& eb = [&]() -> const auto& {
+            if constexpr (trans_b) return m.b.a;
+            else return m.b;
+        }();
+        const value a = emit(ea);
+        const value b = emit(eb);
+        // the batch axis as an axis of op(A) [m, k] and op(B) [k, n]
+        const int axis_a = a.batch_axis < 0 ? -1 : (trans_a ? 1 - a.batch_axis : a.batch_axis);
+        const int axis_b = b.batch_axis < 0 ? -1 : (trans_b ? 1 - b.batch_axis : b.batch_axis);
+        const std::string_view op = bias || trans_a || trans_b ? "Gemm" : "MatMul";
+        if ((axis_a == 1) != (axis_b == 0))
+            batch_error(std::string(op) + " sums over the batch axis of one operand against a fixed extent of the other");
+        if (axis_a == 0 && axis_b == 1) batch_error(std::string(op) + " has the batch axis in both operands");
+        int axis = axis_a == 0 ? 0 : (axis_b == 1 ? 1 : -1);
+        std::vector<std::string> inputs{a.name, b.name};
+        if (bias) {
+            const value c = emit(*bias);
+            axis = elementwise_batch_axis("Gemm", dims_of<typename expr::matmul_node<A, B>::shape_type>(),
+                                          {layout{axis, dims_of<typename expr::matmul_node<A, B>::shape_type>()},
+                                           layout{c.batch_axis, dims_of<typename C::shape_type>()}});
+            inputs.push_back(c.name);
+        }
+        if (op == "MatMul") return {add_node(op, std::move(inputs)), axis};
+        std::vector<onnx::attribute> attributes;
+        if (trans_a) attributes.push_back(onnx::attribute::integer("transA", 1));
+        if (trans_b) attributes.push_back(onnx::attribute::integer("transB", 1));
+        return {add_node(op, std::move(inputs), std::move(attributes)), axis};
+    }
+    template <class A, class B>
+    value emit_node(const expr::matmul_node<A, B>& e) {
+        return emit_product(e);
+    }
+
+    template <class A>
+    value emit_node(const expr::transpose_node<A>& e) {
+        const value a = emit(e.a);
+        return {add_node("Transpose", {a.name}, {onnx::attribute::integers("perm", {1, 0})}),
+                a.batch_axis < 0 ? -1 : 1 - a.batch_axis};
+    }
+
+    template <class S, class A>
+    value emit_node(const expr::reshape_node<S, A>& e) {
+        using in = typename A::shape_type;
+        const value a = emit(e.a);
+        const bool keeps_leading = S::rank >= 1 && in::rank >= 1 && S::extents[0] == in::extents[0];
+        if (a.batch_axis >= 0 && !(a.batch_axis == 0 && keeps_leading))
+            batch_error("Reshape from " + in::to_string() + " to " + S::to_string() + " moves the batch axis");
+        if (S::rank == 2 && in::rank >= 2 && keeps_leading)
+            return {add_node("Flatten", {a.name}, {onnx::attribute::integer("axis", 1)}), a.batch_axis};
+        std::vector<std::int64_t> target = dims_of<S>();
+        if (a.batch_axis == 0) target[0] = 0;  // 0: the input's extent on that axis
+        const std::string shape = add_int64_initializer("shape", std::move(target));
+        return {add_node("Reshape", {a.name, shape}), a.batch_axis};
+    }
+
+    template <class R, class A>
+    value emit_node(const expr::reduce_all<R, A>& e) {
+        const value a = emit(e.a);
+        return {add_node(reduce_operator<R>, {a.name}, {onnx::attribute::integer("keepdims", 0)}), -1};
+    }
+    template <class R, std::size_t Axis, class A>
+    value emit_node(const expr::reduce_axis<R, Axis, A>& e) {
+        const value a = emit(e.a);
+        const int axis = a.batch_axis == static_cast<int>(Axis) ? -1
+                         : a.batch_axis > static_cast<int>(Axis) ? a.batch_axis - 1
+                                                                 : a.batch_axis;
+        return {add_node(reduce_operator<R>, {a.name},
+                         {onnx::attribute::integers("axes", {static_cast<std::int64_t>(Axis)}),
+                          onnx::attribute::integer("keepdims", 0)}),
+                axis};
+    }
+
+    template <bool Log, class A>
+    value emit_node(const expr::softmax_node<Log, A>& e) {
+        static_assert(A::shape_type::rank >= 1, "spore::io::export_onnx: softmax of a scalar has no ONNX operator");
+        const value a = emit(e.a);
+        // opset 11's Softmax flattens to [rows before axis, the rest]: with the last axis, that is
+        // spore's softmax over each row
+        return {add_node(Log ? "LogSoftmax" : "Softmax", {a.name},
+                         {onnx::attribute::integer("axis", static_cast<std::int64_t>(A::shape_type::rank) - 1)}),
+                a.batch_axis};
+    }
+
+    template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
+    value emit_node(const expr::conv2d_node<Stride, Padding, X, W, C>& e) {
+        using node = expr::conv2d_node<Stride, Padding, X, W, C>;
+        constexpr auto g = node::geometry;
+        const value x = emit(e.a);
+        const value w = emit(e.b);
+        require_leading_batch("Conv", x);
+        require_unbatched("Conv", "weight", w);
+        std::vector<std::string> inputs{x.name, w.name};
+        value scalar_bias;
+        if constexpr (node::has_bias) {
+            const value c = emit(e.c);
+            require_unbatched("Conv", "bias", c);
+            if constexpr (C::shape_type::rank == 1) inputs.push_back(c.name);
+            else scalar_bias = c;  // Conv's bias is one value per filter: add a scalar after it
+        }
+        const auto s = static_cast<std::int64_t>(Stride), p = static_cast<std::int64_t>(Padding);
+        std::string out = add_node("Conv", std::move(inputs),
+                                   {onnx::attribute::integers("kernel_shape", {static_cast<std::int64_t>(g.kernel_h),
+                                                                               static_cast<std::int64_t>(g.kernel_w)}),
+                                    onnx::attribute::integers("strides", {s, s}),
+                                    onnx::attribute::integers("pads", {p, p, p, p}),
+                                    onnx::attribute::integers("dilations", {1, 1}),
+                                    onnx::attribute::integer("group", 1)});
+        if (!scalar_bias.name.empty()) out = add_node("Add", {out, scalar_bias.name});
+        return {out, x.batch_axis};
+    }
+
+    template <expr::pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
+    value emit_node(const expr::pool2d_node<Kind, Kernel, Stride, A>& e) {
+        const std::string_view op = Kind == expr::pooling::max ? "MaxPool" : "AveragePool";
+        const value a = emit(e.a);
+        require_leading_batch(op, a);
+        const auto k = static_cast<std::int64_t>(Kernel), s = static_cast<std::int64_t>(Stride);
+        return {add_node(op, {a.name},
+                         {onnx::attribute::integers("kernel_shape", {k, k}), onnx::attribute::integers("strides", {s, s})}),
+                a.batch_axis};
+    }
+
+    onnx_options options_;
+    onnx::graph graph_;
+    std::set<std::string> used_;
+    std::set<std::string> parameter_paths_;
+    std::unordered_map<const void*, std::string> parameter_names_;
+    std::vector<std::pair<std::pair<const void*, std::type_index>, std::string>> tensors_;
+    std::vector<memo_entry> memo_;
+};
+
+template <class Shape>
+std::vector<onnx::dimension> value_shape(int batch_axis) {
+    std::vector<onnx::dimension> dims;
+    for (std::size_t i = 0; i < Shape::rank; ++i) {
+        if (static_cast<int>(i) == batch_axis) dims.push_back({std::nullopt, "N"});
+        else dims.push_back({static_cast<std::int64_t>(Shape::extents[i]), {}});
+    }
+    return dims;
+}
+
+template <class Cell, class X>
+auto call_cell(const Cell& net, const X& x) {
+    if constexpr (requires { net.construct(x); }) return net.construct(x);
+    else if constexpr (requires { net(x); }) return net(x);
+    else static_assert(requires { net.construct(x); }, "spore::io::export_onnx: the cell needs a construct(x) member");
+}
+
+}  // namespace onnx_detail
+
+// The ONNX model of `net` applied to an input of shape InputShape, as bytes.
+template <class InputShape, class T = float, class Cell>
+std::string onnx_model_bytes(const Cell& net, const onnx_options& options = {}) {
+    static_assert(static_shape<InputShape> && InputShape::rank >= 1,
+                  "spore::io::export_onnx: the input shape must be a static spore::shape with at least one axis");
+    const auto x = expr::placeholder<onnx_detail::input_tag, T, InputShape>();
+    const auto root = onnx_detail::call_cell(net, x);
+    using E = std::remove_cvref_t<decltype(root)>;
+    static_assert(expr::expression<E>, "spore::io::export_onnx: construct(x) must return an expression");
+
+    onnx_detail::graph_builder builder(options);
+    builder.name_parameters(net);
+    builder.add_input({options.input_name, onnx_detail::element_type<T>::value,
+                       onnx_detail::value_shape<InputShape>(options.symbolic_batch ? 0 : -1)});
+    const onnx_detail::value out = builder.emit(root);
+    builder.finish(out, onnx_detail::value_shape<typename E::shape_type>(out.batch_axis),
+                   onnx_detail::element_type<typename E::value_type>::value);
+
+    onnx::model model;
+    model.ir_version = onnx_ir_version;
+    model.producer_name = "spore";
+    model.producer_version = std::to_string(SPORE_VERSION_MAJOR) + "." + std::to_string(SPORE_VERSION_MINOR) + "." +
+                             std::to_string(SPORE_VERSION_PATCH);
+    model.main_graph = builder.take_graph();
+    model.opset_import.push_back({"", onnx_opset_version});
+    return model.serialize();
+}
+
+// Writes the ONNX model of `net` on an input of shape InputShape to `path` (atomically).
+template <class InputShape, class T = float, class Cell>
+void export_onnx(const Cell& net, const std::string& path, const onnx_options& options = {}) {
+    write_file_atomically(path, onnx_model_bytes<InputShape, T>(net, options), "spore::io::export_onnx");
+}
+
+// The same with the input's shape and element type taken from an example input expression
+// (a placeholder, or spore::input(tensor)); only its type is used.
+template <class Cell, expr::expression X>
+void export_onnx(const Cell& net, const X&, const std::string& path, const onnx_options& options = {}) {
+    export_onnx<typename X::shape_type, typename X::value_type>(net, path, options);
+}
+
+}  // namespace spore::io
+
+namespace spore {
+using io::export_onnx;
+}  // namespace spore
+// ---- end spore/io/onnx.hpp ----
 // ---- end spore/io.hpp ----
 // ---- begin spore/train.hpp ----
 // ---- begin spore/train/records.hpp ----
