@@ -8,3 +8,4 @@
 #include <spore/nn/dropout.hpp>
 #include <spore/nn/losses.hpp>
 #include <spore/nn/summary.hpp>
+#include <spore/nn/predictor.hpp>

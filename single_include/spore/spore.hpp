@@ -2186,6 +2186,16 @@ struct check_matmul {
                       "(see check_matmul<left shape, right shape> above)");
 };
 
+template <class A>
+struct transpose_node;
+
+// A transpose of a tensor (a Dense layer's weight, say) that a matmul reads in place, as a
+// transposed GEMM operand, rather than copying it transposed on every run.
+template <class E>
+inline constexpr bool transposed_leaf_v = false;
+template <class A>
+inline constexpr bool transposed_leaf_v<transpose_node<A>> = A::kind == node_kind::leaf;
+
 template <class A, class B>
 struct matmul_node : node_base<typename A::value_type,
                                shape<A::shape_type::extents[0], B::shape_type::extents[B::shape_type::rank - 1]>,
@@ -2198,12 +2208,20 @@ struct matmul_node : node_base<typename A::value_type,
     B b;
     bool operator==(const matmul_node&) const = default;
 
+    // How the GEMM reads each operand: a transposed leaf in place (stored [k, m] or [n, k]).
+    static constexpr auto trans_a = transposed_leaf_v<A> ? kernels::transpose::yes : kernels::transpose::no;
+    static constexpr auto trans_b = transposed_leaf_v<B> ? kernels::transpose::yes : kernels::transpose::no;
+    static constexpr std::size_t lda = transposed_leaf_v<A> ? m : k;
+    static constexpr std::size_t ldb = transposed_leaf_v<B> ? k : n;
+
     template <class S>
     void forward(S& state) const {
-        state.a_values = operand_values(a, state.a, state.a_buffer);
-        state.b_values = operand_values(b, state.b, state.b_buffer);
-        kernels::gemm(kernels::transpose::no, kernels::transpose::no, m, n, k, T(1), state.a_values, k,
-                      state.b_values, n, T(0), state.mutable_value(), n);
+        if constexpr (transposed_leaf_v<A>) state.a_values = a.a.data;
+        else state.a_values = operand_values(a, state.a, state.a_buffer);
+        if constexpr (transposed_leaf_v<B>) state.b_values = b.a.data;
+        else state.b_values = operand_values(b, state.b, state.b_buffer);
+        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a_values, lda, state.b_values, ldb, T(0),
+                      state.mutable_value(), n);
     }
 };
 
@@ -2217,6 +2235,12 @@ struct state_of<matmul_node<A, B>> {
         operand_buffer<B> b_buffer, b_gradient;
         const T* a_values = nullptr;
         const T* b_values = nullptr;
+        // after the operands are planned: a transposed leaf need not be materialised
+        template <class P>
+        void configure(P&) {
+            if constexpr (transposed_leaf_v<A>) a.read_through = !a.alias && !a.aliased;
+            if constexpr (transposed_leaf_v<B>) b.read_through = !b.alias && !b.aliased;
+        }
         void allocate_buffers() {
             a_buffer.allocate();
             b_buffer.allocate();
@@ -2239,6 +2263,7 @@ struct transpose_node : node_base<typename A::value_type,
 
     template <class S>
     void forward(S& state) const {
+        if (state.read_through) return;  // its only reader takes the operand in place
         kernels::count(kernels::counters.transpose);
         const auto* in = operand_values(a, state.a, state.a_buffer);
         auto* out = state.mutable_value();
@@ -2253,6 +2278,9 @@ struct state_of<transpose_node<A>> {
         state_t<A> a;
         operand_buffer<A> a_buffer;
         aligned_buffer<typename A::value_type> a_gradient;
+        // Set by a matmul parent that reads the operand in place; cleared when another
+        // occurrence aliases this one (its reader may need the values).
+        bool read_through = false, aliased = false;
         void allocate_buffers() {
             a_buffer.allocate();
             if (this->needs_grad) a_gradient = aligned_buffer<typename A::value_type>(A::shape_type::size);
@@ -3952,7 +3980,8 @@ void plan(const E& node, S& state, planner<T>& p) {
     } else if constexpr (E::kind == node_kind::heavy) {
         for (const auto& entry : p.heavy) {
             if (entry.type == &type_key<E> && *static_cast<const E*>(entry.node) == node) {
-                const S& canonical = *static_cast<const S*>(entry.state);
+                S& canonical = *static_cast<S*>(entry.state);
+                if constexpr (requires { canonical.read_through; }) canonical.aliased = true, canonical.read_through = false;
                 state.alias = true;
                 state.value = canonical.value;
                 state.adjoint = canonical.adjoint;
@@ -4390,23 +4419,51 @@ void vjp(const expr::matmul_node<A, B>& node, S& state) {
     using N = expr::matmul_node<A, B>;
     using T = typename A::value_type;
     using kernels::transpose;
+    constexpr bool ta = expr::transposed_leaf_v<A>, tb = expr::transposed_leaf_v<B>;
     const T* dc = state.adjoint->data;
-    // dA = dC * B^T  [m, k];  dB = A^T * dC  [k, n]
-    push_gradient(node.a, state.a, state.a_gradient.values.data(), [&](T* out, bool accumulate) {
-        kernels::gemm(transpose::no, transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, state.b_values, N::n,
-                      accumulate ? T(1) : T(0), out, N::k);
-    });
-    push_gradient(node.b, state.b, state.b_gradient.values.data(), [&](T* out, bool accumulate) {
-        kernels::gemm(transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values, N::k, dc, N::n,
-                      accumulate ? T(1) : T(0), out, N::n);
-    });
+    // C = op(A) op(B), op(A) [m, k], op(B) [k, n]. A transposed leaf (stored [k, m] or [n, k])
+    // gets its gradient directly, in its own layout:
+    //   d op(A) = dC op(B)^T [m, k]   or, for A = L^T, dL = op(B) dC^T [k, m];
+    //   d op(B) = op(A)^T dC [k, n]   or, for B = L^T, dL = dC^T op(A) [n, k].
+    // (When the transpose is an alias of another occurrence, or aliased by one, it is
+    // materialised and takes d op(X) like any operand, so its own rule adds it into L.)
+    const auto d_op_a = [&](T* out, bool accumulate) {
+        kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc, N::n,
+                      state.b_values, N::ldb, accumulate ? T(1) : T(0), out, N::k);
+    };
+    const auto d_op_b = [&](T* out, bool accumulate) {
+        kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values,
+                      N::lda, dc, N::n, accumulate ? T(1) : T(0), out, N::n);
+    };
+    if constexpr (ta) {
+        if (state.a.read_through)
+            push_gradient(node.a.a, state.a.a, nullptr, [&](T* out, bool accumulate) {
+                kernels::gemm(N::trans_b, transpose::yes, N::k, N::m, N::n, T(1), state.b_values, N::ldb, dc, N::n,
+                              accumulate ? T(1) : T(0), out, N::m);
+            });
+        else
+            push_gradient(node.a, state.a, state.a_gradient.values.data(), d_op_a);
+    } else {
+        push_gradient(node.a, state.a, state.a_gradient.values.data(), d_op_a);
+    }
+    if constexpr (tb) {
+        if (state.b.read_through)
+            push_gradient(node.b.a, state.b.a, nullptr, [&](T* out, bool accumulate) {
+                kernels::gemm(transpose::yes, N::trans_a, N::n, N::k, N::m, T(1), dc, N::n, state.a_values, N::lda,
+                              accumulate ? T(1) : T(0), out, N::k);
+            });
+        else
+            push_gradient(node.b, state.b, state.b_gradient.values.data(), d_op_b);
+    } else {
+        push_gradient(node.b, state.b, state.b_gradient.values.data(), d_op_b);
+    }
 }
 
 template <class A, class S>
 void vjp(const expr::transpose_node<A>& node, S& state) {
     using N = expr::transpose_node<A>;
     using T = typename A::value_type;
-    if (!expr::needs_grad(node.a, state.a)) return;
+    if (state.read_through || !expr::needs_grad(node.a, state.a)) return;  // read in place: done by the matmul
     const T* dc = state.adjoint->data;
     T* da = state.a_gradient.data();
     for (std::size_t i = 0; i < N::rows; ++i)
@@ -6417,6 +6474,90 @@ std::string summary(const Cell& net, shape<Input...> = {}) {
 
 }  // namespace spore::nn
 // ---- end spore/nn/summary.hpp ----
+// ---- begin spore/nn/predictor.hpp ----
+// Inference: the forward-only program of a cell in evaluation mode (Dropout off, BatchNorm on
+// its running statistics), for input batches of one static shape.
+//
+//   spore::predictor<LeNet5, spore::shape<1, 1, 32, 32>> classify(net);
+//   const auto& logits = classify(image);          // no allocation after construction
+//
+//   const auto& logits = spore::predict(net, images);   // the same, built on first use
+//
+// The program reads the weights where the cell keeps them, so it always sees the current
+// ones, and keeps its activations to itself: one net serves any number of threads, each with
+// its own predictor. spore::predict keeps one predictor per thread, cell type and input shape,
+// rebuilt when called with another cell.
+
+namespace spore {
+
+namespace nn::detail {
+struct predictor_input;
+}
+
+template <class Cell, class InputShape, class T = float>
+class predictor {
+    static auto build(const Cell& net) {
+        return compile(net.construct(expr::placeholder<nn::detail::predictor_input, T, InputShape>()));
+    }
+    using program_type = decltype(build(std::declval<const Cell&>()));
+
+public:
+    using output_type = tensor<typename program_type::value_type, typename program_type::shape_type>;
+
+    explicit predictor(const Cell& net) : program_(std::make_unique<program_type>(build(net))) {}
+
+    // The output of the last call stays valid until the next one.
+    const output_type& operator()(const tensor<T, InputShape>& images) {
+        program_->template feed<nn::detail::predictor_input>(images);
+        return (*program_)();
+    }
+
+private:
+    std::unique_ptr<program_type> program_;
+};
+
+namespace nn::detail {
+// Where a cell keeps its weights and buffers. A program refers to that memory, not to the cell
+// object, so a cached program fits a cell exactly when these addresses are the same (a new
+// cell can sit at the address of a destroyed one, with other storage).
+class storage_signature {
+public:
+    template <class Cell>
+    void record(const Cell& net) {
+        addresses_.clear();
+        visit(net, [&](const void* p) { addresses_.push_back(p); });
+    }
+    template <class Cell>
+    bool matches(const Cell& net) const {
+        std::size_t i = 0;
+        bool same = true;
+        visit(net, [&](const void* p) { same = same && i < addresses_.size() && addresses_[i++] == p; });
+        return same && i == addresses_.size();
+    }
+
+private:
+    template <class Cell, class F>
+    static void visit(const Cell& net, F&& f) {
+        for_each_parameter(net, [&](const auto& t) { f(t.data()); });
+        for_each_buffer(net, [&](const auto& b) { f(b.data()); });
+    }
+    std::vector<const void*> addresses_;
+};
+}  // namespace nn::detail
+
+template <class Cell, class T, class S>
+const auto& predict(const Cell& net, const tensor<T, S>& images) {
+    thread_local nn::detail::storage_signature built_for;
+    thread_local std::unique_ptr<predictor<Cell, S, T>> cached;
+    if (!cached || !built_for.matches(net)) {
+        cached = std::make_unique<predictor<Cell, S, T>>(net);
+        built_for.record(net);
+    }
+    return (*cached)(images);
+}
+
+}  // namespace spore
+// ---- end spore/nn/predictor.hpp ----
 // ---- end spore/nn.hpp ----
 // ---- begin spore/optim.hpp ----
 // ---- begin spore/optim/update.hpp ----

@@ -55,7 +55,8 @@ void plan(const E& node, S& state, planner<T>& p) {
     } else if constexpr (E::kind == node_kind::heavy) {
         for (const auto& entry : p.heavy) {
             if (entry.type == &type_key<E> && *static_cast<const E*>(entry.node) == node) {
-                const S& canonical = *static_cast<const S*>(entry.state);
+                S& canonical = *static_cast<S*>(entry.state);
+                if constexpr (requires { canonical.read_through; }) canonical.aliased = true, canonical.read_through = false;
                 state.alias = true;
                 state.value = canonical.value;
                 state.adjoint = canonical.adjoint;
