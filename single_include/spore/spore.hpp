@@ -2130,6 +2130,50 @@ void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std:
         beta, c, ldc, buffers);
 }
 
+// C = alpha * op(A) * op(B) + beta * C for a C of one or two rows (a batch of one at inference):
+// packing would cost more than the product, so op(B) is read where it is, as rows of dot
+// products (op(B) = B^T, a Dense weight [n, k]) or as scaled rows added up (op(B) = B).
+template <class T>
+void gemm_few_rows(transpose ta, transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                   std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    using V = simd::batch<T>;
+    constexpr std::size_t W = V::size;
+    auto a_at = [&](std::size_t i, std::size_t p) { return ta == transpose::no ? a[i * lda + p] : a[p * lda + i]; };
+    for (std::size_t i = 0; i < m; ++i) {
+        T* row = c + i * ldc;
+        if (tb == transpose::yes) {
+            const T* a_row = a + i * lda;  // used when A is not transposed
+            for (std::size_t j = 0; j < n; ++j) {
+                const T* b_row = b + j * ldb;
+                V acc[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
+                std::size_t p = 0;
+                if (ta == transpose::no) {
+                    for (; p + 4 * W <= k; p += 4 * W)
+                        for (std::size_t u = 0; u < 4; ++u)
+                            acc[u] = xsimd::fma(V::load_unaligned(a_row + p + u * W), V::load_unaligned(b_row + p + u * W), acc[u]);
+                    for (; p + W <= k; p += W) acc[0] = xsimd::fma(V::load_unaligned(a_row + p), V::load_unaligned(b_row + p), acc[0]);
+                }
+                T sum = xsimd::hadd((acc[0] + acc[1]) + (acc[2] + acc[3]));
+                for (; p < k; ++p) sum += a_at(i, p) * b_row[p];
+                row[j] = alpha * sum + (beta == T(0) ? T(0) : beta * row[j]);
+            }
+        } else {
+            // row = beta * row, then += alpha * a(i, p) * B[p, :] for each p
+            std::size_t j = 0;
+            for (; j + W <= n; j += W) {
+                V acc = beta == T(0) ? V(T(0)) : V::load_unaligned(row + j) * V(beta);
+                for (std::size_t p = 0; p < k; ++p) acc = xsimd::fma(V(alpha * a_at(i, p)), V::load_unaligned(b + p * ldb + j), acc);
+                acc.store_unaligned(row + j);
+            }
+            for (; j < n; ++j) {
+                T acc = beta == T(0) ? T(0) : beta * row[j];
+                for (std::size_t p = 0; p < k; ++p) acc += alpha * a_at(i, p) * b[p * ldb + j];
+                row[j] = acc;
+            }
+        }
+    }
+}
+
 }  // namespace detail
 
 template <class T>
@@ -2142,6 +2186,7 @@ void gemm(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, st
             for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
         return;
     }
+    if (m <= 2) return detail::gemm_few_rows(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     auto& pool = thread_pool::instance();
     // Below about 2^18 multiply-adds a second thread costs more than it saves.
     const std::size_t work = m * n * k;
