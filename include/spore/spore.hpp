@@ -7,3 +7,4 @@
 #include <spore/nn.hpp>
 #include <spore/optim.hpp>
 #include <spore/io.hpp>
+#include <spore/train.hpp>
