@@ -38,11 +38,9 @@ struct Nested {
     auto construct(auto x) const { return last(block(first(x))); }
 };
 
-#if __has_include(<spore/nn/field_names.hpp>)
-const char* const names[] = {"conv1", "conv2", "fc1", "fc2", "fc3", "first", "block", "block.inner", "block.outer", "marker", "last"};
-#else
-const char* const names[] = {"0", "1", "2", "3", "4", "0", "1", "1.0", "1.1", "2", "3"};
-#endif
+const char* const field_names[] = {"conv1", "conv2", "fc1", "fc2", "fc3", "first", "block", "block.inner", "block.outer", "marker", "last"};
+const char* const field_indices[] = {"0", "1", "2", "3", "4", "0", "1", "1.0", "1.1", "2", "3"};
+const char* const* const names = nn::summary_uses_field_names ? field_names : field_indices;
 
 // The row of `path`, without trailing spaces.
 std::string row(const std::string& table, const std::string& path) {

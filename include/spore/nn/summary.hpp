@@ -8,7 +8,7 @@
 // subtree reads all of the layer's parameters. For Dense that is the `+ bias` node, for Conv2d
 // the convolution; a nested cell gets the node that ends its block. A layer without
 // parameters (none exists yet as a field) shows "--". Paths are the field names joined with
-// dots when nn/field_names.hpp is present, else field indices (0, 1, 1.0, ...).
+// dots (field indices, 0, 1, 1.0, ..., until nn/field_names.hpp lands; see the hook below).
 
 #include <algorithm>
 #include <cstddef>
@@ -28,13 +28,14 @@
 #include <spore/expr/node.hpp>
 #include <spore/expr/state.hpp>
 #include <spore/nn/cell.hpp>
-
-#if __has_include(<spore/nn/field_names.hpp>)
-#include <spore/nn/field_names.hpp>
-#define SPORE_SUMMARY_FIELD_NAMES 1
-#endif
+// HOOK(io-safetensors): once nn/field_names.hpp is on main, include it here, set
+// summary_uses_field_names to true and return field_name<T, I>() in field_label below.
 
 namespace spore::nn {
+
+// Whether summary paths are field names (conv1.weight) or, until nn/field_names.hpp is
+// here, field indices (0.weight).
+inline constexpr bool summary_uses_field_names = false;
 
 namespace summary_detail {
 
@@ -79,11 +80,7 @@ std::string short_type_name() {
 
 template <class T, std::size_t I>
 std::string field_label() {
-#if defined(SPORE_SUMMARY_FIELD_NAMES)
-    return std::string(field_name<T, I>());
-#else
     return std::to_string(I);
-#endif
 }
 
 // A node of the forward graph: its shape, and the range of `leaves` its subtree read.

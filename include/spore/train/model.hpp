@@ -91,8 +91,16 @@ struct images_tag;
 struct targets_tag;
 struct logits_tag;
 
+// What a Model deduced from (net, loss, settings, batch<B>) alone gets as its input shape.
+struct no_input_shape {};
+
 template <std::size_t Batch, class Shape>
-struct with_batch;
+struct with_batch {
+    static_assert(!std::is_same_v<Shape, no_input_shape>,
+                  "spore::Model: give the shape of one input after the batch, e.g. spore::Model(net, loss, "
+                  "optimiser, spore::batch<32>, spore::input_shape<1, 32, 32>)");
+    using type = shape<Batch>;
+};
 template <std::size_t Batch, std::size_t... E>
 struct with_batch<Batch, shape<E...>> {
     using type = shape<Batch, E...>;
@@ -390,6 +398,9 @@ private:
     std::vector<std::size_t> order_, eval_order_;
     std::size_t global_step_ = 0;
 };
+
+template <class Net, class Loss, class Optimiser, std::size_t Batch>
+Model(Net&, Loss, Optimiser, batch_size<Batch>) -> Model<Net, Loss, Optimiser, Batch, train::detail::no_input_shape>;
 
 template <class Net, class Loss, class Optimiser, std::size_t Batch, std::size_t... E,
           class Distribution = train::single_process>
