@@ -6350,17 +6350,20 @@ struct MSE {
 // subtree reads all of the layer's parameters. For Dense that is the `+ bias` node, for Conv2d
 // the convolution; a nested cell gets the node that ends its block. A layer without
 // parameters (none exists yet as a field) shows "--". Paths are the field names joined with
-// dots when nn/field_names.hpp is present, else field indices (0, 1, 1.0, ...).
+// dots (field indices, 0, 1, 1.0, ..., until nn/field_names.hpp lands; see the hook below).
 
 #include <typeinfo>
 
 #include <boost/core/demangle.hpp>
 
-#if __has_include(<spore/nn/field_names.hpp>)
-#define SPORE_SUMMARY_FIELD_NAMES 1
-#endif
+// HOOK(io-safetensors): once nn/field_names.hpp is on main, include it here, set
+// summary_uses_field_names to true and return field_name<T, I>() in field_label below.
 
 namespace spore::nn {
+
+// Whether summary paths are field names (conv1.weight) or, until nn/field_names.hpp is
+// here, field indices (0.weight).
+inline constexpr bool summary_uses_field_names = false;
 
 namespace summary_detail {
 
@@ -6405,11 +6408,7 @@ std::string short_type_name() {
 
 template <class T, std::size_t I>
 std::string field_label() {
-#if defined(SPORE_SUMMARY_FIELD_NAMES)
-    return std::string(field_name<T, I>());
-#else
     return std::to_string(I);
-#endif
 }
 
 // A node of the forward graph: its shape, and the range of `leaves` its subtree read.
@@ -9203,8 +9202,16 @@ struct images_tag;
 struct targets_tag;
 struct logits_tag;
 
+// What a Model deduced from (net, loss, settings, batch<B>) alone gets as its input shape.
+struct no_input_shape {};
+
 template <std::size_t Batch, class Shape>
-struct with_batch;
+struct with_batch {
+    static_assert(!std::is_same_v<Shape, no_input_shape>,
+                  "spore::Model: give the shape of one input after the batch, e.g. spore::Model(net, loss, "
+                  "optimiser, spore::batch<32>, spore::input_shape<1, 32, 32>)");
+    using type = shape<Batch>;
+};
 template <std::size_t Batch, std::size_t... E>
 struct with_batch<Batch, shape<E...>> {
     using type = shape<Batch, E...>;
@@ -9502,6 +9509,9 @@ private:
     std::vector<std::size_t> order_, eval_order_;
     std::size_t global_step_ = 0;
 };
+
+template <class Net, class Loss, class Optimiser, std::size_t Batch>
+Model(Net&, Loss, Optimiser, batch_size<Batch>) -> Model<Net, Loss, Optimiser, Batch, train::detail::no_input_shape>;
 
 template <class Net, class Loss, class Optimiser, std::size_t Batch, std::size_t... E,
           class Distribution = train::single_process>
