@@ -93,6 +93,16 @@ TEST_CASE("conv2d and pooling: the thread count changes no bit", "[kernels][conv
         y.insert(y.end(), dx.begin(), dx.end());
         y.insert(y.end(), dw.begin(), dw.end());
         y.insert(y.end(), db.begin(), db.end());
+        // pooling on enough planes to be split among threads
+        const spore::kernels::pool2d_geometry pg{77, 28, 28, 2, 2};
+        const auto px = random_vector<float>(pg.planes * pg.input_plane(), 8);
+        const auto pdy = random_vector<float>(pg.planes * pg.output_plane(), 9);
+        std::vector<float> py(pg.planes * pg.output_plane()), pdx(px.size());
+        std::vector<std::uint32_t> where(py.size());
+        spore::kernels::max_pool2d_forward(pg, px.data(), py.data(), where.data());
+        spore::kernels::max_pool2d_backward(pg, pdy.data(), where.data(), pdx.data(), false);
+        y.insert(y.end(), py.begin(), py.end());
+        y.insert(y.end(), pdx.begin(), pdx.end());
         return y;
     };
     const std::size_t default_threads = spore::num_threads();

@@ -3289,12 +3289,28 @@ struct pool2d_geometry {
     constexpr std::size_t output_plane() const { return out_h() * out_w(); }
 };
 
-// y = max over each window; where[i] = index in its input plane of the maximum (first on ties).
+namespace detail {
+// body(first, last) over runs of planes, on the pool's threads when there is enough work
+// (planes are independent, so the split changes no result).
+template <class Body>
+void for_plane_runs(const pool2d_geometry& g, Body&& body) {
+    auto& pool = thread_pool::instance();
+    const std::size_t work = g.planes * g.input_plane();
+    const std::size_t tasks = work < (std::size_t(1) << 15) || thread_pool::inside_task()
+                                  ? 1
+                                  : std::min(pool.threads(), g.planes);
+    if (tasks <= 1) return body(std::size_t(0), g.planes);
+    pool.run(
+        tasks, [&](std::size_t t) { body(g.planes * t / tasks, g.planes * (t + 1) / tasks); }, [] {});
+}
+}  // namespace detail
+
+// Planes [first, last) of max_pool2d_forward.
 template <class T>
-void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_t* where) {
-    count(counters.pool);
+void max_pool2d_forward_planes(const pool2d_geometry& g, std::size_t first, std::size_t last, const T* x, T* y,
+                               std::uint32_t* where) {
     if (g.kernel == 2 && g.stride == 2) {  // the common case, branch-free (same tie rule)
-        for (std::size_t p = 0; p < g.planes; ++p) {
+        for (std::size_t p = first; p < last; ++p) {
             const T* in = x + p * g.input_plane();
             T* out = y + p * g.output_plane();
             std::uint32_t* at = where + p * g.output_plane();
@@ -3317,7 +3333,7 @@ void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_
         }
         return;
     }
-    for (std::size_t p = 0; p < g.planes; ++p) {
+    for (std::size_t p = first; p < last; ++p) {
         const T* in = x + p * g.input_plane();
         T* out = y + p * g.output_plane();
         std::uint32_t* at = where + p * g.output_plane();
@@ -3335,16 +3351,27 @@ void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_
     }
 }
 
+// y = max over each window; where[i] = index in its input plane of the maximum (first on ties).
+template <class T>
+void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_t* where) {
+    count(counters.pool);
+    detail::for_plane_runs(g, [&](std::size_t first, std::size_t last) {
+        max_pool2d_forward_planes(g, first, last, x, y, where);
+    });
+}
+
 template <class T>
 void max_pool2d_backward(const pool2d_geometry& g, const T* dy, const std::uint32_t* where, T* dx, bool accumulate) {
     count(counters.pool);
-    if (!accumulate) std::fill_n(dx, g.planes * g.input_plane(), T(0));
-    for (std::size_t p = 0; p < g.planes; ++p) {
-        T* in = dx + p * g.input_plane();
-        const T* out = dy + p * g.output_plane();
-        const std::uint32_t* at = where + p * g.output_plane();
-        for (std::size_t i = 0; i < g.output_plane(); ++i) in[at[i]] += out[i];
-    }
+    detail::for_plane_runs(g, [&](std::size_t first, std::size_t last) {
+        if (!accumulate) std::fill(dx + first * g.input_plane(), dx + last * g.input_plane(), T(0));
+        for (std::size_t p = first; p < last; ++p) {
+            T* in = dx + p * g.input_plane();
+            const T* out = dy + p * g.output_plane();
+            const std::uint32_t* at = where + p * g.output_plane();
+            for (std::size_t i = 0; i < g.output_plane(); ++i) in[at[i]] += out[i];
+        }
+    });
 }
 
 template <class T>
