@@ -1,49 +1,44 @@
-// LeNet-5 on Fashion-MNIST in plain C++: the network is a struct, its graph a type, its
-// gradient derived at compile time. Flags: --data DIR --epochs N --lr X --momentum X
-// --threads N --seed N --lr-step N (multiply lr by --lr-gamma, default 0.1, every N epochs).
-#include <algorithm>
-#include <chrono>
+// LeNet-5 on Fashion-MNIST with spore::Model: the network is a struct, its graph a type, its
+// gradient derived at compile time. Run with --help for the flags.
 #include <cstdio>
 #include <cstring>
-#include <numeric>
 #include <string>
-#include <vector>
 
 #include <spore/spore.hpp>
 
+#include "lenet5.hpp"
+
 namespace nn = spore::nn;
-using spore::shape;
-using spore::tensor;
-
-struct LeNet5 {
-    nn::Conv2d<1, 6, 5> conv1;  // in, out, kernel; "valid" padding
-    nn::Conv2d<6, 16, 5> conv2;
-    nn::Dense<16 * 5 * 5, 120> fc1;
-    nn::Dense<120, 84> fc2;
-    nn::Dense<84, 10> fc3;
-
-    auto construct(auto x) const {  // the forward pass; x is an expression, not data
-        auto h1 = nn::max_pool2d<2, 2>(nn::relu(conv1(x)));
-        auto h2 = nn::max_pool2d<2, 2>(nn::relu(conv2(h1)));
-        auto h3 = nn::relu(fc1(nn::flatten(h2)));
-        return fc3(nn::relu(fc2(h3)));
-    }
-};
+namespace train = spore::train;
 
 namespace {
 
-constexpr std::size_t batch = 32, classes = 10, side = 32;
-struct images_tag;
-struct labels_tag;
+const char* const usage =
+    "usage: spore_example_lenet [flags]\n"
+    "  --data DIR       Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)\n"
+    "  --epochs N       (default 5)\n"
+    "  --batch N        32 (default); 16, 64, 128, 256 in a build with LENET_ALL_BATCH_SIZES\n"
+    "  --lr X           SGD learning rate (default 0.01)\n"
+    "  --momentum X     (default 0.9)\n"
+    "  --lr-step N      multiply the learning rate by --lr-gamma (default 0.1) every N epochs\n"
+    "  --threads N      (default: the cores available)\n"
+    "  --seed N         initialisation and shuffling (default 1)\n"
+    "  --save PATH      write the weights (safetensors) and the training chart next to them (PATH.svg)\n"
+    "  --csv PATH       one row per epoch: epoch, train and test loss, test accuracy, images/s, lr\n"
+    "  --chart PATH     the training chart as SVG (default with --save: PATH with .svg)\n";
 
 struct options {
     std::string data = "/usr/share/datasets/fashion-mnist";
     int epochs = 5;
+    std::size_t batch = 32;
     float lr = 0.01f, momentum = 0.9f, lr_gamma = 0.1f;
     int lr_step = 0;
     std::size_t threads = 0;
     std::uint64_t seed = 1;
+    std::string save, csv, chart;
 };
+
+void save_weights(const LeNet5& net, const std::string& path) { spore::save(net, path); }
 
 options parse(int argc, char** argv) {
     options o;
@@ -53,37 +48,94 @@ options parse(int argc, char** argv) {
             if (i + 1 >= argc) throw spore::error("missing value after " + flag);
             return argv[++i];
         };
-        if (flag == "--data") o.data = value();
-        else if (flag == "--epochs") o.epochs = std::stoi(value());
-        else if (flag == "--lr") o.lr = std::stof(value());
-        else if (flag == "--momentum") o.momentum = std::stof(value());
-        else if (flag == "--threads") o.threads = std::stoul(value());
-        else if (flag == "--seed") o.seed = std::stoull(value());
-        else if (flag == "--lr-step") o.lr_step = std::stoi(value());
-        else if (flag == "--lr-gamma") o.lr_gamma = std::stof(value());
-        else throw spore::error("unknown flag " + flag + " (flags: --data --epochs --lr --momentum --threads --seed --lr-step --lr-gamma)");
+        auto number = [&](auto parse) {
+            const std::string text = value();
+            try {
+                std::size_t used = 0;
+                auto x = parse(text, &used);
+                if (used == text.size()) return x;
+            } catch (const std::logic_error&) {
+            }
+            throw spore::error(flag + " takes a number, found \"" + text + "\"");
+        };
+        auto integer = [](const std::string& s, std::size_t* used) { return std::stoll(s, used); };
+        auto real = [](const std::string& s, std::size_t* used) { return std::stof(s, used); };
+        if (flag == "--help" || flag == "-h") {
+            std::fputs(usage, stdout);
+            std::exit(0);
+        } else if (flag == "--data") o.data = value();
+        else if (flag == "--epochs") o.epochs = int(number(integer));
+        else if (flag == "--batch") o.batch = std::size_t(number(integer));
+        else if (flag == "--lr") o.lr = number(real);
+        else if (flag == "--momentum") o.momentum = number(real);
+        else if (flag == "--threads") o.threads = std::size_t(number(integer));
+        else if (flag == "--seed") o.seed = std::uint64_t(number(integer));
+        else if (flag == "--lr-step") o.lr_step = int(number(integer));
+        else if (flag == "--lr-gamma") o.lr_gamma = number(real);
+        else if (flag == "--save") o.save = value();
+        else if (flag == "--csv") o.csv = value();
+        else if (flag == "--chart") o.chart = value();
+        else throw spore::error("unknown flag " + flag + "\n" + usage);
     }
+    if (o.epochs < 1) throw spore::error("--epochs must be at least 1, found " + std::to_string(o.epochs));
+    if (o.chart.empty() && !o.save.empty()) o.chart = o.save.substr(0, o.save.rfind('.')) + ".svg";
     return o;
 }
 
-// Batch b of `order`: images padded from 28x28 to 32x32 and normalised like torchvision's
-// Fashion-MNIST recipe, labels one-hot. Items past the end are zero; returns how many are real.
-std::size_t fill_batch(const spore::data::labelled_images& set, const std::vector<std::size_t>& order, std::size_t b,
-                       tensor<float, shape<batch, 1, side, side>>& x, tensor<float, shape<batch, classes>>& y) {
-    constexpr float mean = 0.2860f, stddev = 0.3530f;
-    const std::size_t pad = (side - set.rows) / 2;
-    x.fill(-mean / stddev);
-    y.fill(0.0f);
-    const std::size_t first = b * batch, count = std::min(batch, order.size() - first);
-    for (std::size_t i = 0; i < count; ++i) {
-        const std::size_t item = order[first + i];
-        const std::uint8_t* pixels = set.pixels.data() + item * set.rows * set.cols;
-        for (std::size_t r = 0; r < set.rows; ++r)
-            for (std::size_t c = 0; c < set.cols; ++c)
-                x(i, 0, r + pad, c + pad) = (pixels[r * set.cols + c] / 255.0f - mean) / stddev;
-        y(i, set.labels[item]) = 1.0f;
+// The learning rate times gamma every `step` epochs (PyTorch's StepLR).
+// TODO(nn-layers): use spore::optim::StepLR once it lands.
+struct step_lr {
+    int step = 0;
+    float gamma = 0.1f;
+    float lr_at(float base, int epoch) const {
+        float lr = base;
+        for (int e = step; step > 0 && e <= epoch; e += step) lr *= gamma;
+        return lr;
     }
-    return count;
+};
+
+template <std::size_t Batch>
+int run(const options& opt) {
+    const auto data = spore::data::fashion_mnist(opt.data, {.pad = 2});
+    LeNet5 net;
+    spore::init(net, opt.seed);
+    auto model = spore::Model(net, nn::SoftmaxCrossEntropy{}, spore::optim::Momentum{.lr = opt.lr, .momentum = opt.momentum},
+                              spore::batch<Batch>, spore::input_shape<1, 32, 32>);
+    model.options().seed = opt.seed;
+    std::printf("Fashion-MNIST: %zu training and %zu test images, padded to %zux%zu\n%s", data.train.size(),
+                data.test.size(), data.train.rows(), data.train.cols(), model.summary().c_str());
+    std::printf("batch %zu, SGD lr %g momentum %g%s, %zu threads\n", Batch, double(opt.lr), double(opt.momentum),
+                opt.lr_step ? (", lr times " + std::to_string(opt.lr_gamma) + " every " + std::to_string(opt.lr_step) + " epochs").c_str() : "",
+                spore::num_threads());
+    std::fflush(stdout);
+
+    const bool csv = !opt.csv.empty(), chart = !opt.chart.empty();
+    train::CsvLogger log(csv ? opt.csv : "");
+    train::SvgChartWriter writer{opt.chart, "LeNet-5 on Fashion-MNIST"};
+    struct optional_callbacks {  // the CSV and the chart only when asked for
+        train::CsvLogger* log;
+        train::SvgChartWriter* chart;
+        void on_train_begin(const train::run_info& r) const {
+            if (log) log->on_train_begin(r);
+        }
+        void on_epoch_end(const train::epoch_info& e) const {
+            if (log) log->on_epoch_end(e);
+            if (chart) chart->on_epoch_end(e);
+        }
+        void on_train_end(const train::history& h) const {
+            if (log) log->on_train_end(h);
+        }
+    };
+    const auto history = model.fit(opt.epochs, data.train, data.test, step_lr{opt.lr_step, opt.lr_gamma},
+                                   optional_callbacks{csv ? &log : nullptr, chart ? &writer : nullptr});
+    std::printf("test accuracy %.4f after %d epochs\n", history.back().test_accuracy, opt.epochs);
+    if (!opt.save.empty()) {
+        save_weights(net, opt.save);
+        std::printf("weights: %s\n", opt.save.c_str());
+    }
+    if (chart) std::printf("training chart: %s\n", opt.chart.c_str());
+    if (csv) std::printf("per-epoch log: %s\n", opt.csv.c_str());
+    return 0;
 }
 
 }  // namespace
@@ -91,66 +143,24 @@ std::size_t fill_batch(const spore::data::labelled_images& set, const std::vecto
 int main(int argc, char** argv) try {
     const options opt = parse(argc, argv);
     if (opt.threads) spore::set_num_threads(opt.threads);
-    const std::string dir = opt.data + "/";
-    const auto train = spore::data::read_idx_images(dir + "train-images-idx3-ubyte.gz", dir + "train-labels-idx1-ubyte.gz");
-    const auto test = spore::data::read_idx_images(dir + "t10k-images-idx3-ubyte.gz", dir + "t10k-labels-idx1-ubyte.gz");
-    std::printf("Fashion-MNIST: %zu training and %zu test images of %zux%zu, padded to 32x32\n", train.count,
-                test.count, train.rows, train.cols);
-
-    LeNet5 net;
-    spore::init(net, opt.seed);
-    std::printf("LeNet-5: %zu parameters; batch %zu, SGD lr %g momentum %g, %zu threads\n",
-                nn::parameter_count(net), batch, opt.lr, opt.momentum, spore::num_threads());
-
-    auto x = spore::expr::placeholder<images_tag, float, shape<batch, 1, side, side>>();
-    auto y = spore::expr::placeholder<labels_tag, float, shape<batch, classes>>();
-    auto logits = net.construct(x);
-    auto loss = nn::SoftmaxCrossEntropy{}(logits, y);
-    auto params = nn::parameters(net);
-    auto step = std::apply([&](auto&... p) { return spore::compile_grad(loss, p...); }, params);
-    auto predict = spore::compile(logits);
-    spore::optim::momentum_state optimizer({.lr = opt.lr, .momentum = opt.momentum}, params);
-
-    tensor<float, shape<batch, 1, side, side>> bx;
-    tensor<float, shape<batch, classes>> by;
-    step.feed<images_tag>(bx);
-    step.feed<labels_tag>(by);
-    predict.feed<images_tag>(bx);
-
-    std::vector<std::size_t> order(train.count), test_order(test.count);
-    std::iota(order.begin(), order.end(), 0);
-    std::iota(test_order.begin(), test_order.end(), 0);
-    spore::random_engine shuffle(opt.seed);
-    for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
-        if (opt.lr_step > 0 && epoch > 1 && (epoch - 1) % opt.lr_step == 0) optimizer.settings().lr *= opt.lr_gamma;
-        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
-        const auto start = std::chrono::steady_clock::now();
-        double total = 0;
-        const std::size_t steps = train.count / batch;  // the last partial batch is dropped
-        for (std::size_t b = 0; b < steps; ++b) {
-            fill_batch(train, order, b, bx, by);
-            const float l = step.run();
-            if (!std::isfinite(l)) throw spore::error("the loss became " + std::to_string(l) + " at step " + std::to_string(b));
-            total += l;
-            optimizer.step(step.gradients());
-        }
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-        std::size_t correct = 0;
-        for (std::size_t b = 0; b * batch < test.count; ++b) {
-            const std::size_t count = fill_batch(test, test_order, b, bx, by);
-            const auto& out = predict();
-            for (std::size_t i = 0; i < count; ++i) {
-                const float* row = out.data() + i * classes;
-                const std::size_t guess = std::max_element(row, row + classes) - row;
-                correct += guess == test.labels[test_order[b * batch + i]];
-            }
-        }
-        std::printf("epoch %d: train loss %.4f, %.0f images/s; test accuracy %.4f\n", epoch, total / steps,
-                    steps * batch / seconds, double(correct) / test.count);
-        std::fflush(stdout);  // progress shows live through a pipe too
+    // Each batch size is its own compiled program (about 3-5 s of build time each), so the
+    // default build has 32 only; -DLENET_ALL_BATCH_SIZES (CMake: SPORE_LENET_ALL_BATCH_SIZES)
+    // adds the others.
+    switch (opt.batch) {
+        case 32: return run<32>(opt);
+#if defined(LENET_ALL_BATCH_SIZES)
+        case 16: return run<16>(opt);
+        case 64: return run<64>(opt);
+        case 128: return run<128>(opt);
+        case 256: return run<256>(opt);
+        default: throw spore::error("--batch " + std::to_string(opt.batch) + ": choose 16, 32, 64, 128 or 256");
+#else
+        default:
+            throw spore::error("--batch " + std::to_string(opt.batch) +
+                               ": this build has batch 32 only; 16, 64, 128 and 256 need -DLENET_ALL_BATCH_SIZES "
+                               "(CMake: -DSPORE_LENET_ALL_BATCH_SIZES=ON)");
+#endif
     }
-    return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "lenet: %s\n", e.what());
     return 1;

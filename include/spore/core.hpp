@@ -7,3 +7,4 @@
 #include <spore/core/tensor.hpp>
 #include <spore/core/print.hpp>
 #include <spore/core/compare.hpp>
+#include <spore/core/format.hpp>

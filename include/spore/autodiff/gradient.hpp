@@ -17,6 +17,9 @@
 #include <spore/autodiff/backward_steps.hpp>
 #include <spore/autodiff/conv_rules.hpp>
 #include <spore/autodiff/heavy_rules.hpp>
+#include <spore/autodiff/loss_rules.hpp>
+#include <spore/autodiff/norm_rules.hpp>
+#include <spore/autodiff/dropout_rules.hpp>
 #include <spore/core/error.hpp>
 #include <spore/expr/program.hpp>
 
@@ -85,6 +88,7 @@ public:
         : expression_(e), storage_(std::make_unique<storage>()) {
         expr::planner<T> p;
         p.with_gradients = true;
+        p.training = true;
         std::array<const T*, sizeof...(Wrt)> addresses{wrt.data()...};
         std::apply([&](auto&... g) {
             std::size_t i = 0;
@@ -151,6 +155,8 @@ public:
         return std::get<I>(gradients_);
     }
     const auto& gradients() const { return gradients_; }
+    // Writable, for a hook between the backward pass and the optimiser (an allreduce, clipping).
+    auto& gradients() { return gradients_; }
     // Moves the gradients out; the program is spent (its sinks point at them).
     auto take_gradients() && { return std::move(gradients_); }
     template <class Tag, class U, class S>

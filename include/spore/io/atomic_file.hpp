@@ -26,7 +26,9 @@ namespace spore::io {
 
 class atomic_file {
 public:
-    explicit atomic_file(std::string path) : path_(std::move(path)) {
+    // `what` names the caller in error messages (e.g. "spore::io::export_onnx").
+    explicit atomic_file(std::string path, std::string what = "spore::io::atomic_file")
+        : path_(std::move(path)), what_(std::move(what)) {
         static std::atomic<unsigned> counter{0};
         temporary_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
         fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -71,11 +73,10 @@ public:
 private:
     void check_open(const char* what) const {
         if (fd_ < 0)
-            throw error(std::string("spore::io::atomic_file: cannot ") + what + " '" + path_ +
-                        "': the file was already committed");
+            throw error(what_ + ": cannot " + what + " '" + path_ + "': the file was already committed");
     }
     [[noreturn]] void fail(const std::string& what) const {
-        throw error("spore::io::atomic_file: " + what + ": " + std::strerror(errno));
+        throw error(what_ + ": " + what + ": " + std::strerror(errno));
     }
     // Makes the rename itself durable; a failure here leaves a complete file in place, so it
     // is not an error worth reporting.
@@ -89,14 +90,15 @@ private:
         }
     }
 
-    std::string path_, temporary_;
+    std::string path_, what_, temporary_;
     int fd_ = -1;
     bool committed_ = false;
 };
 
 // The whole file in one call.
-inline void write_file_atomically(const std::string& path, std::string_view bytes) {
-    atomic_file file(path);
+inline void write_file_atomically(const std::string& path, std::string_view bytes,
+                                  std::string what = "spore::io::atomic_file") {
+    atomic_file file(path, std::move(what));
     file.write(bytes);
     file.commit();
 }
