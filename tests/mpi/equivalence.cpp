@@ -140,7 +140,7 @@ void train_parallel(LeNet5& net, const data_set& data, weighting how, parallel::
         for (std::size_t s = 0; s < mine.steps() && done < steps; ++s, ++done) {
             const auto items = mine.batch(s);
             t.fill(data, items, how);
-            const float loss = how == weighting::whole_batch ? reducer.run() : reducer.run(items.size(), mine.global_rows(s));
+            const float loss = how == weighting::whole_batch ? reducer.run() : reducer.run(items.size());
             MPI_CHECK(std::isfinite(loss));
             optimizer.step(reducer.gradients());
         }
@@ -210,15 +210,17 @@ int main() {
             spore::init(alone, 1);
             train_alone<global_batch>(alone, data, sc.how);
             const double same = relative_difference(net, alone);
-            // The control: one process with batch 16 (no averaging of two halves) ends far away.
-            LeNet5 half;
-            spore::init(half, 1);
-            train_alone<local_batch>(half, data, sc.how);
-            const double apart = relative_difference(half, alone);
-            std::printf("%s: 2 ranks x 16 vs 1 x 32 differ by %.3g of the largest weight; batch 16 alone by %.3g\n", sc.name, same,
-                        apart);
+            std::printf("%s: 2 ranks x 16 vs 1 x 32 differ by %.3g of the largest weight\n", sc.name, same);
             MPI_CHECK(same < tolerance);
-            MPI_CHECK(apart > 100 * tolerance);
+            if (&sc == scenarios) {
+                // The control: one process with batch 16 (no averaging of two halves) ends far away.
+                LeNet5 half;
+                spore::init(half, 1);
+                train_alone<local_batch>(half, data, sc.how);
+                const double apart = relative_difference(half, alone);
+                std::printf("  the control, 1 x 16 vs 1 x 32, differs by %.3g\n", apart);
+                MPI_CHECK(apart > 100 * tolerance);
+            }
         }
     }
     return spore_mpi_test::finish(ctx, "mpi_equivalence");

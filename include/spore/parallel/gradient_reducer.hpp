@@ -6,7 +6,15 @@
 // an observer, autodiff/backward_steps.hpp). Buckets follow the order in which gradients
 // become final, so the first bucket fills first. Everything is allocated once, at
 // construction; with MPI's persistent collectives (MPI 4, or Open MPI's MPIX extension) the
-// requests are too, and a step only starts and completes them.
+// requests are too, and a step only starts and completes them. The reduced gradients are
+// written back into the program's own gradient tensors, where the optimiser reads them.
+//
+// Weights. run() weighs every rank the same: right when each rank's loss is a mean over its
+// whole (static) batch. run(rows) weighs rank r by its rows n_r: each sends n_r times its
+// gradient, and the sum is divided by the sum of the n_r, so the result is the mean over all
+// real rows of the step, right when each rank's loss is a mean over its real rows only (a
+// partial last batch, labels of -1). Either way the loss returned is the step's mean over the
+// ranks, the same on all of them.
 
 #include <algorithm>
 #include <array>
@@ -47,60 +55,76 @@ inline MPI_Datatype mpi_type() {
     return std::is_same_v<T, float> ? MPI_FLOAT : MPI_DOUBLE;
 }
 
-// Program: a gradient program (spore::compile_grad), which must outlive the reducer.
-template <class Program>
-class gradient_reducer {
+// The buckets and their allreduces for a tuple of gradient tensors, which must outlive it.
+// `ready_order` is the order in which a step finishes the gradients.
+template <class Gradients>
+class bucketed_allreduce {
 public:
-    using T = typename Program::value_type;
-    using gradients_type = std::remove_cvref_t<decltype(std::declval<Program&>().gradients())>;
-    static constexpr std::size_t count = std::tuple_size_v<gradients_type>;
+    static constexpr std::size_t count = std::tuple_size_v<Gradients>;
+    using T = typename std::tuple_element_t<0, Gradients>::value_type;
 
-    gradient_reducer(context& ctx, Program& program, reducer_options options = {})
-        : ctx_(&ctx), program_(&program), options_(options), state_(std::make_unique<state>()) {
+    bucketed_allreduce(const context& ctx, Gradients& gradients, const std::array<std::size_t, count>& ready_order,
+                       reducer_options options)
+        : ctx_(&ctx), state_(std::make_unique<state>()) {
         if (options.bucket_bytes < sizeof(T))
-            throw error("spore::parallel::gradient_reducer: bucket_bytes must hold one element, found " + std::to_string(options.bucket_bytes));
-        std::apply([&](const auto&... g) {
+            throw error("spore::parallel::gradient_reducer: bucket_bytes must hold one element, found " +
+                        std::to_string(options.bucket_bytes));
+        std::apply([&](auto&... g) {
             std::size_t i = 0;
-            ((sources_[i] = g.data(), sizes_[i] = g.size(), ++i), ...);
-        }, program.gradients());
-        plan_buckets(program.gradient_ready_order());
+            ((data_[i] = g.data(), sizes_[i] = g.size(), ++i), ...);
+        }, gradients);
+        plan_buckets(ready_order, std::max<std::size_t>(1, options.bucket_bytes / sizeof(T)));
         std::uint64_t layout = detail::fingerprint(sizes_.data(), sizeof(sizes_));
         layout = detail::fingerprint(bucket_of_.data(), sizeof(bucket_of_), layout);
         ctx.check_same(layout, "the gradients and their buckets (is every rank running the same network?)");
         for (std::size_t b = 0; b < buckets_.size(); ++b) create_request(b);
     }
-    gradient_reducer(const gradient_reducer&) = delete;
-    gradient_reducer& operator=(const gradient_reducer&) = delete;
-    ~gradient_reducer() {
+    bucketed_allreduce(const bucketed_allreduce&) = delete;
+    bucketed_allreduce& operator=(const bucketed_allreduce&) = delete;
+    ~bucketed_allreduce() {
         for (auto& r : state_->requests)
             if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
     }
 
-    // One step: runs the program (forward and backward) and exchanges its gradients; returns
-    // this rank's loss. Each rank's gradient weighs the same: right when every rank's loss is
-    // a mean over its whole (static) batch.
-    T run() { return run_weighted(ctx_->gradients_mean() ? T(1) / T(ctx_->device_num()) : T(1)); }
-    // The same, each rank weighted by its share of the step's rows: right when each rank's
-    // loss is a mean over its real rows only (the rest ignored), as in a final partial batch,
-    // so that the result is the mean over all real rows of the global batch. A rank with no
-    // rows does not run the program (its loss would be 0/0) and contributes zeros; it returns 0.
-    T run(std::size_t local_rows, std::size_t global_rows) {
-        if (local_rows > global_rows || global_rows == 0)
-            throw error("spore::parallel::gradient_reducer: " + std::to_string(local_rows) + " rows here of " +
-                        std::to_string(global_rows) + " in the step (expected at most the step's rows, and some)");
-        if (!ctx_->gradients_mean()) return local_rows ? run_weighted(T(1)) : contribute_nothing();
-        if (local_rows == 0) return contribute_nothing();
-        return run_weighted(T(local_rows) / T(global_rows));
+    // A step: begin(weight), pack(i) for every gradient as it becomes final, then finish.
+    void begin(T weight) {
+        weight_ = weight;
+        for (std::size_t b = 0; b < buckets_.size(); ++b) state_->pending[b] = buckets_[b].members;
     }
-
-    // The reduced gradients (mean or sum over ranks), in the program's order: pass them to
-    // the optimiser.
-    const gradients_type& gradients() const noexcept { return reduced_; }
+    void pack(std::size_t i) {
+        T* out = state_->storage.data() + offset_[i];
+        if (weight_ == T(1)) std::memcpy(out, data_[i], sizes_[i] * sizeof(T));
+        else if (weight_ == T(0)) std::fill_n(out, sizes_[i], T(0));  // never 0 * NaN from unrun programs
+        else for (std::size_t k = 0; k < sizes_[i]; ++k) out[k] = data_[i][k] * weight_;
+        const std::size_t b = bucket_of_[i];
+        if (--state_->pending[b] == 0) start(b);
+        progress();
+    }
+    void pack_all() {
+        for (std::size_t i = 0; i < count; ++i) pack(i);
+    }
+    // Waits for the buckets, with `totals` (summed over the ranks alongside), and writes the
+    // sums times `scale(totals)` back into the gradients.
+    template <std::size_t N, class Scale>
+    void finish(std::array<double, N>& totals, Scale&& scale) {
+        const auto start_time = std::chrono::steady_clock::now();
+        if (ctx_->distributed()) {
+            ctx_->check(MPI_Iallreduce(MPI_IN_PLACE, totals.data(), int(N), MPI_DOUBLE, MPI_SUM, ctx_->communicator(),
+                                       &state_->requests.back()),
+                        "summing the step's loss over the ranks");
+            ctx_->wait(state_->requests, "the gradient allreduce");
+        }
+        last_wait_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+        const T factor = T(scale(totals));
+        for (std::size_t i = 0; i < count; ++i) {
+            const T* in = state_->storage.data() + offset_[i];
+            if (factor == T(1)) std::memcpy(data_[i], in, sizes_[i] * sizeof(T));
+            else for (std::size_t k = 0; k < sizes_[i]; ++k) data_[i][k] = in[k] * factor;
+        }
+    }
 
     std::size_t bucket_count() const noexcept { return buckets_.size(); }
     std::size_t bucket_elements(std::size_t b) const { return buckets_.at(b).size; }
-    // Seconds of the last step spent waiting for the exchange after the backward pass ended
-    // (with overlap, what the backward pass did not hide).
     double last_wait_seconds() const noexcept { return last_wait_; }
 
 private:
@@ -111,13 +135,11 @@ private:
     };
     struct state {
         aligned_buffer<T> storage;
-        std::vector<MPI_Request> requests;
+        std::vector<MPI_Request> requests;  // one per bucket, then the step's totals
         std::vector<std::size_t> pending;
-        std::vector<unsigned char> started;
     };
 
-    void plan_buckets(const std::array<std::size_t, count>& ready_order) {
-        const std::size_t capacity = std::max<std::size_t>(1, options_.bucket_bytes / sizeof(T));
+    void plan_buckets(const std::array<std::size_t, count>& ready_order, std::size_t capacity) {
         std::size_t total = 0;
         for (std::size_t i : ready_order) {
             if (buckets_.empty() || (buckets_.back().size > 0 && buckets_.back().size + sizes_[i] > capacity))
@@ -129,11 +151,9 @@ private:
             total += sizes_[i];
         }
         state_->storage = aligned_buffer<T>(total);
-        state_->requests.assign(buckets_.size(), MPI_REQUEST_NULL);
+        state_->requests.assign(buckets_.size() + 1, MPI_REQUEST_NULL);
         state_->pending.assign(buckets_.size(), 0);
-        state_->started.assign(buckets_.size(), 0);
     }
-
     void create_request(std::size_t b) {
 #ifdef SPORE_PERSISTENT_ALLREDUCE
         if (!ctx_->distributed()) return;
@@ -145,32 +165,7 @@ private:
         (void)b;
 #endif
     }
-
-    // The observer of the backward pass: packs each final gradient into its bucket and starts
-    // the bucket when it is full.
-    struct packer {
-        gradient_reducer* self;
-        T weight;
-        void gradient_ready(std::size_t i) { self->pack(i, weight); }
-    };
-
-    void begin_step() {
-        for (std::size_t b = 0; b < buckets_.size(); ++b) {
-            state_->pending[b] = buckets_[b].members;
-            state_->started[b] = 0;
-        }
-    }
-    void pack(std::size_t i, T weight) {
-        T* out = state_->storage.data() + offset_[i];
-        const T* in = sources_[i];
-        if (weight == T(1)) std::memcpy(out, in, sizes_[i] * sizeof(T));
-        else for (std::size_t k = 0; k < sizes_[i]; ++k) out[k] = in[k] * weight;
-        const std::size_t b = bucket_of_[i];
-        if (--state_->pending[b] == 0) start(b);
-        progress();
-    }
     void start(std::size_t b) {
-        state_->started[b] = 1;
         if (!ctx_->distributed()) return;
 #ifdef SPORE_PERSISTENT_ALLREDUCE
         ctx_->check(MPI_Start(&state_->requests[b]), "starting a gradient allreduce");
@@ -188,45 +183,94 @@ private:
         MPI_Testall(int(buckets_.size()), state_->requests.data(), &done, MPI_STATUSES_IGNORE);
     }
 
-    T run_weighted(T weight) {
-        begin_step();
-        packer observer{this, weight};
-        T loss;
-        if (options_.overlap) {
-            loss = program_->run(observer);
+    const context* ctx_;
+    std::unique_ptr<state> state_;  // MPI holds its address (persistent requests)
+    std::array<T*, count> data_{};
+    std::array<std::size_t, count> sizes_{}, offset_{}, bucket_of_{};
+    std::vector<bucket> buckets_;
+    T weight_ = T(1);
+    double last_wait_ = 0;
+};
+
+// Gradients that `rows` real rows on each rank produced, with this rank's loss: weight and
+// totals of the step for run(rows) and for a reduction after the backward pass.
+struct row_weighting {
+    bool mean;
+    std::size_t rows;
+    double weight() const { return mean ? double(rows) : rows ? 1.0 : 0.0; }
+    static double scale(const std::array<double, 2>& totals, bool mean) {
+        if (!(totals[1] > 0))
+            throw error("spore::parallel::gradient_reducer: no rank had a row in this step (the rows summed over the "
+                        "ranks are 0), so there is no mean to take");
+        return mean ? 1.0 / totals[1] : 1.0;
+    }
+};
+
+// Program: a gradient program (spore::compile_grad), which must outlive the reducer.
+template <class Program>
+class gradient_reducer {
+public:
+    using T = typename Program::value_type;
+    using gradients_type = std::remove_cvref_t<decltype(std::declval<Program&>().gradients())>;
+
+    gradient_reducer(context& ctx, Program& program, reducer_options options = {})
+        : ctx_(&ctx), program_(&program), overlap_(options.overlap),
+          buckets_(ctx, program.gradients(), program.gradient_ready_order(), options) {}
+
+    // One step: runs the program (forward and backward), exchanges its gradients, and returns
+    // the loss averaged over the ranks. Every rank weighs the same.
+    T run() {
+        const bool mean = ctx_->gradients_mean();
+        const T local = execute(mean ? T(1) / T(ctx_->device_num()) : T(1));
+        std::array<double, 1> totals{double(local)};
+        buckets_.finish(totals, [](const auto&) { return 1.0; });
+        return T(totals[0] / double(ctx_->device_num()));
+    }
+    // The same, each rank weighted by its rows; the loss returned is the mean over all the
+    // step's real rows. A rank without rows does not run the program (its loss would be 0/0)
+    // and contributes nothing.
+    T run(std::size_t rows) {
+        const row_weighting w{ctx_->gradients_mean(), rows};
+        T local = 0;
+        if (rows) {
+            local = execute(T(w.weight()));
         } else {
-            loss = program_->run();
-            for (std::size_t i = 0; i < count; ++i) observer.gradient_ready(i);
+            buckets_.begin(T(0));
+            buckets_.pack_all();
         }
-        finish();
+        std::array<double, 2> totals{double(local) * double(rows), double(rows)};
+        buckets_.finish(totals, [&](const auto& t) { return row_weighting::scale(t, w.mean); });
+        return T(totals[0] / totals[1]);
+    }
+
+    // The reduced gradients (the program's own tensors), for the optimiser.
+    const gradients_type& gradients() const { return program_->gradients(); }
+    std::size_t bucket_count() const noexcept { return buckets_.bucket_count(); }
+    std::size_t bucket_elements(std::size_t b) const { return buckets_.bucket_elements(b); }
+    // Seconds of the last step spent waiting for the exchange after the backward pass ended
+    // (with overlap, what the backward pass did not hide).
+    double last_wait_seconds() const noexcept { return buckets_.last_wait_seconds(); }
+
+private:
+    struct packer {
+        bucketed_allreduce<gradients_type>* buckets;
+        void gradient_ready(std::size_t i) { buckets->pack(i); }
+    };
+    T execute(T weight) {
+        buckets_.begin(weight);
+        if (overlap_) {
+            packer observer{&buckets_};
+            return program_->run(observer);
+        }
+        const T loss = program_->run();
+        buckets_.pack_all();
         return loss;
-    }
-    T contribute_nothing() {
-        begin_step();
-        std::fill_n(state_->storage.data(), state_->storage.size(), T(0));
-        for (std::size_t b = 0; b < buckets_.size(); ++b) start(b);
-        finish();
-        return T(0);
-    }
-    void finish() {
-        const auto start = std::chrono::steady_clock::now();
-        if (ctx_->distributed()) ctx_->wait(state_->requests, "the gradient allreduce");
-        last_wait_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::apply([&](auto&... g) {
-            std::size_t i = 0;
-            ((std::memcpy(g.data(), state_->storage.data() + offset_[i], sizes_[i] * sizeof(T)), ++i), ...);
-        }, reduced_);
     }
 
     context* ctx_;
     Program* program_;
-    reducer_options options_;
-    std::unique_ptr<state> state_;  // MPI holds its address (persistent requests)
-    std::array<const T*, count> sources_{};
-    std::array<std::size_t, count> sizes_{}, offset_{}, bucket_of_{};
-    std::vector<bucket> buckets_;
-    gradients_type reduced_;
-    double last_wait_ = 0;
+    bool overlap_;
+    bucketed_allreduce<gradients_type> buckets_;
 };
 
 }  // namespace spore::parallel

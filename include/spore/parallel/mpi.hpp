@@ -13,7 +13,9 @@
 //                                 reducer.run(); optimizer.step(reducer.gradients());
 //   if (ctx.is_main()) write the checkpoint (through io::atomic_file);
 //
-// Run with `mpirun -np 2 ./train`; across machines with `mpirun --hostfile hosts -np 8 ./train`.
+// With spore::Model, pass spore::parallel::data_parallel(ctx) as its distribution policy
+// (parallel/distribution.hpp). Run with `mpirun -np 2 ./train`; across machines with
+// `mpirun --hostfile hosts -np 8 ./train`.
 
 #include <cstdint>
 #include <span>
@@ -22,6 +24,7 @@
 
 #include <spore/nn/cell.hpp>
 #include <spore/parallel/context.hpp>
+#include <spore/parallel/distribution.hpp>
 #include <spore/parallel/gradient_reducer.hpp>
 #include <spore/parallel/shard.hpp>
 
