@@ -18,6 +18,7 @@
 
 #include <catch2/catch.hpp>
 #include <spore/io/safetensors.hpp>
+#include <spore/nn/batch_norm.hpp>
 #include <spore/nn/layers.hpp>
 
 #include "../examples/lenet/lenet5.hpp"
@@ -38,6 +39,11 @@ struct Small {
 struct SmallDouble {
     nn::Dense<3, 2, double> fc;
     tensor<double, shape<4>> scale;
+};
+
+struct Normalised {  // buffers (running statistics) are state: saved and loaded, never trained
+    spore::nn::Conv2d<1, 2, 3> conv;
+    spore::nn::BatchNorm2d<2> bn;
 };
 
 struct Outer {  // nested cells, a scalar-shaped tensor
@@ -197,6 +203,25 @@ TEST_CASE("safetensors: double cells are F64; nested cells and scalar tensors", 
     CHECK(file.find("gain")->shape.empty());
     CHECK(file.metadata ==
           spore::io::metadata{{"format", "pt"}, {"epoch", "7"}, {"note", "quote \" backslash \\ tab \t \xc3\xa9"}});
+}
+
+TEST_CASE("safetensors: BatchNorm2d's running statistics are saved and loaded with the parameters", "[io][safetensors]") {
+    scratch_dir dir;
+    Normalised a, b;
+    spore::init(a, 1);
+    a.bn.running_mean.value().fill_uniform(2);
+    a.bn.running_var.value().fill_uniform(3, 0.5f, 2.0f);
+    spore::save(a, dir.file("bn.safetensors"));
+    const auto file = spore::io::read_safetensors(dir.file("bn.safetensors"));
+    CHECK(file.find("bn.running_mean") != nullptr);
+    CHECK(file.find("bn.running_var") != nullptr);
+    CHECK(file.find("bn.weight") != nullptr);
+    spore::load(b, dir.file("bn.safetensors"));
+    CHECK(parameter_bytes(a) == parameter_bytes(b));
+    for (std::size_t c = 0; c < 2; ++c) {
+        CHECK(b.bn.running_mean[c] == a.bn.running_mean[c]);
+        CHECK(b.bn.running_var[c] == a.bn.running_var[c]);
+    }
 }
 
 TEST_CASE("safetensors: keys in another order, and a header JSON with whitespace, load", "[io][safetensors]") {

@@ -6071,6 +6071,62 @@ using spore::tanh;
 
 #include <boost/version.hpp>
 
+// ---- begin spore/nn/buffer.hpp ----
+// buffer<T, Shape>: state of a cell that is not a parameter, such as BatchNorm2d's running
+// statistics. It holds a tensor but is not one and not an aggregate, so the parameter walk
+// (nn::parameters, optimisers, gradients) skips it, while checkpoints find it by type:
+//
+//   a field that is a tensor     -> a parameter: trained, and saved
+//   a field that is an nn::buffer -> state: never trained, but saved (its tensor is value())
+//   any other non-cell field     -> neither (e.g. Dropout's seed)
+//
+// Programs update a buffer during a training forward pass through mutable_data(), also from a
+// const cell: the buffer is the cell's running state, as an optimiser updates its parameters.
+
+namespace spore::nn {
+
+template <element_type T, class Shape>
+class buffer {
+public:
+    using value_type = T;
+    using shape_type = Shape;
+
+    buffer() = default;
+    explicit buffer(T fill) { value_.fill(fill); }
+
+    tensor<T, Shape>& value() noexcept { return value_; }
+    const tensor<T, Shape>& value() const noexcept { return value_; }
+    T* data() noexcept { return value_.data(); }
+    const T* data() const noexcept { return value_.data(); }
+    T* mutable_data() const noexcept { return value_.data(); }
+    static constexpr std::size_t size() noexcept { return Shape::size; }
+    T& operator[](std::size_t i) noexcept { return value_[i]; }
+    const T& operator[](std::size_t i) const noexcept { return value_[i]; }
+    void fill(T v) noexcept { value_.fill(v); }
+
+private:
+    mutable tensor<T, Shape> value_;
+};
+
+template <class X>
+inline constexpr bool is_buffer_v = false;
+template <class T, class S>
+inline constexpr bool is_buffer_v<buffer<T, S>> = true;
+
+// Calls f(buffer&) for every buffer of `cell`, depth first, in field order.
+template <class C, class F>
+void for_each_buffer(C& cell, F&& f) {
+    using plain = std::remove_const_t<C>;
+    if constexpr (is_buffer_v<plain>) {
+        f(cell);
+    } else if constexpr (std::is_aggregate_v<plain> && std::is_class_v<plain> && !is_tensor_v<plain>) {
+        boost::pfr::for_each_field(cell, [&](auto& field) { for_each_buffer(field, f); });
+    }
+}
+
+}  // namespace spore::nn
+// ---- end spore/nn/buffer.hpp ----
+
 #if BOOST_VERSION >= 108400 && defined(BOOST_PFR_CORE_NAME_ENABLED) && BOOST_PFR_CORE_NAME_ENABLED
 #define SPORE_FIELD_NAMES_FROM_PFR 1
 #else
@@ -6160,22 +6216,26 @@ inline std::string join_path(const std::string& prefix, std::string_view name) {
     return path;
 }
 
-template <bool OnlyTensors, class C, class F>
+enum class visiting;
+template <visiting What, class C, class F>
 void walk_named(C& cell, const std::string& prefix, F& f);
 
-template <bool OnlyTensors, std::size_t I, class C, class F>
+enum class visiting { fields, parameters, state };
+
+template <visiting What, std::size_t I, class C, class F>
 void visit_named(C& cell, const std::string& prefix, F& f) {
     auto& field = boost::pfr::get<I>(cell);
     using field_type = std::remove_cvref_t<decltype(field)>;
     const std::string path = join_path(prefix, field_name<std::remove_const_t<C>, I>());
-    if constexpr (!OnlyTensors || is_tensor_v<field_type>) f(path, field);
-    if constexpr (walkable_v<field_type>) walk_named<OnlyTensors>(field, path, f);
+    if constexpr (What == visiting::fields || is_tensor_v<field_type>) f(path, field);
+    else if constexpr (What == visiting::state && is_buffer_v<field_type>) f(path, field.value());
+    if constexpr (walkable_v<field_type>) walk_named<What>(field, path, f);
 }
 
-template <bool OnlyTensors, class C, class F>
+template <visiting What, class C, class F>
 void walk_named(C& cell, const std::string& prefix, F& f) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (visit_named<OnlyTensors, I>(cell, prefix, f), ...);
+        (visit_named<What, I>(cell, prefix, f), ...);
     }(std::make_index_sequence<boost::pfr::tuple_size_v<std::remove_const_t<C>>>{});
 }
 
@@ -6187,7 +6247,7 @@ template <class C, class F>
 void for_each_named_field(C& cell, F&& f) {
     static_assert(walkable_v<std::remove_const_t<C>>,
                   "spore::nn::for_each_named_field: the argument must be a cell (an aggregate struct of fields)");
-    detail::walk_named<false>(cell, std::string(), f);
+    detail::walk_named<detail::visiting::fields>(cell, std::string(), f);
 }
 
 // Calls f(const std::string& path, tensor&) for every parameter (every tensor field, at any
@@ -6199,67 +6259,21 @@ void for_each_named_parameter(C& cell, F&& f) {
     } else {
         static_assert(walkable_v<std::remove_const_t<C>>,
                       "spore::nn::for_each_named_parameter: the argument must be a cell or a tensor");
-        detail::walk_named<true>(cell, std::string(), f);
+        detail::walk_named<detail::visiting::parameters>(cell, std::string(), f);
     }
+}
+
+// Calls f(const std::string& path, tensor&) for everything a checkpoint holds: every parameter
+// and the tensor of every nn::buffer (BatchNorm2d's running statistics), in field order.
+template <class C, class F>
+void for_each_named_state(C& cell, F&& f) {
+    static_assert(walkable_v<std::remove_const_t<C>>,
+                  "spore::nn::for_each_named_state: the argument must be a cell (an aggregate struct of fields)");
+    detail::walk_named<detail::visiting::state>(cell, std::string(), f);
 }
 
 }  // namespace spore::nn
 // ---- end spore/nn/field_names.hpp ----
-// ---- begin spore/nn/buffer.hpp ----
-// buffer<T, Shape>: state of a cell that is not a parameter, such as BatchNorm2d's running
-// statistics. It holds a tensor but is not one and not an aggregate, so the parameter walk
-// (nn::parameters, optimisers, gradients) skips it, while checkpoints find it by type:
-//
-//   a field that is a tensor     -> a parameter: trained, and saved
-//   a field that is an nn::buffer -> state: never trained, but saved (its tensor is value())
-//   any other non-cell field     -> neither (e.g. Dropout's seed)
-//
-// Programs update a buffer during a training forward pass through mutable_data(), also from a
-// const cell: the buffer is the cell's running state, as an optimiser updates its parameters.
-
-namespace spore::nn {
-
-template <element_type T, class Shape>
-class buffer {
-public:
-    using value_type = T;
-    using shape_type = Shape;
-
-    buffer() = default;
-    explicit buffer(T fill) { value_.fill(fill); }
-
-    tensor<T, Shape>& value() noexcept { return value_; }
-    const tensor<T, Shape>& value() const noexcept { return value_; }
-    T* data() noexcept { return value_.data(); }
-    const T* data() const noexcept { return value_.data(); }
-    T* mutable_data() const noexcept { return value_.data(); }
-    static constexpr std::size_t size() noexcept { return Shape::size; }
-    T& operator[](std::size_t i) noexcept { return value_[i]; }
-    const T& operator[](std::size_t i) const noexcept { return value_[i]; }
-    void fill(T v) noexcept { value_.fill(v); }
-
-private:
-    mutable tensor<T, Shape> value_;
-};
-
-template <class X>
-inline constexpr bool is_buffer_v = false;
-template <class T, class S>
-inline constexpr bool is_buffer_v<buffer<T, S>> = true;
-
-// Calls f(buffer&) for every buffer of `cell`, depth first, in field order.
-template <class C, class F>
-void for_each_buffer(C& cell, F&& f) {
-    using plain = std::remove_const_t<C>;
-    if constexpr (is_buffer_v<plain>) {
-        f(cell);
-    } else if constexpr (std::is_aggregate_v<plain> && std::is_class_v<plain> && !is_tensor_v<plain>) {
-        boost::pfr::for_each_field(cell, [&](auto& field) { for_each_buffer(field, f); });
-    }
-}
-
-}  // namespace spore::nn
-// ---- end spore/nn/buffer.hpp ----
 // ---- begin spore/nn/batch_norm.hpp ----
 // BatchNorm2d<C>: batch normalisation over NCHW as in torch.nn.BatchNorm2d (affine, tracking
 // running statistics). weight and bias are parameters; running_mean and running_var are
@@ -7535,7 +7549,7 @@ std::vector<tensor_slot> tensor_slots(C& cell) {
     static_assert(nn::walkable_v<std::remove_const_t<C>>,
                   "spore checkpoints: the argument must be a cell (an aggregate struct of layers and tensors)");
     std::vector<tensor_slot> slots;
-    nn::for_each_named_parameter(cell, [&](const std::string& name, auto& t) {
+    nn::for_each_named_state(cell, [&](const std::string& name, auto& t) {
         using T = typename std::remove_cvref_t<decltype(t)>::value_type;
         std::vector<std::uint64_t> shape(t.rank);
         for (std::size_t axis = 0; axis < t.rank; ++axis) shape[axis] = t.extent(axis);
@@ -9154,6 +9168,9 @@ private:
 //                    gradients (to be reduced in place), this batch's real rows and its loss
 //                    (which may be replaced by the mean over processes, so all see the same);
 //   sum()            adds values over processes in place (epoch loss, image and hit counts).
+// A policy may also define run_step(program, rows) -> loss: then the Model calls it instead of
+// program.run() and after_backward(), so that the exchange can overlap the backward pass
+// (parallel/distribution.hpp does).
 
 namespace spore::train {
 
@@ -9431,8 +9448,13 @@ private:
             for (std::size_t s = 0; s < steps; ++s) {
                 const std::size_t first = std::min(begin + s * Batch, end);
                 const std::size_t rows = fill(set, std::span(order_).subspan(first, std::min(Batch, end - first)));
-                float loss = step_.run();
-                distribution_.after_backward(step_.gradients(), rows, loss);
+                float loss;
+                if constexpr (requires { distribution_.run_step(step_, rows); }) {
+                    loss = distribution_.run_step(step_, rows);  // the exchange overlaps the backward pass
+                } else {
+                    loss = step_.run();
+                    distribution_.after_backward(step_.gradients(), rows, loss);
+                }
                 if (!std::isfinite(loss)) train::detail::stop_on_non_finite(loss, epoch, s + 1, steps);
                 optimiser_.step(step_.gradients());
                 loss_sum += double(loss) * double(rows);

@@ -150,7 +150,7 @@ std::vector<tensor_slot> tensor_slots(C& cell) {
     static_assert(nn::walkable_v<std::remove_const_t<C>>,
                   "spore checkpoints: the argument must be a cell (an aggregate struct of layers and tensors)");
     std::vector<tensor_slot> slots;
-    nn::for_each_named_parameter(cell, [&](const std::string& name, auto& t) {
+    nn::for_each_named_state(cell, [&](const std::string& name, auto& t) {
         using T = typename std::remove_cvref_t<decltype(t)>::value_type;
         std::vector<std::uint64_t> shape(t.rank);
         for (std::size_t axis = 0; axis < t.rank; ++axis) shape[axis] = t.extent(axis);

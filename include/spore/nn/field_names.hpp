@@ -22,6 +22,7 @@
 #include <boost/version.hpp>
 
 #include <spore/core/tensor.hpp>
+#include <spore/nn/buffer.hpp>
 #include <spore/nn/cell.hpp>
 
 #if BOOST_VERSION >= 108400 && defined(BOOST_PFR_CORE_NAME_ENABLED) && BOOST_PFR_CORE_NAME_ENABLED
@@ -113,22 +114,26 @@ inline std::string join_path(const std::string& prefix, std::string_view name) {
     return path;
 }
 
-template <bool OnlyTensors, class C, class F>
+enum class visiting;
+template <visiting What, class C, class F>
 void walk_named(C& cell, const std::string& prefix, F& f);
 
-template <bool OnlyTensors, std::size_t I, class C, class F>
+enum class visiting { fields, parameters, state };
+
+template <visiting What, std::size_t I, class C, class F>
 void visit_named(C& cell, const std::string& prefix, F& f) {
     auto& field = boost::pfr::get<I>(cell);
     using field_type = std::remove_cvref_t<decltype(field)>;
     const std::string path = join_path(prefix, field_name<std::remove_const_t<C>, I>());
-    if constexpr (!OnlyTensors || is_tensor_v<field_type>) f(path, field);
-    if constexpr (walkable_v<field_type>) walk_named<OnlyTensors>(field, path, f);
+    if constexpr (What == visiting::fields || is_tensor_v<field_type>) f(path, field);
+    else if constexpr (What == visiting::state && is_buffer_v<field_type>) f(path, field.value());
+    if constexpr (walkable_v<field_type>) walk_named<What>(field, path, f);
 }
 
-template <bool OnlyTensors, class C, class F>
+template <visiting What, class C, class F>
 void walk_named(C& cell, const std::string& prefix, F& f) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (visit_named<OnlyTensors, I>(cell, prefix, f), ...);
+        (visit_named<What, I>(cell, prefix, f), ...);
     }(std::make_index_sequence<boost::pfr::tuple_size_v<std::remove_const_t<C>>>{});
 }
 
@@ -140,7 +145,7 @@ template <class C, class F>
 void for_each_named_field(C& cell, F&& f) {
     static_assert(walkable_v<std::remove_const_t<C>>,
                   "spore::nn::for_each_named_field: the argument must be a cell (an aggregate struct of fields)");
-    detail::walk_named<false>(cell, std::string(), f);
+    detail::walk_named<detail::visiting::fields>(cell, std::string(), f);
 }
 
 // Calls f(const std::string& path, tensor&) for every parameter (every tensor field, at any
@@ -152,8 +157,17 @@ void for_each_named_parameter(C& cell, F&& f) {
     } else {
         static_assert(walkable_v<std::remove_const_t<C>>,
                       "spore::nn::for_each_named_parameter: the argument must be a cell or a tensor");
-        detail::walk_named<true>(cell, std::string(), f);
+        detail::walk_named<detail::visiting::parameters>(cell, std::string(), f);
     }
+}
+
+// Calls f(const std::string& path, tensor&) for everything a checkpoint holds: every parameter
+// and the tensor of every nn::buffer (BatchNorm2d's running statistics), in field order.
+template <class C, class F>
+void for_each_named_state(C& cell, F&& f) {
+    static_assert(walkable_v<std::remove_const_t<C>>,
+                  "spore::nn::for_each_named_state: the argument must be a cell (an aggregate struct of fields)");
+    detail::walk_named<detail::visiting::state>(cell, std::string(), f);
 }
 
 }  // namespace spore::nn
