@@ -196,16 +196,9 @@ TEST_CASE("onnx: a fixed batch on request, and the example-input form writes the
 TEST_CASE("onnx: names of nested cells join field names with dots, in field order") {
     Nested net;
     spore::init(net, 5);
-    strings paths;
-    std::vector<const void*> addresses;
-    spore::io::detail::for_each_named_parameter(net, [&](const std::string& path, const auto& t) {
-        paths.push_back(path);
-        addresses.push_back(t.data());
-    });
-    CHECK(paths == strings{"block.conv.weight", "block.conv.bias", "fc.weight", "fc.bias"});
-    std::vector<const void*> expected;
-    spore::nn::for_each_parameter(net, [&](const auto& t) { expected.push_back(t.data()); });
-    CHECK(addresses == expected);
+    strings expected;
+    spore::nn::for_each_named_parameter(net, [&](const std::string& path, const auto&) { expected.push_back(path); });
+    CHECK(expected == strings{"block.conv.weight", "block.conv.bias", "fc.weight", "fc.bias"});
 
     const reader::model m = exported<shape<1, 2, 6, 6>>(net);
     CHECK(m.op_types() == strings{"Conv", "Relu", "Flatten", "Gemm"});
@@ -213,6 +206,29 @@ TEST_CASE("onnx: names of nested cells join field names with dots, in field orde
     CHECK(m.nodes[0].inputs == strings{"input", "block.conv.weight", "block.conv.bias"});
     CHECK(m.nodes[3].name == "fc/Gemm");
     CHECK(m.initializer("block.conv.bias")->raw_data == little_endian_bytes(net.block.conv.bias));
+    strings names;
+    for (const auto& t : m.initializers) names.push_back(t.name);
+    CHECK(names == expected);
+}
+
+TEST_CASE("onnx: BatchNorm2d in evaluation mode with its running statistics; Dropout is the identity") {
+    models::ConvBatchNormDropout net;
+    spore::init(net, 12);
+    const reader::model m = exported<shape<1, 2, 6, 6>>(net);
+    CHECK(m.op_types() == strings{"Conv", "BatchNormalization", "Relu", "MaxPool", "Flatten", "Gemm"});
+    CHECK(m.nodes[0].attributes.at("pads").ints == std::vector<std::int64_t>{1, 1, 1, 1});  // "same"
+    const reader::node& bn = m.nodes[1];
+    CHECK(bn.name == "bn/BatchNormalization");
+    CHECK(bn.inputs == strings{"conv/Conv", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"});
+    CHECK(bn.attributes.at("epsilon").f == Approx(1e-5f));
+    CHECK(bn.attributes.at("momentum").f == Approx(0.9f));  // ONNX weighs the old value
+    CHECK(m.initializer("bn.running_mean")->raw_data == little_endian_bytes(net.bn.running_mean.value()));
+    CHECK(m.initializer("bn.running_var")->raw_data == little_endian_bytes(net.bn.running_var.value()));
+    CHECK(m.initializer("bn.running_var")->dims == std::vector<std::int64_t>{4});
+    const reader::node& gemm = m.nodes[5];
+    CHECK(gemm.inputs == strings{"Flatten", "head.weight"});  // no bias: no C
+    CHECK(gemm.attributes.at("transB").i == 1);
+    CHECK(m.outputs[0].dims == strings{"N", "3"});
 }
 
 TEST_CASE("onnx: the other operators and their attributes") {

@@ -41,11 +41,14 @@ int main(int argc, char** argv) try {
     models::SmallCnn cnn;
     spore::init(cnn, 5);
     spore::io::export_onnx<shape<1, 4, 6, 6>>(cnn, path("small_cnn.onnx"));
+    models::ConvBatchNormDropout bn;
+    spore::init(bn, 7);
+    spore::io::export_onnx<shape<1, 2, 6, 6>>(bn, path("conv_batchnorm_dropout.onnx"));
     models::Elementwise elementwise;
     spore::init(elementwise, 6);
     spore::io::export_onnx<shape<1, 6>>(elementwise, path("elementwise.onnx"));
     spore::io::export_onnx<shape<1, 3, 5>>(models::Reductions{}, path("reductions.onnx"));
-    std::printf("wrote 9 models to %s\n", dir.string().c_str());
+    std::printf("wrote 10 models to %s\n", dir.string().c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "export_models: %s\n", e.what());

@@ -222,6 +222,10 @@ TEST_CASE("opencv: single-operator models at batch 1 and a larger batch") {
     models::SmallCnn cnn;
     spore::init(cnn, 14);
     check_model<4, 4, 6, 6>("small-cnn", cnn, 5);
+
+    models::ConvBatchNormDropout bn;
+    spore::init(bn, 15);
+    check_model<4, 2, 6, 6>("conv-bn-dropout", bn, 6);
 }
 
 namespace {

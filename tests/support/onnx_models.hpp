@@ -65,6 +65,29 @@ struct SmallCnn {
     }
 };
 
+// Input [N, 2, 6, 6]: "same" convolution, batch normalisation and dropout (evaluation mode:
+// the running statistics, and no dropout), Dense without bias.
+struct ConvBatchNormDropout {
+    nn::Conv2d<2, 4, 3, 1, nn::padding::same> conv;
+    nn::BatchNorm2d<4> bn;
+    nn::Dropout<0.5> drop;
+    nn::Dense<4 * 3 * 3, 3, float, false> head;
+    auto construct(auto x) const {
+        auto h = nn::max_pool2d<2, 2>(nn::relu(bn(conv(x))));
+        return head(drop(nn::flatten(h)));
+    }
+    // Statistics as after some training, so evaluation mode visibly differs from the identity.
+    void reset_parameters(spore::random_engine& rng) {
+        conv.reset_parameters(rng);
+        bn.weight.fill_uniform(rng, 0.5f, 1.5f);
+        bn.bias.fill_uniform(rng, -0.5f, 0.5f);
+        bn.running_mean.value().fill_uniform(rng, -0.3f, 0.3f);
+        bn.running_var.value().fill_uniform(rng, 0.5f, 2.0f);
+        drop.reset_parameters(rng);
+        head.reset_parameters(rng);
+    }
+};
+
 // Input [N, 6]: the remaining elementwise operations, constants, reductions, a plain matmul,
 // a transpose and a reshape.
 struct Elementwise {

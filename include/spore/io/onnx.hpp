@@ -5,8 +5,10 @@
 //
 // calls net.construct(x) on an input placeholder of that shape and walks the type of the
 // expression it returns, one ONNX node per spore node (a Dense layer's matmul by a transposed
-// weight plus bias becomes one Gemm). Parameters become initializers named by their field paths
-// ("conv1.weight"); other tensors the expression reads are initializers too. By default axis 0
+// weight plus bias becomes one Gemm), in evaluation mode (Dropout is the identity, BatchNorm2d
+// uses its running statistics). Parameters and buffers become initializers named by their
+// field paths ("conv1.weight", "bn.running_mean"); other tensors the expression reads are
+// initializers too. By default axis 0
 // of the input is the symbolic dimension "N", so one file serves any batch size; the export
 // refuses (spore::error) when a node would tie that axis to a fixed extent. A node with no ONNX
 // mapping is a compile error naming its type (unsupported_onnx_node<...>).
@@ -31,7 +33,9 @@
 #include <spore/core/config.hpp>
 #include <spore/core/error.hpp>
 #include <spore/core/shape.hpp>
+#include <spore/expr/batch_norm.hpp>
 #include <spore/expr/conv.hpp>
+#include <spore/expr/dropout.hpp>
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/matmul.hpp>
 #include <spore/expr/node.hpp>
@@ -39,8 +43,9 @@
 #include <spore/expr/reshape.hpp>
 #include <spore/expr/softmax.hpp>
 #include <spore/io/atomic_file.hpp>
-#include <spore/io/detail/named_parameters.hpp>
 #include <spore/io/onnx_proto.hpp>
+#include <spore/nn/buffer.hpp>
+#include <spore/nn/field_names.hpp>
 
 namespace spore::io {
 
@@ -165,10 +170,18 @@ public:
 
     template <class Cell>
     void name_parameters(const Cell& cell) {
-        detail::for_each_named_parameter(cell, [&](const std::string& path, const auto& tensor) {
-            parameter_names_.emplace(static_cast<const void*>(tensor.data()), path);
-            parameter_paths_.insert(path);
-        });
+        if constexpr (nn::walkable_v<Cell>) {
+            nn::for_each_named_parameter(cell, [&](const std::string& path, const auto& tensor) {
+                parameter_names_.emplace(static_cast<const void*>(tensor.data()), path);
+                parameter_paths_.insert(path);
+            });
+            nn::for_each_named_field(cell, [&](const std::string& path, const auto& field) {
+                if constexpr (nn::is_buffer_v<std::remove_cvref_t<decltype(field)>>) {
+                    parameter_names_.emplace(static_cast<const void*>(field.data()), path);
+                    parameter_paths_.insert(path);
+                }
+            });
+        }
     }
 
     template <class E>
@@ -333,6 +346,15 @@ private:
             return {name, -1};
         }
     }
+    // A tensor the node holds by pointer (BatchNorm2d's running statistics), read at export.
+    template <class Shape, class T>
+    std::string emit_pointer(const T* data) {
+        using ref = expr::tensor_ref<T, Shape>;
+        ref r;
+        r.data = data;
+        return emit_leaf(r).name;
+    }
+
     template <class T>
     value emit_constant(const expr::constant<T>& e) {
         onnx::tensor t;  // a scalar: no dims
@@ -518,6 +540,31 @@ private:
                                     onnx::attribute::integer("group", 1)});
         if (!scalar_bias.name.empty()) out = add_node("Add", {out, scalar_bias.name});
         return {out, x.batch_axis};
+    }
+
+    // Evaluation mode: dropout passes its input through.
+    template <double P, class A>
+    value emit_node(const expr::dropout_node<P, A>& e) {
+        return emit(e.a);
+    }
+
+    template <class A, class W, class B>
+    value emit_node(const expr::batch_norm_node<A, W, B>& e) {
+        using T = typename A::value_type;
+        using channels = shape<A::shape_type::extents[1]>;
+        const value x = emit(e.a);
+        const value scale = emit(e.b);
+        const value bias = emit(e.c);
+        require_leading_batch("BatchNormalization", x);
+        require_unbatched("BatchNormalization", "scale", scale);
+        require_unbatched("BatchNormalization", "bias", bias);
+        std::vector<std::string> inputs{x.name, scale.name, bias.name, emit_pointer<channels>(static_cast<const T*>(e.running_mean)),
+                                        emit_pointer<channels>(static_cast<const T*>(e.running_var))};
+        // ONNX's momentum weighs the old running value, PyTorch's (and spore's) the new one
+        return {add_node("BatchNormalization", std::move(inputs),
+                         {onnx::attribute::real("epsilon", static_cast<float>(e.eps)),
+                          onnx::attribute::real("momentum", static_cast<float>(T(1) - e.momentum))}),
+                x.batch_axis};
     }
 
     template <expr::pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
