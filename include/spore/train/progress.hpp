@@ -57,7 +57,9 @@ public:
         for (int i = 0; i < width; ++i) bar[i] = i < filled ? '#' : '.';
         bar[width] = '\0';
         const double rate = s.seconds > 0 ? double(images) / s.seconds : 0.0;
-        const double left = done > 0 ? s.seconds * (1.0 - done) / done : 0.0;
+        // this epoch's rest and the epochs after it, at this epoch's pace (evaluation not counted)
+        const double per_step = s.step ? s.seconds / double(s.step) : 0.0;
+        const double left = per_step * double(s.steps - s.step + std::size_t(s.epochs - s.epoch) * s.steps);
         char line[200];
         const int n = std::snprintf(line, sizeof line, "\repoch %d/%d [%s] %3.0f%%  loss %.4f  %.0f images/s  %.0f s left",
                                     s.epoch, s.epochs, bar, 100.0 * done, mean_loss, rate, left);

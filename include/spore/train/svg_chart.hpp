@@ -132,17 +132,24 @@ inline std::string svg_chart(const std::vector<chart_panel>& panels, const std::
 
 // Loss (train and, when tested, test) and test accuracy per epoch.
 inline std::string training_chart(const history& epochs, const std::string& title = "training") {
-    chart_panel loss{"loss per epoch", "loss", {{"train loss", {}}}};
-    chart_panel accuracy{"test accuracy per epoch", "accuracy", {{"test accuracy", {}}}};
     const bool tested = std::any_of(epochs.begin(), epochs.end(), [](const epoch_info& e) { return e.tested; });
-    if (tested) loss.series.push_back({"test loss", {}});
-    for (const auto& e : epochs) {
-        loss.series[0].values.push_back(e.train_loss);
-        if (tested) loss.series[1].values.push_back(e.test_loss);
-        accuracy.series[0].values.push_back(e.test_accuracy);
+    std::vector<chart_panel> panels(tested ? 2 : 1);
+    panels[0].title = "loss per epoch";
+    panels[0].y_label = "loss";
+    panels[0].series.resize(tested ? 2 : 1);
+    panels[0].series[0].name = "train loss";
+    for (const auto& e : epochs) panels[0].series[0].values.push_back(e.train_loss);
+    if (tested) {
+        panels[0].series[1].name = "test loss";
+        panels[1].title = "test accuracy per epoch";
+        panels[1].y_label = "accuracy";
+        panels[1].series.resize(1);
+        panels[1].series[0].name = "test accuracy";
+        for (const auto& e : epochs) {
+            panels[0].series[1].values.push_back(e.test_loss);
+            panels[1].series[0].values.push_back(e.test_accuracy);
+        }
     }
-    std::vector<chart_panel> panels{loss};
-    if (tested) panels.push_back(accuracy);
     return svg_chart(panels, "epoch", title);
 }
 
