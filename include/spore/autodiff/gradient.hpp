@@ -214,11 +214,13 @@ private:
         std::array<std::size_t, sizeof...(Wrt)> last{};
         last.fill(never_written);
         auto& sinks = storage_->grad_sinks;
-        auto record = [&](std::size_t step, const expr::sink<T>* sink) {
-            for (std::size_t i = 0; i < sinks.size(); ++i)
-                if (sink == &sinks[i]) last[i] = last[i] == never_written ? step : std::max(last[i], step);
+        auto record = [&](std::size_t step, const auto* sink) {
+            // leaves of another element type (integer labels) never take a gradient
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(*sink)>, expr::sink<T>>)
+                for (std::size_t i = 0; i < sinks.size(); ++i)
+                    if (sink == &sinks[i]) last[i] = last[i] == never_written ? step : std::max(last[i], step);
         };
-        auto at_root = [&](const expr::sink<T>* sink) { record(0, sink); };
+        auto at_root = [&](const auto* sink) { record(0, sink); };
         auto& state = storage_->state;
         std::size_t step = 0;
         if constexpr (fuses_root_v<E>) {

@@ -171,6 +171,32 @@ public:
             throw error("spore::parallel: the ranks disagree on " + what + " (" + where() + " differs from another rank)");
     }
 
+    // Runs f() and returns what it returns; an exception from it is printed with this rank's
+    // name and ends the job, since the other ranks would otherwise wait for this one (a
+    // context left by an exception ends the job too, but cannot say what the exception was).
+    template <class F>
+    decltype(auto) abort_on_error(F&& f) const {
+        try {
+            return f();
+        } catch (const std::exception& e) {
+            abort(std::string("stopped by an error: ") + e.what());
+        }
+    }
+
+    // The processes of the job this process belongs to, as mpirun (Open MPI, MPICH, Slurm)
+    // announces them before MPI starts; 1 outside mpirun. A program can pick stand_alone or
+    // data_parallel from it.
+    static int launched_processes() {
+        for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"})
+            if (const char* v = std::getenv(name)) return std::max(1, std::atoi(v));
+        return 1;
+    }
+    static bool launched_by_mpirun() {
+        for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
+            if (std::getenv(name)) return true;
+        return false;
+    }
+
     // Ends the job on an MPI error code.
     void check(int rc, const char* what) const {
         if (rc != MPI_SUCCESS) abort(std::string(what) + " failed: " + error_string(rc));
@@ -187,13 +213,6 @@ private:
         if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) return "MPI error " + std::to_string(rc);
         return std::string(text, static_cast<std::size_t>(length));
     }
-    // Environment variables through which mpirun (Open MPI, MPICH, Slurm) announces a job.
-    static int launched_processes() {
-        for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"})
-            if (const char* v = std::getenv(name)) return std::max(1, std::atoi(v));
-        return 1;
-    }
-
     void start_alone() {
         device_num_ = 1;
         global_rank_ = 0;
