@@ -23,8 +23,13 @@
 // OPENBLAS_CORETYPE=SkylakeX is set, and OpenBLAS's own thread pool must be held to 1 thread
 // (OPENBLAS_NUM_THREADS=1) or it fights torch's OpenMP pool at 2 threads. Both are read when
 // the library loads, so the program sets them and restarts itself when they are missing. What
-// runs: the convolutions go to oneDNN (libdnnl 2.6; DNNL_VERBOSE=1 lists its primitives), the
-// Linear layers' products to OpenBLAS (sgemm), pooling and ReLU to ATen's own kernels.
+// runs in Debian's torch (its build says BLAS_INFO=generic: libblas.so.3, which Debian's
+// alternatives point at OpenBLAS): the convolutions go to oneDNN 2.6 (jit:avx512_core forward
+// and backward, with reorders between torch's plain layout and oneDNN's blocked one around
+// each call; DNNL_VERBOSE=1 lists them), the Linear layers' products to OpenBLAS's sgemm_ (9 a
+// training step: a gdb breakpoint counts them), pooling, ReLU, the loss and SGD to ATen's own
+// kernels, which torch runs with AVX2 here unless ATEN_CPU_CAPABILITY=avx512 is set (read at
+// start-up; not set by this program: compare whole runs with and without it).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -97,9 +102,8 @@ double median(std::vector<double> v) {
     return 0.5 * (v[half] + *std::max_element(v.begin(), v.begin() + std::ptrdiff_t(half)));
 }
 
-// Peak and current resident memory of this process image, in MB, from /proc/self/status.
-// getrusage's ru_maxrss is not used for a child: Linux carries the parent's peak across fork
-// and exec into it, so a child of a big process would report at least the parent's size.
+// Resident memory of this process in MB from /proc/self/status: VmRSS now, VmHWM its peak (a
+// check on getrusage's ru_maxrss, which is the figure reported).
 double status_mb(const char* key) {
     std::FILE* f = std::fopen("/proc/self/status", "r");
     if (!f) return -1;
@@ -328,23 +332,27 @@ std::string openblas_description() {
     return spore::format("%s kernel, %d threads (%s)", corename(), threads ? threads() : -1, config ? config() : "?");
 }
 
-// The lines of torch's build configuration that say which kernels it can call.
+// What torch's build configuration says about the kernels it can call: the lines on OpenMP,
+// oneDNN and the CPU capability ATen's own kernels use, and a few of the build settings.
 std::string torch_build_lines() {
-    std::string out, line;
+    std::string out, line, settings;
     for (char c : at::show_config() + "\n") {
         if (c != '\n') {
             line += c;
             continue;
         }
-        for (const char* key : {"BLAS_INFO", "LAPACK_INFO", "MKLDNN", "USE_MKLDNN", "OpenMP", "CPU capability", "USE_OPENMP"})
-            if (line.find(key) != std::string::npos) {
-                const auto first = line.find_first_not_of(" -");
-                out += "  " + line.substr(first == std::string::npos ? 0 : first) + "\n";
-                break;
-            }
+        const auto first = line.find_first_not_of(" -");
+        const std::string text = line.substr(first == std::string::npos ? line.size() : first);
+        if (text.rfind("Build settings:", 0) == 0) {
+            for (const char* key : {"BLAS_INFO=", "LAPACK_INFO=", "USE_MKLDNN=", "USE_OPENMP=", "USE_NNPACK=", "PERF_WITH_AVX512="})
+                if (auto at = text.find(key); at != std::string::npos) settings += " " + text.substr(at, text.find(',', at) - at);
+        } else if (text.find("OpenMP") != std::string::npos || text.find("MKL-DNN") != std::string::npos ||
+                   text.find("CPU capability") != std::string::npos) {
+            out += "  " + text + "\n";
+        }
         line.clear();
     }
-    return out;
+    return out + "  build settings:" + settings + "\n";
 }
 #endif
 
@@ -399,6 +407,15 @@ void use_threads(library lib, int threads) {
 #endif
 }
 
+// The thread count the library reports, to show the setting took.
+double threads_in_use(library lib) {
+#if SPORE_BENCH_TORCH
+    if (lib == library::torch) return double(torch::get_num_threads());
+#endif
+    (void)lib;
+    return double(spore::num_threads());
+}
+
 void train(benchmark::State& state, library lib, int threads) {
     use_threads(lib, threads);
     double seconds = 0, loss = 0;
@@ -417,6 +434,7 @@ void train(benchmark::State& state, library lib, int threads) {
     }
     state.counters["images/s"] = double(steps * batch) / seconds;
     state.counters["loss"] = loss / double(steps);
+    state.counters["threads"] = threads_in_use(lib);
 }
 
 void infer1(benchmark::State& state, library lib) {
@@ -541,7 +559,7 @@ private:
 // ---------------------------------------------------------------------------------------
 // Peak resident memory of a training process.
 struct rss_result {
-    double data_mb = NAN, peak_mb = NAN;
+    double start_mb = NAN, data_mb = NAN, peak_mb = NAN;
     std::string line;
 };
 
@@ -550,6 +568,7 @@ constexpr std::size_t rss_steps = 300;
 // The child: load the data as the library's users would, train rss_steps steps, print one
 // line `rss <library>: ...` with the memory after loading and at the end.
 int rss_child(const std::string& lib, const std::string& dir) {
+    const double start_mb = status_mb("VmRSS");  // the program and its libraries, loaded
     if (lib == "spore") {
         // spore keeps the set as bytes (55 MB for both splits) and makes floats per batch
         const auto data = spore::data::fashion_mnist(dir, {.pad = pad});
@@ -557,8 +576,8 @@ int rss_child(const std::string& lib, const std::string& dir) {
         spore_trainer trainer(data.train);
         float loss = 0;
         for (std::size_t s = 0; s < rss_steps; ++s) loss = trainer.step();
-        std::printf("rss spore: data_MB=%.1f peak_MB=%.1f ru_maxrss_MB=%.1f steps=%zu last_loss=%.4f\n", data_mb,
-                    status_mb("VmHWM"), maxrss_mb(), rss_steps, double(loss));
+        std::printf("rss spore: start_MB=%.1f data_MB=%.1f peak_MB=%.1f VmHWM_MB=%.1f steps=%zu last_loss=%.4f\n", start_mb,
+                    data_mb, maxrss_mb(), status_mb("VmHWM"), rss_steps, double(loss));
         return 0;
     }
 #if SPORE_BENCH_TORCH
@@ -596,8 +615,8 @@ int rss_child(const std::string& lib, const std::string& dir) {
             optimiser.step();
             loss_value = loss.item<float>();
         }
-        std::printf("rss torch: data_MB=%.1f peak_MB=%.1f ru_maxrss_MB=%.1f steps=%zu last_loss=%.4f\n", data_mb,
-                    status_mb("VmHWM"), maxrss_mb(), rss_steps, double(loss_value));
+        std::printf("rss torch: start_MB=%.1f data_MB=%.1f peak_MB=%.1f VmHWM_MB=%.1f steps=%zu last_loss=%.4f\n", start_mb,
+                    data_mb, maxrss_mb(), status_mb("VmHWM"), rss_steps, double(loss_value));
         return 0;
     }
 #endif
@@ -623,6 +642,7 @@ rss_result run_rss_child(const std::string& program, const std::string& lib, con
         const std::string text(line);
         if (text.rfind("rss ", 0) != 0) continue;
         r.line = text.substr(0, text.find_last_not_of('\n') + 1);
+        if (auto p = text.find("start_MB="); p != std::string::npos) r.start_mb = std::atof(text.c_str() + p + 9);
         if (auto p = text.find("data_MB="); p != std::string::npos) r.data_mb = std::atof(text.c_str() + p + 8);
         if (auto p = text.find("peak_MB="); p != std::string::npos) r.peak_mb = std::atof(text.c_str() + p + 8);
     }
@@ -693,7 +713,9 @@ void print_summary(const recording_reporter& r, const std::vector<rss_result>& r
         std::printf("  %-36s %12.1f %12.1f %11.2fx   (%zu steps; target for spore <= 100 MB)\n", "peak RSS of training, MB",
                     rss[0].peak_mb, rss.size() > 1 ? rss[1].peak_mb : NAN, ratio(rss[0].peak_mb, rss.size() > 1 ? rss[1].peak_mb : NAN),
                     rss_steps);
-        std::printf("  %-36s %12.1f %12.1f\n", "  of which after loading the data, MB", rss[0].data_mb,
+        std::printf("  %-36s %12.1f %12.1f\n", "  at the start (program, libraries), MB", rss[0].start_mb,
+                    rss.size() > 1 ? rss[1].start_mb : NAN);
+        std::printf("  %-36s %12.1f %12.1f\n", "  after loading the data, MB", rss[0].data_mb,
                     rss.size() > 1 ? rss[1].data_mb : NAN);
         for (const auto& x : rss) std::printf("  %s\n", x.line.c_str());
     }
