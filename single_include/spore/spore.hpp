@@ -5021,11 +5021,13 @@ private:
         std::array<std::size_t, sizeof...(Wrt)> last{};
         last.fill(never_written);
         auto& sinks = storage_->grad_sinks;
-        auto record = [&](std::size_t step, const expr::sink<T>* sink) {
-            for (std::size_t i = 0; i < sinks.size(); ++i)
-                if (sink == &sinks[i]) last[i] = last[i] == never_written ? step : std::max(last[i], step);
+        auto record = [&](std::size_t step, const auto* sink) {
+            // leaves of another element type (integer labels) never take a gradient
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(*sink)>, expr::sink<T>>)
+                for (std::size_t i = 0; i < sinks.size(); ++i)
+                    if (sink == &sinks[i]) last[i] = last[i] == never_written ? step : std::max(last[i], step);
         };
-        auto at_root = [&](const expr::sink<T>* sink) { record(0, sink); };
+        auto at_root = [&](const auto* sink) { record(0, sink); };
         auto& state = storage_->state;
         std::size_t step = 0;
         if constexpr (fuses_root_v<E>) {
@@ -8276,8 +8278,10 @@ struct model {
 //
 // calls net.construct(x) on an input placeholder of that shape and walks the type of the
 // expression it returns, one ONNX node per spore node (a Dense layer's matmul by a transposed
-// weight plus bias becomes one Gemm). Parameters become initializers named by their field paths
-// ("conv1.weight"); other tensors the expression reads are initializers too. By default axis 0
+// weight plus bias becomes one Gemm), in evaluation mode (Dropout is the identity, BatchNorm2d
+// uses its running statistics). Parameters and buffers become initializers named by their
+// field paths ("conv1.weight", "bn.running_mean"); other tensors the expression reads are
+// initializers too. By default axis 0
 // of the input is the symbolic dimension "N", so one file serves any batch size; the export
 // refuses (spore::error) when a node would tie that axis to a fixed extent. A node with no ONNX
 // mapping is a compile error naming its type (unsupported_onnx_node<...>).
@@ -8287,68 +8291,6 @@ struct model {
 
 #include <set>
 #include <typeindex>
-
-// ---- begin spore/io/detail/named_parameters.hpp ----
-// Stand-in for nn::for_each_named_parameter (include/spore/nn/field_names.hpp, owned by the
-// io-safetensors work) until that header is on main: the same call, so the ONNX exporter
-// switches over by replacing `detail::for_each_named_parameter` with
-// `nn::for_each_named_parameter`, and then this file goes away.
-//
-// Boost 1.81's PFR has no field names, so the name of field I of T is read from the signature
-// of a function templated on the address of that field inside an object that is declared but
-// never defined (GCC prints "[with auto Field = (& object.T::name)]").
-
-namespace spore::io::detail {
-
-template <class T>
-struct declared_only {
-    const T value;
-};
-template <class T>
-extern const declared_only<T> declared_object;
-
-template <auto Field>
-consteval std::string_view signature_naming() {
-    return __PRETTY_FUNCTION__;
-}
-
-template <class T, std::size_t I>
-consteval std::string_view field_name() {
-    constexpr std::string_view text = signature_naming<&boost::pfr::get<I>(declared_object<T>.value)>();
-    constexpr std::size_t end = text.rfind(')');
-    constexpr std::size_t start = text.rfind("::", end) + 2;
-    static_assert(end != std::string_view::npos && start >= 2 && start < end,
-                  "spore: cannot read a field name from this compiler's function signatures");
-    return text.substr(start, end - start);
-}
-
-template <class C>
-inline constexpr bool walkable_cell_v = std::is_aggregate_v<C> && std::is_class_v<C> && !is_tensor_v<C>;
-
-template <class C, class F>
-void for_each_named_parameter_at(const std::string& path, C& cell, F& f) {
-    using plain = std::remove_const_t<C>;
-    if constexpr (is_tensor_v<plain>) {
-        f(path, cell);
-    } else if constexpr (walkable_cell_v<plain>) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (for_each_named_parameter_at(path.empty() ? std::string(field_name<plain, I>())
-                                                      : path + "." + std::string(field_name<plain, I>()),
-                                         boost::pfr::get<I>(cell), f),
-             ...);
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<plain>>{});
-    }
-}
-
-// Calls f(path, tensor) for every parameter, depth first in field order; paths are the field
-// names joined with dots ("conv1.weight").
-template <class C, class F>
-void for_each_named_parameter(C& cell, F&& f) {
-    for_each_named_parameter_at(std::string(), cell, f);
-}
-
-}  // namespace spore::io::detail
-// ---- end spore/io/detail/named_parameters.hpp ----
 
 namespace spore::io {
 
@@ -8473,10 +8415,18 @@ public:
 
     template <class Cell>
     void name_parameters(const Cell& cell) {
-        detail::for_each_named_parameter(cell, [&](const std::string& path, const auto& tensor) {
-            parameter_names_.emplace(static_cast<const void*>(tensor.data()), path);
-            parameter_paths_.insert(path);
-        });
+        if constexpr (nn::walkable_v<Cell>) {
+            nn::for_each_named_parameter(cell, [&](const std::string& path, const auto& tensor) {
+                parameter_names_.emplace(static_cast<const void*>(tensor.data()), path);
+                parameter_paths_.insert(path);
+            });
+            nn::for_each_named_field(cell, [&](const std::string& path, const auto& field) {
+                if constexpr (nn::is_buffer_v<std::remove_cvref_t<decltype(field)>>) {
+                    parameter_names_.emplace(static_cast<const void*>(field.data()), path);
+                    parameter_paths_.insert(path);
+                }
+            });
+        }
     }
 
     template <class E>
@@ -8641,6 +8591,15 @@ private:
             return {name, -1};
         }
     }
+    // A tensor the node holds by pointer (BatchNorm2d's running statistics), read at export.
+    template <class Shape, class T>
+    std::string emit_pointer(const T* data) {
+        using ref = expr::tensor_ref<T, Shape>;
+        ref r;
+        r.data = data;
+        return emit_leaf(r).name;
+    }
+
     template <class T>
     value emit_constant(const expr::constant<T>& e) {
         onnx::tensor t;  // a scalar: no dims
@@ -8826,6 +8785,31 @@ private:
                                     onnx::attribute::integer("group", 1)});
         if (!scalar_bias.name.empty()) out = add_node("Add", {out, scalar_bias.name});
         return {out, x.batch_axis};
+    }
+
+    // Evaluation mode: dropout passes its input through.
+    template <double P, class A>
+    value emit_node(const expr::dropout_node<P, A>& e) {
+        return emit(e.a);
+    }
+
+    template <class A, class W, class B>
+    value emit_node(const expr::batch_norm_node<A, W, B>& e) {
+        using T = typename A::value_type;
+        using channels = shape<A::shape_type::extents[1]>;
+        const value x = emit(e.a);
+        const value scale = emit(e.b);
+        const value bias = emit(e.c);
+        require_leading_batch("BatchNormalization", x);
+        require_unbatched("BatchNormalization", "scale", scale);
+        require_unbatched("BatchNormalization", "bias", bias);
+        std::vector<std::string> inputs{x.name, scale.name, bias.name, emit_pointer<channels>(static_cast<const T*>(e.running_mean)),
+                                        emit_pointer<channels>(static_cast<const T*>(e.running_var))};
+        // ONNX's momentum weighs the old running value, PyTorch's (and spore's) the new one
+        return {add_node("BatchNormalization", std::move(inputs),
+                         {onnx::attribute::real("epsilon", static_cast<float>(e.eps)),
+                          onnx::attribute::real("momentum", static_cast<float>(T(1) - e.momentum))}),
+                x.batch_axis};
     }
 
     template <expr::pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
@@ -9043,7 +9027,9 @@ public:
         for (int i = 0; i < width; ++i) bar[i] = i < filled ? '#' : '.';
         bar[width] = '\0';
         const double rate = s.seconds > 0 ? double(images) / s.seconds : 0.0;
-        const double left = done > 0 ? s.seconds * (1.0 - done) / done : 0.0;
+        // this epoch's rest and the epochs after it, at this epoch's pace (evaluation not counted)
+        const double per_step = s.step ? s.seconds / double(s.step) : 0.0;
+        const double left = per_step * double(s.steps - s.step + std::size_t(s.epochs - s.epoch) * s.steps);
         char line[200];
         const int n = std::snprintf(line, sizeof line, "\repoch %d/%d [%s] %3.0f%%  loss %.4f  %.0f images/s  %.0f s left",
                                     s.epoch, s.epochs, bar, 100.0 * done, mean_loss, rate, left);
@@ -9692,17 +9678,24 @@ inline std::string svg_chart(const std::vector<chart_panel>& panels, const std::
 
 // Loss (train and, when tested, test) and test accuracy per epoch.
 inline std::string training_chart(const history& epochs, const std::string& title = "training") {
-    chart_panel loss{"loss per epoch", "loss", {{"train loss", {}}}};
-    chart_panel accuracy{"test accuracy per epoch", "accuracy", {{"test accuracy", {}}}};
     const bool tested = std::any_of(epochs.begin(), epochs.end(), [](const epoch_info& e) { return e.tested; });
-    if (tested) loss.series.push_back({"test loss", {}});
-    for (const auto& e : epochs) {
-        loss.series[0].values.push_back(e.train_loss);
-        if (tested) loss.series[1].values.push_back(e.test_loss);
-        accuracy.series[0].values.push_back(e.test_accuracy);
+    std::vector<chart_panel> panels(tested ? 2 : 1);
+    panels[0].title = "loss per epoch";
+    panels[0].y_label = "loss";
+    panels[0].series.resize(tested ? 2 : 1);
+    panels[0].series[0].name = "train loss";
+    for (const auto& e : epochs) panels[0].series[0].values.push_back(e.train_loss);
+    if (tested) {
+        panels[0].series[1].name = "test loss";
+        panels[1].title = "test accuracy per epoch";
+        panels[1].y_label = "accuracy";
+        panels[1].series.resize(1);
+        panels[1].series[0].name = "test accuracy";
+        for (const auto& e : epochs) {
+            panels[0].series[1].values.push_back(e.test_loss);
+            panels[1].series[0].values.push_back(e.test_accuracy);
+        }
     }
-    std::vector<chart_panel> panels{loss};
-    if (tested) panels.push_back(accuracy);
     return svg_chart(panels, "epoch", title);
 }
 
