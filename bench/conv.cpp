@@ -28,7 +28,7 @@ void run(benchmark::State& state, conv2d_geometry g, pass p, int threads) {
     auto x = random_vector(batch * g.input_size(), 1), w = random_vector(g.weight_size(), 2);
     auto b = random_vector(g.filters, 3), dy = random_vector(batch * g.output_size(), 4);
     std::vector<float> y(batch * g.output_size()), dx(batch * g.input_size()), dw(g.weight_size()), db(g.filters),
-        scratch(spore::kernels::weight_gradient_scratch(g, batch));
+        scratch(spore::kernels::weight_gradient_scratch<float>(g, batch));
     // the forward product as one GEMM: [F, patch] x [patch, batch * positions]
     auto col = random_vector(g.patch() * batch * g.positions(), 5);
     std::vector<float> out(g.filters * batch * g.positions());

@@ -22,7 +22,7 @@ void check_conv_kernels(const conv2d_geometry& g, std::size_t batch) {
     auto x = random_vector<T>(batch * g.input_size(), 1), w = random_vector<T>(g.weight_size(), 2);
     auto b = random_vector<T>(g.filters, 3), dy = random_vector<T>(batch * g.output_size(), 4);
     std::vector<T> y(batch * g.output_size()), dx(batch * g.input_size(), T(7)), dw(g.weight_size(), T(7)),
-        db(g.filters, T(7)), scratch(spore::kernels::weight_gradient_scratch(g, batch));
+        db(g.filters, T(7)), scratch(spore::kernels::weight_gradient_scratch<T>(g, batch));
     spore::kernels::conv2d_forward(g, batch, x.data(), w.data(), b.data(), y.data());
     spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
     spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), db.data(), false, false,
@@ -85,7 +85,7 @@ TEST_CASE("conv2d and pooling: the thread count changes no bit", "[kernels][conv
     auto run = [&](std::size_t threads) {
         spore::set_num_threads(threads);
         std::vector<float> y(batch * g.output_size()), dx(batch * g.input_size()), dw(g.weight_size()), db(g.filters),
-            scratch(spore::kernels::weight_gradient_scratch(g, batch));
+            scratch(spore::kernels::weight_gradient_scratch<float>(g, batch));
         spore::kernels::conv2d_forward(g, batch, x.data(), w.data(), static_cast<const float*>(nullptr), y.data());
         spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
         spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), db.data(), false, false,
@@ -93,6 +93,16 @@ TEST_CASE("conv2d and pooling: the thread count changes no bit", "[kernels][conv
         y.insert(y.end(), dx.begin(), dx.end());
         y.insert(y.end(), dw.begin(), dw.end());
         y.insert(y.end(), db.begin(), db.end());
+        // pooling on enough planes to be split among threads
+        const spore::kernels::pool2d_geometry pg{77, 28, 28, 2, 2};
+        const auto px = random_vector<float>(pg.planes * pg.input_plane(), 8);
+        const auto pdy = random_vector<float>(pg.planes * pg.output_plane(), 9);
+        std::vector<float> py(pg.planes * pg.output_plane()), pdx(px.size());
+        std::vector<std::uint32_t> where(py.size());
+        spore::kernels::max_pool2d_forward(pg, px.data(), py.data(), where.data());
+        spore::kernels::max_pool2d_backward(pg, pdy.data(), where.data(), pdx.data(), false);
+        y.insert(y.end(), py.begin(), py.end());
+        y.insert(y.end(), pdx.begin(), pdx.end());
         return y;
     };
     const std::size_t default_threads = spore::num_threads();
@@ -166,4 +176,22 @@ TEST_CASE("a small LeNet: conv, relu, pooling, dense layers, cross-entropy", "[a
     auto logits = spore::matmul(features, w2) + b2;
     auto loss = -spore::mean(spore::sum<1>(spore::log_softmax(logits) * onehot));
     check_gradients(loss, w1, b1, w2, b2);
+}
+
+TEST_CASE("max pooling: ties send the gradient to the first maximum in the window", "[kernels][pool]") {
+    for (std::size_t kernel : {2, 3}) {
+        const spore::kernels::pool2d_geometry g{2, 6, 6, kernel, kernel};
+        std::vector<float> x(g.planes * g.input_plane(), 1.5f), y(g.planes * g.output_plane());
+        x[7] = 2.0f;  // plane 0: the window at (0, 0) of the 2x2 pooling has one larger value at (1, 1)
+        std::vector<std::uint32_t> where(y.size());
+        spore::kernels::max_pool2d_forward(g, x.data(), y.data(), where.data());
+        for (std::size_t p = 0; p < g.planes; ++p)
+            for (std::size_t oh = 0; oh < g.out_h(); ++oh)
+                for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                    const std::size_t o = p * g.output_plane() + oh * g.out_w() + ow;
+                    const bool larger = p == 0 && oh == 0 && ow == 0 && kernel == 2;
+                    CHECK(y[o] == (larger || (p == 0 && oh == 0 && ow == 0) ? 2.0f : 1.5f));
+                    CHECK(where[o] == (larger || (kernel == 3 && o == 0) ? 7u : (oh * kernel) * 6 + ow * kernel));
+                }
+    }
 }

@@ -49,7 +49,7 @@ void check_gemm(std::size_t m, std::size_t n, std::size_t k, transpose ta, trans
 }  // namespace
 
 TEST_CASE("gemm: against a naive loop, odd and cube-sized shapes, every transpose", "[kernels][gemm]") {
-    const std::size_t sizes[] = {1, 3, 15, 16, 17, 33, 255};
+    const std::size_t sizes[] = {1, 2, 3, 15, 16, 17, 33, 255};
     for (auto ta : {transpose::no, transpose::yes})
         for (auto tb : {transpose::no, transpose::yes})
             for (std::size_t m : sizes)

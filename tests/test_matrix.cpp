@@ -101,6 +101,22 @@ TEST_CASE("matrix operations: gradients against finite differences", "[autodiff]
     check_gradients(spore::sum(spore::log_softmax(spore::matmul(a, b) + bias) * w), a, b, bias);
     check_gradients(spore::sum(spore::flatten(spore::matmul(a, b)) * spore::flatten(w)), a, b);
     check_gradients(spore::sum(spore::reshape<shape<15>>(spore::matmul(a, b) + bias) * spore::reshape<shape<15>>(w)), a, b, bias);
+    // transposed tensors read in place by the GEMM (a Dense layer's weight), alone, on both
+    // sides, and also used elsewhere (then the transpose is materialised for that use)
+    tensor<double, shape<5, 17>> c;
+    tensor<double, shape<17, 3>> d;
+    tensor<double, shape<4, 4>> e;
+    tensor<double, shape<17, 5>> v;
+    c.fill_uniform(42, -1, 1);
+    d.fill_uniform(43, -1, 1);
+    e.fill_uniform(44, -1, 1);
+    v.fill_uniform(45, -1, 1);
+    check_gradients(spore::sum(spore::matmul(a, spore::transpose(c)) * w), a, c);
+    check_gradients(spore::sum(spore::matmul(spore::transpose(d), b) * w), d, b);
+    check_gradients(spore::sum(spore::matmul(spore::transpose(d), spore::transpose(c)) * w), d, c);
+    check_gradients(spore::sum(spore::matmul(a, spore::transpose(c)) * w) + spore::sum(spore::transpose(c) * v), a, c);
+    check_gradients(spore::sum(spore::transpose(c) * v) + spore::sum(spore::matmul(a, spore::transpose(c)) * w), a, c);
+    check_gradients(spore::sum(spore::matmul(spore::transpose(e), spore::transpose(e))), e);
     tensor<double, shape<1, 1>> s, t;
     s.fill_uniform(40);
     t.fill_uniform(41);

@@ -10,7 +10,9 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-PACKAGES=(g++ cmake make libxsimd-dev libboost1.81-dev catch2 libbenchmark-dev python3 zlib1g-dev dataset-fashion-mnist)
+PACKAGES=(g++ cmake make libxsimd-dev libboost1.81-dev catch2 libbenchmark-dev python3 zlib1g-dev dataset-fashion-mnist
+          libopencv-dnn-dev python3-onnx  # these two check the ONNX export (tests/onnx)
+          libopenmpi-dev openmpi-bin)     # MPI: the data-parallel tests, benchmark and example
 
 stage() { printf '\n==== [quickstart] %s ====\n' "$*"; }
 die()   { printf 'quickstart: error: %s\n' "$*" >&2; exit 1; }

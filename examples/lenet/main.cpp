@@ -1,28 +1,22 @@
 // LeNet-5 on Fashion-MNIST with spore::Model: the network is a struct, its graph a type, its
-// gradient derived at compile time. Run with --help for the flags.
+// gradient derived at compile time. Run with --help for the flags. Built with MPI (when CMake
+// finds it), `mpirun -np 2 spore_example_lenet` trains data-parallel: --batch per rank, rank 0
+// prints and saves.
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include <spore/spore.hpp>
+#if defined(LENET_WITH_MPI)
+#include <spore/parallel/mpi.hpp>
+#endif
+
+#include "lenet5.hpp"
 
 namespace nn = spore::nn;
 namespace train = spore::train;
-
-struct LeNet5 {
-    nn::Conv2d<1, 6, 5> conv1;  // in, out, kernel; "valid" padding
-    nn::Conv2d<6, 16, 5> conv2;
-    nn::Dense<16 * 5 * 5, 120> fc1;
-    nn::Dense<120, 84> fc2;
-    nn::Dense<84, 10> fc3;
-
-    auto construct(auto x) const {  // the forward pass; x is an expression, not data
-        auto h1 = nn::max_pool2d<2, 2>(nn::relu(conv1(x)));
-        auto h2 = nn::max_pool2d<2, 2>(nn::relu(conv2(h1)));
-        auto h3 = nn::relu(fc1(nn::flatten(h2)));
-        return fc3(nn::relu(fc2(h3)));
-    }
-};
 
 namespace {
 
@@ -51,10 +45,7 @@ struct options {
     std::string save, csv, chart;
 };
 
-// HOOK(io-safetensors): when spore::save lands, the body becomes `spore::save(net, path);`
-// and weights_can_be_saved true.
-constexpr bool weights_can_be_saved = false;
-void save_weights(const LeNet5&, const std::string&) {}
+void save_weights(const LeNet5& net, const std::string& path) { spore::save(net, path); }
 
 options parse(int argc, char** argv) {
     options o;
@@ -94,8 +85,6 @@ options parse(int argc, char** argv) {
         else throw spore::error("unknown flag " + flag + "\n" + usage);
     }
     if (o.epochs < 1) throw spore::error("--epochs must be at least 1, found " + std::to_string(o.epochs));
-    if (!o.save.empty() && !weights_can_be_saved)
-        throw spore::error("--save " + o.save + ": spore::save (safetensors) is not in this build yet");
     if (o.chart.empty() && !o.save.empty()) o.chart = o.save.substr(0, o.save.rfind('.')) + ".svg";
     return o;
 }
@@ -112,20 +101,32 @@ struct step_lr {
     }
 };
 
-template <std::size_t Batch>
-int run(const options& opt) {
+// Distribution: train::single_process, or parallel::data_parallel under mpirun.
+template <std::size_t Batch, class Distribution>
+int run(const options& opt, Distribution distribution) {
+    const bool reporting = distribution.reporting();
+    const std::size_t ranks = distribution.shard().count;
     const auto data = spore::data::fashion_mnist(opt.data, {.pad = 2});
     LeNet5 net;
     spore::init(net, opt.seed);
+#if defined(LENET_WITH_MPI)
+    if constexpr (std::is_same_v<Distribution, spore::parallel::data_parallel>)
+        spore::parallel::broadcast_parameters(net, distribution.parallel_context());
+#endif
     auto model = spore::Model(net, nn::SoftmaxCrossEntropy{}, spore::optim::Momentum{.lr = opt.lr, .momentum = opt.momentum},
-                              spore::batch<Batch>, spore::input_shape<1, 32, 32>);
+                              spore::batch<Batch>, spore::input_shape<1, 32, 32>, std::move(distribution));
     model.options().seed = opt.seed;
-    std::printf("Fashion-MNIST: %zu training and %zu test images, padded to %zux%zu\n%s", data.train.size(),
-                data.test.size(), data.train.rows(), data.train.cols(), model.summary().c_str());
-    std::printf("batch %zu, SGD lr %g momentum %g%s, %zu threads\n", Batch, double(opt.lr), double(opt.momentum),
-                opt.lr_step ? (", lr times " + std::to_string(opt.lr_gamma) + " every " + std::to_string(opt.lr_step) + " epochs").c_str() : "",
-                spore::num_threads());
-    std::fflush(stdout);
+    if (reporting) {
+        std::printf("Fashion-MNIST: %zu training and %zu test images, padded to %zux%zu\n%s", data.train.size(),
+                    data.test.size(), data.train.rows(), data.train.cols(), model.summary().c_str());
+        const std::string parallel = ranks > 1 ? " per rank, " + std::to_string(ranks) + " ranks (global batch " +
+                                                     std::to_string(Batch * ranks) + ")" : "";
+        std::printf("batch %zu%s, SGD lr %g momentum %g%s, %zu threads%s\n", Batch, parallel.c_str(), double(opt.lr),
+                    double(opt.momentum),
+                    opt.lr_step ? (", lr times " + std::to_string(opt.lr_gamma) + " every " + std::to_string(opt.lr_step) + " epochs").c_str() : "",
+                    spore::num_threads(), ranks > 1 ? " per rank" : "");
+        std::fflush(stdout);
+    }
 
     const bool csv = !opt.csv.empty(), chart = !opt.chart.empty();
     train::CsvLogger log(csv ? opt.csv : "");
@@ -146,6 +147,7 @@ int run(const options& opt) {
     };
     const auto history = model.fit(opt.epochs, data.train, data.test, step_lr{opt.lr_step, opt.lr_gamma},
                                    optional_callbacks{csv ? &log : nullptr, chart ? &writer : nullptr});
+    if (!reporting) return 0;  // rank 0 reports and writes
     std::printf("test accuracy %.4f after %d epochs\n", history.back().test_accuracy, opt.epochs);
     if (!opt.save.empty()) {
         save_weights(net, opt.save);
@@ -156,21 +158,19 @@ int run(const options& opt) {
     return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-    const options opt = parse(argc, argv);
+template <class Distribution>
+int dispatch(const options& opt, Distribution distribution) {
     if (opt.threads) spore::set_num_threads(opt.threads);
     // Each batch size is its own compiled program (about 3-5 s of build time each), so the
     // default build has 32 only; -DLENET_ALL_BATCH_SIZES (CMake: SPORE_LENET_ALL_BATCH_SIZES)
     // adds the others.
     switch (opt.batch) {
-        case 32: return run<32>(opt);
+        case 32: return run<32>(opt, std::move(distribution));
 #if defined(LENET_ALL_BATCH_SIZES)
-        case 16: return run<16>(opt);
-        case 64: return run<64>(opt);
-        case 128: return run<128>(opt);
-        case 256: return run<256>(opt);
+        case 16: return run<16>(opt, std::move(distribution));
+        case 64: return run<64>(opt, std::move(distribution));
+        case 128: return run<128>(opt, std::move(distribution));
+        case 256: return run<256>(opt, std::move(distribution));
         default: throw spore::error("--batch " + std::to_string(opt.batch) + ": choose 16, 32, 64, 128 or 256");
 #else
         default:
@@ -179,6 +179,20 @@ int main(int argc, char** argv) try {
                                "(CMake: -DSPORE_LENET_ALL_BATCH_SIZES=ON)");
 #endif
     }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    const options opt = parse(argc, argv);
+#if defined(LENET_WITH_MPI)
+    if (spore::parallel::context::launched_by_mpirun()) {
+        // One rank per process; each rank's kernels get its share of the machine's cores.
+        spore::parallel::context ctx({.parallel_mode = spore::parallel::mode::data_parallel});
+        return ctx.abort_on_error([&] { return dispatch(opt, spore::parallel::data_parallel(ctx)); });
+    }
+#endif
+    return dispatch(opt, spore::train::single_process{});
 } catch (const std::exception& e) {
     std::fprintf(stderr, "lenet: %s\n", e.what());
     return 1;

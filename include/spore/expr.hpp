@@ -9,5 +9,8 @@
 #include <spore/expr/reshape.hpp>
 #include <spore/expr/softmax.hpp>
 #include <spore/expr/conv.hpp>
+#include <spore/expr/cross_entropy.hpp>
+#include <spore/expr/batch_norm.hpp>
+#include <spore/expr/dropout.hpp>
 #include <spore/expr/plan.hpp>
 #include <spore/expr/program.hpp>

@@ -1,4 +1,11 @@
 #pragma once
+#include <spore/nn/init.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/layers.hpp>
+#include <spore/nn/field_names.hpp>
+#include <spore/nn/buffer.hpp>
+#include <spore/nn/batch_norm.hpp>
+#include <spore/nn/dropout.hpp>
+#include <spore/nn/losses.hpp>
 #include <spore/nn/summary.hpp>
+#include <spore/nn/predictor.hpp>

@@ -1,2 +1,6 @@
 #pragma once
+#include <spore/optim/update.hpp>
+#include <spore/optim/sgd.hpp>
 #include <spore/optim/momentum.hpp>
+#include <spore/optim/adam.hpp>
+#include <spore/optim/schedule.hpp>

@@ -6,4 +6,5 @@
 #include <spore/data.hpp>
 #include <spore/nn.hpp>
 #include <spore/optim.hpp>
+#include <spore/io.hpp>
 #include <spore/train.hpp>

@@ -281,8 +281,10 @@ private:
 
 namespace spore {
 
+// Expressions compute in floating point; integer tensors hold labels and indices (read by the
+// losses that take them), so storage accepts any arithmetic type but bool.
 template <class T>
-concept element_type = std::is_floating_point_v<T>;
+concept element_type = std::is_arithmetic_v<T> && !std::is_same_v<std::remove_cv_t<T>, bool>;
 
 // Anything the expression layer accepts on the right of `tensor = ...`.
 template <class E>
@@ -507,6 +509,50 @@ bool allclose(const A& a, const B& b, double rtol = 1e-5, double atol = 1e-8) {
 
 }  // namespace spore
 // ---- end spore/core/compare.hpp ----
+// ---- begin spore/core/format.hpp ----
+// printf-style text, for error messages and reports. One out-of-line formatter keeps the many
+// messages small in code (a chain of std::string operator+ inlines a lot) and so in build time.
+
+#include <cstdarg>
+#include <cstdio>
+
+namespace spore {
+
+// Appends printf-formatted text to `out`, at any length.
+inline void vappend_format(std::string& out, const char* format, va_list args) {
+    char buffer[256];
+    va_list again;
+    va_copy(again, args);
+    const int n = std::vsnprintf(buffer, sizeof buffer, format, args);
+    if (n > 0 && std::size_t(n) < sizeof buffer) {
+        out.append(buffer, std::size_t(n));
+    } else if (n > 0) {
+        const std::size_t at = out.size();
+        out.resize(at + std::size_t(n) + 1);
+        std::vsnprintf(out.data() + at, std::size_t(n) + 1, format, again);
+        out.resize(at + std::size_t(n));
+    }
+    va_end(again);
+}
+
+[[gnu::format(printf, 2, 3)]] inline void append_format(std::string& out, const char* format, ...) {
+    va_list args;
+    va_start(args, format);
+    vappend_format(out, format, args);
+    va_end(args);
+}
+
+[[gnu::format(printf, 1, 2)]] inline std::string format(const char* format, ...) {
+    std::string out;
+    va_list args;
+    va_start(args, format);
+    vappend_format(out, format, args);
+    va_end(args);
+    return out;
+}
+
+}  // namespace spore
+// ---- end spore/core/format.hpp ----
 // ---- end spore/core.hpp ----
 // ---- begin spore/expr.hpp ----
 // ---- begin spore/expr/node.hpp ----
@@ -1164,6 +1210,9 @@ constexpr auto operand_expression(X&& x) {
         using T = typename expression_of<Other>::value_type;
         return constant<T>{{}, static_cast<T>(x)};
     } else {
+        static_assert(std::is_floating_point_v<typename expression_of<X>::value_type>,
+                      "spore: expressions compute in floating point; an integer tensor (labels) can only be "
+                      "passed to the losses that read it, such as nn::SoftmaxCrossEntropy");
         static_assert(!(is_tensor_v<plain> && std::is_rvalue_reference_v<X&&>),
                       "spore: a temporary tensor in an expression would dangle; give it a name first");
         return as_expression(x);
@@ -1743,12 +1792,15 @@ enum class transpose { no, yes };
 inline constexpr std::size_t cube = 16;
 
 // The register tile. A cube's 16 rows are computed in strips, each strip's rows x 16 columns
-// held in accumulator registers while it runs the whole depth. The strips are as tall as the
-// register file allows (accumulators + one row of B + one broadcast of A), and cut the 16
-// rows as evenly as possible:
-//   AVX-512 fp32: one 16x16 strip, the whole cube in 16 zmm registers (of 32);
-//   AVX2 fp32:    6, 5 and 5 rows: 12 or 10 ymm accumulators (of 16). A 16x16 cube would need
-//                 32 ymm; and fewer than 10 accumulators cannot cover the FMA latency (4-5
+// (of one cube, or of two cubes side by side) held in accumulator registers while it runs the
+// whole depth. The strips are as tall as the register file allows (accumulators + one row of B
+// per cube + one broadcast of A), and cut the 16 rows as evenly as possible:
+//   AVX-512 fp32: two cubes side by side (a cube row is one zmm, so each broadcast of A feeds
+//                 two FMAs), in strips of 8 rows: 16 zmm accumulators (of 32). One cube alone
+//                 (16 rows x 1 zmm) needs a load per FMA and is capped near 60% of peak by the
+//                 load ports; 8 x 32 needs 10 loads per 16 FMAs;
+//   AVX2 fp32:    one cube, 6, 5 and 5 rows: 12 or 10 ymm accumulators (of 16). A 16x16 cube would
+//                 need 32 ymm; and fewer than 10 accumulators cannot cover the FMA latency (4-5
 //                 cycles on 2 ports), which caps a 4-row strip at 80% of peak;
 //   SSE/NEON:     2 (of 16) or 6 (of 32) rows of 4 vectors.
 template <class T>
@@ -1762,20 +1814,18 @@ struct register_tile {
 #else
     static constexpr std::size_t registers = 16;
 #endif
+    // cubes of C side by side in one strip
+    static constexpr std::size_t columns = vectors == 1 && registers >= 32 ? 2 : 1;
 #if defined(SPORE_GEMM_MAX_STRIP_ROWS)  // tuning knob for experiments
     static constexpr std::size_t max_rows = SPORE_GEMM_MAX_STRIP_ROWS;
 #else
-    static constexpr std::size_t max_rows = std::clamp<std::size_t>((registers - vectors - 1) / vectors, 1, cube);
+    static constexpr std::size_t max_rows =
+        std::clamp<std::size_t>((registers - vectors * columns - 1) / (vectors * columns), 1, cube);
 #endif
     static constexpr std::size_t strips = (cube + max_rows - 1) / max_rows;
     // strip s covers rows [first(s), first(s + 1))
     static constexpr std::size_t first(std::size_t s) { return s * (cube / strips) + std::min(s, cube % strips); }
     static constexpr std::size_t height(std::size_t s) { return first(s + 1) - first(s); }
-    static constexpr std::size_t strip_of(std::size_t row) {
-        std::size_t s = 0;
-        while (first(s + 1) <= row) ++s;
-        return s;
-    }
 };
 
 template <class T>
@@ -1784,10 +1834,12 @@ struct gemm_blocking {
     static gemm_blocking compute() {
         const auto& c = caches();
         auto round16 = [](std::size_t x) { return x / cube * cube; };
-        // the B panel (KC x 16) as large as L1, the A block (MC x KC) half of L2: measured best
-        // on a 32 KiB L1 / 1 MiB L2 core (KC 512, MC 256: 69 GFLOP/s at 1024 against 46-66
-        // for half-L1 panels)
-        const std::size_t kc = std::clamp<std::size_t>(round16(c.l1_data / (cube * sizeof(T))), 64, 512);
+        // KC 512: C is read and written once per KC of depth, and those passes cost more than
+        // a B panel (pair) spilling from L1 to L2. Measured at 1024 with 1 thread: on a 32 KiB
+        // L1 / 1 MiB L2 AVX2 core, 69 GFLOP/s against 46-66 for half-L1 panels; on a 48 KiB /
+        // 2 MiB AVX-512 core, 146 against 138-144 for KC 256-384. The A block (MC x KC) takes
+        // half of L2.
+        const std::size_t kc = 512;
         const std::size_t mc = std::clamp<std::size_t>(round16(c.l2 / 2 / (kc * sizeof(T))), 32, 1024);
         return {kc, mc, 4096};
     }
@@ -1802,30 +1854,36 @@ namespace detail {
 // Size of a packed 16-row panel of A `depth` deep: whole cubes.
 constexpr std::size_t a_panel_size(std::size_t depth) { return (depth + cube - 1) / cube * cube * cube; }
 
+template <class T>
+SPORE_ALWAYS_INLINE void copy_cube_row(const T* SPORE_RESTRICT from, T* SPORE_RESTRICT to) {
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < cube; ++i) to[i] = from[i];
+}
+
 // Rows [row, row + 16) of op(A), columns [col, col + depth), as a 16-row panel: a run of
-// 16x16 cubes along k (the last one possibly shallower). Inside a cube the register tile's
-// strips come one after the other, each k-major, so the micro-kernel reads A contiguously:
-// element (r, k) of a cube `kr` deep, in strip s of height h, sits at first(s) * kr + k * h +
-// r - first(s).
+// 16x16 cubes along k (the last one possibly shallower), each row-major with rows 16 apart
+// whatever its depth. The micro-kernel broadcasts A(r, k) from cube + r * 16 + k: a fixed
+// displacement per row, so one pointer serves a whole strip, and packing an untransposed A is
+// a copy of 16-element rows.
 template <class T>
 void pack_a_panel(transpose trans, const T* a, std::size_t lda, std::size_t row, std::size_t rows_valid,
                   std::size_t col, std::size_t depth, T* out) {
-    using tile = register_tile<T>;
-    if (rows_valid < cube) std::fill_n(out, a_panel_size(depth), T(0));
     for (std::size_t q = 0; q * cube < depth; ++q) {
         const std::size_t k0 = q * cube, kr = std::min(cube, depth - k0);
         T* dst = out + q * cube * cube;
-        for (std::size_t r = 0; r < rows_valid; ++r) {
-            const std::size_t s = tile::strip_of(r), h = tile::height(s);
-            T* strip = dst + tile::first(s) * kr + r - tile::first(s);
-            if (trans == transpose::no) {
-                const T* src = a + (row + r) * lda + col + k0;
-                for (std::size_t k = 0; k < kr; ++k) strip[k * h] = src[k];
-            } else {
-                const T* src = a + (col + k0) * lda + row + r;
-                for (std::size_t k = 0; k < kr; ++k) strip[k * h] = src[k * lda];
+        if (trans == transpose::no) {
+            if (kr == cube)  // a fixed-size copy the compiler turns into vector moves
+                for (std::size_t r = 0; r < rows_valid; ++r) copy_cube_row(a + (row + r) * lda + col + k0, dst + r * cube);
+            else
+                for (std::size_t r = 0; r < rows_valid; ++r) std::copy_n(a + (row + r) * lda + col + k0, kr, dst + r * cube);
+        } else {
+            for (std::size_t k = 0; k < kr; ++k) {
+                const T* src = a + (col + k0 + k) * lda + row;
+                for (std::size_t r = 0; r < rows_valid; ++r) dst[r * cube + k] = src[r];
             }
         }
+        // rows past the edge are computed (never stored): keep them finite
+        for (std::size_t r = rows_valid; r < cube; ++r) std::fill_n(dst + r * cube, kr, T(0));
     }
 }
 
@@ -1835,7 +1893,10 @@ void pack_b_panel(transpose trans, const T* b, std::size_t ldb, std::size_t row,
                   std::size_t col, std::size_t cols_valid, T* out) {
     if (cols_valid < cube) std::fill_n(out, depth * cube, T(0));
     if (trans == transpose::no) {
-        for (std::size_t k = 0; k < depth; ++k) std::copy_n(b + (row + k) * ldb + col, cols_valid, out + k * cube);
+        if (cols_valid == cube)
+            for (std::size_t k = 0; k < depth; ++k) copy_cube_row(b + (row + k) * ldb + col, out + k * cube);
+        else
+            for (std::size_t k = 0; k < depth; ++k) std::copy_n(b + (row + k) * ldb + col, cols_valid, out + k * cube);
     } else {
         for (std::size_t c = 0; c < cols_valid; ++c) {
             const T* src = b + (col + c) * ldb + row;
@@ -1844,77 +1905,110 @@ void pack_b_panel(transpose trans, const T* b, std::size_t ldb, std::size_t row,
     }
 }
 
-// Rows [first, first + R) of one 16x16 cube of C, over the whole depth, in registers. Kept out
-// of line: inlined into the cube loop, GCC keeps the accumulators on the stack between cubes.
-template <class T, std::size_t R>
+// Rows [first, first + R) of NC cubes of C side by side, over the whole depth, in registers.
+// b[c] is the 16-column panel of B for cube c, its rows stride[c] apart. Kept out of line:
+// inlined into the cube loop, GCC keeps the accumulators on the stack between cubes.
+template <class T, std::size_t R, std::size_t NC>
 SPORE_NOINLINE void strip_kernel(std::size_t depth, std::size_t first, const T* SPORE_RESTRICT ap,
-                                      const T* SPORE_RESTRICT bp, std::size_t b_stride, T* c, std::size_t ldc,
-                                      std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
+                                 const T* const* bp, const std::size_t* stride, T* c, std::size_t ldc,
+                                 std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
     using tile = register_tile<T>;
     using V = typename tile::V;
     constexpr std::size_t NV = tile::vectors, W = tile::width;
-    V acc[R][NV];
+    V acc[R][NC][NV];
 #pragma GCC unroll 16
     for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 16
-        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(T(0));
-    const T* b_row = bp;
+        for (std::size_t q = 0; q < NC; ++q)
+#pragma GCC unroll 16
+            for (std::size_t v = 0; v < NV; ++v) acc[r][q][v] = V(T(0));
+    // C's rows are read and written once at the end, after the whole depth: ask for them now,
+    // so the wait for memory hides behind the FMAs.
+    if (beta != T(0))
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 16
+            for (std::size_t q = 0; q < NC; ++q) __builtin_prefetch(c + (first + r) * ldc + q * cube, 1);
+    const T* b_row[NC];
+    std::size_t b_step[NC];
+    for (std::size_t q = 0; q < NC; ++q) b_row[q] = bp[q], b_step[q] = stride[q];
     for (std::size_t k0 = 0; k0 < depth; k0 += cube) {  // one 16x16x16 cube step
         const std::size_t kr = std::min(cube, depth - k0);
-        const T* a = ap + k0 * cube + first * kr;
-#pragma GCC unroll 4
-        for (std::size_t k = 0; k < kr; ++k, b_row += b_stride) {
-            V b[NV];
+        const T* a = ap + k0 * cube + first * cube;
+        // this strip's rows of the next cube: R lines from L2
 #pragma GCC unroll 16
-            for (std::size_t v = 0; v < NV; ++v) {
-                b[v] = V::load_unaligned(b_row + v * W);
+        for (std::size_t r = 0; r < R; ++r) __builtin_prefetch(a + cube * cube + r * cube);
+#pragma GCC unroll 4
+        for (std::size_t k = 0; k < kr; ++k) {
+            V b[NC][NV];
+#pragma GCC unroll 16
+            for (std::size_t q = 0; q < NC; ++q) {
+#pragma GCC unroll 16
+                for (std::size_t v = 0; v < NV; ++v) {
+                    b[q][v] = V::load_unaligned(b_row[q] + v * W);
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-                // Keep the row of B in a register: GCC would otherwise fold the load into every
-                // FMA that uses it, loading it R times and running out of load slots.
+                    // Keep the row of B in a register: GCC would otherwise fold the load into every
+                    // FMA that uses it, loading it R times and running out of load slots.
 #if defined(__AVX512F__)
-                asm("" : "+v"(b[v].data));
+                    asm("" : "+v"(b[q][v].data));
 #else
-                asm("" : "+x"(b[v].data));
+                    asm("" : "+x"(b[q][v].data));
 #endif
 #endif
+                }
+                b_row[q] += b_step[q];
             }
 #pragma GCC unroll 16
             for (std::size_t r = 0; r < R; ++r) {
-                const V x(a[k * R + r]);
+                const V x(a[r * cube + k]);
 #pragma GCC unroll 16
-                for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(x, b[v], acc[r][v]);
+                for (std::size_t q = 0; q < NC; ++q)
+#pragma GCC unroll 16
+                    for (std::size_t v = 0; v < NV; ++v) acc[r][q][v] = xsimd::fma(x, b[q][v], acc[r][q][v]);
             }
         }
     }
+    // Every index into acc must be a compile-time constant after unrolling, or GCC keeps the
+    // accumulators in memory; so edges go through a small tile on the stack.
     const V va(alpha), vb(beta);
+    if (first + R <= rows_valid && cols_valid == NC * cube) {
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 16
+            for (std::size_t q = 0; q < NC; ++q)
+#pragma GCC unroll 16
+                for (std::size_t v = 0; v < NV; ++v) {
+                    T* out = c + (first + r) * ldc + q * cube + v * W;
+                    V value = acc[r][q][v] * va;
+                    if (beta != T(0)) value = xsimd::fma(vb, V::load_unaligned(out), value);
+                    value.store_unaligned(out);
+                }
+        return;
+    }
+    alignas(64) T edge[R][NC * cube];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 16
+        for (std::size_t q = 0; q < NC; ++q)
+#pragma GCC unroll 16
+            for (std::size_t v = 0; v < NV; ++v) (acc[r][q][v] * va).store_aligned(&edge[r][q * cube + v * W]);
     for (std::size_t r = 0; r < R && first + r < rows_valid; ++r) {
         T* row = c + (first + r) * ldc;
-        if (cols_valid == cube) {
-#pragma GCC unroll 16
-            for (std::size_t v = 0; v < NV; ++v) {
-                V out = acc[r][v] * va;
-                if (beta != T(0)) out = xsimd::fma(vb, V::load_unaligned(row + v * W), out);
-                out.store_unaligned(row + v * W);
-            }
-        } else {
-            alignas(64) T tmp[cube];
-            for (std::size_t v = 0; v < NV; ++v) (acc[r][v] * va).store_aligned(tmp + v * W);
-            for (std::size_t j = 0; j < cols_valid; ++j) row[j] = beta != T(0) ? tmp[j] + beta * row[j] : tmp[j];
-        }
+        for (std::size_t j = 0; j < cols_valid; ++j) row[j] = beta != T(0) ? edge[r][j] + beta * row[j] : edge[r][j];
     }
 }
 
-// One 16x16 cube of C from a 16-row panel of A and `depth` rows of 16 columns of B, each row
-// `b_stride` apart (16 in a packed panel): C = alpha * A * B + beta * C (beta == 0: C is not
-// read). Strips holding no valid row are skipped.
-template <class T>
-void cube_kernel(std::size_t depth, const T* ap, const T* bp, std::size_t b_stride, T* c, std::size_t ldc,
-                 std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
+// NC 16x16 cubes of C side by side (NC = 1, or register_tile::columns) from a 16-row panel of
+// A and `depth` rows of the 16-column panels b[0..NC) of B: C = alpha * A * B + beta * C
+// (beta == 0: C is not read). Strips holding no valid row are skipped.
+template <class T, std::size_t NC>
+void cube_kernel(std::size_t depth, const T* ap, const T* const* bp, const std::size_t* stride, T* c,
+                 std::size_t ldc, std::size_t rows_valid, std::size_t cols_valid, T alpha, T beta) {
     using tile = register_tile<T>;
     [&]<std::size_t... S>(std::index_sequence<S...>) {
         ((tile::first(S) < rows_valid
-              ? strip_kernel<T, tile::height(S)>(depth, tile::first(S), ap, bp, b_stride, c, ldc, rows_valid,
-                                                 cols_valid, alpha, beta)
+              ? strip_kernel<T, tile::height(S), NC>(depth, tile::first(S), ap, bp, stride, c, ldc, rows_valid,
+                                                     cols_valid, alpha, beta)
               : void()),
          ...);
     }(std::make_index_sequence<tile::strips>{});
@@ -1970,15 +2064,16 @@ void gemm_packed(std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
     auto round_up = [](std::size_t x) { return (x + cube - 1) / cube * cube; };
     const std::size_t nc = std::min(blocking.nc, round_up(n1 - n0));
     const std::size_t mc = std::min(blocking.mc, round_up(m1 - m0));
-    const std::size_t kc = std::min(blocking.kc, k);
+    // depth blocks of equal size (whole cubes) rather than full ones and a thin remainder
+    const std::size_t passes = (k + blocking.kc - 1) / blocking.kc;
+    const std::size_t kc = std::min(blocking.kc, round_up((k + passes - 1) / passes));
     buffers.reserve(m1 - m0, n1 - n0, k);
     T* bpack = buffers.b.data();
     T* apack = buffers.a.data();
-    struct panel_ref {
-        const T* data;
-        std::size_t stride;
-    };
-    panel_ref panels[4096 / cube];  // nc <= 4096; left uninitialised on purpose (hot path)
+    // nc <= 4096; left uninitialised on purpose (hot path)
+    const T* panels[4096 / cube];
+    std::size_t strides[4096 / cube];
+    constexpr std::size_t NC = register_tile<T>::columns;
     for (std::size_t jc = n0; jc < n1; jc += nc) {
         const std::size_t nb = std::min(nc, n1 - jc);
         for (std::size_t pc = 0; pc < k; pc += kc) {
@@ -1986,17 +2081,26 @@ void gemm_packed(std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
             const T beta_here = pc == 0 ? beta : T(1);
             for (std::size_t j = 0; j < nb; j += cube) {
                 const auto [data, stride] = panel_b(pc, kb, jc + j, std::min(cube, nb - j), bpack + j * kb);
-                panels[j / cube] = {data, stride};
+                panels[j / cube] = data;
+                strides[j / cube] = stride;
             }
             for (std::size_t ic = m0; ic < m1; ic += mc) {
                 const std::size_t mb = std::min(mc, m1 - ic);
                 for (std::size_t i = 0; i < mb; i += cube)
                     pack_a(ic + i, std::min(cube, mb - i), pc, kb, apack + i / cube * a_panel_size(kb));
-                for (std::size_t j = 0; j < nb; j += cube) {
-                    const auto [panel, stride] = panels[j / cube];
-                    for (std::size_t i = 0; i < mb; i += cube)
-                        cube_kernel(kb, apack + i / cube * a_panel_size(kb), panel, stride, c + (ic + i) * ldc + jc + j,
-                                    ldc, std::min(cube, mb - i), std::min(cube, nb - j), alpha, beta_here);
+                for (std::size_t j = 0; j < nb; j += NC * cube) {
+                    const bool whole = j + (NC - 1) * cube < nb;  // all NC panels exist
+                    for (std::size_t i = 0; i < mb; i += cube) {
+                        const T* ap = apack + i / cube * a_panel_size(kb);
+                        T* cc = c + (ic + i) * ldc + jc + j;
+                        const std::size_t rows = std::min(cube, mb - i), cols = std::min(NC * cube, nb - j);
+                        if (whole)
+                            cube_kernel<T, NC>(kb, ap, panels + j / cube, strides + j / cube, cc, ldc, rows, cols,
+                                               alpha, beta_here);
+                        else
+                            cube_kernel<T, 1>(kb, ap, panels + j / cube, strides + j / cube, cc, ldc, rows, cols,
+                                              alpha, beta_here);
+                    }
                 }
             }
         }
@@ -2008,9 +2112,11 @@ template <class T>
 void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
                 std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
                 std::size_t ldc, gemm_buffers<T>& buffers) {
-    // When all rows of C fit one block of A, each panel of B is used by one sweep only: packing
-    // it would copy B for nothing, so whole 16-column panels are read where they are.
-    const bool b_in_place = tb == transpose::no && m1 - m0 <= gemm_blocking<T>::get().mc;
+    // When C has a single 16-row panel, each row of B is read once per strip: packing it would
+    // copy B for nothing, so whole 16-column panels are read where they are. With more rows a
+    // panel is reread by every cube and must stay in L1, which B's own rows, a leading dimension
+    // apart (often a multiple of 4 KiB, all in one cache set), would not.
+    const bool b_in_place = tb == transpose::no && m1 - m0 <= cube;
     gemm_packed(
         m0, m1, n0, n1, k, alpha,
         [&](std::size_t row, std::size_t rows, std::size_t col, std::size_t depth, T* out) {
@@ -2022,6 +2128,50 @@ void gemm_block(transpose ta, transpose tb, std::size_t m0, std::size_t m1, std:
             return std::pair<const T*, std::size_t>{scratch, cube};
         },
         beta, c, ldc, buffers);
+}
+
+// C = alpha * op(A) * op(B) + beta * C for a C of one or two rows (a batch of one at inference):
+// packing would cost more than the product, so op(B) is read where it is, as rows of dot
+// products (op(B) = B^T, a Dense weight [n, k]) or as scaled rows added up (op(B) = B).
+template <class T>
+void gemm_few_rows(transpose ta, transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                   std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    using V = simd::batch<T>;
+    constexpr std::size_t W = V::size;
+    auto a_at = [&](std::size_t i, std::size_t p) { return ta == transpose::no ? a[i * lda + p] : a[p * lda + i]; };
+    for (std::size_t i = 0; i < m; ++i) {
+        T* row = c + i * ldc;
+        if (tb == transpose::yes) {
+            const T* a_row = a + i * lda;  // used when A is not transposed
+            for (std::size_t j = 0; j < n; ++j) {
+                const T* b_row = b + j * ldb;
+                V acc[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
+                std::size_t p = 0;
+                if (ta == transpose::no) {
+                    for (; p + 4 * W <= k; p += 4 * W)
+                        for (std::size_t u = 0; u < 4; ++u)
+                            acc[u] = xsimd::fma(V::load_unaligned(a_row + p + u * W), V::load_unaligned(b_row + p + u * W), acc[u]);
+                    for (; p + W <= k; p += W) acc[0] = xsimd::fma(V::load_unaligned(a_row + p), V::load_unaligned(b_row + p), acc[0]);
+                }
+                T sum = xsimd::hadd((acc[0] + acc[1]) + (acc[2] + acc[3]));
+                for (; p < k; ++p) sum += a_at(i, p) * b_row[p];
+                row[j] = alpha * sum + (beta == T(0) ? T(0) : beta * row[j]);
+            }
+        } else {
+            // row = beta * row, then += alpha * a(i, p) * B[p, :] for each p
+            std::size_t j = 0;
+            for (; j + W <= n; j += W) {
+                V acc = beta == T(0) ? V(T(0)) : V::load_unaligned(row + j) * V(beta);
+                for (std::size_t p = 0; p < k; ++p) acc = xsimd::fma(V(alpha * a_at(i, p)), V::load_unaligned(b + p * ldb + j), acc);
+                acc.store_unaligned(row + j);
+            }
+            for (; j < n; ++j) {
+                T acc = beta == T(0) ? T(0) : beta * row[j];
+                for (std::size_t p = 0; p < k; ++p) acc += alpha * a_at(i, p) * b[p * ldb + j];
+                row[j] = acc;
+            }
+        }
+    }
 }
 
 }  // namespace detail
@@ -2036,6 +2186,7 @@ void gemm(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, st
             for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
         return;
     }
+    if (m <= 2) return detail::gemm_few_rows(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     auto& pool = thread_pool::instance();
     // Below about 2^18 multiply-adds a second thread costs more than it saves.
     const std::size_t work = m * n * k;
@@ -2080,6 +2231,16 @@ struct check_matmul {
                       "(see check_matmul<left shape, right shape> above)");
 };
 
+template <class A>
+struct transpose_node;
+
+// A transpose of a tensor (a Dense layer's weight, say) that a matmul reads in place, as a
+// transposed GEMM operand, rather than copying it transposed on every run.
+template <class E>
+inline constexpr bool transposed_leaf_v = false;
+template <class A>
+inline constexpr bool transposed_leaf_v<transpose_node<A>> = A::kind == node_kind::leaf;
+
 template <class A, class B>
 struct matmul_node : node_base<typename A::value_type,
                                shape<A::shape_type::extents[0], B::shape_type::extents[B::shape_type::rank - 1]>,
@@ -2092,12 +2253,20 @@ struct matmul_node : node_base<typename A::value_type,
     B b;
     bool operator==(const matmul_node&) const = default;
 
+    // How the GEMM reads each operand: a transposed leaf in place (stored [k, m] or [n, k]).
+    static constexpr auto trans_a = transposed_leaf_v<A> ? kernels::transpose::yes : kernels::transpose::no;
+    static constexpr auto trans_b = transposed_leaf_v<B> ? kernels::transpose::yes : kernels::transpose::no;
+    static constexpr std::size_t lda = transposed_leaf_v<A> ? m : k;
+    static constexpr std::size_t ldb = transposed_leaf_v<B> ? k : n;
+
     template <class S>
     void forward(S& state) const {
-        state.a_values = operand_values(a, state.a, state.a_buffer);
-        state.b_values = operand_values(b, state.b, state.b_buffer);
-        kernels::gemm(kernels::transpose::no, kernels::transpose::no, m, n, k, T(1), state.a_values, k,
-                      state.b_values, n, T(0), state.mutable_value(), n);
+        if constexpr (transposed_leaf_v<A>) state.a_values = a.a.data;
+        else state.a_values = operand_values(a, state.a, state.a_buffer);
+        if constexpr (transposed_leaf_v<B>) state.b_values = b.a.data;
+        else state.b_values = operand_values(b, state.b, state.b_buffer);
+        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a_values, lda, state.b_values, ldb, T(0),
+                      state.mutable_value(), n);
     }
 };
 
@@ -2111,6 +2280,12 @@ struct state_of<matmul_node<A, B>> {
         operand_buffer<B> b_buffer, b_gradient;
         const T* a_values = nullptr;
         const T* b_values = nullptr;
+        // after the operands are planned: a transposed leaf need not be materialised
+        template <class P>
+        void configure(P&) {
+            if constexpr (transposed_leaf_v<A>) a.read_through = !a.alias && !a.aliased;
+            if constexpr (transposed_leaf_v<B>) b.read_through = !b.alias && !b.aliased;
+        }
         void allocate_buffers() {
             a_buffer.allocate();
             b_buffer.allocate();
@@ -2133,6 +2308,7 @@ struct transpose_node : node_base<typename A::value_type,
 
     template <class S>
     void forward(S& state) const {
+        if (state.read_through) return;  // its only reader takes the operand in place
         kernels::count(kernels::counters.transpose);
         const auto* in = operand_values(a, state.a, state.a_buffer);
         auto* out = state.mutable_value();
@@ -2147,6 +2323,9 @@ struct state_of<transpose_node<A>> {
         state_t<A> a;
         operand_buffer<A> a_buffer;
         aligned_buffer<typename A::value_type> a_gradient;
+        // Set by a matmul parent that reads the operand in place; cleared when another
+        // occurrence aliases this one (its reader may need the values).
+        bool read_through = false, aliased = false;
         void allocate_buffers() {
             a_buffer.allocate();
             if (this->needs_grad) a_gradient = aligned_buffer<typename A::value_type>(A::shape_type::size);
@@ -2321,7 +2500,8 @@ constexpr auto log_softmax(X&& x) {
 // (materialised once if they are expressions) and run through kernels/conv.hpp.
 
 // ---- begin spore/kernels/conv.hpp ----
-// 2-D convolution in NCHW on the cube-tiled GEMM. Each image is one GEMM,
+// 2-D convolution in NCHW. At stride 1 it runs the direct kernels of conv_direct.hpp (an
+// implicit GEMM read through tap offsets). Other strides run on the cube-tiled GEMM: each image is one GEMM,
 //   y[n] (filters x positions) = W (filters x patch) * col(x[n]) (patch x positions),
 // where col() is im2col; its 16-column panels are packed straight from the image, so the full
 // im2col matrix is never stored. The weight gradient is the same product with col() read
@@ -2329,6 +2509,271 @@ constexpr auto log_softmax(X&& x) {
 //
 // Images are split among threads; the weight gradient is summed per fixed chunk of images and
 // the chunks added in order, so no result depends on the thread count.
+
+// ---- begin spore/kernels/conv_direct.hpp ----
+// Direct 2-D convolution at stride 1, with no im2col matrix: the implicit GEMM of a
+// convolution read straight from a zero-padded copy of the image.
+//
+// A register tile is RF filters x NV runs, where a run is one SIMD vector of neighbouring
+// output positions in one output row. For every tap k = (c, kh, kw) the input a run needs is
+// one contiguous vector at a fixed offset from the run's start, so a step of the tile is NV
+// vector loads, RF broadcasts of a weight and RF * NV FMAs, exactly a GEMM micro-kernel whose
+// B rows come through a table of tap offsets instead of a packed panel. im2col gathers 16
+// scattered values per panel row and cost LeNet's convolutions twice their FMAs; here the
+// only copy is the padded image, a few KiB.
+//
+//   forward:         y = conv(x, w) + b, tiles over (filters, runs of y);
+//   input gradient:  dx = the full correlation of dy with w flipped and transposed: the same
+//                    forward tile on dy padded by the kernel size minus one, filters = C;
+//   weight gradient: dw[f, k] = sum over images and positions of dy[f, p] x[p + tap(k)]: a tile
+//                    of RF filters x RK taps of vector accumulators, summed across lanes at the
+//                    end; dy is read with the lanes past a row's end masked off.
+//
+// Work is split by images (forward, input gradient) or by tiles of dw (weight gradient), never
+// inside a sum, so the result does not depend on the thread count.
+
+// ---- begin spore/kernels/simd_lanes.hpp ----
+// THE ONE FILE WITH INTRINSICS, and optional: without AVX-512 or AVX2 every function here is
+// a scalar loop over a copy of the vector on the stack, so removing the #if branches loses
+// speed, never correctness. xsimd 8.1 has no masked loads and stores, and the convolution
+// kernels end every output row with a partial vector (LeNet's rows are 28 and 10 wide): a
+// masked store there costs what a full one does, a scalar loop 10-16 times that.
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace spore::simd {
+
+// p[i] = v[i] (or p[i] += v[i] with Add) for the first n lanes, n <= V::size.
+template <bool Add, class V>
+SPORE_ALWAYS_INLINE void store_first_lanes(element_of_t<V>* p, const V& v, std::size_t n) {
+    using T = element_of_t<V>;
+#if defined(__AVX512F__)
+    if constexpr (sizeof(v.data) == 64 && std::is_same_v<T, float>) {
+        const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1u);
+        __m512 value = v.data;
+        if constexpr (Add) value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(mask, p));
+        _mm512_mask_storeu_ps(p, mask, value);
+        return;
+    } else if constexpr (sizeof(v.data) == 64 && std::is_same_v<T, double>) {
+        const __mmask8 mask = static_cast<__mmask8>((1u << n) - 1u);
+        __m512d value = v.data;
+        if constexpr (Add) value = _mm512_add_pd(value, _mm512_maskz_loadu_pd(mask, p));
+        _mm512_mask_storeu_pd(p, mask, value);
+        return;
+    }
+#endif
+#if defined(__AVX2__)
+    if constexpr (sizeof(v.data) == 32 && std::is_same_v<T, float>) {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256 value = v.data;
+        if constexpr (Add) value = _mm256_add_ps(value, _mm256_maskload_ps(p, mask));
+        _mm256_maskstore_ps(p, mask, value);
+        return;
+    } else if constexpr (sizeof(v.data) == 32 && std::is_same_v<T, double>) {
+        const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3));
+        __m256d value = v.data;
+        if constexpr (Add) value = _mm256_add_pd(value, _mm256_maskload_pd(p, mask));
+        _mm256_maskstore_pd(p, mask, value);
+        return;
+    }
+#endif
+    alignas(64) T lanes[V::size];
+    v.store_aligned(lanes);
+    for (std::size_t i = 0; i < n; ++i) p[i] = Add ? p[i] + lanes[i] : lanes[i];
+}
+
+// The first n lanes from p, zeros in the others; reads nothing past p + n.
+template <class V>
+SPORE_ALWAYS_INLINE V load_first_lanes(const element_of_t<V>* p, std::size_t n) {
+    using T = element_of_t<V>;
+#if defined(__AVX512F__)
+    if constexpr (V::size * sizeof(T) == 64 && std::is_same_v<T, float>)
+        return V(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p));
+    else if constexpr (V::size * sizeof(T) == 64 && std::is_same_v<T, double>)
+        return V(_mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1u), p));
+#endif
+#if defined(__AVX2__)
+    if constexpr (V::size * sizeof(T) == 32 && std::is_same_v<T, float>)
+        return V(_mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))));
+    else if constexpr (V::size * sizeof(T) == 32 && std::is_same_v<T, double>)
+        return V(_mm256_maskload_pd(
+            p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3))));
+#endif
+    alignas(64) T lanes[V::size] = {};
+    for (std::size_t i = 0; i < n; ++i) lanes[i] = p[i];
+    return V::load_aligned(lanes);
+}
+
+}  // namespace spore::simd
+// ---- end spore/kernels/simd_lanes.hpp ----
+
+namespace spore::kernels::direct {
+
+// Output positions one vector wide in one output row: the offset of its first input in the
+// padded source, the offset of its first output, and how many of its lanes are real.
+struct run {
+    std::size_t src, dst, lanes;
+};
+
+#if defined(__AVX512F__) || defined(__aarch64__)
+inline constexpr std::size_t vector_registers = 32;
+#else
+inline constexpr std::size_t vector_registers = 16;
+#endif
+
+// Tile shapes, rows (filters) x columns (runs or taps), as large as the register file allows:
+// rows * columns accumulators + one register per column (forward: the runs' inputs) or per row
+// (weight gradient: dy of each filter) + one broadcast or load. Two shapes each, so that 6 or
+// 16 filters (LeNet) waste no row; the one with fewer padded rows is used.
+template <std::size_t Rows, std::size_t Columns>
+struct tile_shape {
+    static constexpr std::size_t rows = Rows, columns = Columns;
+};
+#if defined(__AVX512F__) || defined(__aarch64__)
+using forward_tiles = std::pair<tile_shape<8, 3>, tile_shape<6, 4>>;
+using weight_tiles = std::pair<tile_shape<4, 6>, tile_shape<6, 4>>;
+#else
+using forward_tiles = std::pair<tile_shape<4, 2>, tile_shape<3, 3>>;
+using weight_tiles = std::pair<tile_shape<4, 2>, tile_shape<3, 3>>;
+#endif
+
+inline constexpr std::size_t round_up(std::size_t x, std::size_t to) { return (x + to - 1) / to * to; }
+
+// Calls body(shape) with the shape of the pair that pads `filters` the least.
+template <class Pair, class Body>
+decltype(auto) with_tile(std::size_t filters, Body&& body) {
+    using first = typename Pair::first_type;
+    using second = typename Pair::second_type;
+    if (round_up(filters, second::rows) < round_up(filters, first::rows)) return body(second{});
+    return body(first{});
+}
+
+template <class V>
+SPORE_ALWAYS_INLINE void keep_in_register([[maybe_unused]] V& v) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    // GCC would otherwise fold the load into each FMA that uses it, and run out of load slots.
+#if defined(__AVX512F__)
+    asm("" : "+v"(v.data));
+#else
+    asm("" : "+x"(v.data));
+#endif
+#endif
+}
+
+// RF filters x NV runs over `taps` taps: out[f * plane + run.dst + lane] (+)= bias[f] +
+// sum_k weights[k * RF + f] * source[run.src + offsets[k] + lane], for the first `filters` rows
+// and each run's real lanes (a run of 0 lanes only pads the tile).
+template <class T, std::size_t RF, std::size_t NV>
+SPORE_NOINLINE void forward_tile(std::size_t taps, const T* SPORE_RESTRICT weights,
+                                 const std::size_t* SPORE_RESTRICT offsets, const T* source, const run* runs,
+                                 const T* bias, T* out, std::size_t plane, std::size_t filters, bool accumulate) {
+    using V = simd::batch<T>;
+    constexpr std::size_t W = V::size;
+    V acc[RF][NV];
+#pragma GCC unroll 16
+    for (std::size_t f = 0; f < RF; ++f)
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < NV; ++v) acc[f][v] = V(bias ? bias[f] : T(0));
+    const T* src[NV];
+#pragma GCC unroll 16
+    for (std::size_t v = 0; v < NV; ++v) src[v] = source + runs[v].src;
+    for (std::size_t k = 0; k < taps; ++k) {
+        const std::size_t offset = offsets[k];
+        V in[NV];
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < NV; ++v) {
+            in[v] = V::load_unaligned(src[v] + offset);
+            keep_in_register(in[v]);
+        }
+        const T* w = weights + k * RF;
+#pragma GCC unroll 16
+        for (std::size_t f = 0; f < RF; ++f) {
+            const V x(w[f]);
+#pragma GCC unroll 16
+            for (std::size_t v = 0; v < NV; ++v) acc[f][v] = xsimd::fma(x, in[v], acc[f][v]);
+        }
+    }
+    // f and v stay compile-time constants (a run-time index would put acc in memory)
+#pragma GCC unroll 16
+    for (std::size_t f = 0; f < RF; ++f) {
+        if (f >= filters) break;
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < NV; ++v) {
+            T* o = out + f * plane + runs[v].dst;
+            if (runs[v].lanes == W) {
+                V value = acc[f][v];
+                if (accumulate) value += V::load_unaligned(o);
+                value.store_unaligned(o);
+            } else if (accumulate) {
+                simd::store_first_lanes<true>(o, acc[f][v], runs[v].lanes);
+            } else {
+                simd::store_first_lanes<false>(o, acc[f][v], runs[v].lanes);
+            }
+        }
+    }
+}
+
+// RF filters x RK taps of dw over the runs of a few images, added to the tile's vector partial
+// sums `partial` (RF * RK vectors, lanes summed by finish_weight_tile):
+// partial[f][k] += sum_r dy[f * plane + run r] * x[run r + offsets[k]], lane by lane, over each
+// run's real lanes (masked loads of dy; rows from `filters` on are zero). A few images at a
+// time keep their dy and x in L1 across all tiles; accumulating over the whole batch in
+// registers would stream them from L2 once per tile.
+template <class T, std::size_t RF, std::size_t RK>
+SPORE_NOINLINE void weight_tile(std::size_t images, std::size_t run_count, const run* runs, const T* x,
+                                std::size_t x_stride, const T* dy, std::size_t dy_stride, std::size_t plane,
+                                std::size_t filters, const std::size_t* SPORE_RESTRICT offsets, std::size_t taps,
+                                T* SPORE_RESTRICT partial) {
+    using V = simd::batch<T>;
+    constexpr std::size_t W = V::size;
+    V acc[RF][RK];
+#pragma GCC unroll 16
+    for (std::size_t f = 0; f < RF; ++f)
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < RK; ++k) acc[f][k] = V::load_aligned(partial + (f * RK + k) * W);
+    std::size_t offset[RK];
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < RK; ++k) offset[k] = offsets[std::min(k, taps - 1)];
+    for (std::size_t n = 0; n < images; ++n)
+    for (std::size_t r = 0; r < run_count; ++r) {
+        const std::size_t lanes = runs[r].lanes;
+        const T* grad = dy + n * dy_stride + runs[r].dst;
+        V d[RF];
+#pragma GCC unroll 16
+        for (std::size_t f = 0; f < RF; ++f)
+            d[f] = f < filters ? simd::load_first_lanes<V>(grad + f * plane, lanes) : V(T(0));
+        const T* in = x + n * x_stride + runs[r].src;
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < RK; ++k) {
+            const V value = V::load_unaligned(in + offset[k]);
+#pragma GCC unroll 16
+            for (std::size_t f = 0; f < RF; ++f) acc[f][k] = xsimd::fma(d[f], value, acc[f][k]);
+        }
+    }
+#pragma GCC unroll 16
+    for (std::size_t f = 0; f < RF; ++f)
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < RK; ++k) acc[f][k].store_aligned(partial + (f * RK + k) * W);
+}
+
+// dw[f * dw_stride + k] (+)= the lanes of a tile's partial sums added up, for the first
+// `filters` x `taps` of the tile.
+template <class T, std::size_t RF, std::size_t RK>
+void finish_weight_tile(const T* partial, T* dw, std::size_t dw_stride, std::size_t filters, std::size_t taps,
+                        bool accumulate) {
+    using V = simd::batch<T>;
+    for (std::size_t f = 0; f < filters; ++f)
+        for (std::size_t k = 0; k < taps; ++k) {
+            const T sum = xsimd::hadd(V::load_aligned(partial + (f * RK + k) * V::size));
+            T& o = dw[f * dw_stride + k];
+            o = accumulate ? o + sum : sum;
+        }
+}
+
+}  // namespace spore::kernels::direct
+// ---- end spore/kernels/conv_direct.hpp ----
 
 namespace spore::kernels {
 
@@ -2346,10 +2791,36 @@ struct conv2d_geometry {
     constexpr std::size_t weight_size() const { return filters * patch(); }
 };
 
-// Chunks of images whose weight gradients are summed separately, then in order.
+// Chunks of images whose weight gradients are summed separately, then in order (GEMM path).
 inline constexpr std::size_t weight_gradient_chunks(std::size_t batch) { return std::min<std::size_t>(batch, 8); }
+
+namespace detail {
+// Elements of one zero-padded image for the direct kernels: reads run up to a vector past the
+// last row.
+template <class T>
+constexpr std::size_t padded_image_size(std::size_t channels, std::size_t height, std::size_t width) {
+    return direct::round_up(channels * height * width + width + simd::batch<T>::size, 16);
+}
+template <class T>
+constexpr std::size_t runs_per_row(std::size_t width) {
+    return (width + simd::batch<T>::size - 1) / simd::batch<T>::size;
+}
+// The vector partial sums of every tile of the direct weight gradient.
+template <class T>
+std::size_t weight_partials_size(const conv2d_geometry& g) {
+    return direct::with_tile<direct::weight_tiles>(g.filters, [&](auto shape) {
+        constexpr std::size_t RF = decltype(shape)::rows, RK = decltype(shape)::columns;
+        return direct::round_up(g.filters, RF) * direct::round_up(g.patch(), RK) * simd::batch<T>::size;
+    });
+}
+}  // namespace detail
+
 // Scratch a caller provides to conv2d_backward_weight (per batch size and geometry).
-inline constexpr std::size_t weight_gradient_scratch(const conv2d_geometry& g, std::size_t batch) {
+template <class T>
+std::size_t weight_gradient_scratch(const conv2d_geometry& g, std::size_t batch) {
+    if (g.stride == 1)
+        return batch * detail::padded_image_size<T>(g.channels, g.height + 2 * g.padding, g.width + 2 * g.padding) +
+               detail::weight_partials_size<T>(g) + 64 / sizeof(T);  // room to align
     return weight_gradient_chunks(batch) * (g.weight_size() + g.filters);
 }
 
@@ -2487,12 +2958,223 @@ inline std::pair<std::size_t, std::size_t> task_images(std::size_t batch, std::s
     return {batch * t / tasks, batch * (t + 1) / tasks};
 }
 
+// ---- the direct kernels (stride 1) ----
+
+// Per-call tables of the calling thread (they only grow, so a warm call allocates nothing).
+template <class T>
+struct direct_tables {
+    std::vector<direct::run> runs;
+    std::vector<std::size_t> offsets;
+    std::vector<T> weights, bias;
+    static direct_tables& of_this_thread() {
+        thread_local direct_tables tables;
+        return tables;
+    }
+};
+
+// Runs covering a rows x cols output, row-major, read from a source `source_width` wide whose
+// output starts `skip` rows and columns in; padded with empty runs to a multiple of `multiple`.
+template <class T>
+void make_runs(std::size_t rows, std::size_t cols, std::size_t source_width, std::size_t skip, std::size_t multiple,
+               std::vector<direct::run>& runs) {
+    constexpr std::size_t W = simd::batch<T>::size;
+    runs.clear();
+    for (std::size_t i = 0; i < rows; ++i)
+        for (std::size_t j = 0; j < cols; j += W)
+            runs.push_back({(i + skip) * source_width + j + skip, i * cols + j, std::min(W, cols - j)});
+    while (runs.size() % multiple) runs.push_back({runs.front().src, 0, 0});
+}
+
+// Offsets of the taps (c, kh, kw) in a source of `channels` planes `height` x `width`.
+inline void make_offsets(std::size_t channels, std::size_t kernel_h, std::size_t kernel_w, std::size_t height,
+                         std::size_t width, std::vector<std::size_t>& offsets) {
+    offsets.clear();
+    for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t kh = 0; kh < kernel_h; ++kh)
+            for (std::size_t kw = 0; kw < kernel_w; ++kw) offsets.push_back((c * height + kh) * width + kw);
+}
+
+// Copies `channels` planes rows x cols into `out`, `pad` zeros on every side, and zeroes the
+// slack up to `size`.
+template <class T>
+void pad_planes(const T* in, std::size_t channels, std::size_t rows, std::size_t cols, std::size_t pad_rows,
+                std::size_t pad_cols, T* out, std::size_t size) {
+    const std::size_t out_rows = rows + 2 * pad_rows, out_cols = cols + 2 * pad_cols;
+    if (pad_rows == 0 && pad_cols == 0) {
+        std::copy_n(in, channels * rows * cols, out);
+        std::fill(out + channels * rows * cols, out + size, T(0));
+        return;
+    }
+    std::fill_n(out, size, T(0));
+    for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t r = 0; r < rows; ++r)
+            std::copy_n(in + (c * rows + r) * cols, cols, out + (c * out_rows + r + pad_rows) * out_cols + pad_cols);
+}
+
+// Weights [rows, taps] (row r, tap k at weight(r, k)) packed as blocks of RF rows, tap-major,
+// zero past the last row.
+template <class T, std::size_t RF, class Weight>
+void pack_tile_weights(std::size_t rows, std::size_t taps, Weight&& weight, std::vector<T>& out) {
+    const std::size_t blocks = (rows + RF - 1) / RF;
+    out.assign(blocks * taps * RF, T(0));
+    for (std::size_t b = 0; b < blocks; ++b)
+        for (std::size_t k = 0; k < taps; ++k)
+            for (std::size_t f = 0; f < RF && b * RF + f < rows; ++f) out[(b * taps + k) * RF + f] = weight(b * RF + f, k);
+}
+
+// out[n] (+)= bias + conv(source[n], weights) over `rows` output planes of `plane` elements, for
+// images of `padded` elements made by pad(n, buffer); tables as made above.
+template <class T, std::size_t RF, std::size_t NV, class Pad>
+void direct_forward_images(std::size_t batch, std::size_t padded, Pad&& pad, const direct_tables<T>& tables,
+                           std::size_t rows, bool with_bias, T* out, std::size_t out_image, std::size_t plane,
+                           bool accumulate) {
+    const std::size_t taps = tables.offsets.size(), blocks = (rows + RF - 1) / RF;
+    const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
+    run_tasks<T>(
+        tasks, [&](conv_slot<T>& slot) { slot.reserve(0, 0, 0, padded); },
+        [&](std::size_t t, conv_slot<T>& slot) {
+            const auto [lo, hi] = task_images(batch, tasks, t);
+            T* image = slot.scratch.data();
+            for (std::size_t n = lo; n < hi; ++n) {
+                pad(n, image);
+                for (std::size_t b = 0; b < blocks; ++b)
+                    for (std::size_t r = 0; r < tables.runs.size(); r += NV)
+                        direct::forward_tile<T, RF, NV>(taps, tables.weights.data() + b * taps * RF,
+                                                        tables.offsets.data(), image, tables.runs.data() + r,
+                                                        with_bias ? tables.bias.data() + b * RF : nullptr,
+                                                        out + n * out_image + b * RF * plane, plane,
+                                                        std::min(RF, rows - b * RF), accumulate);
+            }
+        });
+}
+
+template <class T>
+void conv2d_forward_direct(const conv2d_geometry& g, std::size_t batch, const T* x, const T* w, const T* bias, T* y) {
+    const std::size_t hp = g.height + 2 * g.padding, wp = g.width + 2 * g.padding;
+    const std::size_t padded = padded_image_size<T>(g.channels, hp, wp);
+    auto& tables = direct_tables<T>::of_this_thread();
+    make_offsets(g.channels, g.kernel_h, g.kernel_w, hp, wp, tables.offsets);
+    direct::with_tile<direct::forward_tiles>(g.filters, [&](auto shape) {
+        constexpr std::size_t RF = decltype(shape)::rows, NV = decltype(shape)::columns;
+        make_runs<T>(g.out_h(), g.out_w(), wp, 0, NV, tables.runs);
+        pack_tile_weights<T, RF>(g.filters, g.patch(), [&](std::size_t f, std::size_t k) { return w[f * g.patch() + k]; },
+                                 tables.weights);
+        tables.bias.assign(direct::round_up(g.filters, RF), T(0));
+        if (bias) std::copy_n(bias, g.filters, tables.bias.begin());
+        direct_forward_images<T, RF, NV>(
+            batch, padded,
+            [&](std::size_t n, T* image) {
+                pad_planes(x + n * g.input_size(), g.channels, g.height, g.width, g.padding, g.padding, image, padded);
+            },
+            tables, g.filters, bias != nullptr, y, g.output_size(), g.positions(), false);
+    });
+}
+
+// dx (+)= the full correlation of dy (padded by the kernel size minus one) with w flipped and
+// transposed, cropped by the padding.
+template <class T>
+void conv2d_backward_input_direct(const conv2d_geometry& g, std::size_t batch, const T* dy, const T* w, T* dx,
+                                  bool accumulate) {
+    const std::size_t oh = g.out_h(), ow = g.out_w(), ph = g.kernel_h - 1, pw = g.kernel_w - 1;
+    const std::size_t hq = oh + 2 * ph, wq = ow + 2 * pw;
+    const std::size_t padded = padded_image_size<T>(g.filters, hq, wq);
+    const std::size_t kk = g.kernel_h * g.kernel_w, taps = g.filters * kk;
+    auto& tables = direct_tables<T>::of_this_thread();
+    make_offsets(g.filters, g.kernel_h, g.kernel_w, hq, wq, tables.offsets);
+    direct::with_tile<direct::forward_tiles>(g.channels, [&](auto shape) {
+        constexpr std::size_t RF = decltype(shape)::rows, NV = decltype(shape)::columns;
+        make_runs<T>(g.height, g.width, wq, g.padding, NV, tables.runs);
+        pack_tile_weights<T, RF>(
+            g.channels, taps,
+            [&](std::size_t c, std::size_t k) {
+                const std::size_t f = k / kk, a = k % kk / g.kernel_w, b = k % g.kernel_w;
+                return w[((f * g.channels + c) * g.kernel_h + g.kernel_h - 1 - a) * g.kernel_w + g.kernel_w - 1 - b];
+            },
+            tables.weights);
+        direct_forward_images<T, RF, NV>(
+            batch, padded,
+            [&](std::size_t n, T* image) {
+                pad_planes(dy + n * g.output_size(), g.filters, oh, ow, ph, pw, image, padded);
+            },
+            tables, g.channels, false, dx, g.input_size(), g.height * g.width, accumulate);
+    });
+}
+
+template <class T>
+void conv2d_backward_weight_direct(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw,
+                                   T* dbias, bool accumulate_w, bool accumulate_bias, T* scratch) {
+    using V = simd::batch<T>;
+    constexpr std::size_t W = V::size;
+    const std::size_t hp = g.height + 2 * g.padding, wp = g.width + 2 * g.padding;
+    const std::size_t x_size = padded_image_size<T>(g.channels, hp, wp);
+    auto& tables = direct_tables<T>::of_this_thread();
+    make_offsets(g.channels, g.kernel_h, g.kernel_w, hp, wp, tables.offsets);
+    make_runs<T>(g.out_h(), g.out_w(), wp, 0, 1, tables.runs);
+    // aligned to 64 bytes inside the scratch, wherever the caller's buffer starts
+    T* xs = reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(scratch) + 63) / 64 * 64);
+    T* partials = xs + batch * x_size;
+    const std::size_t copy_tasks = std::min(batch, thread_pool::instance().threads());
+    run_tasks<T>(
+        copy_tasks, [](conv_slot<T>&) {},
+        [&](std::size_t t, conv_slot<T>&) {
+            const auto [lo, hi] = task_images(batch, copy_tasks, t);
+            for (std::size_t n = lo; n < hi; ++n)
+                pad_planes(x + n * g.input_size(), g.channels, g.height, g.width, g.padding, g.padding, xs + n * x_size,
+                           x_size);
+        });
+    direct::with_tile<direct::weight_tiles>(g.filters, [&](auto shape) {
+        constexpr std::size_t RF = decltype(shape)::rows, RK = decltype(shape)::columns;
+        const std::size_t taps = g.patch(), tap_blocks = (taps + RK - 1) / RK;
+        const std::size_t tiles = (g.filters + RF - 1) / RF * tap_blocks, tile_size = RF * RK * W;
+        const std::size_t tasks = std::min(tiles, thread_pool::instance().threads());
+        // images per sweep over the tiles: as many as keep their x and dy within half of L1
+        const std::size_t image_bytes = (x_size + g.output_size()) * sizeof(T);
+        const std::size_t chunk = std::clamp<std::size_t>(caches().l1_data / 2 / image_bytes, 1, batch);
+        run_tasks<T>(
+            tasks, [](conv_slot<T>&) {},
+            [&](std::size_t t, conv_slot<T>&) {
+                const std::size_t first = tiles * t / tasks, last = tiles * (t + 1) / tasks;
+                std::fill(partials + first * tile_size, partials + last * tile_size, T(0));
+                for (std::size_t n = 0; n < batch; n += chunk)
+                    for (std::size_t tile = first; tile < last; ++tile) {
+                        const std::size_t f0 = tile / tap_blocks * RF, k0 = tile % tap_blocks * RK;
+                        direct::weight_tile<T, RF, RK>(std::min(chunk, batch - n), tables.runs.size(),
+                                                       tables.runs.data(), xs + n * x_size, x_size,
+                                                       dy + n * g.output_size() + f0 * g.positions(), g.output_size(),
+                                                       g.positions(), g.filters - f0, tables.offsets.data() + k0,
+                                                       taps - k0, partials + tile * tile_size);
+                    }
+                for (std::size_t tile = first; tile < last; ++tile) {
+                    const std::size_t f0 = tile / tap_blocks * RF, k0 = tile % tap_blocks * RK;
+                    direct::finish_weight_tile<T, RF, RK>(partials + tile * tile_size, dw + f0 * taps + k0, taps,
+                                                          std::min(RF, g.filters - f0), std::min(RK, taps - k0),
+                                                          accumulate_w);
+                }
+            });
+    });
+    if (dbias)  // vector sums in a fixed order, four chains to hide the add latency
+        for (std::size_t f = 0; f < g.filters; ++f) {
+            V total[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
+            for (std::size_t n = 0; n < batch; ++n) {
+                const T* plane = dy + n * g.output_size() + f * g.positions();
+                std::size_t p = 0;
+                for (; p + 4 * W <= g.positions(); p += 4 * W)
+                    for (std::size_t j = 0; j < 4; ++j) total[j] += V::load_unaligned(plane + p + j * W);
+                for (; p < g.positions(); p += W)
+                    total[0] += simd::load_first_lanes<V>(plane + p, std::min(W, g.positions() - p));
+            }
+            const T sum = xsimd::hadd((total[0] + total[1]) + (total[2] + total[3]));
+            dbias[f] = accumulate_bias ? dbias[f] + sum : sum;
+        }
+}
+
 }  // namespace detail
 
 // y = conv(x, w) + bias; x [batch, C, H, W], w [F, C, KH, KW], bias [F] or null, y [batch, F, OH, OW].
 template <class T>
 void conv2d_forward(const conv2d_geometry& g, std::size_t batch, const T* x, const T* w, const T* bias, T* y) {
     count(counters.conv);
+    if (g.stride == 1) return detail::conv2d_forward_direct(g, batch, x, w, bias, y);
     const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
     detail::run_tasks<T>(
         tasks, [&](detail::conv_slot<T>& slot) { slot.reserve(g.filters, g.positions(), g.patch(), 0); },
@@ -2522,6 +3204,7 @@ template <class T>
 void conv2d_backward_input(const conv2d_geometry& g, std::size_t batch, const T* dy, const T* w, T* dx,
                            bool accumulate) {
     count(counters.conv);
+    if (g.stride == 1) return detail::conv2d_backward_input_direct(g, batch, dy, w, dx, accumulate);
     const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
     detail::run_tasks<T>(
         tasks,
@@ -2546,6 +3229,8 @@ template <class T>
 void conv2d_backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, T* dbias,
                             bool accumulate_w, bool accumulate_bias, T* scratch) {
     count(counters.conv);
+    if (g.stride == 1)
+        return detail::conv2d_backward_weight_direct(g, batch, x, dy, dw, dbias, accumulate_w, accumulate_bias, scratch);
     const std::size_t chunks = weight_gradient_chunks(batch);
     const std::size_t part = g.weight_size() + g.filters;
     detail::run_tasks<T>(
@@ -2604,11 +3289,51 @@ struct pool2d_geometry {
     constexpr std::size_t output_plane() const { return out_h() * out_w(); }
 };
 
-// y = max over each window; where[i] = index in its input plane of the maximum (first on ties).
+namespace detail {
+// body(first, last) over runs of planes, on the pool's threads when there is enough work
+// (planes are independent, so the split changes no result).
+template <class Body>
+void for_plane_runs(const pool2d_geometry& g, Body&& body) {
+    auto& pool = thread_pool::instance();
+    const std::size_t work = g.planes * g.input_plane();
+    const std::size_t tasks = work < (std::size_t(1) << 15) || thread_pool::inside_task()
+                                  ? 1
+                                  : std::min(pool.threads(), g.planes);
+    if (tasks <= 1) return body(std::size_t(0), g.planes);
+    pool.run(
+        tasks, [&](std::size_t t) { body(g.planes * t / tasks, g.planes * (t + 1) / tasks); }, [] {});
+}
+}  // namespace detail
+
+// Planes [first, last) of max_pool2d_forward.
 template <class T>
-void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_t* where) {
-    count(counters.pool);
-    for (std::size_t p = 0; p < g.planes; ++p) {
+void max_pool2d_forward_planes(const pool2d_geometry& g, std::size_t first, std::size_t last, const T* x, T* y,
+                               std::uint32_t* where) {
+    if (g.kernel == 2 && g.stride == 2) {  // the common case, branch-free (same tie rule)
+        for (std::size_t p = first; p < last; ++p) {
+            const T* in = x + p * g.input_plane();
+            T* out = y + p * g.output_plane();
+            std::uint32_t* at = where + p * g.output_plane();
+            for (std::size_t oh = 0; oh < g.out_h(); ++oh) {
+                const T* top = in + 2 * oh * g.width;
+                const T* bottom = top + g.width;
+                const auto row = static_cast<std::uint32_t>(2 * oh * g.width), below = static_cast<std::uint32_t>(g.width);
+                for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                    // arithmetic on the comparisons, and the value read back through the index: a
+                    // select here becomes a branch that mispredicts half the time
+                    const T a = top[2 * ow], b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
+                    const std::uint32_t right_top = b > a, right_bottom = d > c;
+                    const std::uint32_t use_lower = std::max(c, d) > std::max(a, b);
+                    const std::uint32_t i = row + static_cast<std::uint32_t>(2 * ow) + right_top +
+                                            use_lower * (below + right_bottom - right_top);
+                    out[oh * g.out_w() + ow] = in[i];
+                    at[oh * g.out_w() + ow] = i;
+                }
+            }
+        }
+        return;
+    }
+    for (std::size_t p = first; p < last; ++p) {
         const T* in = x + p * g.input_plane();
         T* out = y + p * g.output_plane();
         std::uint32_t* at = where + p * g.output_plane();
@@ -2626,16 +3351,27 @@ void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_
     }
 }
 
+// y = max over each window; where[i] = index in its input plane of the maximum (first on ties).
+template <class T>
+void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_t* where) {
+    count(counters.pool);
+    detail::for_plane_runs(g, [&](std::size_t first, std::size_t last) {
+        max_pool2d_forward_planes(g, first, last, x, y, where);
+    });
+}
+
 template <class T>
 void max_pool2d_backward(const pool2d_geometry& g, const T* dy, const std::uint32_t* where, T* dx, bool accumulate) {
     count(counters.pool);
-    if (!accumulate) std::fill_n(dx, g.planes * g.input_plane(), T(0));
-    for (std::size_t p = 0; p < g.planes; ++p) {
-        T* in = dx + p * g.input_plane();
-        const T* out = dy + p * g.output_plane();
-        const std::uint32_t* at = where + p * g.output_plane();
-        for (std::size_t i = 0; i < g.output_plane(); ++i) in[at[i]] += out[i];
-    }
+    detail::for_plane_runs(g, [&](std::size_t first, std::size_t last) {
+        if (!accumulate) std::fill(dx + first * g.input_plane(), dx + last * g.input_plane(), T(0));
+        for (std::size_t p = first; p < last; ++p) {
+            T* in = dx + p * g.input_plane();
+            const T* out = dy + p * g.output_plane();
+            const std::uint32_t* at = where + p * g.output_plane();
+            for (std::size_t i = 0; i < g.output_plane(); ++i) in[at[i]] += out[i];
+        }
+    });
 }
 
 template <class T>
@@ -2752,7 +3488,7 @@ struct state_of<conv2d_node<Stride, Padding, X, W, C>> {
             x_gradient = aligned_buffer<T>(X::shape_type::size);
             w_gradient = aligned_buffer<T>(W::shape_type::size);
             bias_gradient = aligned_buffer<T>(node::geometry.filters);
-            weight_scratch = aligned_buffer<T>(kernels::weight_gradient_scratch(node::geometry, node::batch));
+            weight_scratch = aligned_buffer<T>(kernels::weight_gradient_scratch<T>(node::geometry, node::batch));
         }
     };
 };
@@ -2849,6 +3585,424 @@ constexpr auto avg_pool2d(X&& x) {
 
 }  // namespace spore
 // ---- end spore/expr/conv.hpp ----
+// ---- begin spore/expr/cross_entropy.hpp ----
+// Softmax cross-entropy as one heavy node: the mean over rows of logsumexp(x) - x[label]
+// (integer labels, -1 = ignore the row) or of sum_j t_j (logsumexp(x) - x_j) (target rows such
+// as one-hot vectors). One pass per row computes the row's maximum, its log-sum-exp and, when a
+// gradient is wanted, the softmax the backward rule (softmax - target) / rows needs.
+
+namespace spore::expr {
+
+template <class LogitsShape, class TargetShape, bool IntegerLabels>
+struct check_cross_entropy {
+    static constexpr bool matrix = LogitsShape::rank == 2;
+    static_assert(matrix, "spore: SoftmaxCrossEntropy takes logits [batch, classes] "
+                          "(see check_cross_entropy<logits shape, labels shape, integer labels> above)");
+    static constexpr bool targets_fit = [] {
+        if constexpr (!matrix) return true;
+        else if constexpr (IntegerLabels) return TargetShape::rank == 1 && TargetShape::extents[0] == LogitsShape::extents[0];
+        else return same_shape_v<LogitsShape, TargetShape>;
+    }();
+    static_assert(!IntegerLabels || targets_fit,
+                  "spore: SoftmaxCrossEntropy: integer labels must have the shape <batch> of the logits' rows "
+                  "(see check_cross_entropy<logits shape, labels shape, integer labels> above)");
+    static_assert(IntegerLabels || targets_fit,
+                  "spore: SoftmaxCrossEntropy: target rows (e.g. one-hot) must have the logits' shape "
+                  "(see check_cross_entropy<logits shape, targets shape, integer labels> above)");
+    static constexpr bool ok = matrix && targets_fit;
+};
+
+// A is the logits; Y is an integer label leaf [batch] or a floating-point target operand.
+template <class A, class Y>
+struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind::heavy> {
+    using T = typename A::value_type;
+    using label_type = typename Y::value_type;
+    static constexpr bool integer_labels = std::is_integral_v<label_type>;
+    static constexpr std::size_t rows = A::shape_type::extents[0];
+    static constexpr std::size_t classes = A::shape_type::extents[1];
+    A a;
+    Y b;
+    bool operator==(const cross_entropy_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        kernels::count(kernels::counters.softmax);
+        const T* x = operand_values(a, state.a, state.a_buffer);
+        state.x_values = x;
+        const label_type* y = nullptr;
+        if constexpr (integer_labels) y = b.data;
+        else y = operand_values(b, state.b, state.b_buffer);
+        state.y_values = y;
+        T* probabilities = state.needs_grad ? state.probabilities.data() : nullptr;
+        T total = 0;
+        std::size_t counted = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* row = x + r * classes;
+            if constexpr (integer_labels) {
+                const std::int64_t label = y[r];
+                if (label < -1 || label >= std::int64_t(classes))
+                    throw error("spore::nn::SoftmaxCrossEntropy: label " + std::to_string(label) + " in row " +
+                                std::to_string(r) + " is outside [0, " + std::to_string(classes) +
+                                "); -1 ignores a row");
+                if (label == -1) {
+                    state.log_sum_exp.data()[r] = T(0);
+                    continue;
+                }
+            }
+            const T lse = row_log_sum_exp(row, probabilities ? probabilities + r * classes : nullptr);
+            state.log_sum_exp.data()[r] = lse;
+            if constexpr (integer_labels) {
+                total += lse - row[y[r]];
+            } else {
+                accumulator<reductions::sum, T> weight, dot;
+                const T* t = y + r * classes;
+                for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                    const V tj = simd::load<V>(t + j);
+                    weight.add(tj);
+                    dot.add(tj * simd::load<V>(row + j));
+                });
+                total += lse * weight.result() - dot.result();
+            }
+            ++counted;
+        }
+        state.counted_rows = counted;
+        // every row ignored: no loss and no gradient, rather than 0/0
+        state.mutable_value()[0] = counted ? total / T(counted) : T(0);
+    }
+
+    // log(sum(exp(row))) through the row's maximum; writes softmax(row) when `softmax` is set.
+    static T row_log_sum_exp(const T* row, T* softmax) {
+        accumulator<reductions::max, T> maximum;
+        for_each_batch<T>(classes, [&]<class V>(std::size_t j) { maximum.add(simd::load<V>(row + j)); });
+        const T top = maximum.result();
+        accumulator<reductions::sum, T> total;
+        for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+            const V e = simd::exp(simd::load<V>(row + j) - simd::splat<V>(top));
+            if (softmax) simd::store(softmax + j, e);
+            total.add(e);
+        });
+        const T sum = total.result();
+        if (softmax) {
+            const T scale = T(1) / sum;
+            for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                simd::store(softmax + j, simd::load<V>(softmax + j) * simd::splat<V>(scale));
+            });
+        }
+        return top + std::log(sum);
+    }
+};
+
+template <class A, class Y>
+struct state_of<cross_entropy_node<A, Y>> {
+    using node = cross_entropy_node<A, Y>;
+    using T = typename A::value_type;
+    struct type : heavy_state_base<T, shape<>> {
+        state_t<A> a;
+        state_t<Y> b;
+        operand_buffer<A> a_buffer;
+        operand_buffer<Y> b_buffer;
+        const T* x_values = nullptr;
+        const typename Y::value_type* y_values = nullptr;
+        std::size_t counted_rows = 0;
+        aligned_buffer<T> log_sum_exp;    // per row
+        aligned_buffer<T> probabilities;  // softmax of the logits, when a gradient is wanted
+        aligned_buffer<T> a_gradient, b_gradient;
+        void allocate_buffers() {
+            a_buffer.allocate();
+            if constexpr (!node::integer_labels) b_buffer.allocate();
+            log_sum_exp = aligned_buffer<T>(node::rows);
+            if (!this->needs_grad) return;
+            probabilities = aligned_buffer<T>(node::rows * node::classes);
+            a_gradient = aligned_buffer<T>(node::rows * node::classes);
+            if constexpr (!node::integer_labels) b_gradient = aligned_buffer<T>(node::rows * node::classes);
+        }
+    };
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// softmax_cross_entropy(logits [B, C], labels) with labels an integer tensor (or placeholder)
+// of shape <B> (-1 ignores a row; the mean is over the other rows), or target rows [B, C].
+template <expr::non_scalar_operand L, class Y>
+constexpr auto softmax_cross_entropy(L&& logits, Y&& labels) {
+    auto a = expr::operand_expression<L, L>(std::forward<L>(logits));
+    using A = decltype(a);
+    using label_type = typename expr::expression_of<Y>::value_type;
+    constexpr bool integer = std::is_integral_v<label_type>;
+    if constexpr (integer) {
+        static_assert(!(is_tensor_v<std::remove_cvref_t<Y>> && std::is_rvalue_reference_v<Y&&>),
+                      "spore: a temporary tensor in an expression would dangle; give it a name first");
+        static_assert(expr::expression_of<Y>::kind == expr::node_kind::leaf,
+                      "spore: SoftmaxCrossEntropy: integer labels must be a tensor or a placeholder");
+        auto b = expr::as_expression(labels);
+        using B = decltype(b);
+        if constexpr (expr::check_cross_entropy<typename A::shape_type, typename B::shape_type, true>::ok)
+            return expr::cross_entropy_node<A, B>{{}, a, b};
+    } else {
+        auto b = expr::operand_expression<Y, Y>(std::forward<Y>(labels));
+        using B = decltype(b);
+        static_assert(std::is_same_v<typename A::value_type, typename B::value_type>,
+                      "spore: SoftmaxCrossEntropy: logits and targets must have the same element type");
+        if constexpr (expr::check_cross_entropy<typename A::shape_type, typename B::shape_type, false>::ok)
+            return expr::cross_entropy_node<A, B>{{}, a, b};
+    }
+}
+
+}  // namespace spore
+// ---- end spore/expr/cross_entropy.hpp ----
+// ---- begin spore/expr/batch_norm.hpp ----
+// Batch normalisation over NCHW, per channel, as one heavy node. In training mode (a gradient
+// program) it normalises by the batch's mean and biased variance and updates the running
+// statistics with the unbiased variance, as PyTorch does:
+//   running = (1 - momentum) * running + momentum * batch statistic;
+// in evaluation mode it normalises by the running statistics. y = x_hat * weight + bias.
+
+namespace spore::expr {
+
+template <class Channels, class InputShape>
+struct check_batch_norm2d {
+    static constexpr bool images = InputShape::rank == 4;
+    static_assert(images, "spore: batch_norm2d takes an input [N, C, H, W] "
+                          "(see check_batch_norm2d<shape<channels>, input shape> above)");
+    static constexpr bool ok = images && InputShape::extents[1] == Channels::extents[0];
+    static_assert(!images || ok, "spore: batch_norm2d: the input's channels differ from the layer's "
+                                 "(see check_batch_norm2d<shape<channels>, input shape> above)");
+};
+
+// a: input [N, C, H, W]; b: weight [C]; c: bias [C]. The running statistics are the cell's
+// buffers, by address.
+template <class A, class W, class B>
+struct batch_norm_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t batch = A::shape_type::extents[0];
+    static constexpr std::size_t channels = A::shape_type::extents[1];
+    static constexpr std::size_t plane = A::shape_type::extents[2] * A::shape_type::extents[3];
+    static constexpr std::size_t count = batch * plane;  // values per channel
+    A a;
+    W b;
+    B c;
+    T* running_mean = nullptr;
+    T* running_var = nullptr;
+    T momentum = T(0.1);
+    T eps = T(1e-5);
+    bool operator==(const batch_norm_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = operand_values(a, state.a, state.a_buffer);
+        const T* w = operand_values(b, state.b, state.b_buffer);
+        const T* bias = operand_values(c, state.c, state.c_buffer);
+        state.x_values = x;
+        state.w_values = w;
+        T* y = state.mutable_value();
+        T* mean = state.mean.data();
+        T* inv_std = state.inv_std.data();
+        if (state.training) {
+            if constexpr (count < 2) {
+                throw error("spore::nn::BatchNorm2d: training needs more than one value per channel, found " +
+                            std::to_string(count) + " (batch " + std::to_string(batch) + ")");
+            } else {
+                for (std::size_t ch = 0; ch < channels; ++ch) {
+                    // two passes (mean, then squared deviations) stay accurate for large planes
+                    accumulator<reductions::sum, T> total;
+                    for_each_plane(x, ch, [&]<class V>(const T* p, std::size_t j) { total.add(simd::load<V>(p + j)); });
+                    const T mu = total.result() / T(count);
+                    accumulator<reductions::sum, T> squares;
+                    for_each_plane(x, ch, [&]<class V>(const T* p, std::size_t j) {
+                        const V d = simd::load<V>(p + j) - simd::splat<V>(mu);
+                        squares.add(d * d);
+                    });
+                    const T variance = squares.result() / T(count);
+                    mean[ch] = mu;
+                    inv_std[ch] = T(1) / std::sqrt(variance + eps);
+                    running_mean[ch] = (T(1) - momentum) * running_mean[ch] + momentum * mu;
+                    running_var[ch] = (T(1) - momentum) * running_var[ch] +
+                                      momentum * variance * T(count) / T(count - 1);
+                }
+            }
+        } else {
+            for (std::size_t ch = 0; ch < channels; ++ch) {
+                mean[ch] = running_mean[ch];
+                inv_std[ch] = T(1) / std::sqrt(running_var[ch] + eps);
+            }
+        }
+        for (std::size_t ch = 0; ch < channels; ++ch) {
+            const T scale = w[ch] * inv_std[ch], shift = bias[ch] - mean[ch] * scale;
+            for (std::size_t n = 0; n < batch; ++n) {
+                const std::size_t offset = (n * channels + ch) * plane;
+                for_each_batch<T>(plane, [&]<class V>(std::size_t j) {
+                    simd::store(y + offset + j, simd::load<V>(x + offset + j) * simd::splat<V>(scale) + simd::splat<V>(shift));
+                });
+            }
+        }
+    }
+
+    // f.template operator()<V>(plane_start, j) over every value of channel ch.
+    template <class F>
+    static void for_each_plane(const T* x, std::size_t ch, F&& f) {
+        for (std::size_t n = 0; n < batch; ++n) {
+            const T* p = x + (n * channels + ch) * plane;
+            for_each_batch<T>(plane, [&]<class V>(std::size_t j) { f.template operator()<V>(p, j); });
+        }
+    }
+};
+
+template <class A, class W, class B>
+struct state_of<batch_norm_node<A, W, B>> {
+    using node = batch_norm_node<A, W, B>;
+    using T = typename A::value_type;
+    struct type : heavy_state_base<T, typename A::shape_type> {
+        state_t<A> a;
+        state_t<W> b;
+        state_t<B> c;
+        operand_buffer<A> a_buffer;
+        operand_buffer<W> b_buffer;
+        operand_buffer<B> c_buffer;
+        const T* x_values = nullptr;
+        const T* w_values = nullptr;
+        bool training = false;
+        aligned_buffer<T> mean, inv_std;                                        // per channel, as used
+        aligned_buffer<T> sum_dy, sum_dy_xhat, x_gradient, w_gradient, b_gradient;  // backward
+        template <class Planner>
+        void configure(const Planner& p) {
+            training = p.training;
+        }
+        void allocate_buffers() {
+            a_buffer.allocate();
+            b_buffer.allocate();
+            c_buffer.allocate();
+            mean = aligned_buffer<T>(node::channels);
+            inv_std = aligned_buffer<T>(node::channels);
+            if (!this->needs_grad) return;
+            sum_dy = aligned_buffer<T>(node::channels);
+            sum_dy_xhat = aligned_buffer<T>(node::channels);
+            x_gradient = aligned_buffer<T>(A::shape_type::size);
+            w_gradient = aligned_buffer<T>(node::channels);
+            b_gradient = aligned_buffer<T>(node::channels);
+        }
+    };
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// batch_norm2d(x, weight, bias, running_mean, running_var, momentum, eps): see
+// nn::BatchNorm2d, which owns the running statistics.
+template <expr::non_scalar_operand X, expr::non_scalar_operand W, expr::non_scalar_operand B, class T>
+constexpr auto batch_norm2d(X&& x, W&& weight, B&& bias, T* running_mean, T* running_var, T momentum = T(0.1),
+                            T eps = T(1e-5)) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    auto w = expr::operand_expression<W, W>(std::forward<W>(weight));
+    auto b = expr::operand_expression<B, B>(std::forward<B>(bias));
+    using EA = decltype(a);
+    using EW = decltype(w);
+    using EB = decltype(b);
+    static_assert(std::is_same_v<typename EA::value_type, T> && std::is_same_v<typename EW::value_type, T> &&
+                      std::is_same_v<typename EB::value_type, T>,
+                  "spore: batch_norm2d: operands and running statistics must have the same element type");
+    static_assert(same_shape_v<typename EW::shape_type, typename EB::shape_type>,
+                  "spore: batch_norm2d: weight and bias must have the shape <channels>");
+    if constexpr (expr::check_batch_norm2d<typename EW::shape_type, typename EA::shape_type>::ok)
+        return expr::batch_norm_node<EA, EW, EB>{{}, a, w, b, running_mean, running_var, momentum, eps};
+}
+
+}  // namespace spore
+// ---- end spore/expr/batch_norm.hpp ----
+// ---- begin spore/expr/dropout.hpp ----
+// dropout<P>(x, seed) as a heavy node. In training mode (a gradient program) each element is
+// zeroed with probability P and the others scaled by 1 / (1 - P), with a fresh mask on every
+// run; in evaluation mode it is the identity. The mask of a run depends only on the seed, the
+// node's stream (its place among the program's random nodes) and the run's number, so a
+// program is reproducible from the seed and two programs built alike draw alike.
+
+namespace spore::expr {
+
+// splitmix64's finaliser: neighbouring inputs give unrelated outputs.
+constexpr std::uint64_t mix64(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+template <double P>
+struct check_dropout_probability {
+    static_assert(P >= 0.0 && P < 1.0, "spore: dropout: the probability of zeroing must lie in [0, 1) "
+                                       "(see check_dropout_probability<P> above)");
+    static constexpr bool ok = P >= 0.0 && P < 1.0;
+};
+
+template <double P, class A>
+struct dropout_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t size = A::shape_type::size;
+    static constexpr double probability = P;
+    A a;
+    std::uint64_t seed = 0;
+    bool operator==(const dropout_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = operand_values(a, state.a, state.a_buffer);
+        T* y = state.mutable_value();
+        if (!state.training || P == 0.0) {
+            std::copy_n(x, size, y);
+            return;
+        }
+        const std::uint64_t run = state.runs++;
+        random_engine rng(mix64(mix64(seed ^ mix64(state.stream + 1)) + run));
+        // keep when a 64-bit draw is at least P * 2^64: probability exactly 1 - P up to 2^-64
+        const std::uint64_t threshold = static_cast<std::uint64_t>(P * 18446744073709551616.0);
+        const T scale = T(1) / T(1.0 - P);
+        T* mask = state.needs_grad ? state.mask.data() : nullptr;
+        for (std::size_t i = 0; i < size; ++i) {
+            const T m = rng.next_u64() >= threshold ? scale : T(0);
+            if (mask) mask[i] = m;
+            y[i] = x[i] * m;
+        }
+    }
+};
+
+template <double P, class A>
+struct state_of<dropout_node<P, A>> {
+    using T = typename A::value_type;
+    struct type : heavy_state_base<T, typename A::shape_type> {
+        state_t<A> a;
+        operand_buffer<A> a_buffer;
+        bool training = false;
+        std::uint64_t stream = 0;  // this node's place among the program's random nodes
+        std::uint64_t runs = 0;    // training forward passes so far
+        aligned_buffer<T> mask;    // 0 or 1 / (1 - P) per element, for the backward pass
+        aligned_buffer<T> a_gradient;
+        template <class Planner>
+        void configure(Planner& p) {
+            training = p.training;
+            stream = p.random_streams++;
+        }
+        void allocate_buffers() {
+            a_buffer.allocate();
+            if (!this->needs_grad) return;
+            if (training) mask = aligned_buffer<T>(A::shape_type::size);
+            a_gradient = aligned_buffer<T>(A::shape_type::size);
+        }
+    };
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// dropout<P>(x, seed): see the node above; nn::Dropout<P> keeps the seed in a cell.
+template <double P, expr::non_scalar_operand X>
+constexpr auto dropout(X&& x, std::uint64_t seed) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    if constexpr (expr::check_dropout_probability<P>::ok) return expr::dropout_node<P, decltype(a)>{{}, a, seed};
+}
+
+}  // namespace spore
+// ---- end spore/expr/dropout.hpp ----
 // ---- begin spore/expr/plan.hpp ----
 // Planning, done once when a program is built: heavy nodes that are equal (same type, same
 // operands) share one buffer, so a subexpression used twice is computed once; gradient sinks
@@ -2871,6 +4025,10 @@ struct planner {
     std::vector<std::pair<const T*, sink<T>*>> gradient_targets;  // by the tensor's address
     std::vector<sink<T>*> sinks;                                  // reset before each backward pass
     bool with_gradients = false;
+    // Training mode (a gradient program) or evaluation mode (spore::compile, spore::eval):
+    // read by the nodes whose forward pass depends on it (dropout, batch normalisation).
+    bool training = false;
+    std::uint64_t random_streams = 0;  // handed out to random nodes, one stream each
 };
 
 template <class E, class S>
@@ -2888,12 +4046,14 @@ bool needs_grad(const E& node, const S& state) {
 template <class E, class S, class T>
 void plan(const E& node, S& state, planner<T>& p) {
     if constexpr (E::kind == node_kind::leaf) {
-        for (auto [address, target] : p.gradient_targets)
-            if (address == node.data) state.grad = target;
+        if constexpr (std::is_same_v<typename E::value_type, T>)  // integer labels get no gradient
+            for (auto [address, target] : p.gradient_targets)
+                if (address == node.data) state.grad = target;
     } else if constexpr (E::kind == node_kind::heavy) {
         for (const auto& entry : p.heavy) {
             if (entry.type == &type_key<E> && *static_cast<const E*>(entry.node) == node) {
-                const S& canonical = *static_cast<const S*>(entry.state);
+                S& canonical = *static_cast<S*>(entry.state);
+                if constexpr (requires { canonical.read_through; }) canonical.aliased = true, canonical.read_through = false;
                 state.alias = true;
                 state.value = canonical.value;
                 state.adjoint = canonical.adjoint;
@@ -2905,6 +4065,7 @@ void plan(const E& node, S& state, planner<T>& p) {
         bool grad = false;
         for_each_child(node, state, [&](const auto& child, const auto& child_state) { grad = grad || needs_grad(child, child_state); });
         state.needs_grad = p.with_gradients && grad;
+        if constexpr (requires { state.configure(p); }) state.configure(p);
         state.allocate(state.needs_grad);
         state.allocate_buffers();
         if (state.adjoint) p.sinks.push_back(state.adjoint);
@@ -3330,23 +4491,51 @@ void vjp(const expr::matmul_node<A, B>& node, S& state) {
     using N = expr::matmul_node<A, B>;
     using T = typename A::value_type;
     using kernels::transpose;
+    constexpr bool ta = expr::transposed_leaf_v<A>, tb = expr::transposed_leaf_v<B>;
     const T* dc = state.adjoint->data;
-    // dA = dC * B^T  [m, k];  dB = A^T * dC  [k, n]
-    push_gradient(node.a, state.a, state.a_gradient.values.data(), [&](T* out, bool accumulate) {
-        kernels::gemm(transpose::no, transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, state.b_values, N::n,
-                      accumulate ? T(1) : T(0), out, N::k);
-    });
-    push_gradient(node.b, state.b, state.b_gradient.values.data(), [&](T* out, bool accumulate) {
-        kernels::gemm(transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values, N::k, dc, N::n,
-                      accumulate ? T(1) : T(0), out, N::n);
-    });
+    // C = op(A) op(B), op(A) [m, k], op(B) [k, n]. A transposed leaf (stored [k, m] or [n, k])
+    // gets its gradient directly, in its own layout:
+    //   d op(A) = dC op(B)^T [m, k]   or, for A = L^T, dL = op(B) dC^T [k, m];
+    //   d op(B) = op(A)^T dC [k, n]   or, for B = L^T, dL = dC^T op(A) [n, k].
+    // (When the transpose is an alias of another occurrence, or aliased by one, it is
+    // materialised and takes d op(X) like any operand, so its own rule adds it into L.)
+    const auto d_op_a = [&](T* out, bool accumulate) {
+        kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc, N::n,
+                      state.b_values, N::ldb, accumulate ? T(1) : T(0), out, N::k);
+    };
+    const auto d_op_b = [&](T* out, bool accumulate) {
+        kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values,
+                      N::lda, dc, N::n, accumulate ? T(1) : T(0), out, N::n);
+    };
+    if constexpr (ta) {
+        if (state.a.read_through)
+            push_gradient(node.a.a, state.a.a, nullptr, [&](T* out, bool accumulate) {
+                kernels::gemm(N::trans_b, transpose::yes, N::k, N::m, N::n, T(1), state.b_values, N::ldb, dc, N::n,
+                              accumulate ? T(1) : T(0), out, N::m);
+            });
+        else
+            push_gradient(node.a, state.a, state.a_gradient.values.data(), d_op_a);
+    } else {
+        push_gradient(node.a, state.a, state.a_gradient.values.data(), d_op_a);
+    }
+    if constexpr (tb) {
+        if (state.b.read_through)
+            push_gradient(node.b.a, state.b.a, nullptr, [&](T* out, bool accumulate) {
+                kernels::gemm(transpose::yes, N::trans_a, N::n, N::k, N::m, T(1), dc, N::n, state.a_values, N::lda,
+                              accumulate ? T(1) : T(0), out, N::k);
+            });
+        else
+            push_gradient(node.b, state.b, state.b_gradient.values.data(), d_op_b);
+    } else {
+        push_gradient(node.b, state.b, state.b_gradient.values.data(), d_op_b);
+    }
 }
 
 template <class A, class S>
 void vjp(const expr::transpose_node<A>& node, S& state) {
     using N = expr::transpose_node<A>;
     using T = typename A::value_type;
-    if (!expr::needs_grad(node.a, state.a)) return;
+    if (state.read_through || !expr::needs_grad(node.a, state.a)) return;  // read in place: done by the matmul
     const T* dc = state.adjoint->data;
     T* da = state.a_gradient.data();
     for (std::size_t i = 0; i < N::rows; ++i)
@@ -3436,6 +4625,157 @@ void vjp(const expr::pool2d_node<Kind, Kernel, Stride, A>& node, S& state) {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/conv_rules.hpp ----
+// ---- begin spore/autodiff/loss_rules.hpp ----
+// Vector-Jacobian rule of the fused softmax cross-entropy, written once:
+//   d logits = g / rows * (softmax * sum_j t_j - t)     (t one-hot for integer labels; zero
+//                                                         for an ignored row)
+//   d targets = g / rows * (logsumexp - logits)          (target rows only)
+
+namespace spore::autodiff {
+
+template <class A, class Y, class S>
+void vjp(const expr::cross_entropy_node<A, Y>& node, S& state) {
+    using N = expr::cross_entropy_node<A, Y>;
+    using T = typename A::value_type;
+    constexpr std::size_t rows = N::rows, classes = N::classes;
+    if (state.counted_rows == 0) return;  // nothing was counted, so nothing depends on the inputs
+    const T scale = state.adjoint->data[0] / T(state.counted_rows);
+    const T* p = state.probabilities.data();
+    const auto* y = state.y_values;
+    push_gradient(node.a, state.a, state.a_gradient.data(), [&](T* dx, bool accumulate) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            T* out = dx + r * classes;
+            const T* pr = p + r * classes;
+            if constexpr (N::integer_labels) {
+                if (y[r] == -1) {
+                    if (!accumulate) std::fill_n(out, classes, T(0));
+                    continue;
+                }
+                expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                    V d = simd::load<V>(pr + j) * simd::splat<V>(scale);
+                    if (accumulate) d = d + simd::load<V>(out + j);
+                    simd::store(out + j, d);
+                });
+                out[y[r]] -= scale;
+            } else {
+                const auto* t = y + r * classes;
+                expr::accumulator<expr::reductions::sum, T> sum;
+                expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) { sum.add(simd::load<V>(t + j)); });
+                const T weight = sum.result();
+                expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                    V d = simd::splat<V>(scale) * (simd::load<V>(pr + j) * simd::splat<V>(weight) - simd::load<V>(t + j));
+                    if (accumulate) d = d + simd::load<V>(out + j);
+                    simd::store(out + j, d);
+                });
+            }
+        }
+    });
+    if constexpr (!N::integer_labels) {
+        push_gradient(node.b, state.b, state.b_gradient.data(), [&](T* dt, bool accumulate) {
+            for (std::size_t r = 0; r < rows; ++r) {
+                const T lse = state.log_sum_exp.data()[r];
+                const T* x = state.x_values + r * classes;
+                T* out = dt + r * classes;
+                expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                    V d = simd::splat<V>(scale) * (simd::splat<V>(lse) - simd::load<V>(x + j));
+                    if (accumulate) d = d + simd::load<V>(out + j);
+                    simd::store(out + j, d);
+                });
+            }
+        });
+    }
+}
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/loss_rules.hpp ----
+// ---- begin spore/autodiff/norm_rules.hpp ----
+// Vector-Jacobian rule of batch normalisation. With x_hat = (x - mean) * inv_std, per channel
+// over its n values:
+//   d bias = sum(dy);   d weight = sum(dy * x_hat)
+//   dx = weight * inv_std * (dy - (sum(dy) + x_hat * sum(dy * x_hat)) / n)   in training mode,
+//        where the batch statistics depend on x;
+//   dx = weight * inv_std * dy                                               in evaluation mode.
+
+namespace spore::autodiff {
+
+template <class A, class W, class B, class S>
+void vjp(const expr::batch_norm_node<A, W, B>& node, S& state) {
+    using N = expr::batch_norm_node<A, W, B>;
+    using T = typename A::value_type;
+    constexpr std::size_t channels = N::channels;
+    const T* dy = state.adjoint->data;
+    const T* x = state.x_values;
+    const T* mean = state.mean.data();
+    const T* inv_std = state.inv_std.data();
+    T* sum_dy = state.sum_dy.data();
+    T* sum_dy_xhat = state.sum_dy_xhat.data();
+    for (std::size_t ch = 0; ch < channels; ++ch) {
+        expr::accumulator<expr::reductions::sum, T> g, gx;
+        const T mu = mean[ch];
+        for (std::size_t n = 0; n < N::batch; ++n) {
+            const std::size_t offset = (n * channels + ch) * N::plane;
+            expr::for_each_batch<T>(N::plane, [&]<class V>(std::size_t j) {
+                const V d = simd::load<V>(dy + offset + j);
+                g.add(d);
+                gx.add(d * (simd::load<V>(x + offset + j) - simd::splat<V>(mu)));
+            });
+        }
+        sum_dy[ch] = g.result();
+        sum_dy_xhat[ch] = gx.result() * inv_std[ch];
+    }
+    push_gradient(node.a, state.a, state.x_gradient.data(), [&](T* dx, bool accumulate) {
+        const T* w = state.w_values;
+        const T batch_terms = state.training ? T(1) / T(N::count) : T(0);
+        for (std::size_t ch = 0; ch < channels; ++ch) {
+            const T scale = w[ch] * inv_std[ch], s = inv_std[ch], mu = mean[ch];
+            const T shift = sum_dy[ch] * batch_terms, slope = sum_dy_xhat[ch] * batch_terms;
+            for (std::size_t n = 0; n < N::batch; ++n) {
+                const std::size_t offset = (n * channels + ch) * N::plane;
+                expr::for_each_batch<T>(N::plane, [&]<class V>(std::size_t j) {
+                    const V xhat = (simd::load<V>(x + offset + j) - simd::splat<V>(mu)) * simd::splat<V>(s);
+                    V d = simd::splat<V>(scale) *
+                          (simd::load<V>(dy + offset + j) - simd::splat<V>(shift) - xhat * simd::splat<V>(slope));
+                    if (accumulate) d = d + simd::load<V>(dx + offset + j);
+                    simd::store(dx + offset + j, d);
+                });
+            }
+        }
+    });
+    push_gradient(node.b, state.b, state.w_gradient.data(), [&](T* dw, bool accumulate) {
+        for (std::size_t ch = 0; ch < channels; ++ch) dw[ch] = (accumulate ? dw[ch] : T(0)) + sum_dy_xhat[ch];
+    });
+    push_gradient(node.c, state.c, state.b_gradient.data(), [&](T* db, bool accumulate) {
+        for (std::size_t ch = 0; ch < channels; ++ch) db[ch] = (accumulate ? db[ch] : T(0)) + sum_dy[ch];
+    });
+}
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/norm_rules.hpp ----
+// ---- begin spore/autodiff/dropout_rules.hpp ----
+// Vector-Jacobian rule of dropout: dx = dy * mask in training (the mask already holds
+// 1 / (1 - P) for kept elements), dx = dy in evaluation.
+
+namespace spore::autodiff {
+
+template <double P, class A, class S>
+void vjp(const expr::dropout_node<P, A>& node, S& state) {
+    using T = typename A::value_type;
+    constexpr std::size_t size = A::shape_type::size;
+    const T* dy = state.adjoint->data;
+    const T* mask = state.mask.data();
+    const bool masked = state.training && P != 0.0;
+    push_gradient(node.a, state.a, state.a_gradient.data(), [&](T* dx, bool accumulate) {
+        expr::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
+            V d = simd::load<V>(dy + j);
+            if (masked) d = d * simd::load<V>(mask + j);
+            if (accumulate) d = d + simd::load<V>(dx + j);
+            simd::store(dx + j, d);
+        });
+    });
+}
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/dropout_rules.hpp ----
 // ---- begin spore/autodiff/gradient.hpp ----
 // Reverse mode, derived from the expression's type. A gradient program runs:
 //   1. the forward pass: heavy nodes in post-order, each into its planned buffer;
@@ -3444,15 +4784,69 @@ void vjp(const expr::pool2d_node<Kind, Kernel, Stride, A>& node, S& state) {
 // When the root is a sum or mean, its seed is known before the forward pass, so the root's
 // region runs forward and backward in the same loop: one pass over memory.
 
+// ---- begin spore/autodiff/backward_steps.hpp ----
+// When is a gradient final? The backward pass is a fixed sequence of steps: step 0 is the
+// root's region (gradient.hpp: the fused sum/mean loop, or the region of an elementwise root),
+// then each heavy node that is not an alias is one step, in the order backward_pass visits
+// them. A heavy node's step writes the gradients of the leaves in its operands' regions (the
+// subtrees down to the next heavy nodes), so a leaf's gradient is final after the last step
+// whose regions reach it. Communication can start on it then, while later steps still run
+// (parallel/mpi.hpp overlaps the gradient allreduce with the backward pass this way).
+//
+// The walks below mirror gradient_program's evaluation and backward_pass exactly; they run
+// once per program, only when someone asks (nothing here runs per step).
+
 namespace spore::autodiff {
 
-template <class E, class S>
-void backward_pass(const E& node, S& state) {
+// record(sink) for every gradient sink a region loop rooted at `node` writes.
+template <class E, class S, class Record>
+void record_region_sinks(const E& node, S& state, Record&& record) {
+    if constexpr (E::kind == expr::node_kind::leaf) {
+        if (state.grad) record(state.grad);
+    } else if constexpr (E::kind == expr::node_kind::elementwise) {
+        expr::for_each_child(node, state, [&](const auto& child, auto& child_state) {
+            record_region_sinks(child, child_state, record);
+        });
+    }
+    // A heavy node is a boundary: the region writes its adjoint, and it runs its own step.
+}
+
+// record(step, sink) for every gradient sink written by the heavy steps at and below `node`;
+// `step` is the number of the last step taken so far.
+template <class E, class S, class Record>
+void record_backward_steps(const E& node, S& state, std::size_t& step, Record&& record) {
+    if constexpr (E::kind == expr::node_kind::heavy) {
+        if (state.alias) return;  // no step of its own; the leaves below it have no sinks
+        const std::size_t mine = ++step;
+        expr::for_each_child(node, state, [&](const auto& child, auto& child_state) {
+            record_region_sinks(child, child_state, [&](auto* sink) { record(mine, sink); });
+        });
+    }
+    expr::for_each_child_reversed(node, state, [&](const auto& child, auto& child_state) {
+        record_backward_steps(child, child_state, step, record);
+    });
+}
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/backward_steps.hpp ----
+
+namespace spore::autodiff {
+
+struct no_step_hook {
+    void operator()() const noexcept {}
+};
+
+// after_step() runs after each heavy node's step (see backward_steps below).
+template <class E, class S, class AfterStep = no_step_hook>
+void backward_pass(const E& node, S& state, AfterStep&& after_step = {}) {
     if constexpr (E::kind == node_kind::heavy) {
         if (state.alias) return;  // its first occurrence carries the summed adjoint
         if (state.adjoint && state.adjoint->written) vjp(node, state);
+        after_step();
     }
-    expr::for_each_child_reversed(node, state, [](const auto& child, auto& child_state) { backward_pass(child, child_state); });
+    expr::for_each_child_reversed(node, state, [&](const auto& child, auto& child_state) {
+        backward_pass(child, child_state, after_step);
+    });
 }
 
 template <class E>
@@ -3501,6 +4895,7 @@ public:
         : expression_(e), storage_(std::make_unique<storage>()) {
         expr::planner<T> p;
         p.with_gradients = true;
+        p.training = true;
         std::array<const T*, sizeof...(Wrt)> addresses{wrt.data()...};
         std::apply([&](auto&... g) {
             std::size_t i = 0;
@@ -3521,10 +4916,38 @@ public:
     // Runs forward and backward; returns the value. Gradients: gradient<I>() or gradients().
     T run() {
         for (auto* s : sinks_) s->written = false;
-        const T value = evaluate_and_backpropagate(expression_, storage_->state);
+        const T value = evaluate_and_backpropagate(expression_, storage_->state, no_step_hook{});
         for (auto& s : storage_->grad_sinks)
             if (!s.written) std::fill_n(s.data, s.size, T(0));
         return value;
+    }
+    // The same, calling observer.gradient_ready(i) once for each gradient i as soon as it is
+    // final, while the rest of the backward pass still runs (so its communication can start).
+    template <class Observer>
+    T run(Observer& observer) {
+        const auto& ready = readiness();
+        for (auto* s : sinks_) s->written = false;
+        std::size_t step = 0, next = 0;
+        auto announce_through = [&](std::size_t last_step) {
+            for (; next < ready.size() && ready[next].step <= last_step; ++next) {
+                auto& sink = storage_->grad_sinks[ready[next].index];
+                if (!sink.written) {  // its writer had nothing to deliver this time
+                    std::fill_n(sink.data, sink.size, T(0));
+                    sink.written = true;
+                }
+                observer.gradient_ready(ready[next].index);
+            }
+        };
+        const T value = evaluate_and_backpropagate(expression_, storage_->state, [&] { announce_through(step++); });
+        announce_through(never_written);
+        return value;
+    }
+    // Gradient indices in the order run(observer) announces them.
+    std::array<std::size_t, sizeof...(Wrt)> gradient_ready_order() {
+        std::array<std::size_t, sizeof...(Wrt)> order{};
+        const auto& ready = readiness();
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = ready[i].index;
+        return order;
     }
     // (value, gradient references...), for structured bindings. Not on a temporary program:
     // the references would outlive it.
@@ -3539,6 +4962,8 @@ public:
         return std::get<I>(gradients_);
     }
     const auto& gradients() const { return gradients_; }
+    // Writable, for a hook between the backward pass and the optimiser (an allreduce, clipping).
+    auto& gradients() { return gradients_; }
     // Moves the gradients out; the program is spent (its sinks point at them).
     auto take_gradients() && { return std::move(gradients_); }
     template <class Tag, class U, class S>
@@ -3547,12 +4972,16 @@ public:
     }
 
 private:
-    static T evaluate_and_backpropagate(const E& root, expr::state_t<E>& state) {
+    // after_step() runs after step 0 (the root's region, empty for a heavy root) and after
+    // each heavy step; backward_steps.hpp numbers the steps the same way.
+    template <class AfterStep>
+    static T evaluate_and_backpropagate(const E& root, expr::state_t<E>& state, AfterStep&& after_step) {
         if constexpr (fuses_root_v<E>) {
             expr::run_forward(root.a, state.a);
             const T value = forward_backward(root, state);
             state.mutable_value()[0] = value;
-            backward_pass(root.a, state.a);
+            after_step();
+            backward_pass(root.a, state.a, after_step);
             return value;
         } else if constexpr (E::kind == node_kind::heavy) {
             expr::run_forward(root, state);
@@ -3560,22 +4989,60 @@ private:
                 state.adjoint->data[0] = T(1);
                 state.adjoint->written = true;
             }
-            backward_pass(root, state);
+            after_step();
+            backward_pass(root, state, after_step);
             return state.value[0];
         } else if constexpr (E::kind == node_kind::leaf) {
             if (state.grad) {
                 state.grad->data[0] = T(1);
                 state.grad->written = true;
             }
+            after_step();
             return root.data[0];
         } else {
             expr::run_forward(root, state);
             T value;
             expr::evaluate_region(root, state, &value);
             backprop_region(root, state, [](std::size_t) { return constant_seed<T>{T(1)}; });
-            backward_pass(root, state);
+            after_step();
+            backward_pass(root, state, after_step);
             return value;
         }
+    }
+
+    // For each gradient, the step after which it is final, sorted by step (computed once).
+    static constexpr std::size_t never_written = std::numeric_limits<std::size_t>::max();
+    struct ready_entry {
+        std::size_t step;
+        std::size_t index;
+    };
+    const std::vector<ready_entry>& readiness() {
+        if (ready_.size() == sizeof...(Wrt)) return ready_;
+        std::array<std::size_t, sizeof...(Wrt)> last{};
+        last.fill(never_written);
+        auto& sinks = storage_->grad_sinks;
+        auto record = [&](std::size_t step, const expr::sink<T>* sink) {
+            for (std::size_t i = 0; i < sinks.size(); ++i)
+                if (sink == &sinks[i]) last[i] = last[i] == never_written ? step : std::max(last[i], step);
+        };
+        auto at_root = [&](const expr::sink<T>* sink) { record(0, sink); };
+        auto& state = storage_->state;
+        std::size_t step = 0;
+        if constexpr (fuses_root_v<E>) {
+            record_region_sinks(expression_.a, state.a, at_root);
+            record_backward_steps(expression_.a, state.a, step, record);
+        } else if constexpr (E::kind == node_kind::heavy) {
+            record_backward_steps(expression_, state, step, record);
+        } else if constexpr (E::kind == node_kind::leaf) {
+            if (state.grad) at_root(state.grad);
+        } else {
+            record_region_sinks(expression_, state, at_root);
+            record_backward_steps(expression_, state, step, record);
+        }
+        ready_.clear();
+        for (std::size_t i = 0; i < last.size(); ++i) ready_.push_back({last[i], i});
+        std::stable_sort(ready_.begin(), ready_.end(), [](const ready_entry& a, const ready_entry& b) { return a.step < b.step; });
+        return ready_;
     }
 
     // Everything the plan points into lives on the heap, so the program can be moved.
@@ -3587,6 +5054,7 @@ private:
     std::unique_ptr<storage> storage_;
     std::tuple<tensor<T, typename Wrt::shape_type>...> gradients_;  // storage moves with the tensor
     std::vector<expr::sink<T>*> sinks_;
+    std::vector<ready_entry> ready_;  // filled by the first run(observer)
 };
 
 }  // namespace spore::autodiff
@@ -3631,8 +5099,6 @@ auto grad(const E& f, const Wrt&... wrt) {
 //
 // Every problem (missing file, bad magic, unsupported type, truncated or overlong data,
 // image and label counts that differ) throws spore::data_error naming the file.
-
-#include <cstdio>
 
 #if !defined(SPORE_NO_ZLIB)
 #include <zlib.h>
@@ -3785,8 +5251,596 @@ inline labelled_images read_idx_images(const std::string& images_path, const std
 }  // namespace data
 }  // namespace spore
 // ---- end spore/data/idx.hpp ----
+// ---- begin spore/data/pgm.hpp ----
+// PGM (Netpbm graymap) images: binary P5 and ASCII P2, 8 or 16 bits per sample
+// (https://netpbm.sourceforge.net/doc/pgm.html). Strict: the header is the magic number, width,
+// height and maxval separated by whitespace and comments; P5 has exactly one whitespace byte
+// before its raster; every sample is at most maxval; only whitespace may follow the image
+// (one image per file). Every problem throws spore::data_error naming the file.
+
+#include <string_view>
+
+// ---- begin spore/core/text.hpp ----
+// Messages built from strings, characters and integers: concat("key ", name, ": ", 3). Not
+// `"text" + std::to_string(n)`: once inlined into a user's code, GCC 12 reports a false
+// -Wrestrict for that pattern.
+
+namespace spore::detail {
+
+inline void append_piece(std::string& out, std::string_view piece) { out += piece; }
+inline void append_piece(std::string& out, char c) { out += c; }
+template <class N>
+    requires(std::is_integral_v<N> && !std::is_same_v<N, char> && !std::is_same_v<N, bool>)
+void append_piece(std::string& out, N n) {
+    out += std::to_string(n);
+}
+
+template <class... P>
+std::string concat(const P&... pieces) {
+    std::string out;
+    (append_piece(out, pieces), ...);
+    return out;
+}
+
+}  // namespace spore::detail
+// ---- end spore/core/text.hpp ----
+
+namespace spore::data {
+
+struct gray_image {
+    std::size_t width = 0, height = 0;
+    unsigned maxval = 0;
+    std::vector<std::uint16_t> samples;  // row-major, each in [0, maxval]
+
+    // The sample at (row, col) scaled to [0, 1].
+    float intensity(std::size_t row, std::size_t col) const {
+        return static_cast<float>(samples[row * width + col]) / static_cast<float>(maxval);
+    }
+};
+
+namespace detail {
+
+using spore::detail::concat;
+
+class pgm_parser {
+public:
+    pgm_parser(std::string_view bytes, const std::string& name) : s_(bytes), name_(name) {}
+
+    gray_image parse() {
+        if (s_.size() < 2 || s_[0] != 'P')
+            fail("not a PGM file (it must start with P5 or P2)");
+        const char kind = s_[1];
+        if (kind == '1' || kind == '4') fail("a PBM (bitmap) file, not PGM: convert it to grayscale (P5 or P2)");
+        if (kind == '3' || kind == '6') fail("a PPM (colour) file, not PGM: convert it to grayscale (P5 or P2)");
+        if (kind != '5' && kind != '2') fail("not a PGM file (it must start with P5 or P2)");
+        at_ = 2;
+        gray_image image;
+        image.width = header_number("the width");
+        image.height = header_number("the height");
+        const std::size_t maxval = header_number("maxval");
+        if (image.width == 0 || image.height == 0)
+            fail(concat("the image is ", image.width, "x", image.height, ", it must not be empty"));
+        if (image.width > max_side || image.height > max_side || image.width * image.height > max_samples)
+            fail(concat("the image is ", image.width, "x", image.height, ", larger than spore reads (at most ", max_side,
+                        " pixels a side and ", max_samples, " in all)"));
+        if (maxval == 0 || maxval > 65535) fail(concat("maxval is ", maxval, ", it must be 1 to 65535"));
+        image.maxval = static_cast<unsigned>(maxval);
+        image.samples.resize(image.width * image.height);
+        if (kind == '5') binary_raster(image);
+        else ascii_raster(image);
+        while (at_ < s_.size() && is_space(s_[at_])) ++at_;
+        if (at_ < s_.size())
+            fail(concat(s_.size() - at_, " bytes of unexpected data after the image, at byte ", at_,
+                        " (spore reads one image per file)"));
+        return image;
+    }
+
+private:
+    static constexpr std::size_t max_side = 1 << 16, max_samples = std::size_t(1) << 28;
+
+    [[noreturn]] void fail(const std::string& problem) const { throw data_error(concat(name_, ": ", problem)); }
+
+    static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+    static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+    // Whitespace and comments (from '#' to the end of the line) before a header number; at
+    // least one separator is required.
+    void skip_header_space(const char* what) {
+        const std::size_t start = at_;
+        for (;;) {
+            if (at_ < s_.size() && is_space(s_[at_])) {
+                ++at_;
+            } else if (at_ < s_.size() && s_[at_] == '#') {
+                while (at_ < s_.size() && s_[at_] != '\n' && s_[at_] != '\r') ++at_;
+            } else {
+                break;
+            }
+        }
+        if (at_ == start) fail(concat("expected whitespace before ", what, ", found ", describe()));
+    }
+
+    std::string describe() const {
+        if (at_ >= s_.size()) return "the end of the file";
+        const unsigned char c = static_cast<unsigned char>(s_[at_]);
+        if (c >= 0x20 && c < 0x7f) return concat('\'', static_cast<char>(c), "' at byte ", at_);
+        return concat("byte ", unsigned(c), " at byte ", at_);
+    }
+
+    std::size_t number(const char* what) {
+        if (at_ >= s_.size() || !is_digit(s_[at_])) fail(concat("expected ", what, " (a decimal number), found ", describe()));
+        std::size_t n = 0;
+        while (at_ < s_.size() && is_digit(s_[at_])) {
+            n = n * 10 + static_cast<std::size_t>(s_[at_] - '0');
+            if (n > (std::size_t(1) << 32)) fail(concat(what, " is too large"));
+            ++at_;
+        }
+        return n;
+    }
+
+    std::size_t header_number(const char* what) {
+        skip_header_space(what);
+        const std::size_t n = number(what);
+        if (at_ < s_.size() && !is_space(s_[at_]) && s_[at_] != '#')
+            fail(concat("expected whitespace after ", what, ", found ", describe()));
+        return n;
+    }
+
+    void check_sample(std::size_t value, std::size_t index, unsigned maxval) const {
+        if (value > maxval)
+            fail(concat("sample ", index, " is ", value, ", above maxval ", maxval));
+    }
+
+    void binary_raster(gray_image& image) {
+        if (at_ >= s_.size()) fail("truncated: no raster after the header");
+        if (!is_space(s_[at_])) fail(concat("expected one whitespace byte after maxval, found ", describe()));
+        ++at_;  // exactly one: the raster may start with a byte that looks like whitespace
+        const std::size_t bytes_per_sample = image.maxval < 256 ? 1 : 2;
+        const std::size_t needed = image.samples.size() * bytes_per_sample;
+        if (s_.size() - at_ < needed)
+            fail(concat("truncated: the raster of ", image.width, "x", image.height, " needs ", needed, " bytes, found ",
+                        s_.size() - at_));
+        for (std::size_t i = 0; i < image.samples.size(); ++i) {
+            std::size_t value = static_cast<unsigned char>(s_[at_]);
+            if (bytes_per_sample == 2) value = value << 8 | static_cast<unsigned char>(s_[at_ + 1]);  // big-endian
+            check_sample(value, i, image.maxval);
+            image.samples[i] = static_cast<std::uint16_t>(value);
+            at_ += bytes_per_sample;
+        }
+    }
+
+    void ascii_raster(gray_image& image) {
+        for (std::size_t i = 0; i < image.samples.size(); ++i) {
+            const std::size_t before = at_;
+            while (at_ < s_.size() && is_space(s_[at_])) ++at_;
+            if (at_ >= s_.size())
+                fail(concat("truncated: ", image.samples.size(), " samples expected, found ", i));
+            if (at_ == before) fail(concat("expected whitespace between samples, found ", describe()));
+            const std::size_t value = number("a sample");
+            check_sample(value, i, image.maxval);
+            image.samples[i] = static_cast<std::uint16_t>(value);
+        }
+    }
+
+    std::string_view s_;
+    const std::string& name_;
+    std::size_t at_ = 0;
+};
+
+struct pgm_file_closer {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace detail
+
+// Parses PGM bytes; `name` prefixes error messages.
+inline gray_image parse_pgm(std::string_view bytes, const std::string& name = "PGM data") {
+    return detail::pgm_parser(bytes, name).parse();
+}
+
+inline gray_image read_pgm(const std::string& path) {
+    std::unique_ptr<std::FILE, detail::pgm_file_closer> in(std::fopen(path.c_str(), "rb"));
+    if (!in) throw data_error(spore::detail::concat(path, ": cannot open the file"));
+    std::string bytes;
+    char chunk[1 << 16];
+    for (;;) {
+        const std::size_t got = std::fread(chunk, 1, sizeof chunk, in.get());
+        bytes.append(chunk, got);
+        if (bytes.size() > (std::size_t(1) << 30)) throw data_error(spore::detail::concat(path, ": larger than 1 GiB, not a PGM spore reads"));
+        if (got < sizeof chunk) {
+            if (std::ferror(in.get())) throw data_error(spore::detail::concat(path, ": read error"));
+            break;
+        }
+    }
+    return parse_pgm(bytes, path);
+}
+
+}  // namespace spore::data
+// ---- end spore/data/pgm.hpp ----
+// ---- begin spore/data/image_set.hpp ----
+// A labelled image set held in memory as bytes, turned into floats only when a batch is
+// filled: Fashion-MNIST's 70,000 images take 55 MB as bytes and would take 220 MB (287 MB
+// padded to 32x32) as floats. Padding and normalisation are applied while filling, so they
+// cost nothing until a batch is needed and one set can be read at several geometries.
+
+#include <span>
+
+namespace spore::data {
+
+// Pixels become (byte / 255 - mean) / stddev, as torchvision's ToTensor then Normalize.
+struct normalisation {
+    float mean = 0.0f;
+    float stddev = 1.0f;
+};
+
+struct image_options {
+    std::size_t pad = 0;         // black (byte 0) pixels added on every side: 28x28 -> 32x32 with 2
+    normalisation normalise{};   // the default keeps byte / 255
+};
+
+// Mean and standard deviation of byte / 255 over every pixel of a set.
+inline normalisation pixel_statistics(std::span<const std::uint8_t> pixels) {
+    std::array<std::size_t, 256> histogram{};
+    for (std::uint8_t p : pixels) ++histogram[p];
+    double sum = 0, squares = 0;
+    for (std::size_t v = 0; v < 256; ++v) {
+        const double x = double(v) / 255.0;
+        sum += double(histogram[v]) * x;
+        squares += double(histogram[v]) * x * x;
+    }
+    const double n = double(pixels.size() ? pixels.size() : 1);
+    const double mean = sum / n;
+    return {float(mean), float(std::sqrt(std::max(0.0, squares / n - mean * mean)))};
+}
+
+class image_set {
+public:
+    image_set() = default;
+    // `source` names the set in error messages (for a file-backed set, its image file).
+    image_set(labelled_images images, image_options options, std::size_t classes, std::string source)
+        : images_(std::move(images)), options_(options), classes_(classes), source_(std::move(source)) {
+        const char* name = source_.c_str();
+        if (!(options_.normalise.stddev > 0.0f) || !std::isfinite(options_.normalise.stddev) ||
+            !std::isfinite(options_.normalise.mean))
+            throw error(format("%s: normalisation needs a finite mean and a positive stddev, found mean %g, stddev %g",
+                               name, double(options_.normalise.mean), double(options_.normalise.stddev)));
+        const std::size_t pixels = images_.count * images_.rows * images_.cols;
+        if (images_.pixels.size() != pixels)
+            throw data_error(format("%s: %zu images of %zux%zu need %zu pixels, found %zu", name, images_.count,
+                                    images_.rows, images_.cols, pixels, images_.pixels.size()));
+        if (images_.labels.size() != images_.count)
+            throw data_error(format("%s: %zu images but %zu labels", name, images_.count, images_.labels.size()));
+        for (std::size_t i = 0; i < images_.labels.size(); ++i)
+            if (images_.labels[i] >= classes_)
+                throw data_error(format("%s: label %d of item %zu is not below the class count %zu", name,
+                                        int(images_.labels[i]), i, classes_));
+        for (std::size_t v = 0; v < 256; ++v)
+            values_[v] = (float(v) / 255.0f - options_.normalise.mean) / options_.normalise.stddev;
+    }
+
+    std::size_t size() const noexcept { return images_.count; }
+    std::size_t classes() const noexcept { return classes_; }
+    static constexpr std::size_t channels() noexcept { return 1; }
+    // After padding.
+    std::size_t rows() const noexcept { return images_.rows + 2 * options_.pad; }
+    std::size_t cols() const noexcept { return images_.cols + 2 * options_.pad; }
+    std::size_t image_size() const noexcept { return channels() * rows() * cols(); }
+    const image_options& options() const noexcept { return options_; }
+    const std::string& source() const noexcept { return source_; }
+    std::int32_t label(std::size_t item) const noexcept { return images_.labels[item]; }
+    // The stored bytes, unpadded: [size, rows - 2 pad, cols - 2 pad].
+    std::span<const std::uint8_t> pixels() const noexcept { return images_.pixels; }
+    // The value a byte becomes.
+    float value_of(std::uint8_t byte) const noexcept { return values_[byte]; }
+
+    // Writes item `item` as image_size() floats, padded and normalised.
+    void write_image(std::size_t item, float* out) const noexcept {
+        const std::size_t pad = options_.pad, r = images_.rows, c = images_.cols, width = cols();
+        const std::uint8_t* in = images_.pixels.data() + item * r * c;
+        const float background = values_[0];
+        std::fill_n(out, pad * width, background);
+        out += pad * width;
+        for (std::size_t y = 0; y < r; ++y, in += c, out += width) {
+            std::fill_n(out, pad, background);
+            for (std::size_t x = 0; x < c; ++x) out[pad + x] = values_[in[x]];
+            std::fill_n(out + pad + c, pad, background);
+        }
+        std::fill_n(out, pad * width, background);
+    }
+
+    // Fills a batch tensor [B, channels, rows, cols] with the items listed (at most B of them)
+    // and `labels` (B entries) with their labels. Rows past the items are zero with label -1.
+    // Returns how many rows are real.
+    template <class Images>
+    std::size_t fill_batch(std::span<const std::size_t> items, Images& images, std::span<std::int32_t> labels) const {
+        using S = typename Images::shape_type;
+        static_assert(S::rank == 4 && !S::has_dynamic_batch,
+                      "spore::data::image_set::fill_batch: the batch must be a tensor of shape [B, C, H, W]");
+        constexpr std::size_t batch = S::extents[0];
+        check_geometry<S>("fill_batch");
+        if (items.size() > batch || labels.size() != batch)
+            throw error(format("%s: fill_batch: %zu items and %zu labels for a batch of %zu", source_.c_str(),
+                               items.size(), labels.size(), batch));
+        float* out = images.data();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (items[i] >= size()) throw error(format("%s: item %zu of a set of %zu", source_.c_str(), items[i], size()));
+            write_image(items[i], out + i * image_size());
+            labels[i] = label(items[i]);
+        }
+        std::fill(out + items.size() * image_size(), out + batch * image_size(), 0.0f);
+        std::fill(labels.begin() + std::ptrdiff_t(items.size()), labels.end(), std::int32_t(-1));
+        return items.size();
+    }
+
+    // Throws unless images of this set fill a batch of shape S ([B, C, H, W]).
+    template <class S>
+    void check_geometry(const char* who) const {
+        check_geometry(who, S::extents[1], S::extents[2], S::extents[3]);
+    }
+    void check_geometry(const char* who, std::size_t channels_, std::size_t rows_, std::size_t cols_) const {
+        if (channels_ != channels() || rows_ != rows() || cols_ != cols())
+            throw error(format("%s: %s: the batch holds images of %zux%zux%zu, the set has %zux%zux%zu (%zux%zu padded by %zu)",
+                               source_.c_str(), who, channels_, rows_, cols_, channels(), rows(), cols(), images_.rows,
+                               images_.cols, options_.pad));
+    }
+
+private:
+    labelled_images images_;
+    image_options options_;
+    std::size_t classes_ = 0;
+    std::string source_;
+    std::array<float, 256> values_{};
+};
+
+}  // namespace spore::data
+// ---- end spore/data/image_set.hpp ----
+// ---- begin spore/data/sampler.hpp ----
+// The order in which an epoch visits a set. Each epoch's order is computed from (seed, epoch)
+// alone, with spore's own generator and a Fisher-Yates shuffle, so it is the same on every
+// platform and every process of a data-parallel run, and an epoch can be replayed without
+// the ones before it. A shard is one process's contiguous slice of that order.
+
+#include <numeric>
+
+namespace spore::data {
+
+// Writes 0 .. order.size()-1 into `order`, shuffled for (seed, epoch). Allocates nothing.
+inline void shuffled_order(std::span<std::size_t> order, std::uint64_t seed, std::uint64_t epoch) {
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    random_engine mix(seed);
+    random_engine rng(mix.next_u64() ^ (epoch * 0xD1B54A32D192ED03ull));
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+}
+
+// Process `rank` of `count` in a data-parallel run.
+struct shard {
+    std::size_t rank = 0;
+    std::size_t count = 1;
+};
+
+// [begin, end) of the shard's slice of an order of n items; slices differ in length by at
+// most one item.
+inline std::pair<std::size_t, std::size_t> shard_bounds(std::size_t n, shard s) {
+    if (s.count == 0 || s.rank >= s.count)
+        throw error("spore::data::shard: rank " + std::to_string(s.rank) + " of " + std::to_string(s.count) +
+                    " processes (the rank must be below the count)");
+    return {n * s.rank / s.count, n * (s.rank + 1) / s.count};
+}
+
+// Batches every shard runs in an epoch: the same for all shards (the longest slice decides),
+// so processes that exchange gradients after each step stay in step. With drop_last, only
+// full batches of the shortest slice.
+inline std::size_t steps_per_epoch(std::size_t n, shard s, std::size_t batch, bool drop_last) {
+    const std::size_t shortest = n / s.count, longest = (n + s.count - 1) / s.count;
+    return drop_last ? shortest / batch : (longest + batch - 1) / batch;
+}
+
+}  // namespace spore::data
+// ---- end spore/data/sampler.hpp ----
+// ---- begin spore/data/fashion_mnist.hpp ----
+// Fashion-MNIST (or MNIST: the same files) from a directory holding the four IDX files, gzip-
+// compressed (as Debian's dataset-fashion-mnist installs them) or not.
+
+namespace spore::data {
+
+struct image_split {
+    image_set train;
+    image_set test;
+};
+
+// Statistics of Fashion-MNIST's training pixels (byte / 255), as torchvision recipes use.
+inline constexpr normalisation fashion_mnist_normalisation{0.2860f, 0.3530f};
+
+struct fashion_mnist_options {
+    std::size_t pad = 0;
+    normalisation normalise = fashion_mnist_normalisation;
+};
+
+namespace detail {
+inline bool readable(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f) std::fclose(f);
+    return f != nullptr;
+}
+// `name` with .gz if that file exists, else the plain file.
+inline std::string idx_file(const std::string& dir, const std::string& name) {
+    const std::string base = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+    const std::string packed = base + name + ".gz", plain = base + name;
+    if (readable(packed)) return packed;
+    if (readable(plain)) return plain;
+    throw data_error(packed + ": cannot open the file (nor " + plain +
+                     "); on Debian, apt-get install dataset-fashion-mnist puts Fashion-MNIST in "
+                     "/usr/share/datasets/fashion-mnist");
+}
+inline image_set idx_image_set(const std::string& dir, const std::string& images, const std::string& labels,
+                               const image_options& options) {
+    const std::string images_path = idx_file(dir, images), labels_path = idx_file(dir, labels);
+    return image_set(read_idx_images(images_path, labels_path, 10), options, 10, images_path);
+}
+}  // namespace detail
+
+inline image_split fashion_mnist(const std::string& dir, fashion_mnist_options options = {}) {
+    const image_options o{.pad = options.pad, .normalise = options.normalise};
+    return {detail::idx_image_set(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", o),
+            detail::idx_image_set(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", o)};
+}
+
+}  // namespace spore::data
+// ---- end spore/data/fashion_mnist.hpp ----
 // ---- end spore/data.hpp ----
 // ---- begin spore/nn.hpp ----
+// ---- begin spore/nn/init.hpp ----
+// Initialisation schemes, seeded and reproducible on every platform (core/random.hpp). A layer
+// asks its scheme to fill its weight (and bias) given the fans: fan_in = inputs per output
+// (In, or In * K * K for a convolution), fan_out = outputs per input.
+//
+//   spore::init(net, seed);                                 // PyTorch's defaults
+//   spore::init(net, seed, nn::init::xavier_uniform{});     // one scheme for every layer
+//   spore::init(net.fc3, seed, nn::init::normal{.stddev = 0.01});   // or per cell
+//
+// The formulas are torch.nn.init's. Every scheme but the default sets biases to zero, as the
+// usual `init.xxx_(m.weight); init.zeros_(m.bias)` does.
+
+namespace spore::nn::init {
+
+struct fans {
+    std::size_t in = 1, out = 1;
+};
+
+enum class mode { fan_in, fan_out };
+enum class nonlinearity { linear, sigmoid, tanh, relu, leaky_relu };
+
+// torch.nn.init.calculate_gain.
+inline double gain(nonlinearity f, double negative_slope = 0.01) {
+    switch (f) {
+        case nonlinearity::tanh: return 5.0 / 3.0;
+        case nonlinearity::relu: return std::sqrt(2.0);
+        case nonlinearity::leaky_relu: return std::sqrt(2.0 / (1.0 + negative_slope * negative_slope));
+        case nonlinearity::linear:
+        case nonlinearity::sigmoid: break;
+    }
+    return 1.0;
+}
+
+namespace detail {
+template <class Tensor>
+void fill_uniform(Tensor& t, random_engine& rng, double bound) {
+    using T = typename Tensor::value_type;
+    t.fill_uniform(rng, T(-bound), T(bound));
+}
+template <class Tensor>
+void fill_normal(Tensor& t, random_engine& rng, double mean, double stddev) {
+    using T = typename Tensor::value_type;
+    for (auto& x : t) x = static_cast<T>(rng.normal(mean, stddev));
+}
+template <class Tensor>
+void fill_zero(Tensor& t) {
+    t.fill(typename Tensor::value_type(0));
+}
+}  // namespace detail
+
+// PyTorch's default for Linear and Conv2d: Kaiming-uniform with a = sqrt(5), which is
+// U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and biases from the same range.
+// (The bound is computed in the element type, so the draws match spore's earlier releases.)
+struct pytorch_default {
+    template <class W>
+    void weight(W& w, fans f, random_engine& rng) const {
+        fill(w, f, rng);
+    }
+    template <class B>
+    void bias(B& b, fans f, random_engine& rng) const {
+        fill(b, f, rng);
+    }
+    template <class Tensor>
+    static void fill(Tensor& t, fans f, random_engine& rng) {
+        using T = typename Tensor::value_type;
+        const T bound = T(1) / std::sqrt(T(f.in));
+        t.fill_uniform(rng, -bound, bound);
+    }
+};
+
+// U(low, high), as torch.nn.init.uniform_ (defaults 0 and 1 there too).
+struct uniform {
+    double low = 0.0, high = 1.0;
+    template <class W>
+    void weight(W& w, fans, random_engine& rng) const {
+        using T = typename W::value_type;
+        w.fill_uniform(rng, T(low), T(high));
+    }
+    template <class B>
+    void bias(B& b, fans, random_engine&) const { detail::fill_zero(b); }
+};
+
+// N(mean, stddev^2), as torch.nn.init.normal_.
+struct normal {
+    double mean = 0.0, stddev = 1.0;
+    template <class W>
+    void weight(W& w, fans, random_engine& rng) const { detail::fill_normal(w, rng, mean, stddev); }
+    template <class B>
+    void bias(B& b, fans, random_engine&) const { detail::fill_zero(b); }
+};
+
+// Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)).
+struct xavier_uniform {
+    double gain = 1.0;
+    template <class W>
+    void weight(W& w, fans f, random_engine& rng) const {
+        detail::fill_uniform(w, rng, gain * std::sqrt(6.0 / double(f.in + f.out)));
+    }
+    template <class B>
+    void bias(B& b, fans, random_engine&) const { detail::fill_zero(b); }
+};
+
+// Glorot: N(0, s^2) with s = gain * sqrt(2 / (fan_in + fan_out)).
+struct xavier_normal {
+    double gain = 1.0;
+    template <class W>
+    void weight(W& w, fans f, random_engine& rng) const {
+        detail::fill_normal(w, rng, 0.0, gain * std::sqrt(2.0 / double(f.in + f.out)));
+    }
+    template <class B>
+    void bias(B& b, fans, random_engine&) const { detail::fill_zero(b); }
+};
+
+// He: U(-b, b) with b = gain * sqrt(3 / fan), gain from the nonlinearity and a (its negative
+// slope); torch's defaults a = 0, fan_in, leaky_relu.
+struct kaiming_uniform {
+    double a = 0.0;
+    init::mode mode = init::mode::fan_in;
+    init::nonlinearity nonlinearity = init::nonlinearity::leaky_relu;
+    template <class W>
+    void weight(W& w, fans f, random_engine& rng) const {
+        const double fan = double(mode == init::mode::fan_in ? f.in : f.out);
+        detail::fill_uniform(w, rng, init::gain(nonlinearity, a) * std::sqrt(3.0 / fan));
+    }
+    template <class B>
+    void bias(B& b, fans, random_engine&) const { detail::fill_zero(b); }
+};
+
+// He: N(0, s^2) with s = gain / sqrt(fan).
+struct kaiming_normal {
+    double a = 0.0;
+    init::mode mode = init::mode::fan_in;
+    init::nonlinearity nonlinearity = init::nonlinearity::leaky_relu;
+    template <class W>
+    void weight(W& w, fans f, random_engine& rng) const {
+        const double fan = double(mode == init::mode::fan_in ? f.in : f.out);
+        detail::fill_normal(w, rng, 0.0, init::gain(nonlinearity, a) / std::sqrt(fan));
+    }
+    template <class B>
+    void bias(B& b, fans, random_engine&) const { detail::fill_zero(b); }
+};
+
+// Every element `value` (weights and biases alike), as torch.nn.init.constant_.
+struct constant {
+    double value = 0.0;
+    template <class W>
+    void weight(W& w, fans, random_engine&) const { w.fill(typename W::value_type(value)); }
+    template <class B>
+    void bias(B& b, fans, random_engine&) const { b.fill(typename B::value_type(value)); }
+};
+
+}  // namespace spore::nn::init
+// ---- end spore/nn/init.hpp ----
 // ---- begin spore/nn/cell.hpp ----
 // Cells: a model is a plain aggregate struct whose fields are layers (or other cells) and
 // whose construct(x) builds the forward expression. Boost.PFR walks the fields, so parameters
@@ -3829,13 +5883,17 @@ std::size_t parameter_count(const C& cell) {
     return n;
 }
 
-// Initialises every layer (reset_parameters, with PyTorch's defaults) from one seed.
-template <class C>
-void init_cell(C& cell, random_engine& rng) {
-    if constexpr (requires { cell.reset_parameters(rng); }) {
+// Initialises every layer from one seed with `scheme` (nn/init.hpp): a layer's
+// reset_parameters(rng, scheme) when it has one, else a cell's own reset_parameters(rng), else
+// the cell's fields in order.
+template <class C, class Scheme = init::pytorch_default>
+void init_cell(C& cell, random_engine& rng, const Scheme& scheme = {}) {
+    if constexpr (requires { cell.reset_parameters(rng, scheme); }) {
+        cell.reset_parameters(rng, scheme);
+    } else if constexpr (requires { cell.reset_parameters(rng); }) {
         cell.reset_parameters(rng);
     } else if constexpr (walkable_v<C>) {
-        boost::pfr::for_each_field(cell, [&](auto& field) { init_cell(field, rng); });
+        boost::pfr::for_each_field(cell, [&](auto& field) { init_cell(field, rng, scheme); });
     }
 }
 
@@ -3843,54 +5901,151 @@ void init_cell(C& cell, random_engine& rng) {
 
 namespace spore {
 
-template <class C>
-void init(C& cell, std::uint64_t seed) {
+// spore::init(net, seed) gives PyTorch's default initialisation; spore::init(net, seed,
+// nn::init::xavier_uniform{}) another scheme, for a whole net or any cell inside it.
+template <class C, class Scheme = nn::init::pytorch_default>
+void init(C& cell, std::uint64_t seed, const Scheme& scheme = {}) {
     random_engine rng(seed);
-    nn::init_cell(cell, rng);
+    nn::init_cell(cell, rng, scheme);
 }
 
 }  // namespace spore
 // ---- end spore/nn/cell.hpp ----
 // ---- begin spore/nn/layers.hpp ----
 // Layers: small aggregates of parameter tensors with an operator() that builds the expression.
-// Layouts follow PyTorch (Dense weight [out, in], Conv2d weight [out, in, kh, kw]) so weights
-// move between the two unchanged. reset_parameters uses PyTorch's defaults: Kaiming-uniform
-// weights with a = sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same for biases.
+// Hyper-parameters are template arguments, so a layer stays a plain aggregate of tensors that
+// Boost.PFR can walk. Layouts follow PyTorch (Dense weight [out, in], Conv2d weight
+// [out, in, kh, kw]) so weights move between the two unchanged. reset_parameters fills them
+// from a scheme of nn/init.hpp; the default is PyTorch's.
 
 namespace spore::nn {
 
-template <std::size_t In, std::size_t Out, class T = float>
+template <class Features, class InputShape>
+struct check_dense {
+    static constexpr bool matrix = InputShape::rank == 2;
+    static_assert(matrix, "spore: nn::Dense takes an input [batch, features]; flatten it first "
+                          "(see check_dense<shape<in features, out features>, input shape> above)");
+    static constexpr bool ok = matrix && InputShape::extents[1] == Features::extents[0];
+    static_assert(!matrix || ok, "spore: nn::Dense: the input's features differ from the layer's in-features "
+                                 "(see check_dense<shape<in features, out features>, input shape> above)");
+};
+
+template <std::size_t In, std::size_t Out, class X>
+inline constexpr bool dense_accepts_v = check_dense<shape<In, Out>, typename expr::expression_of<X>::shape_type>::ok;
+
+// y = x W^T + b for x [batch, In]; Bias = false drops the bias field.
+template <std::size_t In, std::size_t Out, class T = float, bool Bias = true>
 struct Dense {
     tensor<T, shape<Out, In>> weight;
     tensor<T, shape<Out>> bias;
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias;
+        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias;
     }
-    void reset_parameters(random_engine& rng) {
-        const T bound = T(1) / std::sqrt(T(In));
-        weight.fill_uniform(rng, -bound, bound);
-        bias.fill_uniform(rng, -bound, bound);
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        scheme.weight(weight, {In, Out}, rng);
+        scheme.bias(bias, {In, Out}, rng);
     }
 };
 
-// Padding 0 is "valid".
-template <std::size_t In, std::size_t Out, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0,
-          class T = float>
+template <std::size_t In, std::size_t Out, class T>
+struct Dense<In, Out, T, false> {
+    tensor<T, shape<Out, In>> weight;
+
+    template <class X>
+    auto operator()(X&& x) const {
+        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight));
+    }
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        scheme.weight(weight, {In, Out}, rng);
+    }
+};
+
+// Padding of a Conv2d: a number of zeros on every side, or one of these.
+namespace padding {
+inline constexpr std::size_t valid = 0;
+// Output as large as the input: (K - 1) / 2 on every side, for an odd kernel at stride 1.
+inline constexpr std::size_t same = std::numeric_limits<std::size_t>::max();
+}  // namespace padding
+
+template <std::size_t Kernel, std::size_t Stride, std::size_t Padding>
+struct conv2d_padding {
+    static constexpr bool is_same = Padding == padding::same;
+    static_assert(!is_same || Stride == 1,
+                  "spore: nn::Conv2d: padding::same needs stride 1, as in PyTorch, which refuses 'same' for "
+                  "strided convolutions (see conv2d_padding<kernel, stride, padding> above)");
+    static_assert(!is_same || Kernel % 2 == 1,
+                  "spore: nn::Conv2d: padding::same needs an odd kernel; an even one would pad unevenly "
+                  "(see conv2d_padding<kernel, stride, padding> above)");
+    static constexpr std::size_t value = is_same ? (Kernel - 1) / 2 : Padding;
+};
+
+// NCHW convolution with a square kernel, stride and padding (a number, padding::valid or
+// padding::same); Bias = false drops the bias field.
+template <std::size_t In, std::size_t Out, std::size_t Kernel, std::size_t Stride = 1,
+          std::size_t Padding = padding::valid, class T = float, bool Bias = true>
 struct Conv2d {
+    static constexpr std::size_t pad = conv2d_padding<Kernel, Stride, Padding>::value;
     tensor<T, shape<Out, In, Kernel, Kernel>> weight;
     tensor<T, shape<Out>> bias;
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, Padding>(std::forward<X>(x), weight, bias);
+        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias);
     }
-    void reset_parameters(random_engine& rng) {
-        const T bound = T(1) / std::sqrt(T(In * Kernel * Kernel));
-        weight.fill_uniform(rng, -bound, bound);
-        bias.fill_uniform(rng, -bound, bound);
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        scheme.weight(weight, {In * Kernel * Kernel, Out * Kernel * Kernel}, rng);
+        scheme.bias(bias, {In * Kernel * Kernel, Out * Kernel * Kernel}, rng);
     }
+};
+
+template <std::size_t In, std::size_t Out, std::size_t Kernel, std::size_t Stride, std::size_t Padding, class T>
+struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
+    static constexpr std::size_t pad = conv2d_padding<Kernel, Stride, Padding>::value;
+    tensor<T, shape<Out, In, Kernel, Kernel>> weight;
+
+    template <class X>
+    auto operator()(X&& x) const {
+        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight);
+    }
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        scheme.weight(weight, {In * Kernel * Kernel, Out * Kernel * Kernel}, rng);
+    }
+};
+
+// Layers without parameters, as cells too, so a net may hold them as fields (like torch.nn) or
+// call the functions below.
+struct ReLU {
+    template <class X>
+    auto operator()(X&& x) const { return spore::relu(std::forward<X>(x)); }
+};
+struct Sigmoid {
+    template <class X>
+    auto operator()(X&& x) const { return spore::sigmoid(std::forward<X>(x)); }
+};
+struct Tanh {
+    template <class X>
+    auto operator()(X&& x) const { return spore::tanh(std::forward<X>(x)); }
+};
+// [N, ...] -> [N, product of the rest].
+struct Flatten {
+    template <class X>
+    auto operator()(X&& x) const { return spore::flatten(std::forward<X>(x)); }
+};
+template <std::size_t Kernel, std::size_t Stride = Kernel>
+struct MaxPool2d {
+    template <class X>
+    auto operator()(X&& x) const { return spore::max_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+};
+template <std::size_t Kernel, std::size_t Stride = Kernel>
+struct AvgPool2d {
+    template <class X>
+    auto operator()(X&& x) const { return spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x)); }
 };
 
 using spore::flatten;
@@ -3900,30 +6055,708 @@ using spore::relu;
 using spore::sigmoid;
 using spore::tanh;
 
-// Mean cross-entropy of logits [batch, classes] against one-hot targets, through log-softmax
-// (stable for any logits).
-struct SoftmaxCrossEntropy {
-    template <class Logits, class Targets>
-    auto operator()(Logits&& logits, Targets&& onehot) const {
-        // a mean at the root: its region runs forward and backward in one loop
-        return spore::mean(-spore::sum<1>(spore::log_softmax(std::forward<Logits>(logits)) * std::forward<Targets>(onehot)));
+}  // namespace spore::nn
+// ---- end spore/nn/layers.hpp ----
+// ---- begin spore/nn/field_names.hpp ----
+// Field names of aggregates at compile time, and walks of a cell that pass each field's path
+// ("conv1.weight", "block.conv.bias"): the keys of checkpoints and exported graphs. No
+// registration macro: Boost.PFR finds the fields, and the names come from the compiler.
+//
+// Boost 1.84 and later name fields themselves (boost::pfr::get_name). Older Boost (Debian 12
+// has 1.81) does not, so the name is read from the signature of a function template whose
+// template argument is the address of that field in an object that is declared but never
+// defined: GCC prints `[with auto Field = (& object<T>.probe<T>::value.T::conv1)]`, Clang
+// `[Field = &object<T>.value.conv1]`, and the member name is the identifier at the end.
+// Only the name's characters reach the binary.
+
+#include <boost/version.hpp>
+
+// ---- begin spore/nn/buffer.hpp ----
+// buffer<T, Shape>: state of a cell that is not a parameter, such as BatchNorm2d's running
+// statistics. It holds a tensor but is not one and not an aggregate, so the parameter walk
+// (nn::parameters, optimisers, gradients) skips it, while checkpoints find it by type:
+//
+//   a field that is a tensor     -> a parameter: trained, and saved
+//   a field that is an nn::buffer -> state: never trained, but saved (its tensor is value())
+//   any other non-cell field     -> neither (e.g. Dropout's seed)
+//
+// Programs update a buffer during a training forward pass through mutable_data(), also from a
+// const cell: the buffer is the cell's running state, as an optimiser updates its parameters.
+
+namespace spore::nn {
+
+template <element_type T, class Shape>
+class buffer {
+public:
+    using value_type = T;
+    using shape_type = Shape;
+
+    buffer() = default;
+    explicit buffer(T fill) { value_.fill(fill); }
+
+    tensor<T, Shape>& value() noexcept { return value_; }
+    const tensor<T, Shape>& value() const noexcept { return value_; }
+    T* data() noexcept { return value_.data(); }
+    const T* data() const noexcept { return value_.data(); }
+    T* mutable_data() const noexcept { return value_.data(); }
+    static constexpr std::size_t size() noexcept { return Shape::size; }
+    T& operator[](std::size_t i) noexcept { return value_[i]; }
+    const T& operator[](std::size_t i) const noexcept { return value_[i]; }
+    void fill(T v) noexcept { value_.fill(v); }
+
+private:
+    mutable tensor<T, Shape> value_;
+};
+
+template <class X>
+inline constexpr bool is_buffer_v = false;
+template <class T, class S>
+inline constexpr bool is_buffer_v<buffer<T, S>> = true;
+
+// Calls f(buffer&) for every buffer of `cell`, depth first, in field order.
+template <class C, class F>
+void for_each_buffer(C& cell, F&& f) {
+    using plain = std::remove_const_t<C>;
+    if constexpr (is_buffer_v<plain>) {
+        f(cell);
+    } else if constexpr (std::is_aggregate_v<plain> && std::is_class_v<plain> && !is_tensor_v<plain>) {
+        boost::pfr::for_each_field(cell, [&](auto& field) { for_each_buffer(field, f); });
+    }
+}
+
+}  // namespace spore::nn
+// ---- end spore/nn/buffer.hpp ----
+
+#if BOOST_VERSION >= 108400 && defined(BOOST_PFR_CORE_NAME_ENABLED) && BOOST_PFR_CORE_NAME_ENABLED
+#define SPORE_FIELD_NAMES_FROM_PFR 1
+#else
+#define SPORE_FIELD_NAMES_FROM_PFR 0
+#if !defined(__GNUC__) && !defined(__clang__)
+#error "spore::nn::field_name needs GCC or Clang (__PRETTY_FUNCTION__), or Boost 1.84 or later"
+#endif
+#endif
+
+namespace spore::nn {
+
+namespace detail {
+
+#if !SPORE_FIELD_NAMES_FROM_PFR
+template <class T>
+struct field_name_probe {
+    const T value;
+};
+
+// Declared, never defined: only the addresses of its fields are used, as template arguments.
+template <class T>
+extern const field_name_probe<T> field_name_probe_object;
+
+template <auto Field>
+consteval auto signature_naming() {
+    return std::string_view(__PRETTY_FUNCTION__);
+}
+
+consteval bool is_identifier_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           static_cast<unsigned char>(c) >= 0x80;  // UTF-8 identifiers
+}
+
+consteval std::string_view trailing_identifier(std::string_view signature) {
+    std::size_t end = signature.size();
+    while (end > 0 && (signature[end - 1] == ']' || signature[end - 1] == ')' || signature[end - 1] == ' ')) --end;
+    std::size_t begin = end;
+    while (begin > 0 && is_identifier_char(signature[begin - 1])) --begin;
+    return signature.substr(begin, end - begin);
+}
+
+template <class T, std::size_t I>
+struct field_name_storage {
+    static constexpr std::string_view found = trailing_identifier(
+        signature_naming<&std::get<I>(boost::pfr::structure_tie(field_name_probe_object<T>.value))>());
+    static_assert(!found.empty() && !(found[0] >= '0' && found[0] <= '9'),
+                  "spore::nn::field_name: could not read the field name from the compiler's signature");
+    static constexpr auto chars = [] {
+        std::array<char, found.size() + 1> out{};
+        for (std::size_t i = 0; i < found.size(); ++i) out[i] = found[i];
+        return out;
+    }();
+};
+#endif
+
+template <class C, std::size_t I>
+struct check_field_index {
+    static_assert(std::is_aggregate_v<C> && std::is_class_v<C>,
+                  "spore::nn::field_name: the type must be an aggregate struct (a cell)");
+    static_assert(I < boost::pfr::tuple_size_v<C>, "spore::nn::field_name: the field index is out of range");
+    static constexpr bool value = true;
+};
+
+}  // namespace detail
+
+// The name of field I of aggregate T, e.g. field_name<LeNet5, 0>() == "conv1".
+template <class T, std::size_t I>
+constexpr std::string_view field_name() {
+    using type = std::remove_cv_t<T>;
+    static_assert(detail::check_field_index<type, I>::value);
+#if SPORE_FIELD_NAMES_FROM_PFR
+    return boost::pfr::get_name<I, type>();
+#else
+    constexpr auto& chars = detail::field_name_storage<type, I>::chars;
+    return std::string_view(chars.data(), chars.size() - 1);
+#endif
+}
+
+namespace detail {
+
+inline std::string join_path(const std::string& prefix, std::string_view name) {
+    std::string path;
+    path.reserve(prefix.size() + 1 + name.size());
+    path += prefix;
+    if (!prefix.empty()) path += '.';
+    path += name;
+    return path;
+}
+
+enum class visiting;
+template <visiting What, class C, class F>
+void walk_named(C& cell, const std::string& prefix, F& f);
+
+enum class visiting { fields, parameters, state };
+
+template <visiting What, std::size_t I, class C, class F>
+void visit_named(C& cell, const std::string& prefix, F& f) {
+    auto& field = boost::pfr::get<I>(cell);
+    using field_type = std::remove_cvref_t<decltype(field)>;
+    const std::string path = join_path(prefix, field_name<std::remove_const_t<C>, I>());
+    if constexpr (What == visiting::fields || is_tensor_v<field_type>) f(path, field);
+    else if constexpr (What == visiting::state && is_buffer_v<field_type>) f(path, field.value());
+    if constexpr (walkable_v<field_type>) walk_named<What>(field, path, f);
+}
+
+template <visiting What, class C, class F>
+void walk_named(C& cell, const std::string& prefix, F& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (visit_named<What, I>(cell, prefix, f), ...);
+    }(std::make_index_sequence<boost::pfr::tuple_size_v<std::remove_const_t<C>>>{});
+}
+
+}  // namespace detail
+
+// Calls f(const std::string& path, field&) for every field at every depth, cells and tensors
+// alike, in pre-order (a cell before its fields), fields in declaration order.
+template <class C, class F>
+void for_each_named_field(C& cell, F&& f) {
+    static_assert(walkable_v<std::remove_const_t<C>>,
+                  "spore::nn::for_each_named_field: the argument must be a cell (an aggregate struct of fields)");
+    detail::walk_named<detail::visiting::fields>(cell, std::string(), f);
+}
+
+// Calls f(const std::string& path, tensor&) for every parameter (every tensor field, at any
+// depth), depth first in field order: the order of nn::for_each_parameter and nn::parameters.
+template <class C, class F>
+void for_each_named_parameter(C& cell, F&& f) {
+    if constexpr (is_tensor_v<std::remove_const_t<C>>) {
+        f(std::string(), cell);
+    } else {
+        static_assert(walkable_v<std::remove_const_t<C>>,
+                      "spore::nn::for_each_named_parameter: the argument must be a cell or a tensor");
+        detail::walk_named<detail::visiting::parameters>(cell, std::string(), f);
+    }
+}
+
+// Calls f(const std::string& path, tensor&) for everything a checkpoint holds: every parameter
+// and the tensor of every nn::buffer (BatchNorm2d's running statistics), in field order.
+template <class C, class F>
+void for_each_named_state(C& cell, F&& f) {
+    static_assert(walkable_v<std::remove_const_t<C>>,
+                  "spore::nn::for_each_named_state: the argument must be a cell (an aggregate struct of fields)");
+    detail::walk_named<detail::visiting::state>(cell, std::string(), f);
+}
+
+}  // namespace spore::nn
+// ---- end spore/nn/field_names.hpp ----
+// ---- begin spore/nn/batch_norm.hpp ----
+// BatchNorm2d<C>: batch normalisation over NCHW as in torch.nn.BatchNorm2d (affine, tracking
+// running statistics). weight and bias are parameters; running_mean and running_var are
+// buffers (nn/buffer.hpp): saved with the cell, never trained. A gradient program (training
+// mode) normalises by batch statistics and updates the running ones in its forward pass; a
+// forward program (spore::compile, spore::eval) normalises by the running statistics.
+
+namespace spore::nn {
+
+template <std::size_t Channels, class T = float, double Momentum = 0.1, double Eps = 1e-5>
+struct BatchNorm2d {
+    static_assert(Momentum >= 0.0 && Momentum <= 1.0, "spore: nn::BatchNorm2d: momentum must lie in [0, 1]");
+    static_assert(Eps > 0.0, "spore: nn::BatchNorm2d: eps must be positive");
+    tensor<T, shape<Channels>> weight = ones();
+    tensor<T, shape<Channels>> bias;
+    buffer<T, shape<Channels>> running_mean;
+    buffer<T, shape<Channels>> running_var{T(1)};
+
+    template <class X>
+    auto operator()(X&& x) const {
+        return spore::batch_norm2d(std::forward<X>(x), weight, bias, running_mean.mutable_data(),
+                                   running_var.mutable_data(), T(Momentum), T(Eps));
+    }
+    // PyTorch's reset: weight 1, bias 0, running mean 0, running variance 1, whatever the scheme.
+    template <class Scheme>
+    void reset_parameters(random_engine&, const Scheme&) {
+        weight.fill(T(1));
+        bias.fill(T(0));
+        running_mean.fill(T(0));
+        running_var.fill(T(1));
+    }
+    void reset_parameters(random_engine& rng) { reset_parameters(rng, 0); }
+
+private:
+    static tensor<T, shape<Channels>> ones() {
+        tensor<T, shape<Channels>> t;
+        t.fill(T(1));
+        return t;
     }
 };
 
 }  // namespace spore::nn
-// ---- end spore/nn/layers.hpp ----
+// ---- end spore/nn/batch_norm.hpp ----
+// ---- begin spore/nn/dropout.hpp ----
+// Dropout<P>: zeroes each element with probability P and scales the rest by 1 / (1 - P) in a
+// training program (a fresh mask every run), the identity in an evaluation program, as
+// torch.nn.Dropout. It has no parameters; its one field is the seed of its masks, drawn by
+// spore::init from the net's seed (so a run is reproducible) and not saved in checkpoints.
+
+namespace spore::nn {
+
+template <double P>
+struct Dropout {
+    static_assert(P >= 0.0 && P < 1.0, "spore: nn::Dropout<P>: P, the probability of zeroing, must lie in [0, 1)");
+    std::uint64_t seed = 0;
+
+    template <class X>
+    auto operator()(X&& x) const {
+        return spore::dropout<P>(std::forward<X>(x), seed);
+    }
+    template <class Scheme>
+    void reset_parameters(random_engine& rng, const Scheme&) {
+        seed = rng.next_u64();
+    }
+    void reset_parameters(random_engine& rng) { reset_parameters(rng, 0); }
+};
+
+}  // namespace spore::nn
+// ---- end spore/nn/dropout.hpp ----
+// ---- begin spore/nn/losses.hpp ----
+// Losses, as cells with no parameters: nn::SoftmaxCrossEntropy{}(logits, labels) and
+// nn::MSE{}(prediction, target). Each returns a scalar expression to differentiate.
+
+namespace spore::nn {
+
+// Mean cross-entropy of logits [batch, classes], stable for any logits (log-sum-exp through
+// each row's maximum), as one fused node. Labels are either integer class indices of shape
+// <batch> (std::int32_t; -1 ignores a row and the mean is over the others, so a partial last
+// batch trains with a static batch size) or target rows [batch, classes] such as one-hot.
+struct SoftmaxCrossEntropy {
+    template <class Logits, class Labels>
+    auto operator()(Logits&& logits, Labels&& labels) const {
+        return spore::softmax_cross_entropy(std::forward<Logits>(logits), std::forward<Labels>(labels));
+    }
+};
+
+template <class PredictionShape, class TargetShape>
+struct check_mse {
+    static_assert(same_shape_v<PredictionShape, TargetShape>,
+                  "spore: MSE: the prediction and the target must have the same shape "
+                  "(see check_mse<prediction shape, target shape> above)");
+    static constexpr bool ok = same_shape_v<PredictionShape, TargetShape>;
+};
+
+// Mean squared error over every element, as torch.nn.MSELoss (reduction "mean").
+struct MSE {
+    template <class Prediction, class Target>
+    auto operator()(Prediction&& prediction, Target&& target) const {
+        using P = typename expr::expression_of<Prediction>::shape_type;
+        using T = typename expr::expression_of<Target>::shape_type;
+        if constexpr (check_mse<P, T>::ok)
+            return spore::mean(spore::square(std::forward<Prediction>(prediction) - std::forward<Target>(target)));
+    }
+};
+
+}  // namespace spore::nn
+// ---- end spore/nn/losses.hpp ----
+// ---- begin spore/nn/summary.hpp ----
+// nn::summary(net, shape<...>{}): a table of a cell's layers, like torchinfo's, with each
+// layer's path, type, output shape and parameter count, and the totals.
+//
+// The output shapes come from the forward expression itself, with no help from the layers:
+// construct() is called once on a placeholder of the input shape, which builds the graph (a
+// value; nothing is computed), and a layer's output is the first node, in post-order, whose
+// subtree reads all of the layer's parameters. For Dense that is the `+ bias` node, for Conv2d
+// the convolution; a nested cell gets the node that ends its block. A layer without
+// parameters (none exists yet as a field) shows "--". Paths are the field names joined with
+// dots (field indices, 0, 1, 1.0, ..., until nn/field_names.hpp lands; see the hook below).
+
+#include <typeinfo>
+
+#include <boost/core/demangle.hpp>
+
+// HOOK(io-safetensors): once nn/field_names.hpp is on main, include it here, set
+// summary_uses_field_names to true and return field_name<T, I>() in field_label below.
+
+namespace spore::nn {
+
+// Whether summary paths are field names (conv1.weight) or, until nn/field_names.hpp is
+// here, field indices (0.weight).
+inline constexpr bool summary_uses_field_names = false;
+
+namespace summary_detail {
+
+struct input_tag;
+
+inline std::string shape_text(const std::size_t* extents, std::size_t rank) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < rank; ++i) text += (i ? ", " : "") + std::to_string(extents[i]);
+    return text + "]";
+}
+template <class S>
+std::string shape_text() {
+    return shape_text(S::extents.data(), S::rank);
+}
+
+inline std::string thousands(std::size_t n) {
+    std::string digits = std::to_string(n), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+// "spore::nn::Conv2d<1ul, 6ul, 5ul, 1ul, 0ul, float>" -> "Conv2d"
+inline std::string short_name(const char* mangled) {
+    const std::string name = boost::core::demangle(mangled);
+    std::string outer;  // the name with template arguments removed
+    int depth = 0;
+    for (char c : name) {
+        if (c == '<') ++depth;
+        else if (c == '>') --depth;
+        else if (depth == 0) outer += c;
+    }
+    const auto cut = outer.rfind("::");
+    return cut == std::string::npos ? outer : outer.substr(cut + 2);
+}
+template <class T>
+std::string short_type_name() {
+    return short_name(typeid(T).name());
+}
+
+template <class T, std::size_t I>
+std::string field_label() {
+    return std::to_string(I);
+}
+
+// A node of the forward graph: its shape, and the range of `leaves` its subtree read.
+struct node_record {
+    const std::size_t* extents;
+    std::size_t rank;
+    std::size_t first, last;
+};
+
+// Records every node below `node` in post-order; the leaves a subtree reads are appended in
+// order, so each subtree's are one contiguous range.
+template <class E>
+void record_nodes(const E& node, std::vector<node_record>& out, std::vector<const void*>& leaves) {
+    const std::size_t first = leaves.size();
+    if constexpr (E::kind == expr::node_kind::leaf) {
+        if (node.data) leaves.push_back(node.data);
+    } else {
+        expr::for_each_child(node, node, [&](const auto& child, const auto&) { record_nodes(child, out, leaves); });
+    }
+    out.push_back({E::shape_type::extents.data(), E::shape_type::rank, first, leaves.size()});
+}
+
+struct layer_row {
+    std::string path, type;
+    std::size_t parameters = 0;
+    std::vector<const void*> addresses;
+};
+
+template <class C>
+std::vector<const void*> parameter_addresses(const C& cell) {
+    std::vector<const void*> out;
+    for_each_parameter(cell, [&](const auto& t) { out.push_back(t.data()); });
+    return out;
+}
+
+// Every cell field at every depth, in pre-order.
+template <class C>
+void collect_layers(const C& cell, const std::string& prefix, std::vector<layer_row>& rows) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+                using F = std::remove_cvref_t<decltype(boost::pfr::get<I>(cell))>;
+                if constexpr (!is_tensor_v<F> && walkable_v<F>) {
+                    const auto& field = boost::pfr::get<I>(cell);
+                    const std::string path = prefix + field_label<C, I>();
+                    rows.push_back({path, short_type_name<F>(), parameter_count(field), parameter_addresses(field)});
+                    collect_layers(field, path + ".", rows);
+                }
+            }(),
+            ...);
+    }(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
+}
+
+// The table, from what the templates gathered.
+inline std::string format_summary(const std::string& top, const std::string& output_shape, const std::string& input_shape,
+                                  const std::vector<layer_row>& rows, const std::vector<node_record>& nodes,
+                                  const std::vector<const void*>& leaves, std::size_t total, std::size_t element_size) {
+    std::vector<std::string> shapes;
+    for (const auto& row : rows) {
+        std::string found = "--";
+        if (!row.addresses.empty())
+            for (const auto& n : nodes) {
+                const auto first = leaves.begin() + std::ptrdiff_t(n.first), last = leaves.begin() + std::ptrdiff_t(n.last);
+                if (std::all_of(row.addresses.begin(), row.addresses.end(),
+                                [&](const void* a) { return std::find(first, last, a) != last; })) {
+                    found = shape_text(n.extents, n.rank);
+                    break;
+                }
+            }
+        shapes.push_back(found);
+    }
+    std::size_t name_width = std::max<std::size_t>(20, top.size()), shape_width = 16;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        name_width = std::max(name_width, rows[i].path.size() + rows[i].type.size() + 3);
+        shape_width = std::max(shape_width, shapes[i].size());
+    }
+    const std::string rule(name_width + shape_width + 2 + 12, '=');
+    const int nw = int(name_width), sw = int(shape_width);
+    std::string text;
+    append_format(text, "%s\n%-*s %-*s Param #\n%s\n%-*s %-*s --\n", rule.c_str(), nw, "Layer (type)", sw, "Output shape",
+                  rule.c_str(), nw, top.c_str(), sw, output_shape.c_str());
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        append_format(text, "%-*s %-*s %s\n", nw, (rows[i].path + " (" + rows[i].type + ")").c_str(), sw, shapes[i].c_str(),
+                      thousands(rows[i].parameters).c_str());
+    append_format(text, "%s\nTotal params: %s\nTrainable params: %s\nInput shape: %s\nParameter size: %.2f MB\n%s\n",
+                  rule.c_str(), thousands(total).c_str(), thousands(total).c_str(), input_shape.c_str(),
+                  double(total * element_size) / 1e6, rule.c_str());
+    return text;
+}
+
+}  // namespace summary_detail
+
+// The table for `net` fed a batch of InputShape (for instance shape<32, 1, 32, 32>), with
+// elements of type T.
+template <class T = float, class Cell, std::size_t... Input>
+std::string summary(const Cell& net, shape<Input...> = {}) {
+    using namespace summary_detail;
+    const auto output = net.construct(expr::placeholder<input_tag, T, shape<Input...>>());
+    std::vector<node_record> nodes;
+    std::vector<const void*> leaves;
+    record_nodes(output, nodes, leaves);
+    std::vector<layer_row> rows;
+    collect_layers(net, "", rows);
+    return format_summary(short_type_name<Cell>(), shape_text<typename decltype(output)::shape_type>(),
+                          shape_text<shape<Input...>>(), rows, nodes, leaves, parameter_count(net), sizeof(T));
+}
+
+}  // namespace spore::nn
+// ---- end spore/nn/summary.hpp ----
+// ---- begin spore/nn/predictor.hpp ----
+// Inference: the forward-only program of a cell in evaluation mode (Dropout off, BatchNorm on
+// its running statistics), for input batches of one static shape.
+//
+//   spore::predictor<LeNet5, spore::shape<1, 1, 32, 32>> classify(net);
+//   const auto& logits = classify(image);          // no allocation after construction
+//
+//   const auto& logits = spore::predict(net, images);   // the same, built on first use
+//
+// The program reads the weights where the cell keeps them, so it always sees the current
+// ones, and keeps its activations to itself: one net serves any number of threads, each with
+// its own predictor. spore::predict keeps one predictor per thread, cell type and input shape,
+// rebuilt when called with another cell.
+
+namespace spore {
+
+namespace nn::detail {
+struct predictor_input;
+}
+
+template <class Cell, class InputShape, class T = float>
+class predictor {
+    static auto build(const Cell& net) {
+        return compile(net.construct(expr::placeholder<nn::detail::predictor_input, T, InputShape>()));
+    }
+    using program_type = decltype(build(std::declval<const Cell&>()));
+
+public:
+    using output_type = tensor<typename program_type::value_type, typename program_type::shape_type>;
+
+    explicit predictor(const Cell& net) : program_(std::make_unique<program_type>(build(net))) {}
+
+    // The output of the last call stays valid until the next one.
+    const output_type& operator()(const tensor<T, InputShape>& images) {
+        program_->template feed<nn::detail::predictor_input>(images);
+        return (*program_)();
+    }
+
+private:
+    std::unique_ptr<program_type> program_;
+};
+
+namespace nn::detail {
+// Where a cell keeps its weights and buffers. A program refers to that memory, not to the cell
+// object, so a cached program fits a cell exactly when these addresses are the same (a new
+// cell can sit at the address of a destroyed one, with other storage).
+class storage_signature {
+public:
+    template <class Cell>
+    void record(const Cell& net) {
+        addresses_.clear();
+        visit(net, [&](const void* p) { addresses_.push_back(p); });
+    }
+    template <class Cell>
+    bool matches(const Cell& net) const {
+        std::size_t i = 0;
+        bool same = true;
+        visit(net, [&](const void* p) { same = same && i < addresses_.size() && addresses_[i++] == p; });
+        return same && i == addresses_.size();
+    }
+
+private:
+    template <class Cell, class F>
+    static void visit(const Cell& net, F&& f) {
+        for_each_parameter(net, [&](const auto& t) { f(t.data()); });
+        for_each_buffer(net, [&](const auto& b) { f(b.data()); });
+    }
+    std::vector<const void*> addresses_;
+};
+}  // namespace nn::detail
+
+template <class Cell, class T, class S>
+const auto& predict(const Cell& net, const tensor<T, S>& images) {
+    thread_local nn::detail::storage_signature built_for;
+    thread_local std::unique_ptr<predictor<Cell, S, T>> cached;
+    if (!cached || !built_for.matches(net)) {
+        cached = std::make_unique<predictor<Cell, S, T>>(net);
+        built_for.record(net);
+    }
+    return (*cached)(images);
+}
+
+}  // namespace spore
+// ---- end spore/nn/predictor.hpp ----
 // ---- end spore/nn.hpp ----
 // ---- begin spore/optim.hpp ----
+// ---- begin spore/optim/update.hpp ----
+// What every optimiser shares: a vectorised loop over one parameter and its gradient, and the
+// check that a gradient tuple matches the parameters it updates. Updates touch every
+// parameter on every step, so they run in SIMD batches (kernels/simd.hpp) with a scalar tail.
+
+namespace spore::optim {
+
+template <class ParameterShape, class GradientShape>
+struct check_gradient {
+    static_assert(same_shape_v<ParameterShape, GradientShape>,
+                  "spore: optimiser step: a gradient's shape differs from its parameter's; pass the gradients "
+                  "in the parameters' order (see check_gradient<parameter shape, gradient shape> above)");
+    static constexpr bool ok = same_shape_v<ParameterShape, GradientShape>;
+};
+
+// Calls f.template operator()<V>(i) over [0, n): SIMD batches of V = simd::batch<T>, then V = T.
+template <class T, class F>
+SPORE_ALWAYS_INLINE void for_each_lane(std::size_t n, F&& f) {
+    constexpr std::size_t w = simd::width<T>;
+    const std::size_t whole = n - n % w;
+    for (std::size_t i = 0; i < whole; i += w) f.template operator()<simd::batch<T>>(i);
+    for (std::size_t i = whole; i < n; ++i) f.template operator()<T>(i);
+}
+
+// Calls f(parameter, gradient, I) for the I-th parameter and the I-th gradient.
+template <class Parameters, class Gradients, class F>
+void for_each_parameter_gradient(Parameters& parameters, const Gradients& gradients, F&& f) {
+    constexpr std::size_t count = std::tuple_size_v<Parameters>;
+    static_assert(std::tuple_size_v<Gradients> == count,
+                  "spore: optimiser step: the number of gradients differs from the number of parameters");
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (f(std::get<I>(parameters), std::get<I>(gradients), std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<count>{});
+}
+
+template <class P, class G>
+inline constexpr bool gradient_matches_v =
+    check_gradient<typename std::remove_cvref_t<P>::shape_type, typename std::remove_cvref_t<G>::shape_type>::ok;
+
+}  // namespace spore::optim
+// ---- end spore/optim/update.hpp ----
+// ---- begin spore/optim/sgd.hpp ----
+// Plain stochastic gradient descent, as torch.optim.SGD without momentum:
+//   g = gradient + weight_decay * p;  p -= lr * g.
+
+namespace spore::optim {
+
+struct SGD {
+    float lr = 0.01f;
+    float weight_decay = 0.0f;  // coupled L2: added to the gradient
+};
+
+template <class ParameterTuple>
+class sgd_state;
+
+template <class... P>
+class sgd_state<std::tuple<P&...>> {
+public:
+    sgd_state(SGD settings, std::tuple<P&...> parameters) : settings_(settings), parameters_(parameters) {}
+
+    // One step with gradients in the parameters' order (a tuple of tensors).
+    template <class Gradients>
+    void step(const Gradients& gradients) {
+        for_each_parameter_gradient(parameters_, gradients, [&](auto& p, const auto& g, auto) {
+            if constexpr (gradient_matches_v<decltype(p), decltype(g)>) update(p, g);
+        });
+    }
+    float lr() const { return settings_.lr; }
+    void set_lr(float lr) { settings_.lr = lr; }
+    SGD& settings() { return settings_; }
+
+private:
+    template <class Tensor, class Gradient>
+    void update(Tensor& p, const Gradient& g) {
+        using T = typename Tensor::value_type;
+        const T lr = T(settings_.lr), wd = T(settings_.weight_decay);
+        T* pd = p.data();
+        const T* gd = g.data();
+        for_each_lane<T>(p.size(), [&]<class V>(std::size_t i) {
+            const V w = simd::load<V>(pd + i);
+            const V grad = simd::load<V>(gd + i) + simd::splat<V>(wd) * w;
+            simd::store(pd + i, w - simd::splat<V>(lr) * grad);
+        });
+    }
+
+    SGD settings_;
+    std::tuple<P&...> parameters_;
+};
+
+template <class... P>
+sgd_state(SGD, std::tuple<P&...>) -> sgd_state<std::tuple<P&...>>;
+
+template <class... P>
+sgd_state<std::tuple<P&...>> make_state(SGD settings, std::tuple<P&...> parameters) {
+    return {settings, parameters};
+}
+
+}  // namespace spore::optim
+// ---- end spore/optim/sgd.hpp ----
 // ---- begin spore/optim/momentum.hpp ----
-// SGD with momentum in PyTorch's formulation: v = momentum * v + g (+ weight_decay * p);
-// p -= lr * v. With momentum 0 it is plain SGD.
+// SGD with momentum in PyTorch's formulation (torch.optim.SGD, dampening 0):
+//   g = gradient + weight_decay * p;  v = momentum * v + g;
+//   p -= lr * v                      (or, with nesterov, p -= lr * (g + momentum * v)).
+// The velocity starts at zero, so the first step sets v = g, as PyTorch does.
 
 namespace spore::optim {
 
 struct Momentum {
     float lr = 0.01f;
     float momentum = 0.9f;
-    float weight_decay = 0.0f;
+    float weight_decay = 0.0f;  // coupled L2: added to the gradient
+    bool nesterov = false;
 };
 
 // The optimiser's state for a tuple of parameter references: one velocity per parameter.
@@ -3938,27 +6771,32 @@ public:
     // One step with gradients given in the parameters' order (a tuple of tensors).
     template <class Gradients>
     void step(const Gradients& gradients) {
-        step_each(gradients, std::index_sequence_for<P...>{});
+        for_each_parameter_gradient(parameters_, gradients, [&](auto& p, const auto& g, auto index) {
+            if constexpr (gradient_matches_v<decltype(p), decltype(g)>) update(p, g, std::get<decltype(index)::value>(velocities_));
+        });
     }
+    float lr() const { return settings_.lr; }
+    void set_lr(float lr) { settings_.lr = lr; }
     Momentum& settings() { return settings_; }
+    const auto& velocities() const { return velocities_; }
 
 private:
-    template <class Gradients, std::size_t... I>
-    void step_each(const Gradients& gradients, std::index_sequence<I...>) {
-        (update(std::get<I>(parameters_), std::get<I>(gradients), std::get<I>(velocities_)), ...);
-    }
     template <class Tensor, class Gradient>
     void update(Tensor& p, const Gradient& g, Tensor& v) {
         using T = typename Tensor::value_type;
         const T lr = T(settings_.lr), m = T(settings_.momentum), wd = T(settings_.weight_decay);
+        const bool nesterov = settings_.nesterov;
         T* pd = p.data();
         T* vd = v.data();
         const T* gd = g.data();
-        for (std::size_t i = 0; i < p.size(); ++i) {
-            const T grad = gd[i] + wd * pd[i];
-            vd[i] = m * vd[i] + grad;
-            pd[i] -= lr * vd[i];
-        }
+        for_each_lane<T>(p.size(), [&]<class V>(std::size_t i) {
+            const V w = simd::load<V>(pd + i);
+            const V grad = simd::load<V>(gd + i) + simd::splat<V>(wd) * w;
+            const V velocity = simd::splat<V>(m) * simd::load<V>(vd + i) + grad;
+            simd::store(vd + i, velocity);
+            const V direction = nesterov ? grad + simd::splat<V>(m) * velocity : velocity;
+            simd::store(pd + i, w - simd::splat<V>(lr) * direction);
+        });
     }
 
     Momentum settings_;
@@ -3969,7 +6807,2925 @@ private:
 template <class... P>
 momentum_state(Momentum, std::tuple<P&...>) -> momentum_state<std::tuple<P&...>>;
 
+template <class... P>
+momentum_state<std::tuple<P&...>> make_state(Momentum settings, std::tuple<P&...> parameters) {
+    return {settings, parameters};
+}
+
 }  // namespace spore::optim
 // ---- end spore/optim/momentum.hpp ----
+// ---- begin spore/optim/adam.hpp ----
+// Adam and AdamW in PyTorch's formulation (torch.optim.Adam / AdamW, amsgrad off). At step t:
+//   g = gradient (+ weight_decay * p for Adam: coupled L2)
+//   m = beta1 * m + (1 - beta1) * g;   v = beta2 * v + (1 - beta2) * g * g
+//   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+// AdamW decays the weights apart from the gradient (decoupled), before the update:
+//   p *= 1 - lr * weight_decay.
+
+namespace spore::optim {
+
+struct Adam {
+    float lr = 1e-3f;
+    float beta1 = 0.9f;
+    float beta2 = 0.999f;
+    float eps = 1e-8f;
+    float weight_decay = 0.0f;  // coupled L2: added to the gradient
+};
+
+struct AdamW {
+    float lr = 1e-3f;
+    float beta1 = 0.9f;
+    float beta2 = 0.999f;
+    float eps = 1e-8f;
+    float weight_decay = 1e-2f;  // decoupled: p *= 1 - lr * weight_decay each step
+};
+
+// The state for a tuple of parameter references: both moments per parameter and the step.
+template <class Settings, class ParameterTuple>
+class adam_state;
+
+template <class Settings, class... P>
+class adam_state<Settings, std::tuple<P&...>> {
+    static_assert(std::is_same_v<Settings, Adam> || std::is_same_v<Settings, AdamW>);
+    static constexpr bool decoupled = std::is_same_v<Settings, AdamW>;
+
+public:
+    adam_state(Settings settings, std::tuple<P&...> parameters) : settings_(settings), parameters_(parameters) {}
+
+    template <class Gradients>
+    void step(const Gradients& gradients) {
+        ++steps_;
+        // The bias corrections in double, as PyTorch computes them in Python floats.
+        const double t = double(steps_);
+        const double correction1 = 1.0 - std::pow(double(settings_.beta1), t);
+        const double correction2 = 1.0 - std::pow(double(settings_.beta2), t);
+        const double step_size = double(settings_.lr) / correction1;
+        const double root_correction2 = std::sqrt(correction2);
+        for_each_parameter_gradient(parameters_, gradients, [&](auto& p, const auto& g, auto index) {
+            if constexpr (gradient_matches_v<decltype(p), decltype(g)>)
+                update(p, g, std::get<decltype(index)::value>(first_moments_),
+                       std::get<decltype(index)::value>(second_moments_), step_size, root_correction2);
+        });
+    }
+    float lr() const { return settings_.lr; }
+    void set_lr(float lr) { settings_.lr = lr; }
+    Settings& settings() { return settings_; }
+    long long steps() const { return steps_; }
+
+private:
+    template <class Tensor, class Gradient>
+    void update(Tensor& p, const Gradient& g, Tensor& m, Tensor& v, double step_size, double root_correction2) {
+        using T = typename Tensor::value_type;
+        const T b1 = T(settings_.beta1), b2 = T(settings_.beta2), eps = T(settings_.eps);
+        const T coupled_decay = decoupled ? T(0) : T(settings_.weight_decay);
+        const T keep = decoupled ? T(1) - T(settings_.lr) * T(settings_.weight_decay) : T(1);
+        const T size = T(step_size), root2 = T(root_correction2);
+        T* pd = p.data();
+        T* md = m.data();
+        T* vd = v.data();
+        const T* gd = g.data();
+        for_each_lane<T>(p.size(), [&]<class V>(std::size_t i) {
+            const V w = simd::load<V>(pd + i);
+            const V grad = simd::load<V>(gd + i) + simd::splat<V>(coupled_decay) * w;
+            const V first = simd::splat<V>(b1) * simd::load<V>(md + i) + simd::splat<V>(T(1) - b1) * grad;
+            const V second = simd::splat<V>(b2) * simd::load<V>(vd + i) + simd::splat<V>(T(1) - b2) * grad * grad;
+            simd::store(md + i, first);
+            simd::store(vd + i, second);
+            const V denominator = simd::sqrt(second) / simd::splat<V>(root2) + simd::splat<V>(eps);
+            simd::store(pd + i, w * simd::splat<V>(keep) - simd::splat<V>(size) * first / denominator);
+        });
+    }
+
+    Settings settings_;
+    std::tuple<P&...> parameters_;
+    std::tuple<std::remove_const_t<P>...> first_moments_;
+    std::tuple<std::remove_const_t<P>...> second_moments_;
+    long long steps_ = 0;
+};
+
+template <class... P>
+adam_state(Adam, std::tuple<P&...>) -> adam_state<Adam, std::tuple<P&...>>;
+template <class... P>
+adam_state(AdamW, std::tuple<P&...>) -> adam_state<AdamW, std::tuple<P&...>>;
+
+template <class... P>
+adam_state<Adam, std::tuple<P&...>> make_state(Adam settings, std::tuple<P&...> parameters) {
+    return {settings, parameters};
+}
+template <class... P>
+adam_state<AdamW, std::tuple<P&...>> make_state(AdamW settings, std::tuple<P&...> parameters) {
+    return {settings, parameters};
+}
+
+}  // namespace spore::optim
+// ---- end spore/optim/adam.hpp ----
+// ---- begin spore/optim/schedule.hpp ----
+// Learning-rate schedules. StepLR as torch.optim.lr_scheduler.StepLR: the rate is multiplied by
+// gamma every step_size epochs, lr(epoch) = base_lr * gamma^floor(epoch / step_size), with
+// epochs counted from 0.
+
+namespace spore::optim {
+
+struct StepLR {
+    int step_size = 1;
+    float gamma = 0.1f;
+
+    float lr_at(float base_lr, int epoch) const {
+        if (step_size <= 0)
+            throw error("spore::optim::StepLR: step_size must be positive, found " + std::to_string(step_size));
+        if (epoch < 0) throw error("spore::optim::StepLR: epochs count from 0, found " + std::to_string(epoch));
+        return float(double(base_lr) * std::pow(double(gamma), double(epoch / step_size)));
+    }
+    // Sets the rate of an optimiser state for `epoch`.
+    template <class State>
+    void apply(State& state, float base_lr, int epoch) const {
+        state.set_lr(lr_at(base_lr, epoch));
+    }
+};
+
+}  // namespace spore::optim
+// ---- end spore/optim/schedule.hpp ----
 // ---- end spore/optim.hpp ----
+// ---- begin spore/io.hpp ----
+// ---- begin spore/io/atomic_file.hpp ----
+// Writing a file so that a reader, and a crash at any moment (a killed process, a job torn
+// down because another rank died), sees either the old complete file or the new complete
+// one, never a torn mix: the bytes go to a temporary file next to the target (the same file
+// system), which is flushed to disk and then renamed over the target, and rename(2) replaces
+// a name atomically. A process killed before commit() leaves only its temporary behind
+// (`<path>.tmp.<pid>.<n>`), which the next successful write does not need or touch.
+//
+// POSIX (Linux, macOS); checkpoints are written through this.
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace spore::io {
+
+class atomic_file {
+public:
+    // `what` names the caller in error messages (e.g. "spore::io::export_onnx").
+    explicit atomic_file(std::string path, std::string what = "spore::io::atomic_file")
+        : path_(std::move(path)), what_(std::move(what)) {
+        static std::atomic<unsigned> counter{0};
+        temporary_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+        fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd_ < 0) fail("cannot create the temporary file '" + temporary_ + "'");
+    }
+    atomic_file(const atomic_file&) = delete;
+    atomic_file& operator=(const atomic_file&) = delete;
+    // Not committed (an exception while writing, say): the target keeps its old contents.
+    ~atomic_file() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!committed_) ::unlink(temporary_.c_str());
+    }
+
+    void write(const void* data, std::size_t size) {
+        check_open("write to");
+        const char* bytes = static_cast<const char*>(data);
+        while (size > 0) {
+            const ::ssize_t n = ::write(fd_, bytes, size);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) fail("cannot write to '" + temporary_ + "'");
+            bytes += n;
+            size -= static_cast<std::size_t>(n);
+        }
+    }
+    void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+
+    // Flushes to disk and puts the file in place; after this the target holds the new bytes.
+    void commit() {
+        check_open("commit");
+        if (::fsync(fd_) != 0) fail("cannot flush '" + temporary_ + "' to disk");
+        const int fd = fd_;
+        fd_ = -1;
+        if (::close(fd) != 0) fail("cannot close '" + temporary_ + "'");
+        if (::rename(temporary_.c_str(), path_.c_str()) != 0) fail("cannot rename '" + temporary_ + "' to '" + path_ + "'");
+        committed_ = true;
+        sync_directory();
+    }
+
+    const std::string& path() const noexcept { return path_; }
+    const std::string& temporary_path() const noexcept { return temporary_; }
+
+private:
+    void check_open(const char* what) const {
+        if (fd_ < 0)
+            throw error(what_ + ": cannot " + what + " '" + path_ + "': the file was already committed");
+    }
+    [[noreturn]] void fail(const std::string& what) const {
+        throw error(what_ + ": " + what + ": " + std::strerror(errno));
+    }
+    // Makes the rename itself durable; a failure here leaves a complete file in place, so it
+    // is not an error worth reporting.
+    void sync_directory() const {
+        const auto slash = path_.find_last_of('/');
+        const std::string directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
+        const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            ::fsync(fd);
+            ::close(fd);
+        }
+    }
+
+    std::string path_, what_, temporary_;
+    int fd_ = -1;
+    bool committed_ = false;
+};
+
+// The whole file in one call.
+inline void write_file_atomically(const std::string& path, std::string_view bytes,
+                                  std::string what = "spore::io::atomic_file") {
+    atomic_file file(path, std::move(what));
+    file.write(bytes);
+    file.commit();
+}
+
+}  // namespace spore::io
+// ---- end spore/io/atomic_file.hpp ----
+// ---- begin spore/io/safetensors.hpp ----
+// Checkpoints in the safetensors format (https://github.com/huggingface/safetensors), the one
+// PyTorch users load with safetensors.torch.load_file:
+//
+//   8 bytes   N, the header length, unsigned little-endian
+//   N bytes   a JSON object: {"__metadata__": {"k": "v", ...},
+//             "conv1.weight": {"dtype": "F32", "shape": [6, 1, 5, 5], "data_offsets": [0, 600]}, ...}
+//             padded with spaces so the data starts at a multiple of 8
+//   the data  each tensor row-major, little-endian, at its offsets (relative to the data start)
+//
+// spore::save(cell, path) writes every tensor of the cell under its field path (conv1.weight,
+// block.conv.bias), in field order; layouts are PyTorch's (Dense weight [out, in], Conv2d
+// weight [out, in, kh, kw]), so a state_dict loads unchanged. The file is written to a
+// temporary file in the same directory, flushed to disk and renamed over `path`: a save that
+// fails leaves the previous checkpoint as it was.
+//
+// spore::load(cell, path) is strict: a missing or unexpected key, another dtype or shape, and
+// any malformed file (truncated, header length past the end or over 100 MB, bad JSON, offsets
+// that overlap, leave holes or run past the end) throw spore::checkpoint_error naming the file,
+// the key and what was expected and found. Everything is read and checked before the first
+// parameter is written, so the cell is unchanged when loading fails.
+
+#include <bit>
+#include <filesystem>
+#include <unordered_map>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define SPORE_CHECKPOINT_POSIX 1
+#else
+#include <fstream>
+#define SPORE_CHECKPOINT_POSIX 0
+#endif
+
+// ---- begin spore/io/json.hpp ----
+// A small strict JSON reader (RFC 8259), enough for the headers of checkpoint files. spore is
+// shipped as one header that users copy into their projects, so it brings its own reader
+// instead of a dependency. Strict: no comments, no trailing commas, no leading zeros, no
+// unescaped control characters, valid UTF-8 only, no duplicate keys, nesting at most 64 deep,
+// nothing but whitespace after the value. Errors throw spore::json_error with the byte offset.
+
+namespace spore {
+
+struct json_error : error {
+    json_error(std::size_t at, const std::string& problem)
+        : error(detail::concat("at byte ", at, ": ", problem)), offset(at) {}
+    std::size_t offset;
+};
+
+namespace io::json {
+
+enum class kind { null, boolean, number, string, array, object };
+
+inline const char* kind_name(kind k) {
+    switch (k) {
+        case kind::null: return "null";
+        case kind::boolean: return "a boolean";
+        case kind::number: return "a number";
+        case kind::string: return "a string";
+        case kind::array: return "an array";
+        case kind::object: return "an object";
+    }
+    return "?";
+}
+
+struct value {
+    kind type = kind::null;
+    bool boolean = false;
+    std::string text;               // a string's contents (UTF-8), or a number as written
+    std::vector<value> items;       // an array's elements, or an object's member values
+    std::vector<std::string> keys;  // an object's keys, in document order (items[i] is keys[i]'s value)
+
+    // The member named `key` of an object, or nullptr.
+    const value* find(std::string_view key) const {
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            if (keys[i] == key) return &items[i];
+        return nullptr;
+    }
+    // A number that is a non-negative integer (no fraction, no exponent) fitting 64 bits.
+    bool to_u64(std::uint64_t& out) const {
+        if (type != kind::number || text.empty()) return false;
+        std::uint64_t n = 0;
+        for (char c : text) {
+            if (c < '0' || c > '9') return false;
+            const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+            if (n > (UINT64_MAX - digit) / 10) return false;
+            n = n * 10 + digit;
+        }
+        out = n;
+        return true;
+    }
+};
+
+namespace detail {
+
+using spore::detail::concat;
+
+class parser {
+public:
+    explicit parser(std::string_view text) : s_(text) {}
+
+    value parse_document() {
+        skip_space();
+        value v = parse_value(0);
+        skip_space();
+        if (at_ < s_.size()) fail(concat("unexpected ", describe(at_), " after the JSON value"));
+        return v;
+    }
+
+private:
+    static constexpr int max_depth = 64;
+
+    [[noreturn]] void fail(const std::string& problem) const { throw json_error(at_, problem); }
+
+    std::string describe(std::size_t i) const {
+        if (i >= s_.size()) return "end of the text";
+        const unsigned char c = static_cast<unsigned char>(s_[i]);
+        if (c >= 0x20 && c < 0x7f) return concat('\'', static_cast<char>(c), '\'');
+        static const char* hex = "0123456789abcdef";
+        return concat("byte 0x", hex[c >> 4], hex[c & 15]);
+    }
+
+    void skip_space() {
+        while (at_ < s_.size() && (s_[at_] == ' ' || s_[at_] == '\t' || s_[at_] == '\n' || s_[at_] == '\r')) ++at_;
+    }
+
+    void expect(char c, const char* what) {
+        if (at_ >= s_.size() || s_[at_] != c) fail(concat("expected ", what, ", found ", describe(at_)));
+        ++at_;
+    }
+
+    value parse_value(int depth) {
+        if (at_ >= s_.size()) fail("expected a value, found the end of the text");
+        const char c = s_[at_];
+        if (c == '{' || c == '[') {
+            if (depth >= max_depth) fail(concat("nesting deeper than ", max_depth));
+            return c == '{' ? parse_object(depth + 1) : parse_array(depth + 1);
+        }
+        value v;
+        if (c == '"') {
+            v.type = kind::string;
+            v.text = parse_string();
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            v.type = kind::number;
+            v.text = parse_number();
+        } else if (literal("true")) {
+            v.type = kind::boolean;
+            v.boolean = true;
+        } else if (literal("false")) {
+            v.type = kind::boolean;
+        } else if (literal("null")) {
+            v.type = kind::null;
+        } else {
+            fail(concat("expected a value, found ", describe(at_)));
+        }
+        return v;
+    }
+
+    bool literal(std::string_view word) {
+        if (s_.substr(at_, word.size()) != word) return false;
+        at_ += word.size();
+        return true;
+    }
+
+    value parse_object(int depth) {
+        value v;
+        v.type = kind::object;
+        ++at_;  // '{'
+        skip_space();
+        if (at_ < s_.size() && s_[at_] == '}') {
+            ++at_;
+            return v;
+        }
+        for (;;) {
+            skip_space();
+            if (at_ >= s_.size() || s_[at_] != '"') fail(concat("expected a key (a string), found ", describe(at_)));
+            const std::size_t key_at = at_;
+            std::string key = parse_string();
+            skip_space();
+            expect(':', "':' after a key");
+            skip_space();
+            v.items.push_back(parse_value(depth));
+            v.keys.push_back(std::move(key));
+            key_offsets_.push_back(key_at);
+            skip_space();
+            if (at_ < s_.size() && s_[at_] == ',') {
+                ++at_;
+                continue;
+            }
+            expect('}', "',' or '}' in an object");
+            break;
+        }
+        check_unique_keys(v);
+        return v;
+    }
+
+    void check_unique_keys(const value& v) {
+        // key_offsets_ holds this object's keys at its end (nested objects popped theirs)
+        const std::size_t first = key_offsets_.size() - v.keys.size();
+        std::vector<std::size_t> order(v.keys.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return v.keys[a] != v.keys[b] ? v.keys[a] < v.keys[b] : a < b;
+        });
+        for (std::size_t i = 1; i < order.size(); ++i)
+            if (v.keys[order[i]] == v.keys[order[i - 1]]) {
+                at_ = key_offsets_[first + order[i]];
+                fail(concat("duplicate key \"", v.keys[order[i]], '"'));
+            }
+        key_offsets_.resize(first);
+    }
+
+    value parse_array(int depth) {
+        value v;
+        v.type = kind::array;
+        ++at_;  // '['
+        skip_space();
+        if (at_ < s_.size() && s_[at_] == ']') {
+            ++at_;
+            return v;
+        }
+        for (;;) {
+            skip_space();
+            v.items.push_back(parse_value(depth));
+            skip_space();
+            if (at_ < s_.size() && s_[at_] == ',') {
+                ++at_;
+                continue;
+            }
+            expect(']', "',' or ']' in an array");
+            break;
+        }
+        return v;
+    }
+
+    bool digit_at(std::size_t i) const { return i < s_.size() && s_[i] >= '0' && s_[i] <= '9'; }
+
+    std::string parse_number() {
+        const std::size_t begin = at_;
+        if (s_[at_] == '-') ++at_;
+        if (!digit_at(at_)) fail(concat("expected a digit in a number, found ", describe(at_)));
+        if (s_[at_] == '0') {
+            ++at_;
+            if (digit_at(at_)) fail("a number with a leading zero");
+        } else {
+            while (digit_at(at_)) ++at_;
+        }
+        if (at_ < s_.size() && s_[at_] == '.') {
+            ++at_;
+            if (!digit_at(at_)) fail(concat("expected a digit after the decimal point, found ", describe(at_)));
+            while (digit_at(at_)) ++at_;
+        }
+        if (at_ < s_.size() && (s_[at_] == 'e' || s_[at_] == 'E')) {
+            ++at_;
+            if (at_ < s_.size() && (s_[at_] == '+' || s_[at_] == '-')) ++at_;
+            if (!digit_at(at_)) fail(concat("expected a digit in the exponent, found ", describe(at_)));
+            while (digit_at(at_)) ++at_;
+        }
+        return std::string(s_.substr(begin, at_ - begin));
+    }
+
+    unsigned hex4() {
+        unsigned code = 0;
+        for (int i = 0; i < 4; ++i, ++at_) {
+            if (at_ >= s_.size()) fail("a \\u escape needs four hex digits");
+            const char c = s_[at_];
+            unsigned d;
+            if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
+            else fail(concat("a \\u escape needs four hex digits, found ", describe(at_)));
+            code = code * 16 + d;
+        }
+        return code;
+    }
+
+    static void append_utf8(std::string& out, unsigned code) {
+        if (code < 0x80) {
+            out += static_cast<char>(code);
+        } else if (code < 0x800) {
+            out += static_cast<char>(0xc0 | (code >> 6));
+            out += static_cast<char>(0x80 | (code & 0x3f));
+        } else if (code < 0x10000) {
+            out += static_cast<char>(0xe0 | (code >> 12));
+            out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (code & 0x3f));
+        } else {
+            out += static_cast<char>(0xf0 | (code >> 18));
+            out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
+            out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (code & 0x3f));
+        }
+    }
+
+    // Length of the valid UTF-8 sequence starting at i (lead byte >= 0x80), or 0.
+    std::size_t utf8_sequence(std::size_t i) const {
+        auto byte = [&](std::size_t k) { return k < s_.size() ? static_cast<unsigned char>(s_[k]) : 0u; };
+        const unsigned lead = byte(i);
+        std::size_t length;
+        unsigned code, min;
+        if (lead >= 0xc2 && lead <= 0xdf) length = 2, code = lead & 0x1f, min = 0x80;
+        else if (lead >= 0xe0 && lead <= 0xef) length = 3, code = lead & 0x0f, min = 0x800;
+        else if (lead >= 0xf0 && lead <= 0xf4) length = 4, code = lead & 0x07, min = 0x10000;
+        else return 0;
+        for (std::size_t k = 1; k < length; ++k) {
+            const unsigned b = byte(i + k);
+            if ((b & 0xc0) != 0x80) return 0;
+            code = (code << 6) | (b & 0x3f);
+        }
+        if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
+        return length;
+    }
+
+    std::string parse_string() {
+        ++at_;  // '"'
+        std::string out;
+        for (;;) {
+            if (at_ >= s_.size()) fail("a string is not closed");
+            const unsigned char c = static_cast<unsigned char>(s_[at_]);
+            if (c == '"') {
+                ++at_;
+                return out;
+            }
+            if (c < 0x20) fail(concat("an unescaped control character (", describe(at_), ") in a string"));
+            if (c >= 0x80) {
+                const std::size_t length = utf8_sequence(at_);
+                if (length == 0) fail(concat("invalid UTF-8 (", describe(at_), ") in a string"));
+                out.append(s_.substr(at_, length));
+                at_ += length;
+                continue;
+            }
+            if (c != '\\') {
+                out += static_cast<char>(c);
+                ++at_;
+                continue;
+            }
+            ++at_;
+            if (at_ >= s_.size()) fail("a string is not closed");
+            const char e = s_[at_++];
+            switch (e) {
+                case '"': out += '"'; break;
+                case '\\': out += '\\'; break;
+                case '/': out += '/'; break;
+                case 'b': out += '\b'; break;
+                case 'f': out += '\f'; break;
+                case 'n': out += '\n'; break;
+                case 'r': out += '\r'; break;
+                case 't': out += '\t'; break;
+                case 'u': {
+                    unsigned code = hex4();
+                    if (code >= 0xdc00 && code <= 0xdfff) fail("a lone low surrogate in a \\u escape");
+                    if (code >= 0xd800 && code <= 0xdbff) {
+                        if (s_.substr(at_, 2) != "\\u") fail("a high surrogate without its low surrogate");
+                        at_ += 2;
+                        const unsigned low = hex4();
+                        if (low < 0xdc00 || low > 0xdfff) fail("a high surrogate without its low surrogate");
+                        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+                    }
+                    append_utf8(out, code);
+                    break;
+                }
+                default: --at_; fail(concat("an unknown escape \\", describe(at_)));
+            }
+        }
+    }
+
+    std::string_view s_;
+    std::size_t at_ = 0;
+    std::vector<std::size_t> key_offsets_;
+};
+
+}  // namespace detail
+
+inline value parse(std::string_view text) { return detail::parser(text).parse_document(); }
+
+// `text` as a JSON string literal, quotes included.
+inline std::string quote(std::string_view text) {
+    static const char* hex = "0123456789abcdef";
+    std::string out = "\"";
+    for (char ch : text) {
+        const unsigned char c = static_cast<unsigned char>(ch);
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    out += hex[c >> 4];
+                    out += hex[c & 15];
+                } else {
+                    out += ch;
+                }
+        }
+    }
+    return out + "\"";
+}
+
+}  // namespace io::json
+}  // namespace spore
+// ---- end spore/io/json.hpp ----
+
+namespace spore {
+
+struct checkpoint_error : error {
+    using error::error;
+};
+
+namespace io {
+
+// Key-value strings of the header's "__metadata__", in order.
+using metadata = std::vector<std::pair<std::string, std::string>>;
+
+inline constexpr std::uint64_t safetensors_max_header = 100'000'000;
+
+// The element size of a safetensors dtype, or 0 when the name is not one.
+inline std::size_t dtype_size(std::string_view dtype) {
+    static constexpr std::pair<std::string_view, std::size_t> sizes[] = {
+        {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2},
+        {"U16", 2},  {"F16", 2}, {"BF16", 2}, {"I32", 4},    {"U32", 4},     {"F32", 4},
+        {"I64", 8},  {"U64", 8}, {"F64", 8}};
+    for (const auto& [name, size] : sizes)
+        if (name == dtype) return size;
+    return 0;
+}
+
+template <class T>
+constexpr std::string_view dtype_name() {
+    if constexpr (std::is_same_v<T, float>) return "F32";
+    else if constexpr (std::is_same_v<T, double>) return "F64";
+    else static_assert(sizeof(T) == 0, "spore checkpoints: tensors of float (F32) or double (F64) only");
+}
+
+struct safetensors_entry {
+    std::string name;
+    std::string dtype;
+    std::vector<std::uint64_t> shape;
+    std::uint64_t begin = 0, end = 0;  // byte offsets in the data
+};
+
+// A whole safetensors file, checked against the format: every entry's bytes lie in `data`,
+// which they cover exactly, without overlap.
+struct safetensors_file {
+    std::string path;
+    io::metadata metadata;
+    std::vector<safetensors_entry> tensors;  // in header order
+    std::vector<unsigned char> data;
+
+    const safetensors_entry* find(std::string_view name) const {
+        for (const auto& entry : tensors)
+            if (entry.name == name) return &entry;
+        return nullptr;
+    }
+};
+
+namespace safetensors_detail {
+
+using spore::detail::concat;
+
+inline std::string shape_text(const std::vector<std::uint64_t>& shape) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text += concat(i ? ", " : "", shape[i]);
+    return text + "]";
+}
+
+inline std::string quote_key(std::string_view key) { return json::quote(key); }
+
+[[noreturn]] inline void fail(const std::string& path, const std::string& problem) {
+    throw checkpoint_error(concat(path, ": ", problem));
+}
+
+inline std::string system_message() { return std::strerror(errno); }
+
+template <class T>
+void copy_little_endian(T* out, const unsigned char* bytes, std::size_t count) {
+    std::memcpy(out, bytes, count * sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) {
+        auto* raw = reinterpret_cast<unsigned char*>(out);
+        for (std::size_t i = 0; i < count; ++i) std::reverse(raw + i * sizeof(T), raw + (i + 1) * sizeof(T));
+    }
+}
+
+// One tensor of a cell, without its type: what the non-template reading and writing need.
+struct tensor_slot {
+    std::string name;
+    std::string_view dtype;
+    std::size_t element_size;
+    std::vector<std::uint64_t> shape;
+    void* data;
+    std::size_t count;
+    void (*read)(void* out, const unsigned char* bytes, std::size_t count);
+};
+
+template <class C>
+std::vector<tensor_slot> tensor_slots(C& cell) {
+    static_assert(nn::walkable_v<std::remove_const_t<C>>,
+                  "spore checkpoints: the argument must be a cell (an aggregate struct of layers and tensors)");
+    std::vector<tensor_slot> slots;
+    nn::for_each_named_state(cell, [&](const std::string& name, auto& t) {
+        using T = typename std::remove_cvref_t<decltype(t)>::value_type;
+        std::vector<std::uint64_t> shape(t.rank);
+        for (std::size_t axis = 0; axis < t.rank; ++axis) shape[axis] = t.extent(axis);
+        slots.push_back({name, dtype_name<T>(), sizeof(T), std::move(shape),
+                         const_cast<void*>(static_cast<const void*>(t.data())), t.size(),
+                         [](void* out, const unsigned char* bytes, std::size_t count) {
+                             copy_little_endian(static_cast<T*>(out), bytes, count);
+                         }});
+    });
+    return slots;
+}
+
+// The header, padded with spaces so that 8 + its length is a multiple of 8.
+inline std::string make_header(const std::vector<tensor_slot>& slots, const io::metadata& extra) {
+    io::metadata meta{{"format", "pt"}};  // what PyTorch tools look for: PyTorch's layouts
+    for (std::size_t i = 0; i < extra.size(); ++i) {
+        const auto& [key, val] = extra[i];
+        for (std::size_t j = 0; j < i; ++j)
+            if (extra[j].first == key)
+                throw checkpoint_error(concat("spore::save: the metadata key ", quote_key(key), " is given twice"));
+        if (key == "format") meta[0].second = val;
+        else meta.emplace_back(key, val);
+    }
+    std::string header = "{\"__metadata__\":{";
+    for (std::size_t i = 0; i < meta.size(); ++i)
+        header += concat(i ? "," : "", json::quote(meta[i].first), ":", json::quote(meta[i].second));
+    header += "}";
+    std::uint64_t offset = 0;
+    for (const auto& slot : slots) {
+        if (slot.name == "__metadata__") throw checkpoint_error("spore::save: a tensor may not be named __metadata__");
+        const std::uint64_t bytes = slot.count * slot.element_size;
+        header += concat(",", json::quote(slot.name), ":{\"dtype\":\"", slot.dtype, "\",\"shape\":[");
+        for (std::size_t i = 0; i < slot.shape.size(); ++i) header += concat(i ? "," : "", slot.shape[i]);
+        header += concat("],\"data_offsets\":[", offset, ",", offset + bytes, "]}");
+        offset += bytes;
+    }
+    header += "}";
+    // never write what cannot be read back (metadata that is not UTF-8, say)
+    try {
+        json::parse(header);
+    } catch (const json_error& e) {
+        throw checkpoint_error(concat("spore::save: the header would not be valid JSON (", e.what(), ")"));
+    }
+    header.append((8 - header.size() % 8) % 8, ' ');
+    return header;
+}
+
+// Writes the whole file through `write(const void*, std::size_t)`.
+template <class Write>
+void write_safetensors_bytes(const std::vector<tensor_slot>& slots, const io::metadata& meta, Write&& write) {
+    const std::string header = make_header(slots, meta);
+    unsigned char length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(std::uint64_t(header.size()) >> (8 * i));
+    write(length, 8);
+    write(header.data(), header.size());
+    for (const auto& slot : slots) {
+        const std::size_t bytes = slot.count * slot.element_size;
+        if constexpr (std::endian::native == std::endian::little) {
+            write(slot.data, bytes);
+        } else {
+            std::vector<unsigned char> swapped(bytes);
+            std::memcpy(swapped.data(), slot.data, bytes);
+            for (std::size_t i = 0; i < slot.count; ++i)
+                std::reverse(swapped.begin() + i * slot.element_size, swapped.begin() + (i + 1) * slot.element_size);
+            write(swapped.data(), bytes);
+        }
+    }
+}
+
+// Checks one header entry against the format and appends it to `file`.
+inline void read_entry(safetensors_file& file, const std::string& name, const json::value& v) {
+    const std::string& path = file.path;
+    const std::string key = concat("key ", quote_key(name));
+    if (v.type != json::kind::object)
+        fail(path, concat(key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(v.type)));
+    for (const auto& field : v.keys)
+        if (field != "dtype" && field != "shape" && field != "data_offsets")
+            fail(path, concat(key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"));
+    safetensors_entry entry;
+    entry.name = name;
+
+    const json::value* dtype = v.find("dtype");
+    if (!dtype) fail(path, concat(key, ": no dtype"));
+    if (dtype->type != json::kind::string)
+        fail(path, concat(key, ": dtype: expected a string, found ", json::kind_name(dtype->type)));
+    if (dtype_size(dtype->text) == 0) fail(path, concat(key, ": unknown dtype ", quote_key(dtype->text)));
+    entry.dtype = dtype->text;
+
+    const json::value* shape = v.find("shape");
+    if (!shape) fail(path, concat(key, ": no shape"));
+    if (shape->type != json::kind::array)
+        fail(path, concat(key, ": shape: expected an array of integers, found ", json::kind_name(shape->type)));
+    std::uint64_t elements = 1;
+    bool overflow = false;
+    for (const auto& extent : shape->items) {
+        std::uint64_t n;
+        if (!extent.to_u64(n))
+            fail(path, concat(key, ": shape: expected non-negative integers, found ",
+                           extent.type == json::kind::number ? extent.text : std::string(json::kind_name(extent.type))));
+        entry.shape.push_back(n);
+        if (n != 0 && elements > UINT64_MAX / n) overflow = true;
+        else elements *= n;
+    }
+    const std::uint64_t size = dtype_size(entry.dtype);
+    if (overflow || elements > UINT64_MAX / size) fail(path, concat(key, ": shape ", shape_text(entry.shape), " is too large"));
+
+    const json::value* offsets = v.find("data_offsets");
+    if (!offsets) fail(path, concat(key, ": no data_offsets"));
+    if (offsets->type != json::kind::array || offsets->items.size() != 2 || !offsets->items[0].to_u64(entry.begin) ||
+        !offsets->items[1].to_u64(entry.end))
+        fail(path, concat(key, ": data_offsets: expected [begin, end], two non-negative integers"));
+    if (entry.end < entry.begin)
+        fail(path, concat(key, ": data_offsets [", entry.begin, ", ", entry.end, "] end before they begin"));
+    if (entry.end - entry.begin != elements * size)
+        fail(path, concat(key, ": data_offsets [", entry.begin, ", ", entry.end, "] hold ", entry.end - entry.begin,
+                       " bytes, but shape ", shape_text(entry.shape), " of ", entry.dtype, " needs ", elements * size));
+    file.tensors.push_back(std::move(entry));
+}
+
+// Offsets must tile [0, data_size) exactly: sorted by begin, each starts where the last ended.
+inline void check_coverage(const safetensors_file& file, std::uint64_t data_size) {
+    std::vector<const safetensors_entry*> order;
+    for (const auto& e : file.tensors) order.push_back(&e);
+    std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) {
+        return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+    });
+    auto range = [](const safetensors_entry* e) {
+        return concat("[", e->begin, ", ", e->end, "]");
+    };
+    std::uint64_t covered = 0;
+    const safetensors_entry* last = nullptr;
+    for (const auto* e : order) {
+        if (e->end > data_size)
+            fail(file.path, concat("key ", quote_key(e->name), ": data_offsets ", range(e), " run past the end of the data (",
+                                data_size, " bytes after the header)"));
+        if (e->begin < covered)
+            fail(file.path, concat("key ", quote_key(e->name), ": data_offsets ", range(e), " overlap those of ",
+                                quote_key(last->name), " ", range(last)));
+        if (e->begin > covered)
+            fail(file.path, concat("bytes ", covered, " to ", e->begin, " of the data belong to no tensor (a hole before ",
+                                quote_key(e->name), ")"));
+        covered = e->end;
+        last = e;
+    }
+    if (covered < data_size)
+        fail(file.path, concat("bytes ", covered, " to ", data_size,
+                            " of the data belong to no tensor (the file is longer than its tensors)"));
+}
+
+struct file_closer {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace safetensors_detail
+
+// Reads and checks a whole safetensors file.
+inline safetensors_file read_safetensors(const std::string& path) {
+    safetensors_file file;
+    file.path = path;
+    std::error_code ec;
+    const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
+    if (ec) safetensors_detail::fail(path, spore::detail::concat("cannot read the file (", ec.message(), ")"));
+    std::unique_ptr<std::FILE, safetensors_detail::file_closer> in(std::fopen(path.c_str(), "rb"));
+    if (!in) safetensors_detail::fail(path, spore::detail::concat("cannot open the file (", safetensors_detail::system_message(), ")"));
+
+    if (file_size < 8)
+        safetensors_detail::fail(path, spore::detail::concat("truncated: the file has ", file_size,
+                               " bytes, and a safetensors file starts with an 8-byte header length"));
+    unsigned char length_bytes[8];
+    if (std::fread(length_bytes, 1, 8, in.get()) != 8) safetensors_detail::fail(path, "truncated: cannot read the header length");
+    std::uint64_t header_length = 0;
+    for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
+    if (header_length > safetensors_max_header)
+        safetensors_detail::fail(path, spore::detail::concat("the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
+                               " bytes"));
+    if (header_length > file_size - 8)
+        safetensors_detail::fail(path, spore::detail::concat("truncated: the header length ", header_length, " runs past the end of the file (",
+                               file_size - 8, " bytes follow the length)"));
+
+    std::string header(header_length, '\0');
+    if (std::fread(header.data(), 1, header.size(), in.get()) != header.size())
+        safetensors_detail::fail(path, spore::detail::concat("truncated: cannot read the ", header_length, "-byte header"));
+    if (header.empty() || header[0] != '{')
+        safetensors_detail::fail(path, "malformed header: it must be a JSON object starting with '{'");
+    json::value root;
+    try {
+        root = json::parse(header);
+    } catch (const json_error& e) {
+        safetensors_detail::fail(path, spore::detail::concat("malformed header JSON ", e.what()));
+    }
+
+    for (std::size_t i = 0; i < root.keys.size(); ++i) {
+        const json::value& v = root.items[i];
+        if (root.keys[i] != "__metadata__") {
+            safetensors_detail::read_entry(file, root.keys[i], v);
+            continue;
+        }
+        if (v.type != json::kind::object)
+            safetensors_detail::fail(path, spore::detail::concat("__metadata__: expected an object of strings, found ", json::kind_name(v.type)));
+        for (std::size_t k = 0; k < v.keys.size(); ++k) {
+            if (v.items[k].type != json::kind::string)
+                safetensors_detail::fail(path, spore::detail::concat("__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
+                                       json::kind_name(v.items[k].type)));
+            file.metadata.emplace_back(v.keys[k], v.items[k].text);
+        }
+    }
+
+    const std::uint64_t data_size = file_size - 8 - header_length;
+    safetensors_detail::check_coverage(file, data_size);
+    file.data.resize(data_size);
+    if (std::fread(file.data.data(), 1, file.data.size(), in.get()) != file.data.size())
+        safetensors_detail::fail(path, "truncated: the data ended early while reading (was the file changed meanwhile?)");
+    return file;
+}
+
+// Copies the tensor `name` of `file` into `out`, which must have the same dtype and shape.
+template <class T, class S>
+void copy_tensor(const safetensors_file& file, std::string_view name, tensor<T, S>& out) {
+    const safetensors_entry* entry = file.find(name);
+    if (!entry) safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), " is missing"));
+    std::vector<std::uint64_t> shape(out.rank);
+    for (std::size_t axis = 0; axis < out.rank; ++axis) shape[axis] = out.extent(axis);
+    if (entry->dtype != dtype_name<T>())
+        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected dtype ", dtype_name<T>(), ", found ",
+                                    entry->dtype));
+    if (entry->shape != shape)
+        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected shape ", safetensors_detail::shape_text(shape),
+                                    ", found ", safetensors_detail::shape_text(entry->shape)));
+    safetensors_detail::copy_little_endian(out.data(), file.data.data() + entry->begin, out.size());
+}
+
+// Writes `cell` in the safetensors format to a stream; throws checkpoint_error if it fails.
+template <class C>
+void write_safetensors(std::ostream& out, const C& cell, const io::metadata& meta = {}) {
+    safetensors_detail::write_safetensors_bytes(safetensors_detail::tensor_slots(cell), meta, [&](const void* bytes, std::size_t count) {
+        out.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(count));
+        if (!out) throw checkpoint_error("spore::io::write_safetensors: the stream failed while writing");
+    });
+}
+
+namespace safetensors_detail {
+
+#if SPORE_CHECKPOINT_POSIX
+class temporary_file {
+public:
+    explicit temporary_file(const std::string& target) : target_(target) {
+        static std::atomic<unsigned> counter{0};
+        const std::filesystem::path p(target);
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            const std::string name = concat(".", p.filename().string(), ".tmp-", ::getpid(), "-", counter.fetch_add(1));
+            path_ = (p.parent_path() / name).string();
+            fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
+            if (fd_ >= 0 || errno != EEXIST) break;
+        }
+        if (fd_ < 0) fail(target_, concat("cannot create the temporary file ", path_, " (", system_message(), ")"));
+    }
+    ~temporary_file() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!committed_) ::unlink(path_.c_str());
+    }
+    temporary_file(const temporary_file&) = delete;
+    temporary_file& operator=(const temporary_file&) = delete;
+
+    void write(const void* bytes, std::size_t count) {
+        const auto* p = static_cast<const char*>(bytes);
+        while (count > 0) {
+            const ssize_t done = ::write(fd_, p, count);
+            if (done < 0 && errno == EINTR) continue;
+            if (done <= 0) fail(target_, concat("writing ", path_, " failed (", done < 0 ? system_message() : "no progress", ")"));
+            p += done;
+            count -= static_cast<std::size_t>(done);
+        }
+    }
+
+    // Flushes to disk and renames over the target; the directory entry is flushed too.
+    void commit() {
+        if (::fsync(fd_) != 0) fail(target_, concat("flushing ", path_, " to disk failed (", system_message(), ")"));
+        const int fd = fd_;
+        fd_ = -1;
+        if (::close(fd) != 0) fail(target_, concat("closing ", path_, " failed (", system_message(), ")"));
+        if (::rename(path_.c_str(), target_.c_str()) != 0)
+            fail(target_, concat("cannot replace the file with ", path_, " (", system_message(), ")"));
+        committed_ = true;
+        std::string dir = std::filesystem::path(target_).parent_path().string();
+        if (dir.empty()) dir = ".";
+        const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd >= 0) {
+            ::fsync(dir_fd);  // best effort: the new file is in place either way
+            ::close(dir_fd);
+        }
+    }
+
+private:
+    std::string target_, path_;
+    int fd_ = -1;
+    bool committed_ = false;
+};
+#else
+class temporary_file {  // without POSIX: no fsync, but still a rename over the target
+public:
+    explicit temporary_file(const std::string& target)
+        : target_(target), path_(target + ".tmp"), out_(path_, std::ios::binary | std::ios::trunc) {
+        if (!out_) fail(target_, concat("cannot create the temporary file ", path_));
+    }
+    ~temporary_file() {
+        if (!committed_) {
+            out_.close();
+            std::error_code ec;
+            std::filesystem::remove(path_, ec);
+        }
+    }
+    void write(const void* bytes, std::size_t count) {
+        out_.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(count));
+        if (!out_) fail(target_, concat("writing ", path_, " failed"));
+    }
+    void commit() {
+        out_.close();
+        if (!out_) fail(target_, concat("closing ", path_, " failed"));
+        std::error_code ec;
+        std::filesystem::rename(path_, target_, ec);
+        if (ec) fail(target_, concat("cannot replace the file with ", path_, " (", ec.message(), ")"));
+        committed_ = true;
+    }
+
+private:
+    std::string target_, path_;
+    std::ofstream out_;
+    bool committed_ = false;
+};
+#endif
+
+inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path) {
+    const safetensors_file file = read_safetensors(path);
+    std::unordered_map<std::string_view, const safetensors_entry*> by_name;
+    for (const auto& e : file.tensors) by_name.emplace(e.name, &e);
+
+    std::vector<std::string> problems;
+    std::vector<const safetensors_entry*> sources;
+    for (const auto& slot : slots) {
+        const auto found = by_name.find(slot.name);
+        const std::string expected = concat(slot.dtype, " ", shape_text(slot.shape));
+        if (found == by_name.end()) {
+            problems.push_back(concat("key ", quote_key(slot.name), " is missing (expected ", expected, ")"));
+            continue;
+        }
+        const safetensors_entry& e = *found->second;
+        by_name.erase(found);
+        if (e.dtype != slot.dtype)
+            problems.push_back(concat("key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype));
+        else if (e.shape != slot.shape)
+            problems.push_back(
+                concat("key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)));
+        sources.push_back(&e);
+    }
+    for (const auto& e : file.tensors)  // header order, so the message does not depend on hashing
+        if (by_name.count(e.name))
+            problems.push_back(concat("unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
+                                   "), which the cell does not have"));
+    if (!problems.empty()) {
+        std::string message;
+        for (std::size_t i = 0; i < problems.size(); ++i) message += concat(i ? "; " : "", problems[i]);
+        fail(path, message);
+    }
+    for (std::size_t i = 0; i < slots.size(); ++i)
+        slots[i].read(slots[i].data, file.data.data() + sources[i]->begin, slots[i].count);
+}
+
+}  // namespace safetensors_detail
+}  // namespace io
+
+// Saves every tensor of `cell` under its field path; `meta` goes into "__metadata__" (which
+// always holds "format": "pt", as PyTorch tools expect).
+template <class C>
+void save(const C& cell, const std::string& path, const io::metadata& meta = {}) {
+    const auto slots = io::safetensors_detail::tensor_slots(cell);
+    io::safetensors_detail::temporary_file file(path);
+    io::safetensors_detail::write_safetensors_bytes(slots, meta, [&](const void* bytes, std::size_t count) { file.write(bytes, count); });
+    file.commit();
+}
+
+// Loads every tensor of `cell` from `path`, checking keys, dtypes and shapes; on any error the
+// cell is unchanged.
+template <class C>
+void load(C& cell, const std::string& path) {
+    static_assert(!std::is_const_v<C>, "spore::load: the cell must not be const");
+    auto slots = io::safetensors_detail::tensor_slots(cell);
+    io::safetensors_detail::load_slots(slots, path);
+}
+
+}  // namespace spore
+// ---- end spore/io/safetensors.hpp ----
+// ---- begin spore/io/protobuf.hpp ----
+// The protocol-buffers wire format, write side only: enough to serialise a message whose
+// schema is known at compile time (ONNX). A message is written into a byte string; a nested
+// message is written into its own string first, since its length prefix comes before it.
+//
+// Wire types: 0 varint (int32/int64/uint64/bool/enum), 1 fixed 64 bits (double), 2 length-
+// delimited (string, bytes, nested messages, packed repeated fields), 5 fixed 32 bits (float).
+// Negative int32 and int64 values are varints of their 64-bit two's complement (ten bytes),
+// as protoc writes them; multi-byte fixed values are little-endian whatever the host order.
+
+namespace spore::io::protobuf {
+
+enum class wire_type : std::uint8_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };
+
+class writer {
+public:
+    // The encoded bytes so far.
+    const std::string& bytes() const { return bytes_; }
+    std::string take() { return std::move(bytes_); }
+    std::size_t size() const { return bytes_.size(); }
+
+    void raw_varint(std::uint64_t value) {
+        while (value >= 0x80) {
+            bytes_.push_back(static_cast<char>((value & 0x7f) | 0x80));
+            value >>= 7;
+        }
+        bytes_.push_back(static_cast<char>(value));
+    }
+    void raw_fixed32(std::uint32_t value) {
+        for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+    }
+    void raw_fixed64(std::uint64_t value) {
+        for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+    }
+    void raw_bytes(std::string_view data) { bytes_.append(data); }
+
+    void tag(std::uint32_t field, wire_type type) {
+        raw_varint((static_cast<std::uint64_t>(field) << 3) | static_cast<std::uint64_t>(type));
+    }
+
+    // Scalar fields.
+    void uint64_field(std::uint32_t field, std::uint64_t value) {
+        tag(field, wire_type::varint);
+        raw_varint(value);
+    }
+    void int64_field(std::uint32_t field, std::int64_t value) {
+        uint64_field(field, static_cast<std::uint64_t>(value));
+    }
+    void int32_field(std::uint32_t field, std::int32_t value) {
+        // sign-extended to 64 bits first, so -1 is ten bytes as in every protobuf implementation
+        int64_field(field, static_cast<std::int64_t>(value));
+    }
+    void bool_field(std::uint32_t field, bool value) { uint64_field(field, value ? 1 : 0); }
+    void float_field(std::uint32_t field, float value) {
+        tag(field, wire_type::fixed32);
+        raw_fixed32(std::bit_cast<std::uint32_t>(value));
+    }
+    void double_field(std::uint32_t field, double value) {
+        tag(field, wire_type::fixed64);
+        raw_fixed64(std::bit_cast<std::uint64_t>(value));
+    }
+
+    // Length-delimited fields: strings, bytes, and nested messages already encoded.
+    void bytes_field(std::uint32_t field, std::string_view data) {
+        tag(field, wire_type::length_delimited);
+        raw_varint(data.size());
+        raw_bytes(data);
+    }
+    void string_field(std::uint32_t field, std::string_view text) { bytes_field(field, text); }
+    void message_field(std::uint32_t field, const writer& message) { bytes_field(field, message.bytes()); }
+
+    // Packed repeated fields: one length-delimited record holding the values back to back; an
+    // empty list is no record at all, as protoc writes it.
+    void packed_int64_field(std::uint32_t field, std::span<const std::int64_t> values) {
+        if (values.empty()) return;
+        writer body;
+        for (std::int64_t v : values) body.raw_varint(static_cast<std::uint64_t>(v));
+        bytes_field(field, body.bytes());
+    }
+    void packed_float_field(std::uint32_t field, std::span<const float> values) {
+        if (values.empty()) return;
+        writer body;
+        for (float v : values) body.raw_fixed32(std::bit_cast<std::uint32_t>(v));
+        bytes_field(field, body.bytes());
+    }
+    void packed_double_field(std::uint32_t field, std::span<const double> values) {
+        if (values.empty()) return;
+        writer body;
+        for (double v : values) body.raw_fixed64(std::bit_cast<std::uint64_t>(v));
+        bytes_field(field, body.bytes());
+    }
+
+private:
+    std::string bytes_;
+};
+
+}  // namespace spore::io::protobuf
+// ---- end spore/io/protobuf.hpp ----
+// ---- begin spore/io/onnx_proto.hpp ----
+// The subset of ONNX's messages (onnx/onnx.proto, proto2) that an inference graph needs,
+// as plain structs that serialise themselves with the protobuf writer. Field numbers are the
+// official ones; fields are written in field-number order, and proto2's unpacked repeated
+// scalars (dims, ints, floats) one record per value, as protoc does.
+
+#include <optional>
+
+namespace spore::io::onnx {
+
+// TensorProto.DataType
+enum class data_type : std::int32_t {
+    undefined = 0,
+    float32 = 1,
+    uint8 = 2,
+    int8 = 3,
+    int32 = 6,
+    int64 = 7,
+    boolean = 9,
+    float64 = 11,
+};
+
+// TensorProto: a constant (an initializer). Values are little-endian bytes in raw_data, or
+// int64_data for small integer tensors (shapes, axes).
+struct tensor {
+    std::vector<std::int64_t> dims;
+    data_type type = data_type::float32;
+    std::vector<std::int64_t> int64_data;
+    std::string name;
+    std::string raw_data;
+
+    void encode(protobuf::writer& out) const {
+        for (std::int64_t d : dims) out.int64_field(1, d);
+        out.int32_field(2, static_cast<std::int32_t>(type));
+        out.packed_int64_field(7, int64_data);
+        out.string_field(8, name);
+        if (!raw_data.empty()) out.bytes_field(9, raw_data);
+    }
+};
+
+// TensorShapeProto.Dimension: a fixed extent or a named, symbolic one.
+struct dimension {
+    std::optional<std::int64_t> value;
+    std::string param;
+
+    void encode(protobuf::writer& out) const {
+        if (value) out.int64_field(1, *value);
+        else out.string_field(2, param);
+    }
+};
+
+// ValueInfoProto with a TypeProto.Tensor type: a graph input or output.
+struct value_info {
+    std::string name;
+    data_type elem_type = data_type::float32;
+    std::vector<dimension> shape;
+
+    void encode(protobuf::writer& out) const {
+        protobuf::writer shape_proto;  // TensorShapeProto
+        for (const dimension& d : shape) {
+            protobuf::writer dim;
+            d.encode(dim);
+            shape_proto.message_field(1, dim);
+        }
+        protobuf::writer tensor_type;  // TypeProto.Tensor
+        tensor_type.int32_field(1, static_cast<std::int32_t>(elem_type));
+        tensor_type.message_field(2, shape_proto);
+        protobuf::writer type;  // TypeProto
+        type.message_field(1, tensor_type);
+        out.string_field(1, name);
+        out.message_field(2, type);
+    }
+};
+
+// AttributeProto.AttributeType
+enum class attribute_type : std::int32_t { undefined = 0, float32 = 1, int64 = 2, string = 3, floats = 6, ints = 7 };
+
+struct attribute {
+    std::string name;
+    attribute_type type = attribute_type::undefined;
+    float f = 0;
+    std::int64_t i = 0;
+    std::string s;
+    std::vector<float> floats;
+    std::vector<std::int64_t> ints;
+
+    static attribute integer(std::string name, std::int64_t value) {
+        attribute a;
+        a.name = std::move(name);
+        a.type = attribute_type::int64;
+        a.i = value;
+        return a;
+    }
+    static attribute integers(std::string name, std::vector<std::int64_t> values) {
+        attribute a;
+        a.name = std::move(name);
+        a.type = attribute_type::ints;
+        a.ints = std::move(values);
+        return a;
+    }
+    static attribute real(std::string name, float value) {
+        attribute a;
+        a.name = std::move(name);
+        a.type = attribute_type::float32;
+        a.f = value;
+        return a;
+    }
+    static attribute text(std::string name, std::string value) {
+        attribute a;
+        a.name = std::move(name);
+        a.type = attribute_type::string;
+        a.s = std::move(value);
+        return a;
+    }
+
+    void encode(protobuf::writer& out) const {
+        out.string_field(1, name);
+        switch (type) {
+            case attribute_type::float32: out.float_field(2, f); break;
+            case attribute_type::int64: out.int64_field(3, i); break;
+            case attribute_type::string: out.bytes_field(4, s); break;
+            case attribute_type::floats:
+                for (float v : floats) out.float_field(7, v);
+                break;
+            case attribute_type::ints:
+                for (std::int64_t v : ints) out.int64_field(8, v);
+                break;
+            case attribute_type::undefined: break;
+        }
+        out.int32_field(20, static_cast<std::int32_t>(type));
+    }
+};
+
+// NodeProto: one operator application; values are connected by name.
+struct node {
+    std::vector<std::string> inputs;
+    std::vector<std::string> outputs;
+    std::string name;
+    std::string op_type;
+    std::vector<attribute> attributes;
+
+    void encode(protobuf::writer& out) const {
+        for (const std::string& in : inputs) out.string_field(1, in);
+        for (const std::string& o : outputs) out.string_field(2, o);
+        out.string_field(3, name);
+        out.string_field(4, op_type);
+        for (const attribute& a : attributes) {
+            protobuf::writer body;
+            a.encode(body);
+            out.message_field(5, body);
+        }
+    }
+};
+
+struct graph {
+    std::vector<node> nodes;
+    std::string name;
+    std::vector<tensor> initializers;
+    std::string doc_string;
+    std::vector<value_info> inputs;
+    std::vector<value_info> outputs;
+
+    void encode(protobuf::writer& out) const {
+        for (const node& n : nodes) {
+            protobuf::writer body;
+            n.encode(body);
+            out.message_field(1, body);
+        }
+        out.string_field(2, name);
+        for (const tensor& t : initializers) {
+            protobuf::writer body;
+            t.encode(body);
+            out.message_field(5, body);
+        }
+        if (!doc_string.empty()) out.string_field(10, doc_string);
+        for (const value_info& v : inputs) {
+            protobuf::writer body;
+            v.encode(body);
+            out.message_field(11, body);
+        }
+        for (const value_info& v : outputs) {
+            protobuf::writer body;
+            v.encode(body);
+            out.message_field(12, body);
+        }
+    }
+};
+
+// OperatorSetIdProto: the empty domain is the default operator set, ai.onnx.
+struct opset_id {
+    std::string domain;
+    std::int64_t version = 0;
+
+    void encode(protobuf::writer& out) const {
+        out.string_field(1, domain);
+        out.int64_field(2, version);
+    }
+};
+
+struct model {
+    std::int64_t ir_version = 0;
+    std::string producer_name;
+    std::string producer_version;
+    std::string doc_string;
+    graph main_graph;
+    std::vector<opset_id> opset_import;
+
+    void encode(protobuf::writer& out) const {
+        out.int64_field(1, ir_version);
+        out.string_field(2, producer_name);
+        out.string_field(3, producer_version);
+        if (!doc_string.empty()) out.string_field(6, doc_string);
+        protobuf::writer g;
+        main_graph.encode(g);
+        out.message_field(7, g);
+        for (const opset_id& o : opset_import) {
+            protobuf::writer body;
+            o.encode(body);
+            out.message_field(8, body);
+        }
+    }
+    std::string serialize() const {
+        protobuf::writer out;
+        encode(out);
+        return out.take();
+    }
+};
+
+}  // namespace spore::io::onnx
+// ---- end spore/io/onnx_proto.hpp ----
+// ---- begin spore/io/onnx.hpp ----
+// ONNX export of a cell's inference graph:
+//
+//     spore::io::export_onnx<spore::shape<1, 1, 32, 32>>(net, "lenet.onnx");
+//
+// calls net.construct(x) on an input placeholder of that shape and walks the type of the
+// expression it returns, one ONNX node per spore node (a Dense layer's matmul by a transposed
+// weight plus bias becomes one Gemm). Parameters become initializers named by their field paths
+// ("conv1.weight"); other tensors the expression reads are initializers too. By default axis 0
+// of the input is the symbolic dimension "N", so one file serves any batch size; the export
+// refuses (spore::error) when a node would tie that axis to a fixed extent. A node with no ONNX
+// mapping is a compile error naming its type (unsupported_onnx_node<...>).
+//
+// Operator set 11 (IR version 6): the one OpenCV 4.6's DNN module reads best (it refuses, for
+// instance, opset 13's ReduceSum, whose axes became an input).
+
+#include <set>
+#include <typeindex>
+
+// ---- begin spore/io/detail/named_parameters.hpp ----
+// Stand-in for nn::for_each_named_parameter (include/spore/nn/field_names.hpp, owned by the
+// io-safetensors work) until that header is on main: the same call, so the ONNX exporter
+// switches over by replacing `detail::for_each_named_parameter` with
+// `nn::for_each_named_parameter`, and then this file goes away.
+//
+// Boost 1.81's PFR has no field names, so the name of field I of T is read from the signature
+// of a function templated on the address of that field inside an object that is declared but
+// never defined (GCC prints "[with auto Field = (& object.T::name)]").
+
+namespace spore::io::detail {
+
+template <class T>
+struct declared_only {
+    const T value;
+};
+template <class T>
+extern const declared_only<T> declared_object;
+
+template <auto Field>
+consteval std::string_view signature_naming() {
+    return __PRETTY_FUNCTION__;
+}
+
+template <class T, std::size_t I>
+consteval std::string_view field_name() {
+    constexpr std::string_view text = signature_naming<&boost::pfr::get<I>(declared_object<T>.value)>();
+    constexpr std::size_t end = text.rfind(')');
+    constexpr std::size_t start = text.rfind("::", end) + 2;
+    static_assert(end != std::string_view::npos && start >= 2 && start < end,
+                  "spore: cannot read a field name from this compiler's function signatures");
+    return text.substr(start, end - start);
+}
+
+template <class C>
+inline constexpr bool walkable_cell_v = std::is_aggregate_v<C> && std::is_class_v<C> && !is_tensor_v<C>;
+
+template <class C, class F>
+void for_each_named_parameter_at(const std::string& path, C& cell, F& f) {
+    using plain = std::remove_const_t<C>;
+    if constexpr (is_tensor_v<plain>) {
+        f(path, cell);
+    } else if constexpr (walkable_cell_v<plain>) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (for_each_named_parameter_at(path.empty() ? std::string(field_name<plain, I>())
+                                                      : path + "." + std::string(field_name<plain, I>()),
+                                         boost::pfr::get<I>(cell), f),
+             ...);
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<plain>>{});
+    }
+}
+
+// Calls f(path, tensor) for every parameter, depth first in field order; paths are the field
+// names joined with dots ("conv1.weight").
+template <class C, class F>
+void for_each_named_parameter(C& cell, F&& f) {
+    for_each_named_parameter_at(std::string(), cell, f);
+}
+
+}  // namespace spore::io::detail
+// ---- end spore/io/detail/named_parameters.hpp ----
+
+namespace spore::io {
+
+inline constexpr std::int64_t onnx_opset_version = 11;
+inline constexpr std::int64_t onnx_ir_version = 6;  // the IR version of ONNX 1.6, which brought opset 11
+
+struct onnx_options {
+    bool symbolic_batch = true;  // axis 0 of the input is dim_param "N" (else the fixed extent)
+    std::string input_name = "input";
+    std::string output_name = "output";
+    std::string graph_name = "spore";
+};
+
+namespace onnx_detail {
+
+struct input_tag;
+
+// Instantiated for an expression node the exporter cannot translate: the compiler's message
+// names the node type in `unsupported_onnx_node<...>`.
+template <class Node>
+struct unsupported_onnx_node {
+    static_assert(sizeof(Node) == 0,
+                  "spore::io::export_onnx: this expression node has no ONNX operator "
+                  "(see unsupported_onnx_node<node type> above)");
+};
+
+template <class T>
+struct element_type {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                  "spore::io::export_onnx: ONNX export supports float and double tensors");
+    static constexpr onnx::data_type value = std::is_same_v<T, float> ? onnx::data_type::float32 : onnx::data_type::float64;
+};
+
+template <class Op>
+inline constexpr std::string_view elementwise_operator{};
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::neg> = "Neg";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::exp> = "Exp";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::log> = "Log";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::tanh> = "Tanh";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::sigmoid> = "Sigmoid";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::relu> = "Relu";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::sqrt> = "Sqrt";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::abs> = "Abs";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::square> = "Mul";  // x * x
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::add> = "Add";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::sub> = "Sub";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::mul> = "Mul";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::div> = "Div";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::maximum> = "Max";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::minimum> = "Min";
+template <> inline constexpr std::string_view elementwise_operator<expr::ops::pow> = "Pow";
+
+template <class R>
+inline constexpr std::string_view reduce_operator{};
+template <> inline constexpr std::string_view reduce_operator<expr::reductions::sum> = "ReduceSum";
+template <> inline constexpr std::string_view reduce_operator<expr::reductions::mean> = "ReduceMean";
+template <> inline constexpr std::string_view reduce_operator<expr::reductions::max> = "ReduceMax";
+
+template <class E>
+inline constexpr bool is_matmul_v = false;
+template <class A, class B>
+inline constexpr bool is_matmul_v<expr::matmul_node<A, B>> = true;
+
+template <class E>
+inline constexpr bool is_transpose_v = false;
+template <class A>
+inline constexpr bool is_transpose_v<expr::transpose_node<A>> = true;
+
+template <class E>
+inline constexpr bool is_tensor_ref_v = false;
+template <class T, class S, class Tag>
+inline constexpr bool is_tensor_ref_v<expr::tensor_ref<T, S, Tag>> = true;
+
+template <class E>
+inline constexpr bool is_constant_v = false;
+template <class T>
+inline constexpr bool is_constant_v<expr::constant<T>> = true;
+
+// make_binary wraps an operand of another shape in broadcast_to; ONNX broadcasts by the same
+// (numpy) rules, so the operand is exported as it is.
+template <class E>
+const auto& without_broadcast(const E& e) {
+    if constexpr (expr::is_broadcast_v<E>) return e.a;
+    else return e;
+}
+
+template <class Shape>
+std::vector<std::int64_t> dims_of() {
+    return std::vector<std::int64_t>(Shape::extents.begin(), Shape::extents.end());
+}
+
+// A value in the graph: its name and which of its axes, if any, is the symbolic batch axis.
+struct value {
+    std::string name;
+    int batch_axis = -1;
+};
+
+struct layout {
+    int batch_axis;
+    std::vector<std::int64_t> extents;
+};
+
+template <class T>
+void append_little_endian(std::string& out, const T* data, std::size_t count) {
+    using bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    out.reserve(out.size() + count * sizeof(T));
+    for (std::size_t i = 0; i < count; ++i) {
+        const bits b = std::bit_cast<bits>(data[i]);
+        for (std::size_t k = 0; k < sizeof(T); ++k) out.push_back(static_cast<char>((b >> (8 * k)) & 0xff));
+    }
+}
+
+class graph_builder {
+public:
+    explicit graph_builder(const onnx_options& options) : options_(options) {
+        if (options.input_name.empty() || options.output_name.empty() || options.input_name == options.output_name)
+            throw error("spore::io::export_onnx: the input and output names must be non-empty and different (found '" +
+                        options.input_name + "' and '" + options.output_name + "')");
+        used_.insert(options.input_name);
+        used_.insert(options.output_name);
+    }
+
+    template <class Cell>
+    void name_parameters(const Cell& cell) {
+        detail::for_each_named_parameter(cell, [&](const std::string& path, const auto& tensor) {
+            parameter_names_.emplace(static_cast<const void*>(tensor.data()), path);
+            parameter_paths_.insert(path);
+        });
+    }
+
+    template <class E>
+    value emit(const E& e) {
+        if constexpr (is_tensor_ref_v<E>) {
+            return emit_leaf(e);
+        } else if constexpr (is_constant_v<E>) {
+            return emit_constant(e);
+        } else {
+            for (const memo_entry& m : memo_)
+                if (m.type == std::type_index(typeid(E)) && *static_cast<const E*>(m.node.get()) == e) return m.result;
+            value v = emit_node(e);
+            memo_.push_back({std::type_index(typeid(E)), std::make_shared<const E>(e), v});
+            return v;
+        }
+    }
+
+    // Names the root value `output` (or copies it there when it is an input or initializer).
+    void finish(const value& root, const std::vector<onnx::dimension>& output_shape, onnx::data_type type) {
+        const bool produced = [&] {
+            for (const auto& n : graph_.nodes)
+                for (const auto& o : n.outputs)
+                    if (o == root.name) return true;
+            return false;
+        }();
+        if (produced) {
+            for (auto& n : graph_.nodes) {
+                for (auto& in : n.inputs)
+                    if (in == root.name) in = options_.output_name;
+                for (auto& o : n.outputs)
+                    if (o == root.name) o = options_.output_name;
+            }
+        } else {
+            onnx::node identity;
+            identity.inputs = {root.name};
+            identity.outputs = {options_.output_name};
+            identity.name = unique("Identity");
+            identity.op_type = "Identity";
+            graph_.nodes.push_back(std::move(identity));
+        }
+        graph_.outputs.push_back({options_.output_name, type, output_shape});
+    }
+
+    void add_input(onnx::value_info info) { graph_.inputs.push_back(std::move(info)); }
+    onnx::graph take_graph() {
+        graph_.name = options_.graph_name;
+        return std::move(graph_);
+    }
+    bool symbolic() const { return options_.symbolic_batch; }
+
+private:
+    struct memo_entry {
+        std::type_index type;
+        std::shared_ptr<const void> node;
+        value result;
+    };
+
+    // ---- names -------------------------------------------------------------------------
+    std::string unique(const std::string& base) {
+        std::string name = base;
+        for (std::size_t k = 1; used_.contains(name) || parameter_paths_.contains(name); ++k)
+            name = base + "_" + std::to_string(k);
+        used_.insert(name);
+        return name;
+    }
+    // A node reading a named parameter is named after its layer ("conv1/Conv").
+    std::string node_name(std::string_view op_type, const std::vector<std::string>& inputs) {
+        for (const std::string& in : inputs) {
+            if (!parameter_paths_.contains(in)) continue;
+            const std::size_t dot = in.rfind('.');
+            return unique((dot == std::string::npos ? in : in.substr(0, dot)) + "/" + std::string(op_type));
+        }
+        return unique(std::string(op_type));
+    }
+    std::string add_node(std::string_view op_type, std::vector<std::string> inputs,
+                         std::vector<onnx::attribute> attributes = {}) {
+        onnx::node n;
+        n.name = node_name(op_type, inputs);
+        n.op_type = std::string(op_type);
+        n.outputs = {n.name};
+        n.inputs = std::move(inputs);
+        n.attributes = std::move(attributes);
+        graph_.nodes.push_back(std::move(n));
+        return graph_.nodes.back().name;
+    }
+    std::string add_int64_initializer(const std::string& base, std::vector<std::int64_t> values) {
+        onnx::tensor t;
+        t.dims = {static_cast<std::int64_t>(values.size())};
+        t.type = onnx::data_type::int64;
+        t.int64_data = std::move(values);
+        t.name = unique(base);
+        graph_.initializers.push_back(std::move(t));
+        return graph_.initializers.back().name;
+    }
+
+    // ---- the symbolic batch axis ----------------------------------------------------------
+    [[noreturn]] static void batch_error(std::string_view what) {
+        throw error("spore::io::export_onnx: cannot keep the batch axis symbolic: " + std::string(what) +
+                    "; export with onnx_options{.symbolic_batch = false} for a graph of fixed batch size");
+    }
+    static std::string extents_text(const std::vector<std::int64_t>& extents) {
+        std::string text = "[";
+        for (std::size_t i = 0; i < extents.size(); ++i) text += (i ? ", " : "") + std::to_string(extents[i]);
+        return text + "]";
+    }
+    // Numpy broadcasting aligns on the right; the batch axis survives when every operand that
+    // does not carry it has extent 1 there.
+    static int elementwise_batch_axis(std::string_view op, const std::vector<std::int64_t>& out,
+                                      std::initializer_list<layout> operands) {
+        int axis = -1;
+        for (const layout& o : operands) {
+            if (o.batch_axis < 0) continue;
+            const int at = o.batch_axis + static_cast<int>(out.size() - o.extents.size());
+            if (axis >= 0 && axis != at)
+                batch_error(std::string(op) + " aligns the batch axes of its operands at different positions");
+            axis = at;
+        }
+        if (axis < 0) return -1;
+        for (const layout& o : operands) {
+            if (o.batch_axis >= 0) continue;
+            const int offset = static_cast<int>(out.size() - o.extents.size());
+            if (axis >= offset && o.extents[axis - offset] != 1)
+                batch_error(std::string(op) + " combines the batch axis with a fixed extent " +
+                            std::to_string(o.extents[axis - offset]) + " (operand of shape " + extents_text(o.extents) + ")");
+        }
+        return axis;
+    }
+    static void require_unbatched(std::string_view op, std::string_view operand, const value& v) {
+        if (v.batch_axis >= 0) batch_error(std::string(op) + ": its " + std::string(operand) + " depends on the batch");
+    }
+    static void require_leading_batch(std::string_view op, const value& v) {
+        if (v.batch_axis > 0)
+            batch_error(std::string(op) + " reads the batch as axis " + std::to_string(v.batch_axis) + ", not axis 0");
+    }
+
+    // ---- leaves -------------------------------------------------------------------------
+    template <class T, class S, class Tag>
+    value emit_leaf(const expr::tensor_ref<T, S, Tag>& e) {
+        if constexpr (std::is_same_v<Tag, input_tag>) {
+            return {options_.input_name, options_.symbolic_batch ? 0 : -1};
+        } else {
+            static_assert(std::is_void_v<Tag>,
+                          "spore::io::export_onnx: the expression reads a placeholder other than the cell's input; "
+                          "an exported graph has one input");
+            const auto key = std::make_pair(static_cast<const void*>(e.data), std::type_index(typeid(e)));
+            for (const auto& [k, name] : tensors_)
+                if (k == key) return {name, -1};
+            std::string name;
+            if (auto it = parameter_names_.find(e.data); it != parameter_names_.end() && !used_.contains(it->second)) {
+                name = it->second;
+                used_.insert(name);
+            } else {
+                name = unique(it != parameter_names_.end() ? it->second : std::string("tensor"));
+            }
+            onnx::tensor t;
+            t.dims = dims_of<S>();
+            t.type = element_type<T>::value;
+            t.name = name;
+            append_little_endian(t.raw_data, e.data, S::size);
+            graph_.initializers.push_back(std::move(t));
+            tensors_.emplace_back(key, name);
+            return {name, -1};
+        }
+    }
+    template <class T>
+    value emit_constant(const expr::constant<T>& e) {
+        onnx::tensor t;  // a scalar: no dims
+        t.type = element_type<T>::value;
+        t.name = unique("constant");
+        append_little_endian(t.raw_data, &e.value, 1);
+        graph_.initializers.push_back(std::move(t));
+        return {graph_.initializers.back().name, -1};
+    }
+
+    // ---- nodes ----------------------------------------------------------------------------
+    template <class E>
+    value emit_node(const E&) {
+        [[maybe_unused]] unsupported_onnx_node<E> rejected;
+        return {};
+    }
+
+    template <class Op, class A>
+    value emit_node(const expr::unary<Op, A>& e) {
+        if constexpr (elementwise_operator<Op>.empty()) {
+            [[maybe_unused]] unsupported_onnx_node<expr::unary<Op, A>> rejected;
+            return {};
+        } else {
+            const value a = emit(e.a);
+            if constexpr (std::is_same_v<Op, expr::ops::square>) return {add_node("Mul", {a.name, a.name}), a.batch_axis};
+            else return {add_node(elementwise_operator<Op>, {a.name}), a.batch_axis};
+        }
+    }
+
+    template <class Op, class A, class B>
+    value emit_node(const expr::binary<Op, A, B>& e) {
+        using out = typename expr::binary<Op, A, B>::shape_type;
+        if constexpr (elementwise_operator<Op>.empty()) {
+            [[maybe_unused]] unsupported_onnx_node<expr::binary<Op, A, B>> rejected;
+            return {};
+        } else if constexpr (std::is_same_v<Op, expr::ops::add> && is_matmul_v<A>) {
+            return emit_product(e.a, &without_broadcast(e.b));
+        } else if constexpr (std::is_same_v<Op, expr::ops::add> && is_matmul_v<B>) {
+            return emit_product(e.b, &without_broadcast(e.a));
+        } else {
+            const auto& ea = without_broadcast(e.a);
+            const auto& eb = without_broadcast(e.b);
+            using EA = std::remove_cvref_t<decltype(ea)>;
+            using EB = std::remove_cvref_t<decltype(eb)>;
+            const value a = emit(ea);
+            const value b = emit(eb);
+            const int axis = elementwise_batch_axis(
+                elementwise_operator<Op>, dims_of<out>(),
+                {layout{a.batch_axis, dims_of<typename EA::shape_type>()}, layout{b.batch_axis, dims_of<typename EB::shape_type>()}});
+            return {add_node(elementwise_operator<Op>, {a.name, b.name}), axis};
+        }
+    }
+
+    template <class Out, class A>
+    value emit_node(const expr::broadcast_to<Out, A>& e) {
+        const value a = emit(e.a);
+        std::vector<std::int64_t> target = dims_of<Out>();
+        int axis = -1;
+        if (a.batch_axis >= 0) {
+            axis = a.batch_axis + static_cast<int>(Out::rank - A::shape_type::rank);
+            if (target[axis] != static_cast<std::int64_t>(A::shape_type::extents[a.batch_axis]))
+                batch_error("Expand broadcasts the batch axis to a fixed extent");
+            target[axis] = 1;  // Expand keeps the operand's own extent where the target says 1
+        }
+        const std::string shape = add_int64_initializer("shape", std::move(target));
+        return {add_node("Expand", {a.name, shape}), axis};
+    }
+
+    // op(A) * op(B) [+ C]: MatMul, or Gemm when an operand is transposed or a bias is added.
+    template <class A, class B, class C = expr::constant<typename A::value_type>>
+    value emit_product(const expr::matmul_node<A, B>& m, const C* bias = nullptr) {
+        constexpr bool trans_a = is_transpose_v<A>, trans_b = is_transpose_v<B>;
+        const auto& ea = [&]() -> const auto& {
+            if constexpr (trans_a) return m.a.a;
+            else return m.a;
+        }();
+        const auto& eb = [&]() -> const auto& {
+            if constexpr (trans_b) return m.b.a;
+            else return m.b;
+        }();
+        const value a = emit(ea);
+        const value b = emit(eb);
+        // the batch axis as an axis of op(A) [m, k] and op(B) [k, n]
+        const int axis_a = a.batch_axis < 0 ? -1 : (trans_a ? 1 - a.batch_axis : a.batch_axis);
+        const int axis_b = b.batch_axis < 0 ? -1 : (trans_b ? 1 - b.batch_axis : b.batch_axis);
+        const std::string_view op = bias || trans_a || trans_b ? "Gemm" : "MatMul";
+        if ((axis_a == 1) != (axis_b == 0))
+            batch_error(std::string(op) + " sums over the batch axis of one operand against a fixed extent of the other");
+        if (axis_a == 0 && axis_b == 1) batch_error(std::string(op) + " has the batch axis in both operands");
+        int axis = axis_a == 0 ? 0 : (axis_b == 1 ? 1 : -1);
+        std::vector<std::string> inputs{a.name, b.name};
+        if (bias) {
+            const value c = emit(*bias);
+            axis = elementwise_batch_axis("Gemm", dims_of<typename expr::matmul_node<A, B>::shape_type>(),
+                                          {layout{axis, dims_of<typename expr::matmul_node<A, B>::shape_type>()},
+                                           layout{c.batch_axis, dims_of<typename C::shape_type>()}});
+            inputs.push_back(c.name);
+        }
+        if (op == "MatMul") return {add_node(op, std::move(inputs)), axis};
+        std::vector<onnx::attribute> attributes;
+        if (trans_a) attributes.push_back(onnx::attribute::integer("transA", 1));
+        if (trans_b) attributes.push_back(onnx::attribute::integer("transB", 1));
+        return {add_node(op, std::move(inputs), std::move(attributes)), axis};
+    }
+    template <class A, class B>
+    value emit_node(const expr::matmul_node<A, B>& e) {
+        return emit_product(e);
+    }
+
+    template <class A>
+    value emit_node(const expr::transpose_node<A>& e) {
+        const value a = emit(e.a);
+        return {add_node("Transpose", {a.name}, {onnx::attribute::integers("perm", {1, 0})}),
+                a.batch_axis < 0 ? -1 : 1 - a.batch_axis};
+    }
+
+    template <class S, class A>
+    value emit_node(const expr::reshape_node<S, A>& e) {
+        using in = typename A::shape_type;
+        const value a = emit(e.a);
+        const bool keeps_leading = S::rank >= 1 && in::rank >= 1 && S::extents[0] == in::extents[0];
+        if (a.batch_axis >= 0 && !(a.batch_axis == 0 && keeps_leading))
+            batch_error("Reshape from " + in::to_string() + " to " + S::to_string() + " moves the batch axis");
+        if (S::rank == 2 && in::rank >= 2 && keeps_leading)
+            return {add_node("Flatten", {a.name}, {onnx::attribute::integer("axis", 1)}), a.batch_axis};
+        std::vector<std::int64_t> target = dims_of<S>();
+        if (a.batch_axis == 0) target[0] = 0;  // 0: the input's extent on that axis
+        const std::string shape = add_int64_initializer("shape", std::move(target));
+        return {add_node("Reshape", {a.name, shape}), a.batch_axis};
+    }
+
+    template <class R, class A>
+    value emit_node(const expr::reduce_all<R, A>& e) {
+        const value a = emit(e.a);
+        return {add_node(reduce_operator<R>, {a.name}, {onnx::attribute::integer("keepdims", 0)}), -1};
+    }
+    template <class R, std::size_t Axis, class A>
+    value emit_node(const expr::reduce_axis<R, Axis, A>& e) {
+        const value a = emit(e.a);
+        const int axis = a.batch_axis == static_cast<int>(Axis) ? -1
+                         : a.batch_axis > static_cast<int>(Axis) ? a.batch_axis - 1
+                                                                 : a.batch_axis;
+        return {add_node(reduce_operator<R>, {a.name},
+                         {onnx::attribute::integers("axes", {static_cast<std::int64_t>(Axis)}),
+                          onnx::attribute::integer("keepdims", 0)}),
+                axis};
+    }
+
+    template <bool Log, class A>
+    value emit_node(const expr::softmax_node<Log, A>& e) {
+        static_assert(A::shape_type::rank >= 1, "spore::io::export_onnx: softmax of a scalar has no ONNX operator");
+        const value a = emit(e.a);
+        // opset 11's Softmax flattens to [rows before axis, the rest]: with the last axis, that is
+        // spore's softmax over each row
+        return {add_node(Log ? "LogSoftmax" : "Softmax", {a.name},
+                         {onnx::attribute::integer("axis", static_cast<std::int64_t>(A::shape_type::rank) - 1)}),
+                a.batch_axis};
+    }
+
+    template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
+    value emit_node(const expr::conv2d_node<Stride, Padding, X, W, C>& e) {
+        using node = expr::conv2d_node<Stride, Padding, X, W, C>;
+        constexpr auto g = node::geometry;
+        const value x = emit(e.a);
+        const value w = emit(e.b);
+        require_leading_batch("Conv", x);
+        require_unbatched("Conv", "weight", w);
+        std::vector<std::string> inputs{x.name, w.name};
+        value scalar_bias;
+        if constexpr (node::has_bias) {
+            const value c = emit(e.c);
+            require_unbatched("Conv", "bias", c);
+            if constexpr (C::shape_type::rank == 1) inputs.push_back(c.name);
+            else scalar_bias = c;  // Conv's bias is one value per filter: add a scalar after it
+        }
+        const auto s = static_cast<std::int64_t>(Stride), p = static_cast<std::int64_t>(Padding);
+        std::string out = add_node("Conv", std::move(inputs),
+                                   {onnx::attribute::integers("kernel_shape", {static_cast<std::int64_t>(g.kernel_h),
+                                                                               static_cast<std::int64_t>(g.kernel_w)}),
+                                    onnx::attribute::integers("strides", {s, s}),
+                                    onnx::attribute::integers("pads", {p, p, p, p}),
+                                    onnx::attribute::integers("dilations", {1, 1}),
+                                    onnx::attribute::integer("group", 1)});
+        if (!scalar_bias.name.empty()) out = add_node("Add", {out, scalar_bias.name});
+        return {out, x.batch_axis};
+    }
+
+    template <expr::pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
+    value emit_node(const expr::pool2d_node<Kind, Kernel, Stride, A>& e) {
+        const std::string_view op = Kind == expr::pooling::max ? "MaxPool" : "AveragePool";
+        const value a = emit(e.a);
+        require_leading_batch(op, a);
+        const auto k = static_cast<std::int64_t>(Kernel), s = static_cast<std::int64_t>(Stride);
+        return {add_node(op, {a.name},
+                         {onnx::attribute::integers("kernel_shape", {k, k}), onnx::attribute::integers("strides", {s, s})}),
+                a.batch_axis};
+    }
+
+    onnx_options options_;
+    onnx::graph graph_;
+    std::set<std::string> used_;
+    std::set<std::string> parameter_paths_;
+    std::unordered_map<const void*, std::string> parameter_names_;
+    std::vector<std::pair<std::pair<const void*, std::type_index>, std::string>> tensors_;
+    std::vector<memo_entry> memo_;
+};
+
+template <class Shape>
+std::vector<onnx::dimension> value_shape(int batch_axis) {
+    std::vector<onnx::dimension> dims;
+    for (std::size_t i = 0; i < Shape::rank; ++i) {
+        if (static_cast<int>(i) == batch_axis) dims.push_back({std::nullopt, "N"});
+        else dims.push_back({static_cast<std::int64_t>(Shape::extents[i]), {}});
+    }
+    return dims;
+}
+
+template <class Cell, class X>
+auto call_cell(const Cell& net, const X& x) {
+    if constexpr (requires { net.construct(x); }) return net.construct(x);
+    else if constexpr (requires { net(x); }) return net(x);
+    else static_assert(requires { net.construct(x); }, "spore::io::export_onnx: the cell needs a construct(x) member");
+}
+
+}  // namespace onnx_detail
+
+// The ONNX model of `net` applied to an input of shape InputShape, as bytes.
+template <class InputShape, class T = float, class Cell>
+std::string onnx_model_bytes(const Cell& net, const onnx_options& options = {}) {
+    static_assert(static_shape<InputShape> && InputShape::rank >= 1,
+                  "spore::io::export_onnx: the input shape must be a static spore::shape with at least one axis");
+    const auto x = expr::placeholder<onnx_detail::input_tag, T, InputShape>();
+    const auto root = onnx_detail::call_cell(net, x);
+    using E = std::remove_cvref_t<decltype(root)>;
+    static_assert(expr::expression<E>, "spore::io::export_onnx: construct(x) must return an expression");
+
+    onnx_detail::graph_builder builder(options);
+    builder.name_parameters(net);
+    builder.add_input({options.input_name, onnx_detail::element_type<T>::value,
+                       onnx_detail::value_shape<InputShape>(options.symbolic_batch ? 0 : -1)});
+    const onnx_detail::value out = builder.emit(root);
+    builder.finish(out, onnx_detail::value_shape<typename E::shape_type>(out.batch_axis),
+                   onnx_detail::element_type<typename E::value_type>::value);
+
+    onnx::model model;
+    model.ir_version = onnx_ir_version;
+    model.producer_name = "spore";
+    model.producer_version = std::to_string(SPORE_VERSION_MAJOR) + "." + std::to_string(SPORE_VERSION_MINOR) + "." +
+                             std::to_string(SPORE_VERSION_PATCH);
+    model.main_graph = builder.take_graph();
+    model.opset_import.push_back({"", onnx_opset_version});
+    return model.serialize();
+}
+
+// Writes the ONNX model of `net` on an input of shape InputShape to `path` (atomically).
+template <class InputShape, class T = float, class Cell>
+void export_onnx(const Cell& net, const std::string& path, const onnx_options& options = {}) {
+    write_file_atomically(path, onnx_model_bytes<InputShape, T>(net, options), "spore::io::export_onnx");
+}
+
+// The same with the input's shape and element type taken from an example input expression
+// (a placeholder, or spore::input(tensor)); only its type is used.
+template <class Cell, expr::expression X>
+void export_onnx(const Cell& net, const X&, const std::string& path, const onnx_options& options = {}) {
+    export_onnx<typename X::shape_type, typename X::value_type>(net, path, options);
+}
+
+}  // namespace spore::io
+
+namespace spore {
+using io::export_onnx;
+}  // namespace spore
+// ---- end spore/io/onnx.hpp ----
+// ---- end spore/io.hpp ----
+// ---- begin spore/train.hpp ----
+// ---- begin spore/train/records.hpp ----
+// What the training loop reports: after each step, after each epoch, and from an evaluation.
+// Callbacks and the progress display read these; a training run returns its epochs.
+
+namespace spore::train {
+
+class progress_printer;
+
+struct metrics {
+    double loss = std::numeric_limits<double>::quiet_NaN();  // NaN when no full batch could be scored
+    double accuracy = 0.0;
+    std::size_t count = 0;  // images scored
+};
+
+struct run_info {
+    int epochs = 0;
+    bool reporting = true;  // this process prints and writes (rank 0 of a data-parallel run)
+};
+
+struct step_info {
+    int epoch = 0;  // from 1
+    int epochs = 0;
+    std::size_t step = 0;  // from 1, within the epoch
+    std::size_t steps = 0;
+    std::size_t global_step = 0;  // from 1, over the run
+    float loss = 0.0f;            // mean over the batch's real rows
+    std::size_t rows = 0;         // real rows in this batch (fewer in a partial last batch)
+    float lr = 0.0f;
+    double seconds = 0.0;  // since the epoch began
+    bool reporting = true;  // this process prints and writes (rank 0 of a data-parallel run)
+    progress_printer* progress = nullptr;  // the bar on screen, if any: clear_line() before printing
+};
+
+struct epoch_info {
+    int epoch = 0;  // from 1
+    int epochs = 0;
+    double train_loss = 0.0;  // mean over the epoch's training images
+    std::size_t images = 0;   // trained on, over all processes
+    double seconds = 0.0;
+    double images_per_second = 0.0;
+    float lr = 0.0f;
+    bool tested = false;  // test_loss and test_accuracy are set (Model::fit)
+    double test_loss = std::numeric_limits<double>::quiet_NaN();
+    double test_accuracy = std::numeric_limits<double>::quiet_NaN();
+    bool reporting = true;
+};
+
+using history = std::vector<epoch_info>;
+
+}  // namespace spore::train
+// ---- end spore/train/records.hpp ----
+// ---- begin spore/train/clock.hpp ----
+// Seconds on a monotonic clock. POSIX clock_gettime where there is one: <chrono> alone adds
+// about 0.4 s to every build that includes spore.
+
+#if __has_include(<time.h>) && defined(__unix__)
+#include <time.h>
+#else
+#include <chrono>
+#endif
+
+namespace spore::train {
+
+inline double monotonic_seconds() noexcept {
+#if __has_include(<time.h>) && defined(__unix__)
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return double(now.tv_sec) + 1e-9 * double(now.tv_nsec);
+#else
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+#endif
+}
+
+}  // namespace spore::train
+// ---- end spore/train/clock.hpp ----
+// ---- begin spore/train/progress.hpp ----
+// The training loop's console output. On a terminal: one line per epoch redrawn in place (at
+// most about ten times a second) with progress, loss, images/s and time left. Elsewhere (a
+// pipe, a log file): one plain line per epoch, so logs stay readable. Redrawing formats into
+// a fixed buffer: it allocates nothing, as a training step must not.
+
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#define SPORE_HAS_ISATTY 1
+#endif
+
+namespace spore::train {
+
+enum class progress_mode {
+    automatic,  // a bar on a terminal, lines otherwise
+    bar,
+    lines,
+    silent,
+};
+
+inline bool is_terminal(std::FILE* out) {
+#if defined(SPORE_HAS_ISATTY)
+    return out && ::isatty(::fileno(out)) == 1;
+#else
+    (void)out;
+    return false;
+#endif
+}
+
+class progress_printer {
+public:
+    progress_printer(std::FILE* out, progress_mode mode) : out_(out) {
+        if (mode == progress_mode::automatic) mode = is_terminal(out) ? progress_mode::bar : progress_mode::lines;
+        mode_ = out ? mode : progress_mode::silent;
+    }
+    progress_mode mode() const noexcept { return mode_; }
+
+    void begin_epoch() noexcept { last_draw_ = monotonic_seconds(); }
+
+    // After each step; redraws the bar when a tenth of a second has passed, and at the end.
+    void step(const step_info& s, double mean_loss, std::size_t images) noexcept {
+        if (mode_ != progress_mode::bar) return;
+        const double now = monotonic_seconds();
+        if (s.step != s.steps && now - last_draw_ < 0.1) return;
+        last_draw_ = now;
+        constexpr int width = 24;
+        const double done = s.steps ? double(s.step) / double(s.steps) : 1.0;
+        char bar[width + 1];
+        const int filled = int(done * width);
+        for (int i = 0; i < width; ++i) bar[i] = i < filled ? '#' : '.';
+        bar[width] = '\0';
+        const double rate = s.seconds > 0 ? double(images) / s.seconds : 0.0;
+        const double left = done > 0 ? s.seconds * (1.0 - done) / done : 0.0;
+        char line[200];
+        const int n = std::snprintf(line, sizeof line, "\repoch %d/%d [%s] %3.0f%%  loss %.4f  %.0f images/s  %.0f s left",
+                                    s.epoch, s.epochs, bar, 100.0 * done, mean_loss, rate, left);
+        write_line(line, n);
+    }
+
+    // The epoch's summary, on its own line.
+    void end_epoch(const epoch_info& e) noexcept {
+        if (mode_ == progress_mode::silent) return;
+        char line[300];
+        int n = std::snprintf(line, sizeof line, "%sepoch %d/%d: train loss %.4f, %.0f images/s, %.1f s",
+                              mode_ == progress_mode::bar ? "\r" : "", e.epoch, e.epochs, e.train_loss,
+                              e.images_per_second, e.seconds);
+        if (e.tested && n > 0 && n < int(sizeof line))
+            n += std::snprintf(line + n, sizeof line - std::size_t(n), "; test loss %.4f, accuracy %.4f", e.test_loss,
+                               e.test_accuracy);
+        write_line(line, n);
+        std::fputc('\n', out_);
+        std::fflush(out_);
+        drawn_ = 0;
+    }
+
+    // Wipes the bar, so a callback's line starts on a clean line; the next step redraws it.
+    void clear_line() noexcept {
+        if (mode_ != progress_mode::bar || drawn_ == 0) return;
+        std::fputc('\r', out_);
+        for (int i = 0; i < drawn_; ++i) std::fputc(' ', out_);
+        std::fputc('\r', out_);
+        drawn_ = 0;
+    }
+
+private:
+    void write_line(const char* line, int n) noexcept {
+        if (n < 0) return;
+        n = n < 299 ? n : 299;
+        std::fwrite(line, 1, std::size_t(n), out_);
+        const int visible = line[0] == '\r' ? n - 1 : n;
+        for (int i = visible; i < drawn_; ++i) std::fputc(' ', out_);  // the rest of a longer line before
+        drawn_ = visible;
+        std::fflush(out_);
+    }
+
+    std::FILE* out_;
+    progress_mode mode_ = progress_mode::silent;
+    double last_draw_ = 0;
+    int drawn_ = 0;  // characters of the bar on screen
+};
+
+}  // namespace spore::train
+// ---- end spore/train/progress.hpp ----
+// ---- begin spore/train/callbacks.hpp ----
+// Callbacks of Model::train and Model::fit: any object with some of
+//   on_train_begin(const run_info&), on_step(const step_info&), on_epoch_end(const epoch_info&),
+//   on_train_end(const history&)
+// (found at compile time; no base class, no virtual call). Callbacks run on every process of
+// a data-parallel run; those that print or write do so only where `reporting` is set.
+
+namespace spore::train {
+
+// Prints the loss every `every` steps (MindSpore's LossMonitor).
+struct LossMonitor {
+    std::size_t every = 100;
+    std::FILE* out = stdout;
+
+    void on_step(const step_info& s) const {
+        if (!s.reporting || !out || every == 0 || s.step % every != 0) return;
+        if (s.progress) s.progress->clear_line();
+        std::fprintf(out, "epoch %d, step %zu/%zu: loss %.4f\n", s.epoch, s.step, s.steps, double(s.loss));
+        std::fflush(out);
+    }
+};
+
+// Writes one CSV row per epoch (epoch, train_loss, test_loss, test_accuracy, images_per_second,
+// lr), flushed as each epoch ends so a run cut short keeps its rows. Test columns are empty
+// without a test set.
+class CsvLogger {
+public:
+    explicit CsvLogger(std::string path) : path_(std::move(path)) {}
+    CsvLogger(const CsvLogger&) = delete;
+    CsvLogger& operator=(const CsvLogger&) = delete;
+    CsvLogger(CsvLogger&& other) noexcept : path_(std::move(other.path_)), file_(other.file_) { other.file_ = nullptr; }
+    ~CsvLogger() { close(); }
+
+    const std::string& path() const noexcept { return path_; }
+
+    void on_train_begin(const run_info& run) {
+        if (!run.reporting) return;
+        close();
+        file_ = std::fopen(path_.c_str(), "w");
+        if (!file_) throw error(path_ + ": cannot open the file for writing (CsvLogger)");
+        std::fputs("epoch,train_loss,test_loss,test_accuracy,images_per_second,lr\n", file_);
+        std::fflush(file_);
+    }
+    void on_epoch_end(const epoch_info& e) {
+        if (!e.reporting || !file_) return;
+        std::fprintf(file_, "%d,%.6g,", e.epoch, e.train_loss);
+        if (e.tested) std::fprintf(file_, "%.6g,%.6g,", e.test_loss, e.test_accuracy);
+        else std::fputs(",,", file_);
+        std::fprintf(file_, "%.1f,%.6g\n", e.images_per_second, double(e.lr));
+        if (std::fflush(file_) != 0) throw error(path_ + ": write failed (CsvLogger)");
+    }
+    void on_train_end(const history&) { close(); }
+
+private:
+    void close() noexcept {
+        if (file_) std::fclose(file_);
+        file_ = nullptr;
+    }
+    std::string path_;
+    std::FILE* file_ = nullptr;
+};
+
+}  // namespace spore::train
+// ---- end spore/train/callbacks.hpp ----
+// ---- begin spore/train/distribution.hpp ----
+// How one process takes part in training. The Model calls these at fixed points of every step
+// and epoch, resolved at compile time. A data-parallel policy (Open MPI, say) derives from
+// single_process and redefines what it needs:
+//   shard()          which slice of each epoch's shuffled order this process trains on;
+//   reporting()      whether this process prints and writes files (rank 0);
+//   after_backward() runs after the backward pass and before the optimiser's step, with the
+//                    gradients (to be reduced in place), this batch's real rows and its loss
+//                    (which may be replaced by the mean over processes, so all see the same);
+//   sum()            adds values over processes in place (epoch loss, image and hit counts).
+// A policy may also define run_step(program, rows) -> loss: then the Model calls it instead of
+// program.run() and after_backward(), so that the exchange can overlap the backward pass
+// (parallel/distribution.hpp does).
+
+namespace spore::train {
+
+struct single_process {
+    data::shard shard() const noexcept { return {}; }
+    bool reporting() const noexcept { return true; }
+    template <class Gradients>
+    void after_backward(Gradients&, std::size_t /*rows*/, float& /*loss*/) noexcept {}
+    void sum(std::span<double>) noexcept {}
+};
+
+}  // namespace spore::train
+// ---- end spore/train/distribution.hpp ----
+// ---- begin spore/train/model.hpp ----
+// spore::Model: the training loop of a classifier cell on an image set.
+//
+//   auto model = spore::Model(net, nn::SoftmaxCrossEntropy{}, optim::Momentum{.lr = 0.01f},
+//                             spore::batch<32>, spore::input_shape<1, 32, 32>);
+//   model.fit(5, data.train, data.test, train::LossMonitor{500});
+//   auto [loss, accuracy, count] = model.evaluate(data.test);
+//
+// Everything with a type is built here, once: the forward and backward program of the loss
+// (compile_grad over nn::parameters(net)), the evaluation program of the logits (compile), the
+// optimiser's state and the batch tensors. A step then fills the batch from the set's bytes,
+// runs the program, and steps the optimiser, with no allocation after the first step.
+//
+// A partial last batch is trained, not dropped: its real rows' one-hot targets are scaled by
+// batch / rows and the padding rows' are zero, so a loss that is a mean over rows of a term
+// linear in the target row (cross-entropy) becomes exactly the mean over the real rows, and so
+// does its gradient. For other losses (see loss_weights_rows below) partial batches are left
+// out of training and of the evaluation loss (not of the accuracy).
+
+namespace spore {
+
+template <std::size_t B>
+struct batch_size {
+    static_assert(B > 0, "spore::batch<B>: the batch size must be positive");
+    static constexpr std::size_t value = B;
+};
+// The compile-time batch size of a Model.
+template <std::size_t B>
+inline constexpr batch_size<B> batch{};
+
+template <std::size_t... Extents>
+struct input_shape_t {
+    using type = shape<Extents...>;
+};
+// The shape of one input image of a Model, [channels, rows, cols].
+template <std::size_t... Extents>
+inline constexpr input_shape_t<Extents...> input_shape{};
+
+namespace train {
+
+// True for losses that are a mean over rows of a term linear in the row's target, so that
+// scaling target rows weights the rows (see the top of this file). Specialise it for a loss
+// of your own that has this form.
+template <class Loss>
+inline constexpr bool loss_weights_rows = false;
+template <>
+inline constexpr bool loss_weights_rows<nn::SoftmaxCrossEntropy> = true;
+
+struct options {
+    std::uint64_t seed = 1;  // of the shuffles: epoch e visits data::shuffled_order(seed, e)
+    bool shuffle = true;
+    bool drop_last = false;  // leave out a partial last batch
+    progress_mode progress = progress_mode::automatic;
+    std::FILE* out = stdout;
+};
+
+namespace detail {
+
+struct images_tag;
+struct targets_tag;
+struct logits_tag;
+
+// What a Model deduced from (net, loss, settings, batch<B>) alone gets as its input shape.
+struct no_input_shape {};
+
+template <std::size_t Batch, class Shape>
+struct with_batch {
+    static_assert(!std::is_same_v<Shape, no_input_shape>,
+                  "spore::Model: give the shape of one input after the batch, e.g. spore::Model(net, loss, "
+                  "optimiser, spore::batch<32>, spore::input_shape<1, 32, 32>)");
+    using type = shape<Batch>;
+};
+template <std::size_t Batch, std::size_t... E>
+struct with_batch<Batch, shape<E...>> {
+    using type = shape<Batch, E...>;
+};
+
+template <class Net, class ImagesShape>
+using logits_t = decltype(std::declval<const Net&>().construct(expr::placeholder<images_tag, float, ImagesShape>()));
+
+template <class LogitsShape, std::size_t Batch>
+struct check_logits {
+    static_assert(LogitsShape::rank == 2 && LogitsShape::extents[0] == Batch,
+                  "spore::Model: the net's construct(x) must return logits [batch, classes] "
+                  "(see check_logits<logits shape, batch> above)");
+    static constexpr bool ok = LogitsShape::rank == 2 && LogitsShape::extents[0] == Batch;
+};
+
+template <class ImagesShape, class TargetsShape, class Net, class Loss>
+auto make_step_program(Net& net, const Loss& loss) {
+    auto logits = net.construct(expr::placeholder<images_tag, float, ImagesShape>());
+    auto objective = loss(logits, expr::placeholder<targets_tag, float, TargetsShape>());
+    return std::apply([&](auto&... p) { return spore::compile_grad(objective, p...); }, nn::parameters(net));
+}
+template <class ImagesShape, class Net>
+auto make_logits_program(const Net& net) {
+    return spore::compile(net.construct(expr::placeholder<images_tag, float, ImagesShape>()));
+}
+template <class TargetsShape, class Loss>
+auto make_loss_program(const Loss& loss) {
+    return spore::compile(loss(expr::placeholder<logits_tag, float, TargetsShape>(),
+                               expr::placeholder<targets_tag, float, TargetsShape>()));
+}
+
+// optim::make_state(settings, parameters) where it exists (found by argument-dependent
+// lookup), else Momentum's own state.
+template <class Settings, class Parameters>
+auto make_optimiser(const Settings& settings, Parameters parameters) {
+    if constexpr (requires { make_state(settings, parameters); }) {
+        return make_state(settings, parameters);
+    } else {
+        static_assert(std::is_same_v<Settings, optim::Momentum>,
+                      "spore::Model: no optimiser state for these settings (optim::make_state is missing)");
+        return optim::momentum_state(settings, parameters);
+    }
+}
+template <class State>
+float learning_rate(State& state) {
+    if constexpr (requires { state.lr(); }) return state.lr();
+    else return state.settings().lr;
+}
+template <class State>
+void set_learning_rate(State& state, float lr) {
+    if constexpr (requires { state.set_lr(lr); }) state.set_lr(lr);
+    else state.settings().lr = lr;
+}
+
+// Run-time checks, out of the templates so each Model does not compile them again.
+[[noreturn]] inline void stop_on_non_finite(float loss, int epoch, std::size_t step, std::size_t steps) {
+    throw error(format("spore::Model::train: the loss became %s at epoch %d, step %zu of %zu; training stopped (a "
+                       "smaller learning rate may help)",
+                       std::isnan(loss) ? "NaN" : "infinite", epoch, step, steps));
+}
+[[noreturn]] inline void too_few_images(const data::image_set& set, std::size_t batch) {
+    throw error(format("spore::Model::train: %s holds %zu images, less than a batch of %zu per process",
+                       set.source().c_str(), set.size(), batch));
+}
+// `images` is the batch shape [B, C, H, W].
+inline void check_set(const data::image_set& set, const char* who, const std::size_t* images, std::size_t classes) {
+    if (images[1] != set.channels() || images[2] != set.rows() || images[3] != set.cols())
+        throw error(format("%s: %s: the model takes images of %zux%zux%zu, the set has %zux%zux%zu (padding %zu)",
+                           set.source().c_str(), who, images[1], images[2], images[3], set.channels(), set.rows(),
+                           set.cols(), set.options().pad));
+    if (set.classes() > classes)
+        throw error(format("%s: %s: the set has %zu classes, the net's logits %zu", set.source().c_str(), who,
+                           set.classes(), classes));
+}
+
+template <class X>
+concept lr_schedule = requires(const X& x) {
+    { x.lr_at(0.0f, 0) } -> std::convertible_to<float>;
+};
+
+}  // namespace detail
+}  // namespace train
+
+template <class Net, class Loss, class Optimiser, std::size_t Batch, class InputShape,
+          class Distribution = train::single_process>
+class Model {
+public:
+    using images_shape = typename train::detail::with_batch<Batch, InputShape>::type;
+    using logits_shape = typename train::detail::logits_t<Net, images_shape>::shape_type;
+    static_assert(train::detail::check_logits<logits_shape, Batch>::ok);
+    static constexpr std::size_t batch_size = Batch;
+    static constexpr std::size_t classes = logits_shape::extents[1];
+    using targets_shape = shape<Batch, classes>;
+
+    template <std::size_t... E>
+    Model(Net& net, Loss loss, Optimiser settings, spore::batch_size<Batch>, input_shape_t<E...>,
+          Distribution distribution = {})
+        : net_(&net),
+          loss_(loss),
+          settings_(settings),
+          step_(train::detail::make_step_program<images_shape, targets_shape>(net, loss_)),
+          logits_(train::detail::make_logits_program<images_shape>(net)),
+          eval_loss_(train::detail::make_loss_program<targets_shape>(loss_)),
+          optimiser_(train::detail::make_optimiser(settings, nn::parameters(net))),
+          distribution_(std::move(distribution)) {
+        step_.template feed<train::detail::images_tag>(images_);
+        step_.template feed<train::detail::targets_tag>(targets_);
+        logits_.template feed<train::detail::images_tag>(images_);
+        eval_loss_.template feed<train::detail::targets_tag>(targets_);
+    }
+    Model(const Model&) = delete;
+    Model& operator=(const Model&) = delete;
+
+    train::options& options() noexcept { return options_; }
+    Distribution& distribution() noexcept { return distribution_; }
+    Net& net() noexcept { return *net_; }
+    float lr() { return train::detail::learning_rate(optimiser_); }
+    // nn::summary of the net at this model's batch and input shape.
+    std::string summary() const { return nn::summary(*net_, images_shape{}); }
+
+    // Trains `epochs` epochs. Extras are callbacks (see train/callbacks.hpp) and learning-rate
+    // schedules (anything with lr_at(base_lr, epoch), epoch counted from 0, such as StepLR).
+    template <class... Extras>
+    train::history train(int epochs, const data::image_set& set, Extras&&... extras) {
+        return run(epochs, set, nullptr, extras...);
+    }
+    // The same, evaluating `test` after each epoch.
+    template <class... Extras>
+    train::history fit(int epochs, const data::image_set& set, const data::image_set& test, Extras&&... extras) {
+        return run(epochs, set, &test, extras...);
+    }
+
+    // Mean loss and accuracy over a set (over this process's shard, summed over processes).
+    train::metrics evaluate(const data::image_set& set) {
+        check_set(set, "evaluate");
+        const auto [begin, end] = data::shard_bounds(set.size(), distribution_.shard());
+        eval_order_.resize(end - begin);
+        for (std::size_t i = 0; i < eval_order_.size(); ++i) eval_order_[i] = begin + i;
+        double totals[4] = {0, 0, 0, 0};  // hits, images, loss * rows, rows in the loss
+        for (std::size_t first = 0; first < eval_order_.size(); first += Batch) {
+            const std::size_t rows = fill(set, std::span(eval_order_).subspan(first, std::min(Batch, eval_order_.size() - first)));
+            const auto& logits = logits_();
+            for (std::size_t i = 0; i < rows; ++i) {
+                const float* row = logits.data() + i * classes;
+                const float* top = std::max_element(row, row + classes);
+                totals[0] += std::isfinite(*top) && std::size_t(top - row) == std::size_t(labels_[i]) ? 1 : 0;
+            }
+            totals[1] += double(rows);
+            if (rows == Batch || (train::loss_weights_rows<Loss> && rows > 0)) {
+                eval_loss_.template feed<train::detail::logits_tag>(logits);
+                totals[2] += double(eval_loss_()[0]) * double(rows);
+                totals[3] += double(rows);
+            }
+        }
+        distribution_.sum(std::span<double>(totals, 4));
+        train::metrics m;
+        m.count = std::size_t(totals[1]);
+        m.accuracy = totals[1] > 0 ? totals[0] / totals[1] : 0.0;
+        if (totals[3] > 0) m.loss = totals[2] / totals[3];
+        return m;
+    }
+
+private:
+    template <class... Extras>
+    train::history run(int epochs, const data::image_set& set, const data::image_set* test, Extras&... extras) {
+        check_set(set, "train");
+        if (test) check_set(*test, "fit (test set)");
+        const bool reporting = distribution_.reporting();
+        const data::shard shard = distribution_.shard();
+        const auto [begin, end] = data::shard_bounds(set.size(), shard);
+        const bool drop_last = options_.drop_last || !train::loss_weights_rows<Loss>;
+        const std::size_t steps = data::steps_per_epoch(set.size(), shard, Batch, drop_last);
+        if (steps == 0) train::detail::too_few_images(set, Batch);
+        train::progress_printer progress(reporting ? options_.out : nullptr, options_.progress);
+        train::history history;
+        history.reserve(std::size_t(std::max(epochs, 0)));
+        order_.resize(set.size());
+        [[maybe_unused]] const float base_lr = settings_.lr;  // unused without schedules
+        (call_train_begin(extras, train::run_info{epochs, reporting}), ...);
+        for (int epoch = 1; epoch <= epochs; ++epoch) {
+            (apply_schedule(extras, base_lr, epoch - 1), ...);
+            const float lr = train::detail::learning_rate(optimiser_);
+            if (options_.shuffle) data::shuffled_order(order_, options_.seed, std::uint64_t(epoch - 1));
+            else for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+            progress.begin_epoch();
+            const double start = train::monotonic_seconds();
+            double loss_sum = 0;
+            std::size_t images = 0;
+            for (std::size_t s = 0; s < steps; ++s) {
+                const std::size_t first = std::min(begin + s * Batch, end);
+                const std::size_t rows = fill(set, std::span(order_).subspan(first, std::min(Batch, end - first)));
+                float loss;
+                if constexpr (requires { distribution_.run_step(step_, rows); }) {
+                    loss = distribution_.run_step(step_, rows);  // the exchange overlaps the backward pass
+                } else {
+                    loss = step_.run();
+                    distribution_.after_backward(step_.gradients(), rows, loss);
+                }
+                if (!std::isfinite(loss)) train::detail::stop_on_non_finite(loss, epoch, s + 1, steps);
+                optimiser_.step(step_.gradients());
+                loss_sum += double(loss) * double(rows);
+                images += rows;
+                ++global_step_;
+                train::step_info info;
+                info.epoch = epoch;
+                info.epochs = epochs;
+                info.step = s + 1;
+                info.steps = steps;
+                info.global_step = global_step_;
+                info.loss = loss;
+                info.rows = rows;
+                info.lr = lr;
+                info.seconds = train::monotonic_seconds() - start;
+                info.reporting = reporting;
+                info.progress = progress.mode() == train::progress_mode::bar ? &progress : nullptr;
+                progress.step(info, images ? loss_sum / double(images) : 0.0, images * shard.count);
+                (call_step(extras, info), ...);
+            }
+            double totals[2] = {loss_sum, double(images)};
+            distribution_.sum(std::span<double>(totals, 2));
+            train::epoch_info e;
+            e.epoch = epoch;
+            e.epochs = epochs;
+            e.seconds = train::monotonic_seconds() - start;
+            e.images = std::size_t(totals[1]);
+            e.train_loss = totals[1] > 0 ? totals[0] / totals[1] : 0.0;
+            e.images_per_second = e.seconds > 0 ? totals[1] / e.seconds : 0.0;
+            e.lr = lr;
+            e.reporting = reporting;
+            if (test) {
+                const train::metrics m = evaluate(*test);
+                e.tested = true;
+                e.test_loss = m.loss;
+                e.test_accuracy = m.accuracy;
+            }
+            history.push_back(e);
+            progress.end_epoch(e);
+            (call_epoch_end(extras, e), ...);
+        }
+        (call_train_end(extras, history), ...);
+        return history;
+    }
+
+    // The batch tensors from `items`; one-hot targets weighted so the loss is the mean over
+    // the real rows. Returns the real rows.
+    std::size_t fill(const data::image_set& set, std::span<const std::size_t> items) {
+        const std::size_t rows = set.fill_batch(items, images_, std::span<std::int32_t>(labels_));
+        targets_.fill(0.0f);
+        const float weight = rows ? float(Batch) / float(rows) : 0.0f;
+        for (std::size_t i = 0; i < rows; ++i) targets_(i, std::size_t(labels_[i])) = weight;
+        return rows;
+    }
+
+    void check_set(const data::image_set& set, const char* who) const {
+        train::detail::check_set(set, who, images_shape::extents.data(), classes);
+    }
+
+    template <class X>
+    void apply_schedule(X& x, float base_lr, int epoch) {
+        if constexpr (train::detail::lr_schedule<std::remove_cvref_t<X>>)
+            train::detail::set_learning_rate(optimiser_, x.lr_at(base_lr, epoch));
+    }
+    template <class X>
+    static void call_train_begin(X& x, const train::run_info& run) {
+        if constexpr (requires { x.on_train_begin(run); }) x.on_train_begin(run);
+    }
+    template <class X>
+    static void call_step(X& x, const train::step_info& s) {
+        if constexpr (requires { x.on_step(s); }) x.on_step(s);
+    }
+    template <class X>
+    static void call_epoch_end(X& x, const train::epoch_info& e) {
+        if constexpr (requires { x.on_epoch_end(e); }) x.on_epoch_end(e);
+    }
+    template <class X>
+    static void call_train_end(X& x, const train::history& h) {
+        if constexpr (requires { x.on_train_end(h); }) x.on_train_end(h);
+    }
+
+    using step_program = decltype(train::detail::make_step_program<images_shape, targets_shape>(std::declval<Net&>(),
+                                                                                                 std::declval<const Loss&>()));
+    using logits_program = decltype(train::detail::make_logits_program<images_shape>(std::declval<const Net&>()));
+    using loss_program = decltype(train::detail::make_loss_program<targets_shape>(std::declval<const Loss&>()));
+    using optimiser_state = decltype(train::detail::make_optimiser(std::declval<const Optimiser&>(),
+                                                                  nn::parameters(std::declval<Net&>())));
+
+    Net* net_;
+    Loss loss_;
+    Optimiser settings_;
+    tensor<float, images_shape> images_;
+    tensor<float, targets_shape> targets_;
+    std::array<std::int32_t, Batch> labels_{};
+    step_program step_;
+    logits_program logits_;
+    loss_program eval_loss_;
+    optimiser_state optimiser_;
+    Distribution distribution_;
+    train::options options_;
+    std::vector<std::size_t> order_, eval_order_;
+    std::size_t global_step_ = 0;
+};
+
+template <class Net, class Loss, class Optimiser, std::size_t Batch>
+Model(Net&, Loss, Optimiser, batch_size<Batch>) -> Model<Net, Loss, Optimiser, Batch, train::detail::no_input_shape>;
+
+template <class Net, class Loss, class Optimiser, std::size_t Batch, std::size_t... E,
+          class Distribution = train::single_process>
+Model(Net&, Loss, Optimiser, batch_size<Batch>, input_shape_t<E...>, Distribution = {})
+    -> Model<Net, Loss, Optimiser, Batch, shape<E...>, Distribution>;
+
+}  // namespace spore
+// ---- end spore/train/model.hpp ----
+// ---- begin spore/train/svg_chart.hpp ----
+// A small SVG line-chart writer for training curves: panels side by side, each with axes,
+// ticks at 1-2-5 steps, axis labels, a legend and one polyline per series. The training chart
+// has two panels: loss (train and test) and test accuracy, per epoch.
+
+namespace spore::train {
+
+struct chart_series {
+    std::string name;
+    std::vector<double> values;  // value i at x = i + 1; NaN values are left out
+};
+
+struct chart_panel {
+    std::string title;
+    std::string y_label;
+    std::vector<chart_series> series;
+};
+
+namespace svg_detail {
+
+inline std::string escape(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&apos;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+// A step of 1, 2 or 5 times a power of ten giving about `ticks` intervals over [lo, hi].
+inline double nice_step(double lo, double hi, int ticks) {
+    const double raw = (hi - lo) / ticks;
+    const double power = std::pow(10.0, std::floor(std::log10(raw)));
+    const double f = raw / power;
+    return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * power;
+}
+
+inline const char* colour(std::size_t i) {
+    static const char* const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
+    return colours[i % 6];
+}
+
+}  // namespace svg_detail
+
+// An SVG document (a string) with the panels side by side, x running over 1..n.
+inline std::string svg_chart(const std::vector<chart_panel>& panels, const std::string& x_label, const std::string& title) {
+    using namespace svg_detail;
+    constexpr double panel_w = 440, panel_h = 320, left = 64, right = 16, top = 40, bottom = 52, head = 32;
+    const double width = panel_w * double(std::max<std::size_t>(panels.size(), 1)), height = panel_h + head;
+    std::string s;
+    append_format(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" "
+              "height=\"%g\" viewBox=\"0 0 %g %g\" font-family=\"sans-serif\" font-size=\"12\">\n",
+           width, height, width, height);
+    append_format(s, "<rect x=\"0\" y=\"0\" width=\"%g\" height=\"%g\" fill=\"white\"/>\n", width, height);
+    append_format(s, "<text x=\"%.1f\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", width / 2,
+           escape(title).c_str());
+    for (std::size_t p = 0; p < panels.size(); ++p) {
+        const chart_panel& panel = panels[p];
+        const double x0 = double(p) * panel_w + left, x1 = double(p + 1) * panel_w - right;
+        const double y0 = head + panel_h - bottom, y1 = head + top;  // y0: the bottom of the plot
+        std::size_t n = 1;
+        double lo = INFINITY, hi = -INFINITY;
+        for (const auto& series : panel.series) {
+            n = std::max(n, series.values.size());
+            for (double v : series.values)
+                if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+        }
+        if (!(lo <= hi)) lo = 0, hi = 1;
+        if (hi - lo < 1e-9) lo -= 0.5 * std::max(std::abs(lo), 1e-3), hi += 0.5 * std::max(std::abs(hi), 1e-3);
+        const double step = nice_step(lo, hi, 5);
+        lo = std::floor(lo / step) * step;
+        hi = std::ceil(hi / step) * step;
+        const double x_lo = n == 1 ? 0.5 : 1.0, x_hi = n == 1 ? 1.5 : double(n);
+        auto px = [&](double x) { return x0 + (x - x_lo) / (x_hi - x_lo) * (x1 - x0); };
+        auto py = [&](double y) { return y0 - (y - lo) / (hi - lo) * (y0 - y1); };
+
+        append_format(s, "<g>\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">%s</text>\n", (x0 + x1) / 2,
+               y1 - 12, escape(panel.title).c_str());
+        for (double y = lo; y <= hi + step / 2; y += step)  // horizontal grid and y ticks
+            append_format(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#dddddd\"/>\n"
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.6g</text>\n",
+                   x0, py(y), x1, py(y), x0 - 6, py(y) + 4, std::abs(y) < 1e-12 ? 0.0 : y);
+        const double x_step = std::max(1.0, nice_step(x_lo, x_hi, 6));
+        for (double x = 1; x <= x_hi + 1e-9; x += x_step)  // x ticks at whole epochs
+            append_format(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n"
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+                   px(x), y0, px(x), y0 + 5, px(x), y0 + 18, x);
+        append_format(s, "<polyline points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\" fill=\"none\" stroke=\"black\" class=\"axes\"/>\n",
+               x0, y1, x0, y0, x1, y0);
+        append_format(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", (x0 + x1) / 2, y0 + 38,
+               escape(x_label).c_str());
+        append_format(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 %.1f %.1f)\">%s</text>\n",
+               x0 - 48, (y0 + y1) / 2, x0 - 48, (y0 + y1) / 2, escape(panel.y_label).c_str());
+        for (std::size_t k = 0; k < panel.series.size(); ++k) {
+            const chart_series& series = panel.series[k];
+            std::string points, marks;
+            for (std::size_t i = 0; i < series.values.size(); ++i) {
+                if (!std::isfinite(series.values[i])) continue;
+                const double cx = px(double(i + 1)), cy = py(series.values[i]);
+                append_format(points, points.empty() ? "%.1f,%.1f" : " %.1f,%.1f", cx, cy);
+                append_format(marks, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n", cx, cy, colour(k));
+            }
+            append_format(s, "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" class=\"series\"><title>%s</title></polyline>\n",
+                   points.c_str(), colour(k), escape(series.name).c_str());
+            s += marks;
+            const double ly = y1 + 14 + 16 * double(k), lx = x1 - 130;  // legend, top right
+            append_format(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n"
+                      "<text x=\"%.1f\" y=\"%.1f\" class=\"legend\">%s</text>\n",
+                   lx, ly - 4, lx + 18, ly - 4, colour(k), lx + 24, ly, escape(series.name).c_str());
+        }
+        s += "</g>\n";
+    }
+    return s + "</svg>\n";
+}
+
+// Loss (train and, when tested, test) and test accuracy per epoch.
+inline std::string training_chart(const history& epochs, const std::string& title = "training") {
+    chart_panel loss{"loss per epoch", "loss", {{"train loss", {}}}};
+    chart_panel accuracy{"test accuracy per epoch", "accuracy", {{"test accuracy", {}}}};
+    const bool tested = std::any_of(epochs.begin(), epochs.end(), [](const epoch_info& e) { return e.tested; });
+    if (tested) loss.series.push_back({"test loss", {}});
+    for (const auto& e : epochs) {
+        loss.series[0].values.push_back(e.train_loss);
+        if (tested) loss.series[1].values.push_back(e.test_loss);
+        accuracy.series[0].values.push_back(e.test_accuracy);
+    }
+    std::vector<chart_panel> panels{loss};
+    if (tested) panels.push_back(accuracy);
+    return svg_chart(panels, "epoch", title);
+}
+
+inline void write_text_file(const std::string& path, const std::string& text) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) throw error(path + ": cannot open the file for writing");
+    const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (std::fclose(f) != 0 || !written) throw error(path + ": write failed");
+}
+
+// A callback that rewrites the training chart at `path` after every epoch.
+struct SvgChartWriter {
+    std::string path;
+    std::string title = "training";
+    history epochs{};
+
+    void on_epoch_end(const epoch_info& e) {
+        epochs.push_back(e);
+        if (e.reporting) write_text_file(path, training_chart(epochs, title));
+    }
+};
+
+}  // namespace spore::train
+// ---- end spore/train/svg_chart.hpp ----
+// ---- end spore/train.hpp ----
 // ---- end spore/spore.hpp ----

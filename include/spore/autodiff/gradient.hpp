@@ -6,26 +6,40 @@
 // When the root is a sum or mean, its seed is known before the forward pass, so the root's
 // region runs forward and backward in the same loop: one pass over memory.
 
+#include <algorithm>
 #include <array>
+#include <limits>
 #include <memory>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include <spore/autodiff/backward_steps.hpp>
 #include <spore/autodiff/conv_rules.hpp>
 #include <spore/autodiff/heavy_rules.hpp>
+#include <spore/autodiff/loss_rules.hpp>
+#include <spore/autodiff/norm_rules.hpp>
+#include <spore/autodiff/dropout_rules.hpp>
 #include <spore/core/error.hpp>
 #include <spore/expr/program.hpp>
 
 namespace spore::autodiff {
 
-template <class E, class S>
-void backward_pass(const E& node, S& state) {
+struct no_step_hook {
+    void operator()() const noexcept {}
+};
+
+// after_step() runs after each heavy node's step (see backward_steps below).
+template <class E, class S, class AfterStep = no_step_hook>
+void backward_pass(const E& node, S& state, AfterStep&& after_step = {}) {
     if constexpr (E::kind == node_kind::heavy) {
         if (state.alias) return;  // its first occurrence carries the summed adjoint
         if (state.adjoint && state.adjoint->written) vjp(node, state);
+        after_step();
     }
-    expr::for_each_child_reversed(node, state, [](const auto& child, auto& child_state) { backward_pass(child, child_state); });
+    expr::for_each_child_reversed(node, state, [&](const auto& child, auto& child_state) {
+        backward_pass(child, child_state, after_step);
+    });
 }
 
 template <class E>
@@ -74,6 +88,7 @@ public:
         : expression_(e), storage_(std::make_unique<storage>()) {
         expr::planner<T> p;
         p.with_gradients = true;
+        p.training = true;
         std::array<const T*, sizeof...(Wrt)> addresses{wrt.data()...};
         std::apply([&](auto&... g) {
             std::size_t i = 0;
@@ -94,10 +109,38 @@ public:
     // Runs forward and backward; returns the value. Gradients: gradient<I>() or gradients().
     T run() {
         for (auto* s : sinks_) s->written = false;
-        const T value = evaluate_and_backpropagate(expression_, storage_->state);
+        const T value = evaluate_and_backpropagate(expression_, storage_->state, no_step_hook{});
         for (auto& s : storage_->grad_sinks)
             if (!s.written) std::fill_n(s.data, s.size, T(0));
         return value;
+    }
+    // The same, calling observer.gradient_ready(i) once for each gradient i as soon as it is
+    // final, while the rest of the backward pass still runs (so its communication can start).
+    template <class Observer>
+    T run(Observer& observer) {
+        const auto& ready = readiness();
+        for (auto* s : sinks_) s->written = false;
+        std::size_t step = 0, next = 0;
+        auto announce_through = [&](std::size_t last_step) {
+            for (; next < ready.size() && ready[next].step <= last_step; ++next) {
+                auto& sink = storage_->grad_sinks[ready[next].index];
+                if (!sink.written) {  // its writer had nothing to deliver this time
+                    std::fill_n(sink.data, sink.size, T(0));
+                    sink.written = true;
+                }
+                observer.gradient_ready(ready[next].index);
+            }
+        };
+        const T value = evaluate_and_backpropagate(expression_, storage_->state, [&] { announce_through(step++); });
+        announce_through(never_written);
+        return value;
+    }
+    // Gradient indices in the order run(observer) announces them.
+    std::array<std::size_t, sizeof...(Wrt)> gradient_ready_order() {
+        std::array<std::size_t, sizeof...(Wrt)> order{};
+        const auto& ready = readiness();
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = ready[i].index;
+        return order;
     }
     // (value, gradient references...), for structured bindings. Not on a temporary program:
     // the references would outlive it.
@@ -122,12 +165,16 @@ public:
     }
 
 private:
-    static T evaluate_and_backpropagate(const E& root, expr::state_t<E>& state) {
+    // after_step() runs after step 0 (the root's region, empty for a heavy root) and after
+    // each heavy step; backward_steps.hpp numbers the steps the same way.
+    template <class AfterStep>
+    static T evaluate_and_backpropagate(const E& root, expr::state_t<E>& state, AfterStep&& after_step) {
         if constexpr (fuses_root_v<E>) {
             expr::run_forward(root.a, state.a);
             const T value = forward_backward(root, state);
             state.mutable_value()[0] = value;
-            backward_pass(root.a, state.a);
+            after_step();
+            backward_pass(root.a, state.a, after_step);
             return value;
         } else if constexpr (E::kind == node_kind::heavy) {
             expr::run_forward(root, state);
@@ -135,22 +182,62 @@ private:
                 state.adjoint->data[0] = T(1);
                 state.adjoint->written = true;
             }
-            backward_pass(root, state);
+            after_step();
+            backward_pass(root, state, after_step);
             return state.value[0];
         } else if constexpr (E::kind == node_kind::leaf) {
             if (state.grad) {
                 state.grad->data[0] = T(1);
                 state.grad->written = true;
             }
+            after_step();
             return root.data[0];
         } else {
             expr::run_forward(root, state);
             T value;
             expr::evaluate_region(root, state, &value);
             backprop_region(root, state, [](std::size_t) { return constant_seed<T>{T(1)}; });
-            backward_pass(root, state);
+            after_step();
+            backward_pass(root, state, after_step);
             return value;
         }
+    }
+
+    // For each gradient, the step after which it is final, sorted by step (computed once).
+    static constexpr std::size_t never_written = std::numeric_limits<std::size_t>::max();
+    struct ready_entry {
+        std::size_t step;
+        std::size_t index;
+    };
+    const std::vector<ready_entry>& readiness() {
+        if (ready_.size() == sizeof...(Wrt)) return ready_;
+        std::array<std::size_t, sizeof...(Wrt)> last{};
+        last.fill(never_written);
+        auto& sinks = storage_->grad_sinks;
+        auto record = [&](std::size_t step, const auto* sink) {
+            // leaves of another element type (integer labels) never take a gradient
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(*sink)>, expr::sink<T>>)
+                for (std::size_t i = 0; i < sinks.size(); ++i)
+                    if (sink == &sinks[i]) last[i] = last[i] == never_written ? step : std::max(last[i], step);
+        };
+        auto at_root = [&](const auto* sink) { record(0, sink); };
+        auto& state = storage_->state;
+        std::size_t step = 0;
+        if constexpr (fuses_root_v<E>) {
+            record_region_sinks(expression_.a, state.a, at_root);
+            record_backward_steps(expression_.a, state.a, step, record);
+        } else if constexpr (E::kind == node_kind::heavy) {
+            record_backward_steps(expression_, state, step, record);
+        } else if constexpr (E::kind == node_kind::leaf) {
+            if (state.grad) at_root(state.grad);
+        } else {
+            record_region_sinks(expression_, state, at_root);
+            record_backward_steps(expression_, state, step, record);
+        }
+        ready_.clear();
+        for (std::size_t i = 0; i < last.size(); ++i) ready_.push_back({last[i], i});
+        std::stable_sort(ready_.begin(), ready_.end(), [](const ready_entry& a, const ready_entry& b) { return a.step < b.step; });
+        return ready_;
     }
 
     // Everything the plan points into lives on the heap, so the program can be moved.
@@ -162,6 +249,7 @@ private:
     std::unique_ptr<storage> storage_;
     std::tuple<tensor<T, typename Wrt::shape_type>...> gradients_;  // storage moves with the tensor
     std::vector<expr::sink<T>*> sinks_;
+    std::vector<ready_entry> ready_;  // filled by the first run(observer)
 };
 
 }  // namespace spore::autodiff

@@ -89,23 +89,51 @@ void vjp(const expr::matmul_node<A, B>& node, S& state) {
     using N = expr::matmul_node<A, B>;
     using T = typename A::value_type;
     using kernels::transpose;
+    constexpr bool ta = expr::transposed_leaf_v<A>, tb = expr::transposed_leaf_v<B>;
     const T* dc = state.adjoint->data;
-    // dA = dC * B^T  [m, k];  dB = A^T * dC  [k, n]
-    push_gradient(node.a, state.a, state.a_gradient.values.data(), [&](T* out, bool accumulate) {
-        kernels::gemm(transpose::no, transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, state.b_values, N::n,
-                      accumulate ? T(1) : T(0), out, N::k);
-    });
-    push_gradient(node.b, state.b, state.b_gradient.values.data(), [&](T* out, bool accumulate) {
-        kernels::gemm(transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values, N::k, dc, N::n,
-                      accumulate ? T(1) : T(0), out, N::n);
-    });
+    // C = op(A) op(B), op(A) [m, k], op(B) [k, n]. A transposed leaf (stored [k, m] or [n, k])
+    // gets its gradient directly, in its own layout:
+    //   d op(A) = dC op(B)^T [m, k]   or, for A = L^T, dL = op(B) dC^T [k, m];
+    //   d op(B) = op(A)^T dC [k, n]   or, for B = L^T, dL = dC^T op(A) [n, k].
+    // (When the transpose is an alias of another occurrence, or aliased by one, it is
+    // materialised and takes d op(X) like any operand, so its own rule adds it into L.)
+    const auto d_op_a = [&](T* out, bool accumulate) {
+        kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc, N::n,
+                      state.b_values, N::ldb, accumulate ? T(1) : T(0), out, N::k);
+    };
+    const auto d_op_b = [&](T* out, bool accumulate) {
+        kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values,
+                      N::lda, dc, N::n, accumulate ? T(1) : T(0), out, N::n);
+    };
+    if constexpr (ta) {
+        if (state.a.read_through)
+            push_gradient(node.a.a, state.a.a, nullptr, [&](T* out, bool accumulate) {
+                kernels::gemm(N::trans_b, transpose::yes, N::k, N::m, N::n, T(1), state.b_values, N::ldb, dc, N::n,
+                              accumulate ? T(1) : T(0), out, N::m);
+            });
+        else
+            push_gradient(node.a, state.a, state.a_gradient.values.data(), d_op_a);
+    } else {
+        push_gradient(node.a, state.a, state.a_gradient.values.data(), d_op_a);
+    }
+    if constexpr (tb) {
+        if (state.b.read_through)
+            push_gradient(node.b.a, state.b.a, nullptr, [&](T* out, bool accumulate) {
+                kernels::gemm(transpose::yes, N::trans_a, N::n, N::k, N::m, T(1), dc, N::n, state.a_values, N::lda,
+                              accumulate ? T(1) : T(0), out, N::k);
+            });
+        else
+            push_gradient(node.b, state.b, state.b_gradient.values.data(), d_op_b);
+    } else {
+        push_gradient(node.b, state.b, state.b_gradient.values.data(), d_op_b);
+    }
 }
 
 template <class A, class S>
 void vjp(const expr::transpose_node<A>& node, S& state) {
     using N = expr::transpose_node<A>;
     using T = typename A::value_type;
-    if (!expr::needs_grad(node.a, state.a)) return;
+    if (state.read_through || !expr::needs_grad(node.a, state.a)) return;  // read in place: done by the matmul
     const T* dc = state.adjoint->data;
     T* da = state.a_gradient.data();
     for (std::size_t i = 0; i < N::rows; ++i)

@@ -17,8 +17,10 @@
 
 namespace spore {
 
+// Expressions compute in floating point; integer tensors hold labels and indices (read by the
+// losses that take them), so storage accepts any arithmetic type but bool.
 template <class T>
-concept element_type = std::is_floating_point_v<T>;
+concept element_type = std::is_arithmetic_v<T> && !std::is_same_v<std::remove_cv_t<T>, bool>;
 
 // Anything the expression layer accepts on the right of `tensor = ...`.
 template <class E>

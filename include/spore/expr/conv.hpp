@@ -87,7 +87,7 @@ struct state_of<conv2d_node<Stride, Padding, X, W, C>> {
             x_gradient = aligned_buffer<T>(X::shape_type::size);
             w_gradient = aligned_buffer<T>(W::shape_type::size);
             bias_gradient = aligned_buffer<T>(node::geometry.filters);
-            weight_scratch = aligned_buffer<T>(kernels::weight_gradient_scratch(node::geometry, node::batch));
+            weight_scratch = aligned_buffer<T>(kernels::weight_gradient_scratch<T>(node::geometry, node::batch));
         }
     };
 };

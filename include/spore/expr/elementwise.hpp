@@ -161,6 +161,9 @@ constexpr auto operand_expression(X&& x) {
         using T = typename expression_of<Other>::value_type;
         return constant<T>{{}, static_cast<T>(x)};
     } else {
+        static_assert(std::is_floating_point_v<typename expression_of<X>::value_type>,
+                      "spore: expressions compute in floating point; an integer tensor (labels) can only be "
+                      "passed to the losses that read it, such as nn::SoftmaxCrossEntropy");
         static_assert(!(is_tensor_v<plain> && std::is_rvalue_reference_v<X&&>),
                       "spore: a temporary tensor in an expression would dangle; give it a name first");
         return as_expression(x);

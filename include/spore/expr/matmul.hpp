@@ -20,6 +20,16 @@ struct check_matmul {
                       "(see check_matmul<left shape, right shape> above)");
 };
 
+template <class A>
+struct transpose_node;
+
+// A transpose of a tensor (a Dense layer's weight, say) that a matmul reads in place, as a
+// transposed GEMM operand, rather than copying it transposed on every run.
+template <class E>
+inline constexpr bool transposed_leaf_v = false;
+template <class A>
+inline constexpr bool transposed_leaf_v<transpose_node<A>> = A::kind == node_kind::leaf;
+
 template <class A, class B>
 struct matmul_node : node_base<typename A::value_type,
                                shape<A::shape_type::extents[0], B::shape_type::extents[B::shape_type::rank - 1]>,
@@ -32,12 +42,20 @@ struct matmul_node : node_base<typename A::value_type,
     B b;
     bool operator==(const matmul_node&) const = default;
 
+    // How the GEMM reads each operand: a transposed leaf in place (stored [k, m] or [n, k]).
+    static constexpr auto trans_a = transposed_leaf_v<A> ? kernels::transpose::yes : kernels::transpose::no;
+    static constexpr auto trans_b = transposed_leaf_v<B> ? kernels::transpose::yes : kernels::transpose::no;
+    static constexpr std::size_t lda = transposed_leaf_v<A> ? m : k;
+    static constexpr std::size_t ldb = transposed_leaf_v<B> ? k : n;
+
     template <class S>
     void forward(S& state) const {
-        state.a_values = operand_values(a, state.a, state.a_buffer);
-        state.b_values = operand_values(b, state.b, state.b_buffer);
-        kernels::gemm(kernels::transpose::no, kernels::transpose::no, m, n, k, T(1), state.a_values, k,
-                      state.b_values, n, T(0), state.mutable_value(), n);
+        if constexpr (transposed_leaf_v<A>) state.a_values = a.a.data;
+        else state.a_values = operand_values(a, state.a, state.a_buffer);
+        if constexpr (transposed_leaf_v<B>) state.b_values = b.a.data;
+        else state.b_values = operand_values(b, state.b, state.b_buffer);
+        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a_values, lda, state.b_values, ldb, T(0),
+                      state.mutable_value(), n);
     }
 };
 
@@ -51,6 +69,12 @@ struct state_of<matmul_node<A, B>> {
         operand_buffer<B> b_buffer, b_gradient;
         const T* a_values = nullptr;
         const T* b_values = nullptr;
+        // after the operands are planned: a transposed leaf need not be materialised
+        template <class P>
+        void configure(P&) {
+            if constexpr (transposed_leaf_v<A>) a.read_through = !a.alias && !a.aliased;
+            if constexpr (transposed_leaf_v<B>) b.read_through = !b.alias && !b.aliased;
+        }
         void allocate_buffers() {
             a_buffer.allocate();
             b_buffer.allocate();
@@ -73,6 +97,7 @@ struct transpose_node : node_base<typename A::value_type,
 
     template <class S>
     void forward(S& state) const {
+        if (state.read_through) return;  // its only reader takes the operand in place
         kernels::count(kernels::counters.transpose);
         const auto* in = operand_values(a, state.a, state.a_buffer);
         auto* out = state.mutable_value();
@@ -87,6 +112,9 @@ struct state_of<transpose_node<A>> {
         state_t<A> a;
         operand_buffer<A> a_buffer;
         aligned_buffer<typename A::value_type> a_gradient;
+        // Set by a matmul parent that reads the operand in place; cleared when another
+        // occurrence aliases this one (its reader may need the values).
+        bool read_through = false, aliased = false;
         void allocate_buffers() {
             a_buffer.allocate();
             if (this->needs_grad) a_gradient = aligned_buffer<typename A::value_type>(A::shape_type::size);

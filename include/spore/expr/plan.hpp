@@ -4,6 +4,8 @@
 // are attached to the leaves being differentiated; buffers are allocated. Nothing here runs
 // per evaluation.
 
+#include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,6 +28,10 @@ struct planner {
     std::vector<std::pair<const T*, sink<T>*>> gradient_targets;  // by the tensor's address
     std::vector<sink<T>*> sinks;                                  // reset before each backward pass
     bool with_gradients = false;
+    // Training mode (a gradient program) or evaluation mode (spore::compile, spore::eval):
+    // read by the nodes whose forward pass depends on it (dropout, batch normalisation).
+    bool training = false;
+    std::uint64_t random_streams = 0;  // handed out to random nodes, one stream each
 };
 
 template <class E, class S>
@@ -43,12 +49,14 @@ bool needs_grad(const E& node, const S& state) {
 template <class E, class S, class T>
 void plan(const E& node, S& state, planner<T>& p) {
     if constexpr (E::kind == node_kind::leaf) {
-        for (auto [address, target] : p.gradient_targets)
-            if (address == node.data) state.grad = target;
+        if constexpr (std::is_same_v<typename E::value_type, T>)  // integer labels get no gradient
+            for (auto [address, target] : p.gradient_targets)
+                if (address == node.data) state.grad = target;
     } else if constexpr (E::kind == node_kind::heavy) {
         for (const auto& entry : p.heavy) {
             if (entry.type == &type_key<E> && *static_cast<const E*>(entry.node) == node) {
-                const S& canonical = *static_cast<const S*>(entry.state);
+                S& canonical = *static_cast<S*>(entry.state);
+                if constexpr (requires { canonical.read_through; }) canonical.aliased = true, canonical.read_through = false;
                 state.alias = true;
                 state.value = canonical.value;
                 state.adjoint = canonical.adjoint;
@@ -60,6 +68,7 @@ void plan(const E& node, S& state, planner<T>& p) {
         bool grad = false;
         for_each_child(node, state, [&](const auto& child, const auto& child_state) { grad = grad || needs_grad(child, child_state); });
         state.needs_grad = p.with_gradients && grad;
+        if constexpr (requires { state.configure(p); }) state.configure(p);
         state.allocate(state.needs_grad);
         state.allocate_buffers();
         if (state.adjoint) p.sinks.push_back(state.adjoint);

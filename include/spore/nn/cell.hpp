@@ -12,6 +12,7 @@
 
 #include <spore/core/random.hpp>
 #include <spore/core/tensor.hpp>
+#include <spore/nn/init.hpp>
 
 namespace spore::nn {
 
@@ -48,13 +49,17 @@ std::size_t parameter_count(const C& cell) {
     return n;
 }
 
-// Initialises every layer (reset_parameters, with PyTorch's defaults) from one seed.
-template <class C>
-void init_cell(C& cell, random_engine& rng) {
-    if constexpr (requires { cell.reset_parameters(rng); }) {
+// Initialises every layer from one seed with `scheme` (nn/init.hpp): a layer's
+// reset_parameters(rng, scheme) when it has one, else a cell's own reset_parameters(rng), else
+// the cell's fields in order.
+template <class C, class Scheme = init::pytorch_default>
+void init_cell(C& cell, random_engine& rng, const Scheme& scheme = {}) {
+    if constexpr (requires { cell.reset_parameters(rng, scheme); }) {
+        cell.reset_parameters(rng, scheme);
+    } else if constexpr (requires { cell.reset_parameters(rng); }) {
         cell.reset_parameters(rng);
     } else if constexpr (walkable_v<C>) {
-        boost::pfr::for_each_field(cell, [&](auto& field) { init_cell(field, rng); });
+        boost::pfr::for_each_field(cell, [&](auto& field) { init_cell(field, rng, scheme); });
     }
 }
 
@@ -62,10 +67,12 @@ void init_cell(C& cell, random_engine& rng) {
 
 namespace spore {
 
-template <class C>
-void init(C& cell, std::uint64_t seed) {
+// spore::init(net, seed) gives PyTorch's default initialisation; spore::init(net, seed,
+// nn::init::xavier_uniform{}) another scheme, for a whole net or any cell inside it.
+template <class C, class Scheme = nn::init::pytorch_default>
+void init(C& cell, std::uint64_t seed, const Scheme& scheme = {}) {
     random_engine rng(seed);
-    nn::init_cell(cell, rng);
+    nn::init_cell(cell, rng, scheme);
 }
 
 }  // namespace spore

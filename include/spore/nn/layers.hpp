@@ -1,11 +1,13 @@
 #pragma once
 // Layers: small aggregates of parameter tensors with an operator() that builds the expression.
-// Layouts follow PyTorch (Dense weight [out, in], Conv2d weight [out, in, kh, kw]) so weights
-// move between the two unchanged. reset_parameters uses PyTorch's defaults: Kaiming-uniform
-// weights with a = sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same for biases.
+// Hyper-parameters are template arguments, so a layer stays a plain aggregate of tensors that
+// Boost.PFR can walk. Layouts follow PyTorch (Dense weight [out, in], Conv2d weight
+// [out, in, kh, kw]) so weights move between the two unchanged. reset_parameters fills them
+// from a scheme of nn/init.hpp; the default is PyTorch's.
 
-#include <cmath>
 #include <cstddef>
+#include <limits>
+#include <utility>
 
 #include <spore/core/random.hpp>
 #include <spore/core/tensor.hpp>
@@ -14,41 +16,136 @@
 #include <spore/expr/reduce.hpp>
 #include <spore/expr/reshape.hpp>
 #include <spore/expr/softmax.hpp>
+#include <spore/nn/init.hpp>
 
 namespace spore::nn {
 
-template <std::size_t In, std::size_t Out, class T = float>
+template <class Features, class InputShape>
+struct check_dense {
+    static constexpr bool matrix = InputShape::rank == 2;
+    static_assert(matrix, "spore: nn::Dense takes an input [batch, features]; flatten it first "
+                          "(see check_dense<shape<in features, out features>, input shape> above)");
+    static constexpr bool ok = matrix && InputShape::extents[1] == Features::extents[0];
+    static_assert(!matrix || ok, "spore: nn::Dense: the input's features differ from the layer's in-features "
+                                 "(see check_dense<shape<in features, out features>, input shape> above)");
+};
+
+template <std::size_t In, std::size_t Out, class X>
+inline constexpr bool dense_accepts_v = check_dense<shape<In, Out>, typename expr::expression_of<X>::shape_type>::ok;
+
+// y = x W^T + b for x [batch, In]; Bias = false drops the bias field.
+template <std::size_t In, std::size_t Out, class T = float, bool Bias = true>
 struct Dense {
     tensor<T, shape<Out, In>> weight;
     tensor<T, shape<Out>> bias;
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias;
+        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias;
     }
-    void reset_parameters(random_engine& rng) {
-        const T bound = T(1) / std::sqrt(T(In));
-        weight.fill_uniform(rng, -bound, bound);
-        bias.fill_uniform(rng, -bound, bound);
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        scheme.weight(weight, {In, Out}, rng);
+        scheme.bias(bias, {In, Out}, rng);
     }
 };
 
-// Padding 0 is "valid".
-template <std::size_t In, std::size_t Out, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0,
-          class T = float>
+template <std::size_t In, std::size_t Out, class T>
+struct Dense<In, Out, T, false> {
+    tensor<T, shape<Out, In>> weight;
+
+    template <class X>
+    auto operator()(X&& x) const {
+        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight));
+    }
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        scheme.weight(weight, {In, Out}, rng);
+    }
+};
+
+// Padding of a Conv2d: a number of zeros on every side, or one of these.
+namespace padding {
+inline constexpr std::size_t valid = 0;
+// Output as large as the input: (K - 1) / 2 on every side, for an odd kernel at stride 1.
+inline constexpr std::size_t same = std::numeric_limits<std::size_t>::max();
+}  // namespace padding
+
+template <std::size_t Kernel, std::size_t Stride, std::size_t Padding>
+struct conv2d_padding {
+    static constexpr bool is_same = Padding == padding::same;
+    static_assert(!is_same || Stride == 1,
+                  "spore: nn::Conv2d: padding::same needs stride 1, as in PyTorch, which refuses 'same' for "
+                  "strided convolutions (see conv2d_padding<kernel, stride, padding> above)");
+    static_assert(!is_same || Kernel % 2 == 1,
+                  "spore: nn::Conv2d: padding::same needs an odd kernel; an even one would pad unevenly "
+                  "(see conv2d_padding<kernel, stride, padding> above)");
+    static constexpr std::size_t value = is_same ? (Kernel - 1) / 2 : Padding;
+};
+
+// NCHW convolution with a square kernel, stride and padding (a number, padding::valid or
+// padding::same); Bias = false drops the bias field.
+template <std::size_t In, std::size_t Out, std::size_t Kernel, std::size_t Stride = 1,
+          std::size_t Padding = padding::valid, class T = float, bool Bias = true>
 struct Conv2d {
+    static constexpr std::size_t pad = conv2d_padding<Kernel, Stride, Padding>::value;
     tensor<T, shape<Out, In, Kernel, Kernel>> weight;
     tensor<T, shape<Out>> bias;
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, Padding>(std::forward<X>(x), weight, bias);
+        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias);
     }
-    void reset_parameters(random_engine& rng) {
-        const T bound = T(1) / std::sqrt(T(In * Kernel * Kernel));
-        weight.fill_uniform(rng, -bound, bound);
-        bias.fill_uniform(rng, -bound, bound);
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        scheme.weight(weight, {In * Kernel * Kernel, Out * Kernel * Kernel}, rng);
+        scheme.bias(bias, {In * Kernel * Kernel, Out * Kernel * Kernel}, rng);
     }
+};
+
+template <std::size_t In, std::size_t Out, std::size_t Kernel, std::size_t Stride, std::size_t Padding, class T>
+struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
+    static constexpr std::size_t pad = conv2d_padding<Kernel, Stride, Padding>::value;
+    tensor<T, shape<Out, In, Kernel, Kernel>> weight;
+
+    template <class X>
+    auto operator()(X&& x) const {
+        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight);
+    }
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        scheme.weight(weight, {In * Kernel * Kernel, Out * Kernel * Kernel}, rng);
+    }
+};
+
+// Layers without parameters, as cells too, so a net may hold them as fields (like torch.nn) or
+// call the functions below.
+struct ReLU {
+    template <class X>
+    auto operator()(X&& x) const { return spore::relu(std::forward<X>(x)); }
+};
+struct Sigmoid {
+    template <class X>
+    auto operator()(X&& x) const { return spore::sigmoid(std::forward<X>(x)); }
+};
+struct Tanh {
+    template <class X>
+    auto operator()(X&& x) const { return spore::tanh(std::forward<X>(x)); }
+};
+// [N, ...] -> [N, product of the rest].
+struct Flatten {
+    template <class X>
+    auto operator()(X&& x) const { return spore::flatten(std::forward<X>(x)); }
+};
+template <std::size_t Kernel, std::size_t Stride = Kernel>
+struct MaxPool2d {
+    template <class X>
+    auto operator()(X&& x) const { return spore::max_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+};
+template <std::size_t Kernel, std::size_t Stride = Kernel>
+struct AvgPool2d {
+    template <class X>
+    auto operator()(X&& x) const { return spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x)); }
 };
 
 using spore::flatten;
@@ -57,15 +154,5 @@ using spore::avg_pool2d;
 using spore::relu;
 using spore::sigmoid;
 using spore::tanh;
-
-// Mean cross-entropy of logits [batch, classes] against one-hot targets, through log-softmax
-// (stable for any logits).
-struct SoftmaxCrossEntropy {
-    template <class Logits, class Targets>
-    auto operator()(Logits&& logits, Targets&& onehot) const {
-        // a mean at the root: its region runs forward and backward in one loop
-        return spore::mean(-spore::sum<1>(spore::log_softmax(std::forward<Logits>(logits)) * std::forward<Targets>(onehot)));
-    }
-};
 
 }  // namespace spore::nn

@@ -8,6 +8,9 @@
 //                    gradients (to be reduced in place), this batch's real rows and its loss
 //                    (which may be replaced by the mean over processes, so all see the same);
 //   sum()            adds values over processes in place (epoch loss, image and hit counts).
+// A policy may also define run_step(program, rows) -> loss: then the Model calls it instead of
+// program.run() and after_backward(), so that the exchange can overlap the backward pass
+// (parallel/distribution.hpp does).
 
 #include <cstddef>
 #include <span>

@@ -293,8 +293,13 @@ private:
             for (std::size_t s = 0; s < steps; ++s) {
                 const std::size_t first = std::min(begin + s * Batch, end);
                 const std::size_t rows = fill(set, std::span(order_).subspan(first, std::min(Batch, end - first)));
-                float loss = step_.run();
-                distribution_.after_backward(step_.gradients(), rows, loss);
+                float loss;
+                if constexpr (requires { distribution_.run_step(step_, rows); }) {
+                    loss = distribution_.run_step(step_, rows);  // the exchange overlaps the backward pass
+                } else {
+                    loss = step_.run();
+                    distribution_.after_backward(step_.gradients(), rows, loss);
+                }
                 if (!std::isfinite(loss)) train::detail::stop_on_non_finite(loss, epoch, s + 1, steps);
                 optimiser_.step(step_.gradients());
                 loss_sum += double(loss) * double(rows);

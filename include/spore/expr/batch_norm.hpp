@@ -1,0 +1,167 @@
+#pragma once
+// Batch normalisation over NCHW, per channel, as one heavy node. In training mode (a gradient
+// program) it normalises by the batch's mean and biased variance and updates the running
+// statistics with the unbiased variance, as PyTorch does:
+//   running = (1 - momentum) * running + momentum * batch statistic;
+// in evaluation mode it normalises by the running statistics. y = x_hat * weight + bias.
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include <spore/core/error.hpp>
+#include <spore/expr/elementwise.hpp>
+#include <spore/expr/heavy.hpp>
+#include <spore/expr/reduce.hpp>
+
+namespace spore::expr {
+
+template <class Channels, class InputShape>
+struct check_batch_norm2d {
+    static constexpr bool images = InputShape::rank == 4;
+    static_assert(images, "spore: batch_norm2d takes an input [N, C, H, W] "
+                          "(see check_batch_norm2d<shape<channels>, input shape> above)");
+    static constexpr bool ok = images && InputShape::extents[1] == Channels::extents[0];
+    static_assert(!images || ok, "spore: batch_norm2d: the input's channels differ from the layer's "
+                                 "(see check_batch_norm2d<shape<channels>, input shape> above)");
+};
+
+// a: input [N, C, H, W]; b: weight [C]; c: bias [C]. The running statistics are the cell's
+// buffers, by address.
+template <class A, class W, class B>
+struct batch_norm_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t batch = A::shape_type::extents[0];
+    static constexpr std::size_t channels = A::shape_type::extents[1];
+    static constexpr std::size_t plane = A::shape_type::extents[2] * A::shape_type::extents[3];
+    static constexpr std::size_t count = batch * plane;  // values per channel
+    A a;
+    W b;
+    B c;
+    T* running_mean = nullptr;
+    T* running_var = nullptr;
+    T momentum = T(0.1);
+    T eps = T(1e-5);
+    bool operator==(const batch_norm_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = operand_values(a, state.a, state.a_buffer);
+        const T* w = operand_values(b, state.b, state.b_buffer);
+        const T* bias = operand_values(c, state.c, state.c_buffer);
+        state.x_values = x;
+        state.w_values = w;
+        T* y = state.mutable_value();
+        T* mean = state.mean.data();
+        T* inv_std = state.inv_std.data();
+        if (state.training) {
+            if constexpr (count < 2) {
+                throw error("spore::nn::BatchNorm2d: training needs more than one value per channel, found " +
+                            std::to_string(count) + " (batch " + std::to_string(batch) + ")");
+            } else {
+                for (std::size_t ch = 0; ch < channels; ++ch) {
+                    // two passes (mean, then squared deviations) stay accurate for large planes
+                    accumulator<reductions::sum, T> total;
+                    for_each_plane(x, ch, [&]<class V>(const T* p, std::size_t j) { total.add(simd::load<V>(p + j)); });
+                    const T mu = total.result() / T(count);
+                    accumulator<reductions::sum, T> squares;
+                    for_each_plane(x, ch, [&]<class V>(const T* p, std::size_t j) {
+                        const V d = simd::load<V>(p + j) - simd::splat<V>(mu);
+                        squares.add(d * d);
+                    });
+                    const T variance = squares.result() / T(count);
+                    mean[ch] = mu;
+                    inv_std[ch] = T(1) / std::sqrt(variance + eps);
+                    running_mean[ch] = (T(1) - momentum) * running_mean[ch] + momentum * mu;
+                    running_var[ch] = (T(1) - momentum) * running_var[ch] +
+                                      momentum * variance * T(count) / T(count - 1);
+                }
+            }
+        } else {
+            for (std::size_t ch = 0; ch < channels; ++ch) {
+                mean[ch] = running_mean[ch];
+                inv_std[ch] = T(1) / std::sqrt(running_var[ch] + eps);
+            }
+        }
+        for (std::size_t ch = 0; ch < channels; ++ch) {
+            const T scale = w[ch] * inv_std[ch], shift = bias[ch] - mean[ch] * scale;
+            for (std::size_t n = 0; n < batch; ++n) {
+                const std::size_t offset = (n * channels + ch) * plane;
+                for_each_batch<T>(plane, [&]<class V>(std::size_t j) {
+                    simd::store(y + offset + j, simd::load<V>(x + offset + j) * simd::splat<V>(scale) + simd::splat<V>(shift));
+                });
+            }
+        }
+    }
+
+    // f.template operator()<V>(plane_start, j) over every value of channel ch.
+    template <class F>
+    static void for_each_plane(const T* x, std::size_t ch, F&& f) {
+        for (std::size_t n = 0; n < batch; ++n) {
+            const T* p = x + (n * channels + ch) * plane;
+            for_each_batch<T>(plane, [&]<class V>(std::size_t j) { f.template operator()<V>(p, j); });
+        }
+    }
+};
+
+template <class A, class W, class B>
+struct state_of<batch_norm_node<A, W, B>> {
+    using node = batch_norm_node<A, W, B>;
+    using T = typename A::value_type;
+    struct type : heavy_state_base<T, typename A::shape_type> {
+        state_t<A> a;
+        state_t<W> b;
+        state_t<B> c;
+        operand_buffer<A> a_buffer;
+        operand_buffer<W> b_buffer;
+        operand_buffer<B> c_buffer;
+        const T* x_values = nullptr;
+        const T* w_values = nullptr;
+        bool training = false;
+        aligned_buffer<T> mean, inv_std;                                        // per channel, as used
+        aligned_buffer<T> sum_dy, sum_dy_xhat, x_gradient, w_gradient, b_gradient;  // backward
+        template <class Planner>
+        void configure(const Planner& p) {
+            training = p.training;
+        }
+        void allocate_buffers() {
+            a_buffer.allocate();
+            b_buffer.allocate();
+            c_buffer.allocate();
+            mean = aligned_buffer<T>(node::channels);
+            inv_std = aligned_buffer<T>(node::channels);
+            if (!this->needs_grad) return;
+            sum_dy = aligned_buffer<T>(node::channels);
+            sum_dy_xhat = aligned_buffer<T>(node::channels);
+            x_gradient = aligned_buffer<T>(A::shape_type::size);
+            w_gradient = aligned_buffer<T>(node::channels);
+            b_gradient = aligned_buffer<T>(node::channels);
+        }
+    };
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// batch_norm2d(x, weight, bias, running_mean, running_var, momentum, eps): see
+// nn::BatchNorm2d, which owns the running statistics.
+template <expr::non_scalar_operand X, expr::non_scalar_operand W, expr::non_scalar_operand B, class T>
+constexpr auto batch_norm2d(X&& x, W&& weight, B&& bias, T* running_mean, T* running_var, T momentum = T(0.1),
+                            T eps = T(1e-5)) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    auto w = expr::operand_expression<W, W>(std::forward<W>(weight));
+    auto b = expr::operand_expression<B, B>(std::forward<B>(bias));
+    using EA = decltype(a);
+    using EW = decltype(w);
+    using EB = decltype(b);
+    static_assert(std::is_same_v<typename EA::value_type, T> && std::is_same_v<typename EW::value_type, T> &&
+                      std::is_same_v<typename EB::value_type, T>,
+                  "spore: batch_norm2d: operands and running statistics must have the same element type");
+    static_assert(same_shape_v<typename EW::shape_type, typename EB::shape_type>,
+                  "spore: batch_norm2d: weight and bias must have the shape <channels>");
+    if constexpr (expr::check_batch_norm2d<typename EW::shape_type, typename EA::shape_type>::ok)
+        return expr::batch_norm_node<EA, EW, EB>{{}, a, w, b, running_mean, running_var, momentum, eps};
+}
+
+}  // namespace spore

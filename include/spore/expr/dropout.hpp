@@ -1,0 +1,99 @@
+#pragma once
+// dropout<P>(x, seed) as a heavy node. In training mode (a gradient program) each element is
+// zeroed with probability P and the others scaled by 1 / (1 - P), with a fresh mask on every
+// run; in evaluation mode it is the identity. The mask of a run depends only on the seed, the
+// node's stream (its place among the program's random nodes) and the run's number, so a
+// program is reproducible from the seed and two programs built alike draw alike.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include <spore/core/random.hpp>
+#include <spore/expr/elementwise.hpp>
+#include <spore/expr/heavy.hpp>
+
+namespace spore::expr {
+
+// splitmix64's finaliser: neighbouring inputs give unrelated outputs.
+constexpr std::uint64_t mix64(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+template <double P>
+struct check_dropout_probability {
+    static_assert(P >= 0.0 && P < 1.0, "spore: dropout: the probability of zeroing must lie in [0, 1) "
+                                       "(see check_dropout_probability<P> above)");
+    static constexpr bool ok = P >= 0.0 && P < 1.0;
+};
+
+template <double P, class A>
+struct dropout_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t size = A::shape_type::size;
+    static constexpr double probability = P;
+    A a;
+    std::uint64_t seed = 0;
+    bool operator==(const dropout_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = operand_values(a, state.a, state.a_buffer);
+        T* y = state.mutable_value();
+        if (!state.training || P == 0.0) {
+            std::copy_n(x, size, y);
+            return;
+        }
+        const std::uint64_t run = state.runs++;
+        random_engine rng(mix64(mix64(seed ^ mix64(state.stream + 1)) + run));
+        // keep when a 64-bit draw is at least P * 2^64: probability exactly 1 - P up to 2^-64
+        const std::uint64_t threshold = static_cast<std::uint64_t>(P * 18446744073709551616.0);
+        const T scale = T(1) / T(1.0 - P);
+        T* mask = state.needs_grad ? state.mask.data() : nullptr;
+        for (std::size_t i = 0; i < size; ++i) {
+            const T m = rng.next_u64() >= threshold ? scale : T(0);
+            if (mask) mask[i] = m;
+            y[i] = x[i] * m;
+        }
+    }
+};
+
+template <double P, class A>
+struct state_of<dropout_node<P, A>> {
+    using T = typename A::value_type;
+    struct type : heavy_state_base<T, typename A::shape_type> {
+        state_t<A> a;
+        operand_buffer<A> a_buffer;
+        bool training = false;
+        std::uint64_t stream = 0;  // this node's place among the program's random nodes
+        std::uint64_t runs = 0;    // training forward passes so far
+        aligned_buffer<T> mask;    // 0 or 1 / (1 - P) per element, for the backward pass
+        aligned_buffer<T> a_gradient;
+        template <class Planner>
+        void configure(Planner& p) {
+            training = p.training;
+            stream = p.random_streams++;
+        }
+        void allocate_buffers() {
+            a_buffer.allocate();
+            if (!this->needs_grad) return;
+            if (training) mask = aligned_buffer<T>(A::shape_type::size);
+            a_gradient = aligned_buffer<T>(A::shape_type::size);
+        }
+    };
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// dropout<P>(x, seed): see the node above; nn::Dropout<P> keeps the seed in a cell.
+template <double P, expr::non_scalar_operand X>
+constexpr auto dropout(X&& x, std::uint64_t seed) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    if constexpr (expr::check_dropout_probability<P>::ok) return expr::dropout_node<P, decltype(a)>{{}, a, seed};
+}
+
+}  // namespace spore

@@ -1,0 +1,543 @@
+#pragma once
+// Checkpoints in the safetensors format (https://github.com/huggingface/safetensors), the one
+// PyTorch users load with safetensors.torch.load_file:
+//
+//   8 bytes   N, the header length, unsigned little-endian
+//   N bytes   a JSON object: {"__metadata__": {"k": "v", ...},
+//             "conv1.weight": {"dtype": "F32", "shape": [6, 1, 5, 5], "data_offsets": [0, 600]}, ...}
+//             padded with spaces so the data starts at a multiple of 8
+//   the data  each tensor row-major, little-endian, at its offsets (relative to the data start)
+//
+// spore::save(cell, path) writes every tensor of the cell under its field path (conv1.weight,
+// block.conv.bias), in field order; layouts are PyTorch's (Dense weight [out, in], Conv2d
+// weight [out, in, kh, kw]), so a state_dict loads unchanged. The file is written to a
+// temporary file in the same directory, flushed to disk and renamed over `path`: a save that
+// fails leaves the previous checkpoint as it was.
+//
+// spore::load(cell, path) is strict: a missing or unexpected key, another dtype or shape, and
+// any malformed file (truncated, header length past the end or over 100 MB, bad JSON, offsets
+// that overlap, leave holes or run past the end) throw spore::checkpoint_error naming the file,
+// the key and what was expected and found. Everything is read and checked before the first
+// parameter is written, so the cell is unchanged when loading fails.
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define SPORE_CHECKPOINT_POSIX 1
+#else
+#include <fstream>
+#define SPORE_CHECKPOINT_POSIX 0
+#endif
+
+#include <spore/core/error.hpp>
+#include <spore/core/tensor.hpp>
+#include <spore/core/text.hpp>
+#include <spore/io/json.hpp>
+#include <spore/nn/field_names.hpp>
+
+namespace spore {
+
+struct checkpoint_error : error {
+    using error::error;
+};
+
+namespace io {
+
+// Key-value strings of the header's "__metadata__", in order.
+using metadata = std::vector<std::pair<std::string, std::string>>;
+
+inline constexpr std::uint64_t safetensors_max_header = 100'000'000;
+
+// The element size of a safetensors dtype, or 0 when the name is not one.
+inline std::size_t dtype_size(std::string_view dtype) {
+    static constexpr std::pair<std::string_view, std::size_t> sizes[] = {
+        {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2},
+        {"U16", 2},  {"F16", 2}, {"BF16", 2}, {"I32", 4},    {"U32", 4},     {"F32", 4},
+        {"I64", 8},  {"U64", 8}, {"F64", 8}};
+    for (const auto& [name, size] : sizes)
+        if (name == dtype) return size;
+    return 0;
+}
+
+template <class T>
+constexpr std::string_view dtype_name() {
+    if constexpr (std::is_same_v<T, float>) return "F32";
+    else if constexpr (std::is_same_v<T, double>) return "F64";
+    else static_assert(sizeof(T) == 0, "spore checkpoints: tensors of float (F32) or double (F64) only");
+}
+
+struct safetensors_entry {
+    std::string name;
+    std::string dtype;
+    std::vector<std::uint64_t> shape;
+    std::uint64_t begin = 0, end = 0;  // byte offsets in the data
+};
+
+// A whole safetensors file, checked against the format: every entry's bytes lie in `data`,
+// which they cover exactly, without overlap.
+struct safetensors_file {
+    std::string path;
+    io::metadata metadata;
+    std::vector<safetensors_entry> tensors;  // in header order
+    std::vector<unsigned char> data;
+
+    const safetensors_entry* find(std::string_view name) const {
+        for (const auto& entry : tensors)
+            if (entry.name == name) return &entry;
+        return nullptr;
+    }
+};
+
+namespace safetensors_detail {
+
+using spore::detail::concat;
+
+inline std::string shape_text(const std::vector<std::uint64_t>& shape) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text += concat(i ? ", " : "", shape[i]);
+    return text + "]";
+}
+
+inline std::string quote_key(std::string_view key) { return json::quote(key); }
+
+[[noreturn]] inline void fail(const std::string& path, const std::string& problem) {
+    throw checkpoint_error(concat(path, ": ", problem));
+}
+
+inline std::string system_message() { return std::strerror(errno); }
+
+template <class T>
+void copy_little_endian(T* out, const unsigned char* bytes, std::size_t count) {
+    std::memcpy(out, bytes, count * sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) {
+        auto* raw = reinterpret_cast<unsigned char*>(out);
+        for (std::size_t i = 0; i < count; ++i) std::reverse(raw + i * sizeof(T), raw + (i + 1) * sizeof(T));
+    }
+}
+
+// One tensor of a cell, without its type: what the non-template reading and writing need.
+struct tensor_slot {
+    std::string name;
+    std::string_view dtype;
+    std::size_t element_size;
+    std::vector<std::uint64_t> shape;
+    void* data;
+    std::size_t count;
+    void (*read)(void* out, const unsigned char* bytes, std::size_t count);
+};
+
+template <class C>
+std::vector<tensor_slot> tensor_slots(C& cell) {
+    static_assert(nn::walkable_v<std::remove_const_t<C>>,
+                  "spore checkpoints: the argument must be a cell (an aggregate struct of layers and tensors)");
+    std::vector<tensor_slot> slots;
+    nn::for_each_named_state(cell, [&](const std::string& name, auto& t) {
+        using T = typename std::remove_cvref_t<decltype(t)>::value_type;
+        std::vector<std::uint64_t> shape(t.rank);
+        for (std::size_t axis = 0; axis < t.rank; ++axis) shape[axis] = t.extent(axis);
+        slots.push_back({name, dtype_name<T>(), sizeof(T), std::move(shape),
+                         const_cast<void*>(static_cast<const void*>(t.data())), t.size(),
+                         [](void* out, const unsigned char* bytes, std::size_t count) {
+                             copy_little_endian(static_cast<T*>(out), bytes, count);
+                         }});
+    });
+    return slots;
+}
+
+// The header, padded with spaces so that 8 + its length is a multiple of 8.
+inline std::string make_header(const std::vector<tensor_slot>& slots, const io::metadata& extra) {
+    io::metadata meta{{"format", "pt"}};  // what PyTorch tools look for: PyTorch's layouts
+    for (std::size_t i = 0; i < extra.size(); ++i) {
+        const auto& [key, val] = extra[i];
+        for (std::size_t j = 0; j < i; ++j)
+            if (extra[j].first == key)
+                throw checkpoint_error(concat("spore::save: the metadata key ", quote_key(key), " is given twice"));
+        if (key == "format") meta[0].second = val;
+        else meta.emplace_back(key, val);
+    }
+    std::string header = "{\"__metadata__\":{";
+    for (std::size_t i = 0; i < meta.size(); ++i)
+        header += concat(i ? "," : "", json::quote(meta[i].first), ":", json::quote(meta[i].second));
+    header += "}";
+    std::uint64_t offset = 0;
+    for (const auto& slot : slots) {
+        if (slot.name == "__metadata__") throw checkpoint_error("spore::save: a tensor may not be named __metadata__");
+        const std::uint64_t bytes = slot.count * slot.element_size;
+        header += concat(",", json::quote(slot.name), ":{\"dtype\":\"", slot.dtype, "\",\"shape\":[");
+        for (std::size_t i = 0; i < slot.shape.size(); ++i) header += concat(i ? "," : "", slot.shape[i]);
+        header += concat("],\"data_offsets\":[", offset, ",", offset + bytes, "]}");
+        offset += bytes;
+    }
+    header += "}";
+    // never write what cannot be read back (metadata that is not UTF-8, say)
+    try {
+        json::parse(header);
+    } catch (const json_error& e) {
+        throw checkpoint_error(concat("spore::save: the header would not be valid JSON (", e.what(), ")"));
+    }
+    header.append((8 - header.size() % 8) % 8, ' ');
+    return header;
+}
+
+// Writes the whole file through `write(const void*, std::size_t)`.
+template <class Write>
+void write_safetensors_bytes(const std::vector<tensor_slot>& slots, const io::metadata& meta, Write&& write) {
+    const std::string header = make_header(slots, meta);
+    unsigned char length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(std::uint64_t(header.size()) >> (8 * i));
+    write(length, 8);
+    write(header.data(), header.size());
+    for (const auto& slot : slots) {
+        const std::size_t bytes = slot.count * slot.element_size;
+        if constexpr (std::endian::native == std::endian::little) {
+            write(slot.data, bytes);
+        } else {
+            std::vector<unsigned char> swapped(bytes);
+            std::memcpy(swapped.data(), slot.data, bytes);
+            for (std::size_t i = 0; i < slot.count; ++i)
+                std::reverse(swapped.begin() + i * slot.element_size, swapped.begin() + (i + 1) * slot.element_size);
+            write(swapped.data(), bytes);
+        }
+    }
+}
+
+// Checks one header entry against the format and appends it to `file`.
+inline void read_entry(safetensors_file& file, const std::string& name, const json::value& v) {
+    const std::string& path = file.path;
+    const std::string key = concat("key ", quote_key(name));
+    if (v.type != json::kind::object)
+        fail(path, concat(key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(v.type)));
+    for (const auto& field : v.keys)
+        if (field != "dtype" && field != "shape" && field != "data_offsets")
+            fail(path, concat(key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"));
+    safetensors_entry entry;
+    entry.name = name;
+
+    const json::value* dtype = v.find("dtype");
+    if (!dtype) fail(path, concat(key, ": no dtype"));
+    if (dtype->type != json::kind::string)
+        fail(path, concat(key, ": dtype: expected a string, found ", json::kind_name(dtype->type)));
+    if (dtype_size(dtype->text) == 0) fail(path, concat(key, ": unknown dtype ", quote_key(dtype->text)));
+    entry.dtype = dtype->text;
+
+    const json::value* shape = v.find("shape");
+    if (!shape) fail(path, concat(key, ": no shape"));
+    if (shape->type != json::kind::array)
+        fail(path, concat(key, ": shape: expected an array of integers, found ", json::kind_name(shape->type)));
+    std::uint64_t elements = 1;
+    bool overflow = false;
+    for (const auto& extent : shape->items) {
+        std::uint64_t n;
+        if (!extent.to_u64(n))
+            fail(path, concat(key, ": shape: expected non-negative integers, found ",
+                           extent.type == json::kind::number ? extent.text : std::string(json::kind_name(extent.type))));
+        entry.shape.push_back(n);
+        if (n != 0 && elements > UINT64_MAX / n) overflow = true;
+        else elements *= n;
+    }
+    const std::uint64_t size = dtype_size(entry.dtype);
+    if (overflow || elements > UINT64_MAX / size) fail(path, concat(key, ": shape ", shape_text(entry.shape), " is too large"));
+
+    const json::value* offsets = v.find("data_offsets");
+    if (!offsets) fail(path, concat(key, ": no data_offsets"));
+    if (offsets->type != json::kind::array || offsets->items.size() != 2 || !offsets->items[0].to_u64(entry.begin) ||
+        !offsets->items[1].to_u64(entry.end))
+        fail(path, concat(key, ": data_offsets: expected [begin, end], two non-negative integers"));
+    if (entry.end < entry.begin)
+        fail(path, concat(key, ": data_offsets [", entry.begin, ", ", entry.end, "] end before they begin"));
+    if (entry.end - entry.begin != elements * size)
+        fail(path, concat(key, ": data_offsets [", entry.begin, ", ", entry.end, "] hold ", entry.end - entry.begin,
+                       " bytes, but shape ", shape_text(entry.shape), " of ", entry.dtype, " needs ", elements * size));
+    file.tensors.push_back(std::move(entry));
+}
+
+// Offsets must tile [0, data_size) exactly: sorted by begin, each starts where the last ended.
+inline void check_coverage(const safetensors_file& file, std::uint64_t data_size) {
+    std::vector<const safetensors_entry*> order;
+    for (const auto& e : file.tensors) order.push_back(&e);
+    std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) {
+        return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+    });
+    auto range = [](const safetensors_entry* e) {
+        return concat("[", e->begin, ", ", e->end, "]");
+    };
+    std::uint64_t covered = 0;
+    const safetensors_entry* last = nullptr;
+    for (const auto* e : order) {
+        if (e->end > data_size)
+            fail(file.path, concat("key ", quote_key(e->name), ": data_offsets ", range(e), " run past the end of the data (",
+                                data_size, " bytes after the header)"));
+        if (e->begin < covered)
+            fail(file.path, concat("key ", quote_key(e->name), ": data_offsets ", range(e), " overlap those of ",
+                                quote_key(last->name), " ", range(last)));
+        if (e->begin > covered)
+            fail(file.path, concat("bytes ", covered, " to ", e->begin, " of the data belong to no tensor (a hole before ",
+                                quote_key(e->name), ")"));
+        covered = e->end;
+        last = e;
+    }
+    if (covered < data_size)
+        fail(file.path, concat("bytes ", covered, " to ", data_size,
+                            " of the data belong to no tensor (the file is longer than its tensors)"));
+}
+
+struct file_closer {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace safetensors_detail
+
+// Reads and checks a whole safetensors file.
+inline safetensors_file read_safetensors(const std::string& path) {
+    safetensors_file file;
+    file.path = path;
+    std::error_code ec;
+    const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
+    if (ec) safetensors_detail::fail(path, spore::detail::concat("cannot read the file (", ec.message(), ")"));
+    std::unique_ptr<std::FILE, safetensors_detail::file_closer> in(std::fopen(path.c_str(), "rb"));
+    if (!in) safetensors_detail::fail(path, spore::detail::concat("cannot open the file (", safetensors_detail::system_message(), ")"));
+
+    if (file_size < 8)
+        safetensors_detail::fail(path, spore::detail::concat("truncated: the file has ", file_size,
+                               " bytes, and a safetensors file starts with an 8-byte header length"));
+    unsigned char length_bytes[8];
+    if (std::fread(length_bytes, 1, 8, in.get()) != 8) safetensors_detail::fail(path, "truncated: cannot read the header length");
+    std::uint64_t header_length = 0;
+    for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
+    if (header_length > safetensors_max_header)
+        safetensors_detail::fail(path, spore::detail::concat("the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
+                               " bytes"));
+    if (header_length > file_size - 8)
+        safetensors_detail::fail(path, spore::detail::concat("truncated: the header length ", header_length, " runs past the end of the file (",
+                               file_size - 8, " bytes follow the length)"));
+
+    std::string header(header_length, '\0');
+    if (std::fread(header.data(), 1, header.size(), in.get()) != header.size())
+        safetensors_detail::fail(path, spore::detail::concat("truncated: cannot read the ", header_length, "-byte header"));
+    if (header.empty() || header[0] != '{')
+        safetensors_detail::fail(path, "malformed header: it must be a JSON object starting with '{'");
+    json::value root;
+    try {
+        root = json::parse(header);
+    } catch (const json_error& e) {
+        safetensors_detail::fail(path, spore::detail::concat("malformed header JSON ", e.what()));
+    }
+
+    for (std::size_t i = 0; i < root.keys.size(); ++i) {
+        const json::value& v = root.items[i];
+        if (root.keys[i] != "__metadata__") {
+            safetensors_detail::read_entry(file, root.keys[i], v);
+            continue;
+        }
+        if (v.type != json::kind::object)
+            safetensors_detail::fail(path, spore::detail::concat("__metadata__: expected an object of strings, found ", json::kind_name(v.type)));
+        for (std::size_t k = 0; k < v.keys.size(); ++k) {
+            if (v.items[k].type != json::kind::string)
+                safetensors_detail::fail(path, spore::detail::concat("__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
+                                       json::kind_name(v.items[k].type)));
+            file.metadata.emplace_back(v.keys[k], v.items[k].text);
+        }
+    }
+
+    const std::uint64_t data_size = file_size - 8 - header_length;
+    safetensors_detail::check_coverage(file, data_size);
+    file.data.resize(data_size);
+    if (std::fread(file.data.data(), 1, file.data.size(), in.get()) != file.data.size())
+        safetensors_detail::fail(path, "truncated: the data ended early while reading (was the file changed meanwhile?)");
+    return file;
+}
+
+// Copies the tensor `name` of `file` into `out`, which must have the same dtype and shape.
+template <class T, class S>
+void copy_tensor(const safetensors_file& file, std::string_view name, tensor<T, S>& out) {
+    const safetensors_entry* entry = file.find(name);
+    if (!entry) safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), " is missing"));
+    std::vector<std::uint64_t> shape(out.rank);
+    for (std::size_t axis = 0; axis < out.rank; ++axis) shape[axis] = out.extent(axis);
+    if (entry->dtype != dtype_name<T>())
+        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected dtype ", dtype_name<T>(), ", found ",
+                                    entry->dtype));
+    if (entry->shape != shape)
+        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected shape ", safetensors_detail::shape_text(shape),
+                                    ", found ", safetensors_detail::shape_text(entry->shape)));
+    safetensors_detail::copy_little_endian(out.data(), file.data.data() + entry->begin, out.size());
+}
+
+// Writes `cell` in the safetensors format to a stream; throws checkpoint_error if it fails.
+template <class C>
+void write_safetensors(std::ostream& out, const C& cell, const io::metadata& meta = {}) {
+    safetensors_detail::write_safetensors_bytes(safetensors_detail::tensor_slots(cell), meta, [&](const void* bytes, std::size_t count) {
+        out.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(count));
+        if (!out) throw checkpoint_error("spore::io::write_safetensors: the stream failed while writing");
+    });
+}
+
+namespace safetensors_detail {
+
+#if SPORE_CHECKPOINT_POSIX
+class temporary_file {
+public:
+    explicit temporary_file(const std::string& target) : target_(target) {
+        static std::atomic<unsigned> counter{0};
+        const std::filesystem::path p(target);
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            const std::string name = concat(".", p.filename().string(), ".tmp-", ::getpid(), "-", counter.fetch_add(1));
+            path_ = (p.parent_path() / name).string();
+            fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
+            if (fd_ >= 0 || errno != EEXIST) break;
+        }
+        if (fd_ < 0) fail(target_, concat("cannot create the temporary file ", path_, " (", system_message(), ")"));
+    }
+    ~temporary_file() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!committed_) ::unlink(path_.c_str());
+    }
+    temporary_file(const temporary_file&) = delete;
+    temporary_file& operator=(const temporary_file&) = delete;
+
+    void write(const void* bytes, std::size_t count) {
+        const auto* p = static_cast<const char*>(bytes);
+        while (count > 0) {
+            const ssize_t done = ::write(fd_, p, count);
+            if (done < 0 && errno == EINTR) continue;
+            if (done <= 0) fail(target_, concat("writing ", path_, " failed (", done < 0 ? system_message() : "no progress", ")"));
+            p += done;
+            count -= static_cast<std::size_t>(done);
+        }
+    }
+
+    // Flushes to disk and renames over the target; the directory entry is flushed too.
+    void commit() {
+        if (::fsync(fd_) != 0) fail(target_, concat("flushing ", path_, " to disk failed (", system_message(), ")"));
+        const int fd = fd_;
+        fd_ = -1;
+        if (::close(fd) != 0) fail(target_, concat("closing ", path_, " failed (", system_message(), ")"));
+        if (::rename(path_.c_str(), target_.c_str()) != 0)
+            fail(target_, concat("cannot replace the file with ", path_, " (", system_message(), ")"));
+        committed_ = true;
+        std::string dir = std::filesystem::path(target_).parent_path().string();
+        if (dir.empty()) dir = ".";
+        const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd >= 0) {
+            ::fsync(dir_fd);  // best effort: the new file is in place either way
+            ::close(dir_fd);
+        }
+    }
+
+private:
+    std::string target_, path_;
+    int fd_ = -1;
+    bool committed_ = false;
+};
+#else
+class temporary_file {  // without POSIX: no fsync, but still a rename over the target
+public:
+    explicit temporary_file(const std::string& target)
+        : target_(target), path_(target + ".tmp"), out_(path_, std::ios::binary | std::ios::trunc) {
+        if (!out_) fail(target_, concat("cannot create the temporary file ", path_));
+    }
+    ~temporary_file() {
+        if (!committed_) {
+            out_.close();
+            std::error_code ec;
+            std::filesystem::remove(path_, ec);
+        }
+    }
+    void write(const void* bytes, std::size_t count) {
+        out_.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(count));
+        if (!out_) fail(target_, concat("writing ", path_, " failed"));
+    }
+    void commit() {
+        out_.close();
+        if (!out_) fail(target_, concat("closing ", path_, " failed"));
+        std::error_code ec;
+        std::filesystem::rename(path_, target_, ec);
+        if (ec) fail(target_, concat("cannot replace the file with ", path_, " (", ec.message(), ")"));
+        committed_ = true;
+    }
+
+private:
+    std::string target_, path_;
+    std::ofstream out_;
+    bool committed_ = false;
+};
+#endif
+
+inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path) {
+    const safetensors_file file = read_safetensors(path);
+    std::unordered_map<std::string_view, const safetensors_entry*> by_name;
+    for (const auto& e : file.tensors) by_name.emplace(e.name, &e);
+
+    std::vector<std::string> problems;
+    std::vector<const safetensors_entry*> sources;
+    for (const auto& slot : slots) {
+        const auto found = by_name.find(slot.name);
+        const std::string expected = concat(slot.dtype, " ", shape_text(slot.shape));
+        if (found == by_name.end()) {
+            problems.push_back(concat("key ", quote_key(slot.name), " is missing (expected ", expected, ")"));
+            continue;
+        }
+        const safetensors_entry& e = *found->second;
+        by_name.erase(found);
+        if (e.dtype != slot.dtype)
+            problems.push_back(concat("key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype));
+        else if (e.shape != slot.shape)
+            problems.push_back(
+                concat("key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)));
+        sources.push_back(&e);
+    }
+    for (const auto& e : file.tensors)  // header order, so the message does not depend on hashing
+        if (by_name.count(e.name))
+            problems.push_back(concat("unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
+                                   "), which the cell does not have"));
+    if (!problems.empty()) {
+        std::string message;
+        for (std::size_t i = 0; i < problems.size(); ++i) message += concat(i ? "; " : "", problems[i]);
+        fail(path, message);
+    }
+    for (std::size_t i = 0; i < slots.size(); ++i)
+        slots[i].read(slots[i].data, file.data.data() + sources[i]->begin, slots[i].count);
+}
+
+}  // namespace safetensors_detail
+}  // namespace io
+
+// Saves every tensor of `cell` under its field path; `meta` goes into "__metadata__" (which
+// always holds "format": "pt", as PyTorch tools expect).
+template <class C>
+void save(const C& cell, const std::string& path, const io::metadata& meta = {}) {
+    const auto slots = io::safetensors_detail::tensor_slots(cell);
+    io::safetensors_detail::temporary_file file(path);
+    io::safetensors_detail::write_safetensors_bytes(slots, meta, [&](const void* bytes, std::size_t count) { file.write(bytes, count); });
+    file.commit();
+}
+
+// Loads every tensor of `cell` from `path`, checking keys, dtypes and shapes; on any error the
+// cell is unchanged.
+template <class C>
+void load(C& cell, const std::string& path) {
+    static_assert(!std::is_const_v<C>, "spore::load: the cell must not be const");
+    auto slots = io::safetensors_detail::tensor_slots(cell);
+    io::safetensors_detail::load_slots(slots, path);
+}
+
+}  // namespace spore

@@ -1,0 +1,9 @@
+// expect: padding::same needs an odd kernel
+// expect: conv2d_padding<4, 1, 18446744073709551615>
+#include <spore/spore.hpp>
+int main() {
+    spore::nn::Conv2d<1, 4, 4, 1, spore::nn::padding::same> conv;
+    spore::tensor<float, spore::shape<2, 1, 8, 8>> x;
+    auto y = conv(x);
+    (void)y;
+}

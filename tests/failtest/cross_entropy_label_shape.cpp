@@ -1,0 +1,10 @@
+// expect: SoftmaxCrossEntropy: integer labels must have the shape <batch> of the logits' rows
+// expect: check_cross_entropy<spore::shape<8, 10>, spore::shape<6>, true>
+#include <cstdint>
+#include <spore/spore.hpp>
+int main() {
+    spore::tensor<float, spore::shape<8, 10>> logits;
+    spore::tensor<std::int32_t, spore::shape<6>> labels;
+    auto loss = spore::nn::SoftmaxCrossEntropy{}(logits, labels);
+    (void)loss;
+}
