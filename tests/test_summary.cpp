@@ -38,9 +38,7 @@ struct Nested {
     auto construct(auto x) const { return last(block(first(x))); }
 };
 
-const char* const field_names[] = {"conv1", "conv2", "fc1", "fc2", "fc3", "first", "block", "block.inner", "block.outer", "marker", "last"};
-const char* const field_indices[] = {"0", "1", "2", "3", "4", "0", "1", "1.0", "1.1", "2", "3"};
-const char* const* const names = nn::summary_uses_field_names ? field_names : field_indices;
+const char* const names[] = {"conv1", "conv2", "fc1", "fc2", "fc3", "first", "block", "block.inner", "block.outer", "marker", "last"};
 
 // The row of `path`, without trailing spaces.
 std::string row(const std::string& table, const std::string& path) {

@@ -89,15 +89,12 @@ options parse(int argc, char** argv) {
     return o;
 }
 
-// The learning rate times gamma every `step` epochs (PyTorch's StepLR).
-// TODO(nn-layers): use spore::optim::StepLR once it lands.
-struct step_lr {
+// optim::StepLR every --lr-step epochs, or the base rate throughout.
+struct step_schedule {
     int step = 0;
     float gamma = 0.1f;
     float lr_at(float base, int epoch) const {
-        float lr = base;
-        for (int e = step; step > 0 && e <= epoch; e += step) lr *= gamma;
-        return lr;
+        return step > 0 ? spore::optim::StepLR{.step_size = step, .gamma = gamma}.lr_at(base, epoch) : base;
     }
 };
 
@@ -123,7 +120,7 @@ int run(const options& opt, Distribution distribution) {
                                                      std::to_string(Batch * ranks) + ")" : "";
         std::printf("batch %zu%s, SGD lr %g momentum %g%s, %zu threads%s\n", Batch, parallel.c_str(), double(opt.lr),
                     double(opt.momentum),
-                    opt.lr_step ? (", lr times " + std::to_string(opt.lr_gamma) + " every " + std::to_string(opt.lr_step) + " epochs").c_str() : "",
+                    opt.lr_step ? spore::format(", lr times %g every %d epochs", double(opt.lr_gamma), opt.lr_step).c_str() : "",
                     spore::num_threads(), ranks > 1 ? " per rank" : "");
         std::fflush(stdout);
     }
@@ -145,7 +142,7 @@ int run(const options& opt, Distribution distribution) {
             if (log) log->on_train_end(h);
         }
     };
-    const auto history = model.fit(opt.epochs, data.train, data.test, step_lr{opt.lr_step, opt.lr_gamma},
+    const auto history = model.fit(opt.epochs, data.train, data.test, step_schedule{opt.lr_step, opt.lr_gamma},
                                    optional_callbacks{csv ? &log : nullptr, chart ? &writer : nullptr});
     if (!reporting) return 0;  // rank 0 reports and writes
     std::printf("test accuracy %.4f after %d epochs\n", history.back().test_accuracy, opt.epochs);
