@@ -6392,21 +6392,14 @@ struct MSE {
 // value; nothing is computed), and a layer's output is the first node, in post-order, whose
 // subtree reads all of the layer's parameters. For Dense that is the `+ bias` node, for Conv2d
 // the convolution; a nested cell gets the node that ends its block. A layer without
-// parameters (none exists yet as a field) shows "--". Paths are the field names joined with
-// dots (field indices, 0, 1, 1.0, ..., until nn/field_names.hpp lands; see the hook below).
+// parameters (a pooling or activation cell, Dropout) shows "--". Paths are the field names joined with
+// dots, from nn/field_names.hpp.
 
 #include <typeinfo>
 
 #include <boost/core/demangle.hpp>
 
-// HOOK(io-safetensors): once nn/field_names.hpp is on main, include it here, set
-// summary_uses_field_names to true and return field_name<T, I>() in field_label below.
-
 namespace spore::nn {
-
-// Whether summary paths are field names (conv1.weight) or, until nn/field_names.hpp is
-// here, field indices (0.weight).
-inline constexpr bool summary_uses_field_names = false;
 
 namespace summary_detail {
 
@@ -6451,7 +6444,7 @@ std::string short_type_name() {
 
 template <class T, std::size_t I>
 std::string field_label() {
-    return std::to_string(I);
+    return std::string(field_name<T, I>());
 }
 
 // A node of the forward graph: its shape, and the range of `leaves` its subtree read.
