@@ -5,10 +5,13 @@
 //   mpirun -np 1 build/release/bench/bench_data_parallel
 //   mpirun -np 2 build/release/bench/bench_data_parallel
 //
-// Flags: --steps N (timed steps per configuration, 300) --repeats N (rounds over all
-// configurations, interleaved; medians are printed, 3) --threads N (1) --data DIR.
+// Flags: --steps N (timed steps per configuration, 200) --repeats N (rounds over all
+// configurations, interleaved; medians are printed, 7) --threads N (1) --data DIR.
 // Configurations, for a local batch of 32 (weak scaling: the global batch grows with the
 // ranks) and of 16 (with 2 ranks, the global batch of 32 of one process):
+//   solo       rank 0 trains alone while the other ranks sleep: the 1-rank speed, measured in
+//              the same run as the others (this machine's speed drifts by 20-40% within
+//              minutes, so only interleaved measurements compare)
 //   alone      each rank trains on its own, nothing exchanged (the compute time of a step)
 //   after      the allreduce of all gradients after the backward pass (1 bucket)
 //   overlap    buckets started during the backward pass (1 MB buckets: 1 for LeNet)
@@ -51,7 +54,7 @@ struct labels_tag;
 
 struct options {
     std::string data = "/usr/share/datasets/fashion-mnist";
-    std::size_t steps = 300, repeats = 3, threads = 1;
+    std::size_t steps = 200, repeats = 7, threads = 1;
 };
 
 options parse(int argc, char** argv) {
@@ -69,10 +72,11 @@ options parse(int argc, char** argv) {
     return o;
 }
 
-enum class config { alone, after, overlap, overlap3 };
-constexpr config configs[] = {config::alone, config::after, config::overlap, config::overlap3};
+enum class config { solo, alone, after, overlap, overlap3 };
+constexpr config configs[] = {config::solo, config::alone, config::after, config::overlap, config::overlap3};
 const char* name(config c) {
     switch (c) {
+        case config::solo: return "solo";
         case config::alone: return "alone";
         case config::after: return "after";
         case config::overlap: return "overlap";
@@ -154,6 +158,7 @@ struct bench {
     void step(config c) {
         fill_next();
         switch (c) {
+            case config::solo:
             case config::alone:
                 program.run();
                 optimizer.step(program.gradients());
@@ -177,18 +182,23 @@ struct bench {
                : c == config::overlap3 ? overlap3.last_wait_seconds() : 0.0;
     }
     measurement measure(config c, std::size_t steps) {
-        for (std::size_t i = 0; i < 10; ++i) step(c);  // warm up this configuration
+        const bool active = c != config::solo || ctx.is_main();
+        for (std::size_t i = 0; active && i < 10; ++i) step(c);  // warm up this configuration
         ctx.barrier();
         double waited = 0;
         const auto start = std::chrono::steady_clock::now();
-        for (std::size_t i = 0; i < steps; ++i) {
+        for (std::size_t i = 0; active && i < steps; ++i) {
             step(c);
             waited += last_wait(c);
         }
-        ctx.barrier();
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const double ranks = c == config::alone ? 1.0 : double(ctx.device_num());  // alone: one rank's speed
-        return {double(steps * B) * ranks / seconds, 1e3 * seconds / double(steps), 1e3 * ctx.sum(waited) / ctx.device_num() / double(steps)};
+        ctx.barrier();  // the sleeping ranks wait here, backing off to sleeps
+        const bool one = c == config::solo || c == config::alone;  // one rank's speed
+        const double ranks = one ? 1.0 : double(ctx.device_num());
+        // rank 0's clock (the others' equal it but for solo)
+        double rank0_seconds = ctx.sum(ctx.is_main() ? seconds : 0.0);
+        return {double(steps * B) * ranks / rank0_seconds, 1e3 * rank0_seconds / double(steps),
+                1e3 * ctx.sum(waited) / ctx.device_num() / double(steps)};
     }
 };
 
@@ -213,21 +223,28 @@ double allreduce_seconds(parallel::context& ctx, std::size_t count) {
 
 template <std::size_t B>
 void run_batch(bench<B>& b, const options& o) {
-    std::vector<std::vector<double>> ips(4), step_ms(4), wait_ms(4);
-    for (std::size_t r = 0; r < o.repeats; ++r)
+    constexpr std::size_t n = std::size(configs);
+    std::vector<std::vector<double>> ips(n), step_ms(n), wait_ms(n), over_solo(n);
+    for (std::size_t r = 0; r < o.repeats; ++r) {
+        measurement round[n];
+        for (config c : configs) round[std::size_t(c)] = b.measure(c, o.steps);
         for (config c : configs) {
-            const auto m = b.measure(c, o.steps);
             const auto k = std::size_t(c);
-            ips[k].push_back(m.images_per_second);
-            step_ms[k].push_back(m.step_ms);
-            wait_ms[k].push_back(m.wait_ms);
+            ips[k].push_back(round[k].images_per_second);
+            step_ms[k].push_back(round[k].step_ms);
+            wait_ms[k].push_back(round[k].wait_ms);
+            over_solo[k].push_back(round[k].images_per_second / round[0].images_per_second);
         }
+    }
     if (!b.ctx.is_main()) return;
     for (config c : configs) {
         const auto k = std::size_t(c);
-        std::printf("ranks %d  local batch %2zu  global batch %3zu  %-9s  %8.0f images/s  %6.3f ms/step  exchange after backward %6.3f ms/step\n",
-                    b.ctx.device_num(), B, c == config::alone ? B : B * std::size_t(b.ctx.device_num()), name(c), median(ips[k]),
-                    median(step_ms[k]), median(wait_ms[k]));
+        const bool one = c == config::solo || c == config::alone;
+        std::printf("ranks %d  local batch %2zu  global batch %3zu  %-9s  %8.0f images/s  %6.3f ms/step  exchange after backward %6.3f ms/step"
+                    "  %5.2fx solo (%.2f-%.2f)\n",
+                    b.ctx.device_num(), B, one ? B : B * std::size_t(b.ctx.device_num()), name(c), median(ips[k]), median(step_ms[k]),
+                    median(wait_ms[k]), median(over_solo[k]), *std::min_element(over_solo[k].begin(), over_solo[k].end()),
+                    *std::max_element(over_solo[k].begin(), over_solo[k].end()));
     }
     std::fflush(stdout);
 }

@@ -16,7 +16,7 @@
 // After them, the summary prints the median over the repetitions of each, the ratios, and the
 // peak resident memory of a training process of each library (this program run as a child
 // with --rss spore or --rss torch: 300 steps on data loaded the way each library normally
-// would; --no-rss skips it). Before them, it checks that both libraries compute the same
+// would; --no-rss skips it; --data DIR reads Fashion-MNIST elsewhere). Before them, it checks that both libraries compute the same
 // losses and logits from the same weights.
 //
 // LibTorch at its best: Debian's OpenBLAS picks a generic kernel on Sapphire Rapids unless
@@ -24,8 +24,8 @@
 // (OPENBLAS_NUM_THREADS=1) or it fights torch's OpenMP pool at 2 threads. Both are read when
 // the library loads, so the program sets them and restarts itself when they are missing. What
 // runs in Debian's torch (its build says BLAS_INFO=generic: libblas.so.3, which Debian's
-// alternatives point at OpenBLAS): the convolutions go to oneDNN 2.6 (jit:avx512_core forward
-// and backward, with reorders between torch's plain layout and oneDNN's blocked one around
+// alternatives point at OpenBLAS): the convolutions go to oneDNN 2.6 (jit:avx512_core, one
+// weight gradient jit:avx2, with reorders between torch's plain layout and oneDNN's blocked one around
 // each call; DNNL_VERBOSE=1 lists them), the Linear layers' products to OpenBLAS's sgemm_ (9 a
 // training step: a gdb breakpoint counts them), pooling, ReLU, the loss and SGD to ATen's own
 // kernels, which torch runs with AVX2 here unless ATEN_CPU_CAPABILITY=avx512 is set (read at

@@ -89,7 +89,15 @@ public:
     // A step: begin(weight), pack(i) for every gradient as it becomes final, then finish.
     void begin(T weight) {
         weight_ = weight;
+        started_ = 0;
         for (std::size_t b = 0; b < buckets_.size(); ++b) state_->pending[b] = buckets_[b].members;
+    }
+    // MPI moves a nonblocking collective along only inside MPI calls; a test after each step
+    // of the backward pass lets the started buckets advance while the pass computes.
+    void progress() {
+        if (!ctx_->distributed() || started_ == 0) return;
+        int done = 0;
+        MPI_Testall(int(buckets_.size()), state_->requests.data(), &done, MPI_STATUSES_IGNORE);
     }
     void pack(std::size_t i) {
         T* out = state_->storage.data() + offset_[i];
@@ -98,7 +106,6 @@ public:
         else for (std::size_t k = 0; k < sizes_[i]; ++k) out[k] = data_[i][k] * weight_;
         const std::size_t b = bucket_of_[i];
         if (--state_->pending[b] == 0) start(b);
-        progress();
     }
     void pack_all() {
         for (std::size_t i = 0; i < count; ++i) pack(i);
@@ -167,6 +174,7 @@ private:
     }
     void start(std::size_t b) {
         if (!ctx_->distributed()) return;
+        ++started_;
 #ifdef SPORE_PERSISTENT_ALLREDUCE
         ctx_->check(MPI_Start(&state_->requests[b]), "starting a gradient allreduce");
 #else
@@ -175,13 +183,6 @@ private:
                     "starting a gradient allreduce");
 #endif
     }
-    // MPI moves a nonblocking collective along only inside MPI calls; a test now and then
-    // lets the started buckets advance while the backward pass computes.
-    void progress() {
-        if (!ctx_->distributed()) return;
-        int done = 0;
-        MPI_Testall(int(buckets_.size()), state_->requests.data(), &done, MPI_STATUSES_IGNORE);
-    }
 
     const context* ctx_;
     std::unique_ptr<state> state_;  // MPI holds its address (persistent requests)
@@ -189,6 +190,7 @@ private:
     std::array<std::size_t, count> sizes_{}, offset_{}, bucket_of_{};
     std::vector<bucket> buckets_;
     T weight_ = T(1);
+    std::size_t started_ = 0;
     double last_wait_ = 0;
 };
 
@@ -255,6 +257,7 @@ private:
     struct packer {
         bucketed_allreduce<gradients_type>* buckets;
         void gradient_ready(std::size_t i) { buckets->pack(i); }
+        void step_finished() { buckets->progress(); }
     };
     T execute(T weight) {
         buckets_.begin(weight);
