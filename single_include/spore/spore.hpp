@@ -4922,7 +4922,9 @@ public:
         return value;
     }
     // The same, calling observer.gradient_ready(i) once for each gradient i as soon as it is
-    // final, while the rest of the backward pass still runs (so its communication can start).
+    // final, while the rest of the backward pass still runs (so its communication can start),
+    // and observer.step_finished() after every step of the pass if it has one (a moment to let
+    // that communication progress).
     template <class Observer>
     T run(Observer& observer) {
         const auto& ready = readiness();
@@ -4938,7 +4940,10 @@ public:
                 observer.gradient_ready(ready[next].index);
             }
         };
-        const T value = evaluate_and_backpropagate(expression_, storage_->state, [&] { announce_through(step++); });
+        const T value = evaluate_and_backpropagate(expression_, storage_->state, [&] {
+            announce_through(step++);
+            if constexpr (requires { observer.step_finished(); }) observer.step_finished();
+        });
         announce_through(never_written);
         return value;
     }
