@@ -13,29 +13,9 @@
 
 #include "../examples/lenet/lenet5.hpp"
 
-namespace {
-std::atomic<long> allocations{0};
-}
-#if defined(__SANITIZE_ADDRESS__)  // AddressSanitizer brings its own operator new
-constexpr bool counting_allocations = false;
-#else
-constexpr bool counting_allocations = true;
-void* operator new(std::size_t size) {
-    ++allocations;
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t size, std::align_val_t align) {
-    ++allocations;
-    const auto a = static_cast<std::size_t>(align);
-    if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-#endif
+#include "support/count_allocations.hpp"
+using spore_test::allocations;
+using spore_test::counting_allocations;
 
 using spore::shape;
 using spore::tensor;

@@ -15,6 +15,8 @@
 #include <spore/parallel/mpi.hpp>
 #include <spore/spore.hpp>
 
+#include "../../examples/lenet/lenet5.hpp"
+
 #include "mpi_check.hpp"
 
 namespace nn = spore::nn;
@@ -23,21 +25,6 @@ using spore::shape;
 using spore::tensor;
 
 namespace {
-
-struct LeNet5 {
-    nn::Conv2d<1, 6, 5> conv1;
-    nn::Conv2d<6, 16, 5> conv2;
-    nn::Dense<16 * 5 * 5, 120> fc1;
-    nn::Dense<120, 84> fc2;
-    nn::Dense<84, 10> fc3;
-
-    auto construct(auto x) const {
-        auto h1 = nn::max_pool2d<2, 2>(nn::relu(conv1(x)));
-        auto h2 = nn::max_pool2d<2, 2>(nn::relu(conv2(h1)));
-        auto h3 = nn::relu(fc1(nn::flatten(h2)));
-        return fc3(nn::relu(fc2(h3)));
-    }
-};
 
 constexpr std::size_t samples = 1000, classes = 10, side = 32, local_batch = 16, global_batch = 32, steps = 50;
 constexpr float lr = 0.05f, momentum = 0.9f;

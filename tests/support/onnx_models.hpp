@@ -6,24 +6,13 @@
 
 #include <spore/spore.hpp>
 
+#include "../../examples/lenet/lenet5.hpp"
+
 namespace spore_test::onnx_models {
 
 namespace nn = spore::nn;
 
-struct LeNet5 {
-    nn::Conv2d<1, 6, 5> conv1;
-    nn::Conv2d<6, 16, 5> conv2;
-    nn::Dense<16 * 5 * 5, 120> fc1;
-    nn::Dense<120, 84> fc2;
-    nn::Dense<84, 10> fc3;
-
-    auto construct(auto x) const {
-        auto h1 = nn::max_pool2d<2, 2>(nn::relu(conv1(x)));
-        auto h2 = nn::max_pool2d<2, 2>(nn::relu(conv2(h1)));
-        auto h3 = nn::relu(fc1(nn::flatten(h2)));
-        return fc3(nn::relu(fc2(h3)));
-    }
-};
+using LeNet5 = ::LeNet5;  // the struct of examples/lenet
 
 // Input [N, 3, 9, 9]: a convolution with stride 2 and padding 1.
 struct ConvStridePad {
