@@ -95,6 +95,16 @@ bool has_avx512() {
 #endif
 }
 
+// An OPENBLAS_CORETYPE from the environment is obeyed, but an AVX2 kernel on an AVX-512 CPU
+// is not OpenBLAS at its best (seen: machines that export OPENBLAS_CORETYPE=Haswell).
+void warn_if_openblas_held_back(const std::string& corename) {
+    if (!has_avx512() || corename.find("SkylakeX") != std::string::npos || corename.find("Cooperlake") != std::string::npos)
+        return;
+    std::printf("warning: this CPU has AVX-512 but OpenBLAS runs its %s kernel (OPENBLAS_CORETYPE=%s from the "
+                "environment); run with OPENBLAS_CORETYPE=SkylakeX to compare against OpenBLAS at its best\n",
+                corename.c_str(), std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(unset)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,6 +114,7 @@ int main(int argc, char** argv) {
     }
     std::printf("OpenBLAS kernel: %s; spore: 16x16 cubes in %zu strips; Eigen %d.%d.%d\n", openblas_get_corename(),
                 spore::kernels::register_tile<float>::strips, EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION);
+    warn_if_openblas_held_back(openblas_get_corename());
     register_all();
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();

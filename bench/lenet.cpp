@@ -801,6 +801,11 @@ int main(int argc, char** argv) try {
                 std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(unset)",
                 std::getenv("OPENBLAS_NUM_THREADS") ? std::getenv("OPENBLAS_NUM_THREADS") : "(unset)", torch_build_lines().c_str());
     std::printf("torch's threads (at::get_parallel_info):\n%s", at::get_parallel_info().c_str());
+    // An OPENBLAS_CORETYPE from the environment is obeyed (seen: machines exporting Haswell).
+    if (const std::string blas = openblas_description();
+        has_avx512() && blas.find("SkylakeX") == std::string::npos && blas.find("Cooperlake") == std::string::npos)
+        std::printf("warning: this CPU has AVX-512 but OpenBLAS is not on its SkylakeX kernel: run with "
+                    "OPENBLAS_CORETYPE=SkylakeX to compare against LibTorch at its best\n");
 #endif
     std::fflush(stdout);
 

@@ -1,3 +1,5 @@
+#include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "support/check.hpp"
@@ -194,4 +196,25 @@ TEST_CASE("max pooling: ties send the gradient to the first maximum in the windo
                     CHECK(where[o] == (larger || (kernel == 3 && o == 0) ? 7u : (oh * kernel) * 6 + ow * kernel));
                 }
     }
+}
+
+TEST_CASE("max pooling without indices gives the values of the indexed pass, NaN included", "[kernels][pool]") {
+    for (std::size_t size : {2, 3, 17, 28, 33})
+        for (std::size_t kernel : {2, 3}) {
+            if (kernel > size) continue;
+            const spore::kernels::pool2d_geometry g{3, size, size + 1, kernel, kernel};
+            auto x = random_vector<float>(g.planes * g.input_plane(), 9);
+            x[1] = NAN;  // in the first window, after the first element
+            x[g.input_plane() + g.width] = NAN;  // in the first window of plane 1, below the first element
+            std::vector<float> indexed(g.planes * g.output_plane()), values(indexed.size(), -1.0f);
+            std::vector<std::uint32_t> where(indexed.size());
+            spore::kernels::max_pool2d_forward(g, x.data(), indexed.data(), where.data());
+            spore::kernels::max_pool2d_forward(g, x.data(), values.data(), static_cast<std::uint32_t*>(nullptr));
+            INFO("size " << size << " kernel " << kernel);
+            for (std::size_t i = 0; i < values.size(); ++i) {
+                const float from_index = x[i / g.output_plane() * g.input_plane() + where[i]];
+                CHECK(std::memcmp(&values[i], &indexed[i], sizeof(float)) == 0);
+                CHECK(std::memcmp(&from_index, &indexed[i], sizeof(float)) == 0);
+            }
+        }
 }

@@ -3309,6 +3309,24 @@ void for_plane_runs(const pool2d_geometry& g, Body&& body) {
 template <class T>
 void max_pool2d_forward_planes(const pool2d_geometry& g, std::size_t first, std::size_t last, const T* x, T* y,
                                std::uint32_t* where) {
+    if (g.kernel == 2 && g.stride == 2 && !where) {  // inference: the values alone, which vectorise
+        for (std::size_t p = first; p < last; ++p) {
+            const T* in = x + p * g.input_plane();
+            T* out = y + p * g.output_plane();
+            for (std::size_t oh = 0; oh < g.out_h(); ++oh) {
+                const T* top = in + 2 * oh * g.width;
+                const T* bottom = top + g.width;
+                T* row = out + oh * g.out_w();
+                for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                    // the same comparisons as the indexed path below, so the same value, NaN included
+                    const T a = top[2 * ow], b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
+                    const T upper = b > a ? b : a, lower = d > c ? d : c;
+                    row[ow] = lower > upper ? lower : upper;
+                }
+            }
+        }
+        return;
+    }
     if (g.kernel == 2 && g.stride == 2) {  // the common case, branch-free (same tie rule)
         for (std::size_t p = first; p < last; ++p) {
             const T* in = x + p * g.input_plane();
@@ -3336,7 +3354,7 @@ void max_pool2d_forward_planes(const pool2d_geometry& g, std::size_t first, std:
     for (std::size_t p = first; p < last; ++p) {
         const T* in = x + p * g.input_plane();
         T* out = y + p * g.output_plane();
-        std::uint32_t* at = where + p * g.output_plane();
+        std::uint32_t* at = where ? where + p * g.output_plane() : nullptr;
         for (std::size_t oh = 0; oh < g.out_h(); ++oh)
             for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
                 std::size_t best = oh * g.stride * g.width + ow * g.stride;
@@ -3346,12 +3364,13 @@ void max_pool2d_forward_planes(const pool2d_geometry& g, std::size_t first, std:
                         if (in[i] > in[best]) best = i;
                     }
                 out[oh * g.out_w() + ow] = in[best];
-                at[oh * g.out_w() + ow] = static_cast<std::uint32_t>(best);
+                if (at) at[oh * g.out_w() + ow] = static_cast<std::uint32_t>(best);
             }
     }
 }
 
-// y = max over each window; where[i] = index in its input plane of the maximum (first on ties).
+// y = max over each window; where[i] = index in its input plane of the maximum (first on ties),
+// or no indices when where is null (a forward pass that is not differentiated).
 template <class T>
 void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_t* where) {
     count(counters.pool);
@@ -3516,7 +3535,8 @@ struct pool2d_node : node_base<typename A::value_type,
     template <class S>
     void forward(S& state) const {
         const auto* x = operand_values(a, state.a, state.a_buffer);
-        if constexpr (Kind == pooling::max) kernels::max_pool2d_forward(geometry, x, state.mutable_value(), state.where.data());
+        if constexpr (Kind == pooling::max)  // the argmax only for a backward pass
+            kernels::max_pool2d_forward(geometry, x, state.mutable_value(), state.needs_grad ? state.where.data() : nullptr);
         else kernels::avg_pool2d_forward(geometry, x, state.mutable_value());
     }
 };
@@ -3532,8 +3552,9 @@ struct state_of<pool2d_node<Kind, Kernel, Stride, A>> {
         aligned_buffer<T> a_gradient;
         void allocate_buffers() {
             a_buffer.allocate();
+            if (!this->needs_grad) return;
             if constexpr (Kind == pooling::max) where = aligned_buffer<std::uint32_t>(node::shape_type::size);
-            if (this->needs_grad) a_gradient = aligned_buffer<T>(A::shape_type::size);
+            a_gradient = aligned_buffer<T>(A::shape_type::size);
         }
     };
 };

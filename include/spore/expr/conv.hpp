@@ -115,7 +115,8 @@ struct pool2d_node : node_base<typename A::value_type,
     template <class S>
     void forward(S& state) const {
         const auto* x = operand_values(a, state.a, state.a_buffer);
-        if constexpr (Kind == pooling::max) kernels::max_pool2d_forward(geometry, x, state.mutable_value(), state.where.data());
+        if constexpr (Kind == pooling::max)  // the argmax only for a backward pass
+            kernels::max_pool2d_forward(geometry, x, state.mutable_value(), state.needs_grad ? state.where.data() : nullptr);
         else kernels::avg_pool2d_forward(geometry, x, state.mutable_value());
     }
 };
@@ -131,8 +132,9 @@ struct state_of<pool2d_node<Kind, Kernel, Stride, A>> {
         aligned_buffer<T> a_gradient;
         void allocate_buffers() {
             a_buffer.allocate();
+            if (!this->needs_grad) return;
             if constexpr (Kind == pooling::max) where = aligned_buffer<std::uint32_t>(node::shape_type::size);
-            if (this->needs_grad) a_gradient = aligned_buffer<T>(A::shape_type::size);
+            a_gradient = aligned_buffer<T>(A::shape_type::size);
         }
     };
 };

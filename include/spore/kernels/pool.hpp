@@ -42,6 +42,24 @@ void for_plane_runs(const pool2d_geometry& g, Body&& body) {
 template <class T>
 void max_pool2d_forward_planes(const pool2d_geometry& g, std::size_t first, std::size_t last, const T* x, T* y,
                                std::uint32_t* where) {
+    if (g.kernel == 2 && g.stride == 2 && !where) {  // inference: the values alone, which vectorise
+        for (std::size_t p = first; p < last; ++p) {
+            const T* in = x + p * g.input_plane();
+            T* out = y + p * g.output_plane();
+            for (std::size_t oh = 0; oh < g.out_h(); ++oh) {
+                const T* top = in + 2 * oh * g.width;
+                const T* bottom = top + g.width;
+                T* row = out + oh * g.out_w();
+                for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
+                    // the same comparisons as the indexed path below, so the same value, NaN included
+                    const T a = top[2 * ow], b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
+                    const T upper = b > a ? b : a, lower = d > c ? d : c;
+                    row[ow] = lower > upper ? lower : upper;
+                }
+            }
+        }
+        return;
+    }
     if (g.kernel == 2 && g.stride == 2) {  // the common case, branch-free (same tie rule)
         for (std::size_t p = first; p < last; ++p) {
             const T* in = x + p * g.input_plane();
@@ -69,7 +87,7 @@ void max_pool2d_forward_planes(const pool2d_geometry& g, std::size_t first, std:
     for (std::size_t p = first; p < last; ++p) {
         const T* in = x + p * g.input_plane();
         T* out = y + p * g.output_plane();
-        std::uint32_t* at = where + p * g.output_plane();
+        std::uint32_t* at = where ? where + p * g.output_plane() : nullptr;
         for (std::size_t oh = 0; oh < g.out_h(); ++oh)
             for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
                 std::size_t best = oh * g.stride * g.width + ow * g.stride;
@@ -79,12 +97,13 @@ void max_pool2d_forward_planes(const pool2d_geometry& g, std::size_t first, std:
                         if (in[i] > in[best]) best = i;
                     }
                 out[oh * g.out_w() + ow] = in[best];
-                at[oh * g.out_w() + ow] = static_cast<std::uint32_t>(best);
+                if (at) at[oh * g.out_w() + ow] = static_cast<std::uint32_t>(best);
             }
     }
 }
 
-// y = max over each window; where[i] = index in its input plane of the maximum (first on ties).
+// y = max over each window; where[i] = index in its input plane of the maximum (first on ties),
+// or no indices when where is null (a forward pass that is not differentiated).
 template <class T>
 void max_pool2d_forward(const pool2d_geometry& g, const T* x, T* y, std::uint32_t* where) {
     count(counters.pool);
