@@ -218,3 +218,26 @@ TEST_CASE("max pooling without indices gives the values of the indexed pass, NaN
             }
         }
 }
+
+TEST_CASE("conv2d forward: weights changed in place give the new result, unchanged ones the same", "[kernels][conv]") {
+    const conv2d_geometry g{6, 14, 14, 16, 5, 5, 1, 0};  // LeNet conv2: the direct kernels
+    auto x = random_vector<float>(g.input_size(), 1), w = random_vector<float>(g.weight_size(), 2);
+    auto b = random_vector<float>(g.filters, 3);
+    auto forward = [&](const std::vector<float>& weights) {
+        std::vector<float> y(g.output_size());
+        spore::kernels::conv2d_forward(g, 1, x.data(), weights.data(), b.data(), y.data());
+        return y;
+    };
+    const auto first = forward(w);
+    CHECK(forward(w) == first);
+    const auto elsewhere = forward(std::vector<float>(w));  // the same values at another address
+    CHECK(elsewhere == first);
+    w[g.weight_size() - 1] += 1.0f;  // the last tap of the last filter: only its plane changes
+    const auto second = forward(w);
+    const std::size_t plane = g.positions(), changed = (g.filters - 1) * plane;
+    CHECK(std::equal(first.begin(), first.begin() + changed, second.begin()));
+    for (std::size_t i = changed; i < g.output_size(); ++i)
+        CHECK(second[i] == Approx(first[i] + x[(g.channels - 1) * g.height * g.width + (i - changed) / g.out_w() * g.width +
+                                               (i - changed) % g.out_w() + (g.kernel_h - 1) * g.width + g.kernel_w - 1])
+                               .margin(1e-4));
+}

@@ -2143,7 +2143,31 @@ void gemm_few_rows(transpose ta, transpose tb, std::size_t m, std::size_t n, std
         T* row = c + i * ldc;
         if (tb == transpose::yes) {
             const T* a_row = a + i * lda;  // used when A is not transposed
-            for (std::size_t j = 0; j < n; ++j) {
+            std::size_t j = 0;
+            if (ta == transpose::no) {
+                // 8 dot products at a time: 8 independent FMA chains hide the FMA latency and share
+                // each load of the A row; 8 row pointers still fit in the general registers (16
+                // spilled to the stack). Not reduced by xsimd::haddp: xsimd 8.1's AVX-512 version
+                // permutes lanes 2-5 and 10-13.
+                constexpr std::size_t J = 8;
+                for (; j + J <= n; j += J) {
+                    V acc[J];
+                    for (auto& v : acc) v = V(T(0));
+                    std::size_t p = 0;
+                    for (; p + W <= k; p += W) {
+                        const V x = V::load_unaligned(a_row + p);
+                        for (std::size_t u = 0; u < J; ++u)
+                            acc[u] = xsimd::fma(x, V::load_unaligned(b + (j + u) * ldb + p), acc[u]);
+                    }
+                    for (std::size_t u = 0; u < J; ++u) {
+                        const T* b_row = b + (j + u) * ldb;
+                        T sum = xsimd::hadd(acc[u]);
+                        for (std::size_t q = p; q < k; ++q) sum += a_row[q] * b_row[q];
+                        row[j + u] = alpha * sum + (beta == T(0) ? T(0) : beta * row[j + u]);
+                    }
+                }
+            }
+            for (; j < n; ++j) {
                 const T* b_row = b + j * ldb;
                 V acc[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
                 std::size_t p = 0;
@@ -2509,6 +2533,8 @@ constexpr auto log_softmax(X&& x) {
 //
 // Images are split among threads; the weight gradient is summed per fixed chunk of images and
 // the chunks added in order, so no result depends on the thread count.
+
+#include <cstring>
 
 // ---- begin spore/kernels/conv_direct.hpp ----
 // Direct 2-D convolution at stride 1, with no im2col matrix: the implicit GEMM of a
@@ -3022,6 +3048,39 @@ void pack_tile_weights(std::size_t rows, std::size_t taps, Weight&& weight, std:
             for (std::size_t f = 0; f < RF && b * RF + f < rows; ++f) out[(b * taps + k) * RF + f] = weight(b * RF + f, k);
 }
 
+// The weights [rows, taps] of a forward pass packed as pack_tile_weights does, through a memo
+// per thread of the last packing of each weight tensor. Inference calls again and again with
+// the same weights, and comparing them with the copy kept costs a fraction of the strided
+// gather of packing (which was a tenth of LeNet's batch-1 forward pass); weights that changed
+// (training) are packed again. Compared by value, not by address: an address says nothing about
+// the values behind it. The memo stops growing at a fixed number of tensors (the rest are packed
+// every time), so its memory is bounded and a warm call allocates nothing.
+template <class T, std::size_t RF>
+void pack_forward_weights(const T* w, std::size_t rows, std::size_t taps, std::vector<T>& out) {
+    struct memo {
+        const T* source;
+        std::size_t rows, taps;
+        std::vector<T> copy, packed;
+    };
+    constexpr std::size_t most_tensors = 64;
+    thread_local std::vector<memo> memos;
+    const std::size_t count = rows * taps;
+    auto weight = [&](std::size_t f, std::size_t k) { return w[f * taps + k]; };
+    auto found = std::find_if(memos.begin(), memos.end(),
+                              [&](const memo& m) { return m.source == w && m.rows == rows && m.taps == taps; });
+    if (found == memos.end()) {
+        if (memos.size() == most_tensors) return pack_tile_weights<T, RF>(rows, taps, weight, out);
+        if (memos.capacity() == 0) memos.reserve(most_tensors);  // entries never move
+        found = memos.insert(memos.end(), memo{w, rows, taps, {}, {}});
+    } else if (std::memcmp(found->copy.data(), w, count * sizeof(T)) == 0) {
+        out.assign(found->packed.begin(), found->packed.end());
+        return;
+    }
+    pack_tile_weights<T, RF>(rows, taps, weight, found->packed);
+    found->copy.assign(w, w + count);
+    out.assign(found->packed.begin(), found->packed.end());
+}
+
 // out[n] (+)= bias + conv(source[n], weights) over `rows` output planes of `plane` elements, for
 // images of `padded` elements made by pad(n, buffer); tables as made above.
 template <class T, std::size_t RF, std::size_t NV, class Pad>
@@ -3057,8 +3116,7 @@ void conv2d_forward_direct(const conv2d_geometry& g, std::size_t batch, const T*
     direct::with_tile<direct::forward_tiles>(g.filters, [&](auto shape) {
         constexpr std::size_t RF = decltype(shape)::rows, NV = decltype(shape)::columns;
         make_runs<T>(g.out_h(), g.out_w(), wp, 0, NV, tables.runs);
-        pack_tile_weights<T, RF>(g.filters, g.patch(), [&](std::size_t f, std::size_t k) { return w[f * g.patch() + k]; },
-                                 tables.weights);
+        pack_forward_weights<T, RF>(w, g.filters, g.patch(), tables.weights);
         tables.bias.assign(direct::round_up(g.filters, RF), T(0));
         if (bias) std::copy_n(bias, g.filters, tables.bias.begin());
         direct_forward_images<T, RF, NV>(
@@ -6979,7 +7037,6 @@ struct StepLR {
 // POSIX (Linux, macOS); checkpoints are written through this.
 
 #include <cerrno>
-#include <cstring>
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -384,7 +384,31 @@ void gemm_few_rows(transpose ta, transpose tb, std::size_t m, std::size_t n, std
         T* row = c + i * ldc;
         if (tb == transpose::yes) {
             const T* a_row = a + i * lda;  // used when A is not transposed
-            for (std::size_t j = 0; j < n; ++j) {
+            std::size_t j = 0;
+            if (ta == transpose::no) {
+                // 8 dot products at a time: 8 independent FMA chains hide the FMA latency and share
+                // each load of the A row; 8 row pointers still fit in the general registers (16
+                // spilled to the stack). Not reduced by xsimd::haddp: xsimd 8.1's AVX-512 version
+                // permutes lanes 2-5 and 10-13.
+                constexpr std::size_t J = 8;
+                for (; j + J <= n; j += J) {
+                    V acc[J];
+                    for (auto& v : acc) v = V(T(0));
+                    std::size_t p = 0;
+                    for (; p + W <= k; p += W) {
+                        const V x = V::load_unaligned(a_row + p);
+                        for (std::size_t u = 0; u < J; ++u)
+                            acc[u] = xsimd::fma(x, V::load_unaligned(b + (j + u) * ldb + p), acc[u]);
+                    }
+                    for (std::size_t u = 0; u < J; ++u) {
+                        const T* b_row = b + (j + u) * ldb;
+                        T sum = xsimd::hadd(acc[u]);
+                        for (std::size_t q = p; q < k; ++q) sum += a_row[q] * b_row[q];
+                        row[j + u] = alpha * sum + (beta == T(0) ? T(0) : beta * row[j + u]);
+                    }
+                }
+            }
+            for (; j < n; ++j) {
                 const T* b_row = b + j * ldb;
                 V acc[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
                 std::size_t p = 0;
