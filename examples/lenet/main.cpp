@@ -4,6 +4,7 @@
 // prints and saves.
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -32,7 +33,8 @@ const char* const usage =
     "  --seed N         initialisation and shuffling (default 1)\n"
     "  --save PATH      write the weights (safetensors) and the training chart next to them (PATH.svg)\n"
     "  --csv PATH       one row per epoch: epoch, train and test loss, test accuracy, images/s, lr\n"
-    "  --chart PATH     the training chart as SVG (default with --save: PATH with .svg)\n";
+    "  --chart PATH     the training chart as SVG (default with --save: PATH with .svg)\n"
+    "  (missing folders of these paths are made before training starts)\n";
 
 struct options {
     std::string data = "/usr/share/datasets/fashion-mnist";
@@ -124,6 +126,12 @@ int run(const options& opt, Distribution distribution) {
                     spore::num_threads(), ranks > 1 ? " per rank" : "");
         std::fflush(stdout);
     }
+
+    // The folders of the outputs now, not after the training that fills them.
+    if (reporting)
+        for (const std::string& path : {opt.save, opt.chart, opt.csv})
+            if (const auto folder = std::filesystem::path(path).parent_path(); !folder.empty())
+                std::filesystem::create_directories(folder);
 
     const bool csv = !opt.csv.empty(), chart = !opt.chart.empty();
     train::CsvLogger log(csv ? opt.csv : "");
