@@ -3054,9 +3054,10 @@ void pack_tile_weights(std::size_t rows, std::size_t taps, Weight&& weight, std:
 // gather of packing (which was a tenth of LeNet's batch-1 forward pass); weights that changed
 // (training) are packed again. Compared by value, not by address: an address says nothing about
 // the values behind it. The memo stops growing at a fixed number of tensors (the rest are packed
-// every time), so its memory is bounded and a warm call allocates nothing.
+// into `spill` every time), so its memory is bounded and a warm call allocates nothing. Returns
+// the packed weights, valid until the next call on this thread.
 template <class T, std::size_t RF>
-void pack_forward_weights(const T* w, std::size_t rows, std::size_t taps, std::vector<T>& out) {
+const T* pack_forward_weights(const T* w, std::size_t rows, std::size_t taps, std::vector<T>& spill) {
     struct memo {
         const T* source;
         std::size_t rows, taps;
@@ -3069,23 +3070,26 @@ void pack_forward_weights(const T* w, std::size_t rows, std::size_t taps, std::v
     auto found = std::find_if(memos.begin(), memos.end(),
                               [&](const memo& m) { return m.source == w && m.rows == rows && m.taps == taps; });
     if (found == memos.end()) {
-        if (memos.size() == most_tensors) return pack_tile_weights<T, RF>(rows, taps, weight, out);
+        if (memos.size() == most_tensors) {
+            pack_tile_weights<T, RF>(rows, taps, weight, spill);
+            return spill.data();
+        }
         if (memos.capacity() == 0) memos.reserve(most_tensors);  // entries never move
         found = memos.insert(memos.end(), memo{w, rows, taps, {}, {}});
     } else if (std::memcmp(found->copy.data(), w, count * sizeof(T)) == 0) {
-        out.assign(found->packed.begin(), found->packed.end());
-        return;
+        return found->packed.data();
     }
     pack_tile_weights<T, RF>(rows, taps, weight, found->packed);
     found->copy.assign(w, w + count);
-    out.assign(found->packed.begin(), found->packed.end());
+    return found->packed.data();
 }
 
 // out[n] (+)= bias + conv(source[n], weights) over `rows` output planes of `plane` elements, for
-// images of `padded` elements made by pad(n, buffer); tables as made above.
+// images of `padded` elements made by pad(n, buffer); weights packed by pack_tile_weights, tables
+// as made above.
 template <class T, std::size_t RF, std::size_t NV, class Pad>
-void direct_forward_images(std::size_t batch, std::size_t padded, Pad&& pad, const direct_tables<T>& tables,
-                           std::size_t rows, bool with_bias, T* out, std::size_t out_image, std::size_t plane,
+void direct_forward_images(std::size_t batch, std::size_t padded, Pad&& pad, const T* weights,
+                           const direct_tables<T>& tables, std::size_t rows, bool with_bias, T* out, std::size_t out_image, std::size_t plane,
                            bool accumulate) {
     const std::size_t taps = tables.offsets.size(), blocks = (rows + RF - 1) / RF;
     const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
@@ -3098,7 +3102,7 @@ void direct_forward_images(std::size_t batch, std::size_t padded, Pad&& pad, con
                 pad(n, image);
                 for (std::size_t b = 0; b < blocks; ++b)
                     for (std::size_t r = 0; r < tables.runs.size(); r += NV)
-                        direct::forward_tile<T, RF, NV>(taps, tables.weights.data() + b * taps * RF,
+                        direct::forward_tile<T, RF, NV>(taps, weights + b * taps * RF,
                                                         tables.offsets.data(), image, tables.runs.data() + r,
                                                         with_bias ? tables.bias.data() + b * RF : nullptr,
                                                         out + n * out_image + b * RF * plane, plane,
@@ -3116,7 +3120,7 @@ void conv2d_forward_direct(const conv2d_geometry& g, std::size_t batch, const T*
     direct::with_tile<direct::forward_tiles>(g.filters, [&](auto shape) {
         constexpr std::size_t RF = decltype(shape)::rows, NV = decltype(shape)::columns;
         make_runs<T>(g.out_h(), g.out_w(), wp, 0, NV, tables.runs);
-        pack_forward_weights<T, RF>(w, g.filters, g.patch(), tables.weights);
+        const T* weights = pack_forward_weights<T, RF>(w, g.filters, g.patch(), tables.weights);
         tables.bias.assign(direct::round_up(g.filters, RF), T(0));
         if (bias) std::copy_n(bias, g.filters, tables.bias.begin());
         direct_forward_images<T, RF, NV>(
@@ -3124,7 +3128,7 @@ void conv2d_forward_direct(const conv2d_geometry& g, std::size_t batch, const T*
             [&](std::size_t n, T* image) {
                 pad_planes(x + n * g.input_size(), g.channels, g.height, g.width, g.padding, g.padding, image, padded);
             },
-            tables, g.filters, bias != nullptr, y, g.output_size(), g.positions(), false);
+            weights, tables, g.filters, bias != nullptr, y, g.output_size(), g.positions(), false);
     });
 }
 
@@ -3154,7 +3158,7 @@ void conv2d_backward_input_direct(const conv2d_geometry& g, std::size_t batch, c
             [&](std::size_t n, T* image) {
                 pad_planes(dy + n * g.output_size(), g.filters, oh, ow, ph, pw, image, padded);
             },
-            tables, g.channels, false, dx, g.input_size(), g.height * g.width, accumulate);
+            tables.weights.data(), tables, g.channels, false, dx, g.input_size(), g.height * g.width, accumulate);
     });
 }
 
