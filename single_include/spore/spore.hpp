@@ -691,8 +691,10 @@ inline constexpr bool is_flat_v = is_flat<E>::value;
 // Per-evaluation state of a node: the buffers of heavy nodes and where gradients go.
 // An expression is a pure description; a state tree mirrors it and owns every buffer, so
 // one expression (or one net) can be evaluated by several programs at once.
-
-#include <tuple>
+//
+// Every heavy node gets the same state, heavy_state<Node>: its value and adjoint
+// (heavy_state_base), one slot per operand, and the node's own `scratch` struct when it
+// declares one (batch statistics, a dropout mask, ...). Nodes write no state boilerplate.
 
 namespace spore::expr {
 
@@ -735,6 +737,11 @@ struct heavy_state_base {
     bool alias = false;
     bool needs_grad = false;
     write_mode mode = write_mode::skip;  // how the loop being run writes into `adjoint`
+    // Occurrences of the node whose parent reads its value; a node that every parent reads
+    // in place (a matmul reads the tensor under a transpose) is not computed. Aliases count
+    // on the first occurrence's counter.
+    std::size_t own_value_readers = 0;
+    std::size_t* value_readers = &own_value_readers;
 
     void allocate(bool with_adjoint) {
         own_value = aligned_buffer<T>(Shape::size);
@@ -746,6 +753,7 @@ struct heavy_state_base {
         }
     }
     T* mutable_value() { return own_value.data(); }
+    bool value_is_read() const { return *value_readers != 0; }
 };
 
 template <class E>
@@ -769,7 +777,81 @@ struct state_of<constant<T>> {
     using type = constant_state;
 };
 
-// Default for nodes with children: a state per child; heavy nodes specialise further.
+// Leaves and heavy nodes are dense memory already; a constant is a register; the rest is an
+// elementwise subtree, which a heavy node that needs dense memory evaluates once into a slot.
+template <class E>
+inline constexpr bool is_dense_v = E::kind == node_kind::leaf || E::kind == node_kind::heavy;
+template <class E>
+inline constexpr bool needs_copy_v = E::kind == node_kind::elementwise;
+
+// The state of an operand that a heavy node reads as dense memory: the operand's own state,
+// plus its values materialised when it is an elementwise subtree, plus the scratch its
+// gradient is formed in before it seeds that subtree. `values` is where the last forward
+// pass read it (the backward pass reads the same memory).
+template <class E>
+struct operand_slot : state_t<E> {
+    using value_type = typename E::value_type;
+    aligned_buffer<value_type> copy;
+    aligned_buffer<value_type> gradient;
+    const value_type* values = nullptr;
+
+    void allocate_slot(bool with_gradient) {
+        if constexpr (needs_copy_v<E>) {
+            copy = aligned_buffer<value_type>(E::shape_type::size);
+            if (with_gradient) gradient = aligned_buffer<value_type>(E::shape_type::size);
+        }
+    }
+};
+template <class S>
+inline constexpr bool is_operand_slot_v = requires(S& s) { s.allocate_slot(true); };
+
+// A heavy node reads its operands through fused loops (reductions) when it declares
+// `fuses_operands`; else as dense memory, through slots.
+template <class Node>
+inline constexpr bool fuses_operands_v = requires { requires Node::fuses_operands; };
+template <class Node, class E>
+using operand_state_t = std::conditional_t<fuses_operands_v<Node>, state_t<E>, operand_slot<E>>;
+
+template <class Node, class = void>
+struct operand_states;
+template <class Node>
+    requires unary_node<Node>
+struct operand_states<Node> {
+    operand_state_t<Node, decltype(Node::a)> a;
+};
+template <class Node>
+    requires binary_node<Node>
+struct operand_states<Node> {
+    operand_state_t<Node, decltype(Node::a)> a;
+    operand_state_t<Node, decltype(Node::b)> b;
+};
+template <class Node>
+    requires ternary_node<Node>
+struct operand_states<Node> {
+    operand_state_t<Node, decltype(Node::a)> a;
+    operand_state_t<Node, decltype(Node::b)> b;
+    operand_state_t<Node, decltype(Node::c)> c;
+};
+
+struct no_scratch {};
+template <class Node>
+struct scratch_of {
+    using type = no_scratch;
+};
+template <class Node>
+    requires requires { typename Node::scratch; }
+struct scratch_of<Node> {
+    using type = typename Node::scratch;
+};
+
+// A node's scratch may have `prepare(planner, needs_grad)`, called once when the program is
+// planned (after its operands): the place to read the mode and size its buffers.
+template <class Node>
+struct heavy_state : heavy_state_base<typename Node::value_type, typename Node::shape_type>,
+                     operand_states<Node>,
+                     scratch_of<Node>::type {};
+
+// Default for nodes with children: a state per child; every heavy node gets heavy_state.
 template <class A>
 struct unary_state {
     state_t<A> a;
@@ -778,6 +860,22 @@ template <class A, class B>
 struct binary_state {
     state_t<A> a;
     state_t<B> b;
+};
+
+template <class E>
+    requires(E::kind == node_kind::heavy)
+struct state_of<E> {
+    using type = heavy_state<E>;
+};
+template <class E>
+    requires(E::kind == node_kind::elementwise && unary_node<E>)
+struct state_of<E> {
+    using type = unary_state<decltype(E::a)>;
+};
+template <class E>
+    requires(E::kind == node_kind::elementwise && binary_node<E>)
+struct state_of<E> {
+    using type = binary_state<decltype(E::a), decltype(E::b)>;
 };
 
 // Visits children of a node (members a, b, c) together with their states.
@@ -1001,66 +1099,7 @@ void evaluate_region(const E& node, S& state, typename E::value_type* out) {
 // ---- begin spore/expr/elementwise.hpp ----
 // Elementwise nodes: unary and binary operations and the broadcast that binary inserts, with
 // numpy's broadcasting resolved at compile time. They are never stored: a fused loop computes
-// them on the fly from a cursor tree.
-
-// ---- begin spore/expr/elementwise_ops.hpp ----
-// The forward formula of each elementwise operation, written once for scalars and batches.
-// Their derivatives live in autodiff/elementwise_rules.hpp.
-
-namespace spore::expr::ops {
-
-struct neg {
-    template <class V> static V apply(const V& x) { return -x; }
-};
-struct exp {
-    template <class V> static V apply(const V& x) { return simd::exp(x); }
-};
-struct log {
-    template <class V> static V apply(const V& x) { return simd::log(x); }
-};
-struct tanh {
-    template <class V> static V apply(const V& x) { return simd::tanh(x); }
-};
-struct sigmoid {
-    template <class V> static V apply(const V& x) { return simd::splat<V>(1) / (simd::splat<V>(1) + simd::exp(-x)); }
-};
-struct relu {
-    template <class V> static V apply(const V& x) { return simd::max(x, simd::splat<V>(0)); }
-};
-struct sqrt {
-    template <class V> static V apply(const V& x) { return simd::sqrt(x); }
-};
-struct abs {
-    template <class V> static V apply(const V& x) { return simd::abs(x); }
-};
-struct square {
-    template <class V> static V apply(const V& x) { return x * x; }
-};
-
-struct add {
-    template <class V> static V apply(const V& x, const V& y) { return x + y; }
-};
-struct sub {
-    template <class V> static V apply(const V& x, const V& y) { return x - y; }
-};
-struct mul {
-    template <class V> static V apply(const V& x, const V& y) { return x * y; }
-};
-struct div {
-    template <class V> static V apply(const V& x, const V& y) { return x / y; }
-};
-struct maximum {
-    template <class V> static V apply(const V& x, const V& y) { return simd::max(x, y); }
-};
-struct minimum {
-    template <class V> static V apply(const V& x, const V& y) { return simd::min(x, y); }
-};
-struct pow {
-    template <class V> static V apply(const V& x, const V& y) { return simd::pow(x, y); }
-};
-
-}  // namespace spore::expr::ops
-// ---- end spore/expr/elementwise_ops.hpp ----
+// them on the fly from a cursor tree. The operations themselves are in elementwise_ops.hpp.
 
 namespace spore::expr {
 
@@ -1162,19 +1201,6 @@ struct broadcast_to : node_base<typename A::value_type, Out, node_kind::elementw
     }
 };
 
-template <class Op, class A>
-struct state_of<unary<Op, A>> {
-    using type = unary_state<A>;
-};
-template <class Op, class A, class B>
-struct state_of<binary<Op, A, B>> {
-    using type = binary_state<A, B>;
-};
-template <class Out, class A>
-struct state_of<broadcast_to<Out, A>> {
-    using type = unary_state<A>;
-};
-
 template <class E>
 inline constexpr bool is_broadcast_v = false;
 template <class Out, class A>
@@ -1244,6 +1270,151 @@ constexpr auto make_unary(X&& x) {
     return unary<Op, decltype(e)>{{}, e};
 }
 
+}  // namespace spore::expr
+// ---- end spore/expr/elementwise.hpp ----
+// ---- begin spore/expr/elementwise_ops.hpp ----
+// Every elementwise operation, each in one place: a struct with
+//   apply(x) or apply(x, y)          the forward formula, for scalars and SIMD batches alike;
+//   vjp(x, out, g)                   the adjoint of x given the output's adjoint g (unary), or
+//   vjp_a / vjp_b(x, y, out, g)      the adjoints of x and y (binary);
+//   onnx                             the ONNX operator it exports as, or to_onnx(graph, node)
+//                                    when it takes more than one operator (or none here);
+// and its function below (spore::name). The fused loops (cursor.hpp), the backward pass
+// (autodiff/region.hpp) and the ONNX writer (io/onnx.hpp) read these members; nothing else
+// lists the operations.
+
+#include <string_view>
+
+namespace spore::expr::ops {
+
+using simd::splat;
+
+struct neg {
+    static constexpr std::string_view onnx = "Neg";
+    template <class V> static V apply(const V& x) { return -x; }
+    template <class V> static V vjp(const V&, const V&, const V& g) { return -g; }
+};
+struct exp {
+    static constexpr std::string_view onnx = "Exp";
+    template <class V> static V apply(const V& x) { return simd::exp(x); }
+    template <class V> static V vjp(const V&, const V& out, const V& g) { return g * out; }
+};
+struct log {
+    static constexpr std::string_view onnx = "Log";
+    template <class V> static V apply(const V& x) { return simd::log(x); }
+    template <class V> static V vjp(const V& x, const V&, const V& g) { return g / x; }
+};
+struct tanh {
+    static constexpr std::string_view onnx = "Tanh";
+    template <class V> static V apply(const V& x) { return simd::tanh(x); }
+    template <class V> static V vjp(const V&, const V& out, const V& g) { return g * (splat<V>(1) - out * out); }
+};
+struct sigmoid {
+    static constexpr std::string_view onnx = "Sigmoid";
+    template <class V> static V apply(const V& x) { return splat<V>(1) / (splat<V>(1) + simd::exp(-x)); }
+    template <class V> static V vjp(const V&, const V& out, const V& g) { return g * out * (splat<V>(1) - out); }
+};
+struct relu {
+    static constexpr std::string_view onnx = "Relu";
+    template <class V> static V apply(const V& x) { return simd::max(x, splat<V>(0)); }
+    template <class V> static V vjp(const V& x, const V&, const V& g) {
+        return simd::select_greater(x, splat<V>(0), g, splat<V>(0));
+    }
+};
+struct sqrt {
+    static constexpr std::string_view onnx = "Sqrt";
+    template <class V> static V apply(const V& x) { return simd::sqrt(x); }
+    template <class V> static V vjp(const V&, const V& out, const V& g) { return g * splat<V>(0.5) / out; }
+};
+struct abs {
+    static constexpr std::string_view onnx = "Abs";
+    template <class V> static V apply(const V& x) { return simd::abs(x); }
+    template <class V> static V vjp(const V& x, const V&, const V& g) {
+        return simd::select_greater(x, splat<V>(0), g, simd::select_greater(splat<V>(0), x, -g, splat<V>(0)));
+    }
+};
+struct square {
+    template <class V> static V apply(const V& x) { return x * x; }
+    template <class V> static V vjp(const V& x, const V&, const V& g) { return splat<V>(2) * x * g; }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {  // x * x: opset 11 has no Square
+        const auto x = graph.emit(node.a);
+        return decltype(x){graph.node("Mul", {x.name, x.name}), x.batch_axis};
+    }
+};
+
+struct add {
+    static constexpr std::string_view onnx = "Add";
+    template <class V> static V apply(const V& x, const V& y) { return x + y; }
+    template <class V> static V vjp_a(const V&, const V&, const V&, const V& g) { return g; }
+    template <class V> static V vjp_b(const V&, const V&, const V&, const V& g) { return g; }
+    // An operand that can take an addend in its own operator does (a matmul becomes a Gemm
+    // with C: a Dense layer is one node).
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {
+        if constexpr (requires { node.a.to_onnx_plus(graph, graph.without_broadcast(node.b)); })
+            return node.a.to_onnx_plus(graph, graph.without_broadcast(node.b));
+        else if constexpr (requires { node.b.to_onnx_plus(graph, graph.without_broadcast(node.a)); })
+            return node.b.to_onnx_plus(graph, graph.without_broadcast(node.a));
+        else return graph.elementwise(onnx, node);
+    }
+};
+struct sub {
+    static constexpr std::string_view onnx = "Sub";
+    template <class V> static V apply(const V& x, const V& y) { return x - y; }
+    template <class V> static V vjp_a(const V&, const V&, const V&, const V& g) { return g; }
+    template <class V> static V vjp_b(const V&, const V&, const V&, const V& g) { return -g; }
+};
+struct mul {
+    static constexpr std::string_view onnx = "Mul";
+    template <class V> static V apply(const V& x, const V& y) { return x * y; }
+    template <class V> static V vjp_a(const V&, const V& y, const V&, const V& g) { return g * y; }
+    template <class V> static V vjp_b(const V& x, const V&, const V&, const V& g) { return g * x; }
+};
+struct div {
+    static constexpr std::string_view onnx = "Div";
+    template <class V> static V apply(const V& x, const V& y) { return x / y; }
+    template <class V> static V vjp_a(const V&, const V& y, const V&, const V& g) { return g / y; }
+    template <class V> static V vjp_b(const V&, const V& y, const V& out, const V& g) { return -g * out / y; }
+};
+// Ties send the whole adjoint to the left operand, as PyTorch's maximum/minimum split is a
+// convention too; the finite-difference tests keep operands apart.
+struct maximum {
+    static constexpr std::string_view onnx = "Max";
+    template <class V> static V apply(const V& x, const V& y) { return simd::max(x, y); }
+    template <class V> static V vjp_a(const V& x, const V& y, const V&, const V& g) {
+        return simd::select_greater_equal(x, y, g, splat<V>(0));
+    }
+    template <class V> static V vjp_b(const V& x, const V& y, const V&, const V& g) {
+        return simd::select_greater_equal(x, y, splat<V>(0), g);
+    }
+};
+struct minimum {
+    static constexpr std::string_view onnx = "Min";
+    template <class V> static V apply(const V& x, const V& y) { return simd::min(x, y); }
+    template <class V> static V vjp_a(const V& x, const V& y, const V&, const V& g) {
+        return simd::select_greater_equal(y, x, g, splat<V>(0));
+    }
+    template <class V> static V vjp_b(const V& x, const V& y, const V&, const V& g) {
+        return simd::select_greater_equal(y, x, splat<V>(0), g);
+    }
+};
+struct pow {
+    static constexpr std::string_view onnx = "Pow";
+    template <class V> static V apply(const V& x, const V& y) { return simd::pow(x, y); }
+    template <class V> static V vjp_a(const V& x, const V& y, const V&, const V& g) {
+        return g * y * simd::pow(x, y - splat<V>(1));
+    }
+    // d(x^y)/dy = x^y log x, which tends to 0 as x -> 0+; log(0) would make it NaN
+    template <class V> static V vjp_b(const V& x, const V&, const V& out, const V& g) {
+        return simd::select_greater(x, splat<V>(0), g * out * simd::log(x), splat<V>(0));
+    }
+};
+
+}  // namespace spore::expr::ops
+
+namespace spore::expr {
+
 #define SPORE_BINARY_OPERATOR(symbol, op_type)                                                    \
     template <any_operand L, any_operand R>                                                       \
         requires(non_scalar_operand<L> || non_scalar_operand<R>)                                  \
@@ -1297,39 +1468,38 @@ SPORE_BINARY_FUNCTION(pow)
 #undef SPORE_BINARY_FUNCTION
 
 }  // namespace spore
-// ---- end spore/expr/elementwise.hpp ----
+// ---- end spore/expr/elementwise_ops.hpp ----
 // ---- begin spore/expr/heavy.hpp ----
 // Shared by heavy nodes: reading an operand as dense memory. A tensor or another heavy node
-// already is; any other subtree is evaluated once into a buffer the state owns.
+// already is; any other subtree is evaluated once into its slot's copy.
 
 namespace spore::expr {
 
+// The operand's values for this forward pass; the slot remembers them for the backward pass.
 template <class E>
-inline constexpr bool is_dense_v = E::kind == node_kind::leaf || E::kind == node_kind::heavy;
-
-// Storage for an operand that must be materialised; empty when the operand is dense.
-template <class E>
-struct operand_buffer {
-    aligned_buffer<typename E::value_type> values;
-    void allocate() {
-        if constexpr (!is_dense_v<E>) values = aligned_buffer<typename E::value_type>(E::shape_type::size);
+const typename E::value_type* read_operand(const E& node, operand_slot<E>& slot) {
+    if constexpr (E::kind == node_kind::leaf) slot.values = node.data;
+    else if constexpr (E::kind == node_kind::heavy) slot.values = slot.value;
+    else if constexpr (E::kind == node_kind::constant) slot.values = &node.value;
+    else {
+        evaluate_region(node, slot, slot.copy.data());
+        slot.values = slot.copy.data();
     }
-};
-
-template <class E, class S>
-const typename E::value_type* operand_values(const E& node, S& state, operand_buffer<E>& buffer) {
-    if constexpr (E::kind == node_kind::leaf) {
-        return node.data;
-    } else if constexpr (E::kind == node_kind::heavy) {
-        return state.value;
-    } else {
-        evaluate_region(node, state, buffer.values.data());
-        return buffer.values.data();
-    }
+    return slot.values;
 }
 
 }  // namespace spore::expr
 // ---- end spore/expr/heavy.hpp ----
+// ---- begin spore/expr/batch_norm.hpp ----
+// Batch normalisation over NCHW, per channel, as one heavy node. In training mode (a gradient
+// program) it normalises by the batch's mean and biased variance and updates the running
+// statistics with the unbiased variance, as PyTorch does:
+//   running = (1 - momentum) * running + momentum * batch statistic;
+// in evaluation mode it normalises by the running statistics. y = x_hat * weight + bias.
+// Rule: autodiff/rules/batch_norm.hpp.
+
+#include <vector>
+
 // ---- begin spore/expr/reduce.hpp ----
 // Reductions: sum, mean and max over all axes (a scalar) or over one axis. Their operand is
 // read through a fused loop, so sum(tanh(a * b + c)) never stores tanh(a * b + c).
@@ -1374,12 +1544,15 @@ namespace spore::expr {
 namespace reductions {
 struct sum {
     static constexpr bool is_max = false;
+    static constexpr std::string_view onnx = "ReduceSum";
 };
 struct mean {
     static constexpr bool is_max = false;
+    static constexpr std::string_view onnx = "ReduceMean";
 };
 struct max {
     static constexpr bool is_max = true;
+    static constexpr std::string_view onnx = "ReduceMax";
 };
 }  // namespace reductions
 
@@ -1418,6 +1591,7 @@ template <class Reduction, class A>
 struct reduce_all : node_base<typename A::value_type, shape<>, node_kind::heavy> {
     using reduction = Reduction;
     using T = typename A::value_type;
+    static constexpr bool fuses_operands = true;
     A a;
     bool operator==(const reduce_all&) const = default;
 
@@ -1436,6 +1610,12 @@ struct reduce_all : node_base<typename A::value_type, shape<>, node_kind::heavy>
         T total = acc.result();
         if constexpr (std::is_same_v<Reduction, reductions::mean>) total /= T(A::shape_type::size);
         return total;
+    }
+
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        return {graph.node(Reduction::onnx, {x.name}, {graph.integer("keepdims", 0)}), -1};
     }
 };
 
@@ -1461,6 +1641,7 @@ struct reduce_axis : node_base<typename A::value_type, typename drop_axis<typena
     using T = typename A::value_type;
     static constexpr std::size_t axis = Axis;
     static constexpr bool last_axis = Axis + 1 == in_shape::rank;
+    static constexpr bool fuses_operands = true;
     A a;
     bool operator==(const reduce_axis&) const = default;
 
@@ -1502,21 +1683,15 @@ struct reduce_axis : node_base<typename A::value_type, typename drop_axis<typena
             for (std::size_t i = 0; i < out_shape::size; ++i) out[i] *= scale;
         }
     }
-};
 
-template <class R, class A>
-struct state_of<reduce_all<R, A>> {
-    struct type : heavy_state_base<typename A::value_type, shape<>> {
-        state_t<A> a;
-        void allocate_buffers() {}
-    };
-};
-template <class R, std::size_t Axis, class A>
-struct state_of<reduce_axis<R, Axis, A>> {
-    struct type : heavy_state_base<typename A::value_type, typename reduce_axis<R, Axis, A>::out_shape> {
-        state_t<A> a;
-        void allocate_buffers() {}
-    };
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        const int axis = static_cast<int>(Axis);
+        const int batch_axis = x.batch_axis == axis ? -1 : x.batch_axis > axis ? x.batch_axis - 1 : x.batch_axis;
+        return {graph.node(Reduction::onnx, {x.name}, {graph.integers("axes", {axis}), graph.integer("keepdims", 0)}),
+                batch_axis};
+    }
 };
 
 template <class Reduction, std::size_t Axis, class Shape>
@@ -1549,58 +1724,273 @@ SPORE_REDUCTION(max)
 
 }  // namespace spore
 // ---- end spore/expr/reduce.hpp ----
-// ---- begin spore/expr/matmul.hpp ----
-// matmul(A [M, K], B [K, N]) -> [M, N], and transpose of a matrix. Both read their operands as
-// dense memory and run through the GEMM kernel.
 
-// ---- begin spore/kernels/gemm.hpp ----
-// C = alpha * op(A) * op(B) + beta * C, row-major, with leading dimensions: a cube-tiled GEMM.
-//
-// Operands are packed into 16x16 blocks, the "fractal" layout of the cube units of AI
-// accelerators (Ascend's 16x16x16 cube, AMX's 16-row tiles): A as panels of 16 rows, B as
-// panels of 16 columns, each stored k-major, so a panel is a sequence of 16x16 cubes along k
-// and every step of the micro-kernel is a 16x16x16 product. Edges are padded with zeros in the
-// packed panels, so odd sizes run the same vector code; only the final write of an edge cube
-// is masked.
-//
-// Blocking (GotoBLAS order): a KC x 16 panel of B stays in L1 while the 16-row panels of an
-// MC x KC block of A (in L2) stream past it. KC and MC come from the cache sizes.
-//
-// Threads split C into column (or row) slices, whole cubes each, so every element is summed in
-// the same order whatever the thread count: results are bit-identical for 1 or N threads.
+namespace spore::expr {
 
-#include <vector>
-
-// ---- begin spore/kernels/cache.hpp ----
-// Cache sizes of the running CPU, read once, for sizing GEMM's blocks.
-
-#if defined(__linux__)
-#include <unistd.h>
-#endif
-
-namespace spore::kernels {
-
-struct cache_sizes {
-    std::size_t l1_data = 32 * 1024;
-    std::size_t l2 = 512 * 1024;
+template <class Channels, class InputShape>
+struct check_batch_norm2d {
+    static constexpr bool images = InputShape::rank == 4;
+    static_assert(images, "spore: batch_norm2d takes an input [N, C, H, W] "
+                          "(see check_batch_norm2d<shape<channels>, input shape> above)");
+    static constexpr bool ok = images && InputShape::extents[1] == Channels::extents[0];
+    static_assert(!images || ok, "spore: batch_norm2d: the input's channels differ from the layer's "
+                                 "(see check_batch_norm2d<shape<channels>, input shape> above)");
 };
 
-inline cache_sizes detect_cache_sizes() {
-    cache_sizes sizes;
-#if defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
-    if (long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE); l1 > 0) sizes.l1_data = static_cast<std::size_t>(l1);
-    if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) sizes.l2 = static_cast<std::size_t>(l2);
+// a: input [N, C, H, W]; b: weight [C]; c: bias [C]. The running statistics are the cell's
+// buffers, by address.
+template <class A, class W, class B>
+struct batch_norm_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t batch = A::shape_type::extents[0];
+    static constexpr std::size_t channels = A::shape_type::extents[1];
+    static constexpr std::size_t plane = A::shape_type::extents[2] * A::shape_type::extents[3];
+    static constexpr std::size_t count = batch * plane;  // values per channel
+    A a;
+    W b;
+    B c;
+    T* running_mean = nullptr;
+    T* running_var = nullptr;
+    T momentum = T(0.1);
+    T eps = T(1e-5);
+    bool operator==(const batch_norm_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = read_operand(a, state.a);
+        const T* w = read_operand(b, state.b);
+        const T* bias = read_operand(c, state.c);
+        T* y = state.mutable_value();
+        T* mean = state.mean.data();
+        T* inv_std = state.inv_std.data();
+        if (state.training) {
+            if constexpr (count < 2) {
+                throw error("spore::nn::BatchNorm2d: training needs more than one value per channel, found " +
+                            std::to_string(count) + " (batch " + std::to_string(batch) + ")");
+            } else {
+                for (std::size_t ch = 0; ch < channels; ++ch) {
+                    // two passes (mean, then squared deviations) stay accurate for large planes
+                    accumulator<reductions::sum, T> total;
+                    for_each_plane(x, ch, [&]<class V>(const T* p, std::size_t j) { total.add(simd::load<V>(p + j)); });
+                    const T mu = total.result() / T(count);
+                    accumulator<reductions::sum, T> squares;
+                    for_each_plane(x, ch, [&]<class V>(const T* p, std::size_t j) {
+                        const V d = simd::load<V>(p + j) - simd::splat<V>(mu);
+                        squares.add(d * d);
+                    });
+                    const T variance = squares.result() / T(count);
+                    mean[ch] = mu;
+                    inv_std[ch] = T(1) / std::sqrt(variance + eps);
+                    running_mean[ch] = (T(1) - momentum) * running_mean[ch] + momentum * mu;
+                    running_var[ch] = (T(1) - momentum) * running_var[ch] +
+                                      momentum * variance * T(count) / T(count - 1);
+                }
+            }
+        } else {
+            for (std::size_t ch = 0; ch < channels; ++ch) {
+                mean[ch] = running_mean[ch];
+                inv_std[ch] = T(1) / std::sqrt(running_var[ch] + eps);
+            }
+        }
+        for (std::size_t ch = 0; ch < channels; ++ch) {
+            const T scale = w[ch] * inv_std[ch], shift = bias[ch] - mean[ch] * scale;
+            for (std::size_t n = 0; n < batch; ++n) {
+                const std::size_t offset = (n * channels + ch) * plane;
+                for_each_batch<T>(plane, [&]<class V>(std::size_t j) {
+                    simd::store(y + offset + j, simd::load<V>(x + offset + j) * simd::splat<V>(scale) + simd::splat<V>(shift));
+                });
+            }
+        }
+    }
+
+    // f.template operator()<V>(plane_start, j) over every value of channel ch.
+    template <class F>
+    static void for_each_plane(const T* x, std::size_t ch, F&& f) {
+        for (std::size_t n = 0; n < batch; ++n) {
+            const T* p = x + (n * channels + ch) * plane;
+            for_each_batch<T>(plane, [&]<class V>(std::size_t j) { f.template operator()<V>(p, j); });
+        }
+    }
+
+    struct scratch {
+        bool training = false;
+        aligned_buffer<T> mean, inv_std;     // per channel, as used
+        aligned_buffer<T> sum_dy, sum_dy_xhat;  // per channel, for the backward pass
+        template <class Planner>
+        void prepare(const Planner& p, bool needs_grad) {
+            training = p.training;
+            mean = aligned_buffer<T>(channels);
+            inv_std = aligned_buffer<T>(channels);
+            if (!needs_grad) return;
+            sum_dy = aligned_buffer<T>(channels);
+            sum_dy_xhat = aligned_buffer<T>(channels);
+        }
+    };
+
+    // Evaluation mode: normalisation by the running statistics (buffers, named by field path).
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        using stats = shape<channels>;
+        const auto x = graph.emit(a);
+        const auto scale = graph.emit(b);
+        const auto shift = graph.emit(c);
+        graph.require_leading_batch("BatchNormalization", x);
+        graph.require_unbatched("BatchNormalization", "scale", scale);
+        graph.require_unbatched("BatchNormalization", "bias", shift);
+        std::vector<std::string> inputs{x.name, scale.name, shift.name,
+                                        graph.template pointer_input<stats>(static_cast<const T*>(running_mean)),
+                                        graph.template pointer_input<stats>(static_cast<const T*>(running_var))};
+        // ONNX's momentum weighs the old running value, PyTorch's (and spore's) the new one
+        return {graph.node("BatchNormalization", std::move(inputs),
+                           {graph.real("epsilon", static_cast<float>(eps)),
+                            graph.real("momentum", static_cast<float>(T(1) - momentum))}),
+                x.batch_axis};
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// batch_norm2d(x, weight, bias, running_mean, running_var, momentum, eps): see
+// nn::BatchNorm2d, which owns the running statistics.
+template <expr::non_scalar_operand X, expr::non_scalar_operand W, expr::non_scalar_operand B, class T>
+constexpr auto batch_norm2d(X&& x, W&& weight, B&& bias, T* running_mean, T* running_var, T momentum = T(0.1),
+                            T eps = T(1e-5)) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    auto w = expr::operand_expression<W, W>(std::forward<W>(weight));
+    auto b = expr::operand_expression<B, B>(std::forward<B>(bias));
+    using EA = decltype(a);
+    using EW = decltype(w);
+    using EB = decltype(b);
+    static_assert(std::is_same_v<typename EA::value_type, T> && std::is_same_v<typename EW::value_type, T> &&
+                      std::is_same_v<typename EB::value_type, T>,
+                  "spore: batch_norm2d: operands and running statistics must have the same element type");
+    static_assert(same_shape_v<typename EW::shape_type, typename EB::shape_type>,
+                  "spore: batch_norm2d: weight and bias must have the shape <channels>");
+    if constexpr (expr::check_batch_norm2d<typename EW::shape_type, typename EA::shape_type>::ok)
+        return expr::batch_norm_node<EA, EW, EB>{{}, a, w, b, running_mean, running_var, momentum, eps};
+}
+
+}  // namespace spore
+// ---- end spore/expr/batch_norm.hpp ----
+// ---- begin spore/expr/conv.hpp ----
+// conv2d(x, w, b) over NCHW with compile-time stride and padding.
+// x [N, C, H, W], w [F, C, KH, KW], b [F] -> [N, F, OH, OW]. Operands are read dense
+// (materialised once if they are expressions) and run through kernels/conv.hpp.
+// Rule: autodiff/rules/conv.hpp.
+
+// ---- begin spore/kernels/conv.hpp ----
+// 2-D convolution in NCHW. At stride 1 it runs the direct kernels of conv_direct.hpp (an
+// implicit GEMM read through tap offsets). Other strides run on the cube-tiled GEMM: each image is one GEMM,
+//   y[n] (filters x positions) = W (filters x patch) * col(x[n]) (patch x positions),
+// where col() is im2col; its 16-column panels are packed straight from the image, so the full
+// im2col matrix is never stored. The weight gradient is the same product with col() read
+// transposed; the input gradient is W^T * dy[n] followed by col2im.
+//
+// Images are split among threads; the weight gradient is summed per fixed chunk of images and
+// the chunks added in order, so no result depends on the thread count.
+
+#include <cstring>
+
+// ---- begin spore/kernels/conv_direct.hpp ----
+// Direct 2-D convolution at stride 1, with no im2col matrix: the implicit GEMM of a
+// convolution read straight from a zero-padded copy of the image.
+//
+// A register tile is RF filters x NV runs, where a run is one SIMD vector of neighbouring
+// output positions in one output row. For every tap k = (c, kh, kw) the input a run needs is
+// one contiguous vector at a fixed offset from the run's start, so a step of the tile is NV
+// vector loads, RF broadcasts of a weight and RF * NV FMAs, exactly a GEMM micro-kernel whose
+// B rows come through a table of tap offsets instead of a packed panel. im2col gathers 16
+// scattered values per panel row and cost LeNet's convolutions twice their FMAs; here the
+// only copy is the padded image, a few KiB.
+//
+//   forward:         y = conv(x, w) + b, tiles over (filters, runs of y);
+//   input gradient:  dx = the full correlation of dy with w flipped and transposed: the same
+//                    forward tile on dy padded by the kernel size minus one, filters = C;
+//   weight gradient: dw[f, k] = sum over images and positions of dy[f, p] x[p + tap(k)]: a tile
+//                    of RF filters x RK taps of vector accumulators, summed across lanes at the
+//                    end; dy is read with the lanes past a row's end masked off.
+//
+// Work is split by images (forward, input gradient) or by tiles of dw (weight gradient), never
+// inside a sum, so the result does not depend on the thread count.
+
+// ---- begin spore/kernels/simd_lanes.hpp ----
+// THE ONE FILE WITH INTRINSICS, and optional: without AVX-512 or AVX2 every function here is
+// a scalar loop over a copy of the vector on the stack, so removing the #if branches loses
+// speed, never correctness. xsimd 8.1 has no masked loads and stores, and the convolution
+// kernels end every output row with a partial vector (LeNet's rows are 28 and 10 wide): a
+// masked store there costs what a full one does, a scalar loop 10-16 times that.
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
 #endif
-    return sizes;
+
+namespace spore::simd {
+
+// p[i] = v[i] (or p[i] += v[i] with Add) for the first n lanes, n <= V::size.
+template <bool Add, class V>
+SPORE_ALWAYS_INLINE void store_first_lanes(element_of_t<V>* p, const V& v, std::size_t n) {
+    using T = element_of_t<V>;
+#if defined(__AVX512F__)
+    if constexpr (sizeof(v.data) == 64 && std::is_same_v<T, float>) {
+        const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1u);
+        __m512 value = v.data;
+        if constexpr (Add) value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(mask, p));
+        _mm512_mask_storeu_ps(p, mask, value);
+        return;
+    } else if constexpr (sizeof(v.data) == 64 && std::is_same_v<T, double>) {
+        const __mmask8 mask = static_cast<__mmask8>((1u << n) - 1u);
+        __m512d value = v.data;
+        if constexpr (Add) value = _mm512_add_pd(value, _mm512_maskz_loadu_pd(mask, p));
+        _mm512_mask_storeu_pd(p, mask, value);
+        return;
+    }
+#endif
+#if defined(__AVX2__)
+    if constexpr (sizeof(v.data) == 32 && std::is_same_v<T, float>) {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256 value = v.data;
+        if constexpr (Add) value = _mm256_add_ps(value, _mm256_maskload_ps(p, mask));
+        _mm256_maskstore_ps(p, mask, value);
+        return;
+    } else if constexpr (sizeof(v.data) == 32 && std::is_same_v<T, double>) {
+        const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3));
+        __m256d value = v.data;
+        if constexpr (Add) value = _mm256_add_pd(value, _mm256_maskload_pd(p, mask));
+        _mm256_maskstore_pd(p, mask, value);
+        return;
+    }
+#endif
+    alignas(64) T lanes[V::size];
+    v.store_aligned(lanes);
+    for (std::size_t i = 0; i < n; ++i) p[i] = Add ? p[i] + lanes[i] : lanes[i];
 }
 
-inline const cache_sizes& caches() {
-    static const cache_sizes sizes = detect_cache_sizes();
-    return sizes;
+// The first n lanes from p, zeros in the others; reads nothing past p + n.
+template <class V>
+SPORE_ALWAYS_INLINE V load_first_lanes(const element_of_t<V>* p, std::size_t n) {
+    using T = element_of_t<V>;
+#if defined(__AVX512F__)
+    if constexpr (V::size * sizeof(T) == 64 && std::is_same_v<T, float>)
+        return V(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p));
+    else if constexpr (V::size * sizeof(T) == 64 && std::is_same_v<T, double>)
+        return V(_mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1u), p));
+#endif
+#if defined(__AVX2__)
+    if constexpr (V::size * sizeof(T) == 32 && std::is_same_v<T, float>)
+        return V(_mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))));
+    else if constexpr (V::size * sizeof(T) == 32 && std::is_same_v<T, double>)
+        return V(_mm256_maskload_pd(
+            p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3))));
+#endif
+    alignas(64) T lanes[V::size] = {};
+    for (std::size_t i = 0; i < n; ++i) lanes[i] = p[i];
+    return V::load_aligned(lanes);
 }
 
-}  // namespace spore::kernels
-// ---- end spore/kernels/cache.hpp ----
+}  // namespace spore::simd
+// ---- end spore/kernels/simd_lanes.hpp ----
 // ---- begin spore/kernels/thread_pool.hpp ----
 // A small pool of std::threads for the heavy kernels. Why not OpenMP: a header-only library
 // should not force -fopenmp (and libgomp's pool) on every program that includes it, and a
@@ -1784,6 +2174,218 @@ inline std::size_t num_threads() { return kernels::thread_pool::instance().threa
 
 }  // namespace spore
 // ---- end spore/kernels/thread_pool.hpp ----
+
+namespace spore::kernels::direct {
+
+// Output positions one vector wide in one output row: the offset of its first input in the
+// padded source, the offset of its first output, and how many of its lanes are real.
+struct run {
+    std::size_t src, dst, lanes;
+};
+
+#if defined(__AVX512F__) || defined(__aarch64__)
+inline constexpr std::size_t vector_registers = 32;
+#else
+inline constexpr std::size_t vector_registers = 16;
+#endif
+
+// Tile shapes, rows (filters) x columns (runs or taps), as large as the register file allows:
+// rows * columns accumulators + one register per column (forward: the runs' inputs) or per row
+// (weight gradient: dy of each filter) + one broadcast or load. Two shapes each, so that 6 or
+// 16 filters (LeNet) waste no row; the one with fewer padded rows is used.
+template <std::size_t Rows, std::size_t Columns>
+struct tile_shape {
+    static constexpr std::size_t rows = Rows, columns = Columns;
+};
+#if defined(__AVX512F__) || defined(__aarch64__)
+using forward_tiles = std::pair<tile_shape<8, 3>, tile_shape<6, 4>>;
+using weight_tiles = std::pair<tile_shape<4, 6>, tile_shape<6, 4>>;
+#else
+using forward_tiles = std::pair<tile_shape<4, 2>, tile_shape<3, 3>>;
+using weight_tiles = std::pair<tile_shape<4, 2>, tile_shape<3, 3>>;
+#endif
+
+inline constexpr std::size_t round_up(std::size_t x, std::size_t to) { return (x + to - 1) / to * to; }
+
+// Calls body(shape) with the shape of the pair that pads `filters` the least.
+template <class Pair, class Body>
+decltype(auto) with_tile(std::size_t filters, Body&& body) {
+    using first = typename Pair::first_type;
+    using second = typename Pair::second_type;
+    if (round_up(filters, second::rows) < round_up(filters, first::rows)) return body(second{});
+    return body(first{});
+}
+
+template <class V>
+SPORE_ALWAYS_INLINE void keep_in_register([[maybe_unused]] V& v) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    // GCC would otherwise fold the load into each FMA that uses it, and run out of load slots.
+#if defined(__AVX512F__)
+    asm("" : "+v"(v.data));
+#else
+    asm("" : "+x"(v.data));
+#endif
+#endif
+}
+
+// RF filters x NV runs over `taps` taps: out[f * plane + run.dst + lane] (+)= bias[f] +
+// sum_k weights[k * RF + f] * source[run.src + offsets[k] + lane], for the first `filters` rows
+// and each run's real lanes (a run of 0 lanes only pads the tile).
+template <class T, std::size_t RF, std::size_t NV>
+SPORE_NOINLINE void forward_tile(std::size_t taps, const T* SPORE_RESTRICT weights,
+                                 const std::size_t* SPORE_RESTRICT offsets, const T* source, const run* runs,
+                                 const T* bias, T* out, std::size_t plane, std::size_t filters, bool accumulate) {
+    using V = simd::batch<T>;
+    constexpr std::size_t W = V::size;
+    V acc[RF][NV];
+#pragma GCC unroll 16
+    for (std::size_t f = 0; f < RF; ++f)
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < NV; ++v) acc[f][v] = V(bias ? bias[f] : T(0));
+    const T* src[NV];
+#pragma GCC unroll 16
+    for (std::size_t v = 0; v < NV; ++v) src[v] = source + runs[v].src;
+    for (std::size_t k = 0; k < taps; ++k) {
+        const std::size_t offset = offsets[k];
+        V in[NV];
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < NV; ++v) {
+            in[v] = V::load_unaligned(src[v] + offset);
+            keep_in_register(in[v]);
+        }
+        const T* w = weights + k * RF;
+#pragma GCC unroll 16
+        for (std::size_t f = 0; f < RF; ++f) {
+            const V x(w[f]);
+#pragma GCC unroll 16
+            for (std::size_t v = 0; v < NV; ++v) acc[f][v] = xsimd::fma(x, in[v], acc[f][v]);
+        }
+    }
+    // f and v stay compile-time constants (a run-time index would put acc in memory)
+#pragma GCC unroll 16
+    for (std::size_t f = 0; f < RF; ++f) {
+        if (f >= filters) break;
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < NV; ++v) {
+            T* o = out + f * plane + runs[v].dst;
+            if (runs[v].lanes == W) {
+                V value = acc[f][v];
+                if (accumulate) value += V::load_unaligned(o);
+                value.store_unaligned(o);
+            } else if (accumulate) {
+                simd::store_first_lanes<true>(o, acc[f][v], runs[v].lanes);
+            } else {
+                simd::store_first_lanes<false>(o, acc[f][v], runs[v].lanes);
+            }
+        }
+    }
+}
+
+// RF filters x RK taps of dw over the runs of a few images, added to the tile's vector partial
+// sums `partial` (RF * RK vectors, lanes summed by finish_weight_tile):
+// partial[f][k] += sum_r dy[f * plane + run r] * x[run r + offsets[k]], lane by lane, over each
+// run's real lanes (masked loads of dy; rows from `filters` on are zero). A few images at a
+// time keep their dy and x in L1 across all tiles; accumulating over the whole batch in
+// registers would stream them from L2 once per tile.
+template <class T, std::size_t RF, std::size_t RK>
+SPORE_NOINLINE void weight_tile(std::size_t images, std::size_t run_count, const run* runs, const T* x,
+                                std::size_t x_stride, const T* dy, std::size_t dy_stride, std::size_t plane,
+                                std::size_t filters, const std::size_t* SPORE_RESTRICT offsets, std::size_t taps,
+                                T* SPORE_RESTRICT partial) {
+    using V = simd::batch<T>;
+    constexpr std::size_t W = V::size;
+    V acc[RF][RK];
+#pragma GCC unroll 16
+    for (std::size_t f = 0; f < RF; ++f)
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < RK; ++k) acc[f][k] = V::load_aligned(partial + (f * RK + k) * W);
+    std::size_t offset[RK];
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < RK; ++k) offset[k] = offsets[std::min(k, taps - 1)];
+    for (std::size_t n = 0; n < images; ++n)
+    for (std::size_t r = 0; r < run_count; ++r) {
+        const std::size_t lanes = runs[r].lanes;
+        const T* grad = dy + n * dy_stride + runs[r].dst;
+        V d[RF];
+#pragma GCC unroll 16
+        for (std::size_t f = 0; f < RF; ++f)
+            d[f] = f < filters ? simd::load_first_lanes<V>(grad + f * plane, lanes) : V(T(0));
+        const T* in = x + n * x_stride + runs[r].src;
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < RK; ++k) {
+            const V value = V::load_unaligned(in + offset[k]);
+#pragma GCC unroll 16
+            for (std::size_t f = 0; f < RF; ++f) acc[f][k] = xsimd::fma(d[f], value, acc[f][k]);
+        }
+    }
+#pragma GCC unroll 16
+    for (std::size_t f = 0; f < RF; ++f)
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < RK; ++k) acc[f][k].store_aligned(partial + (f * RK + k) * W);
+}
+
+// dw[f * dw_stride + k] (+)= the lanes of a tile's partial sums added up, for the first
+// `filters` x `taps` of the tile.
+template <class T, std::size_t RF, std::size_t RK>
+void finish_weight_tile(const T* partial, T* dw, std::size_t dw_stride, std::size_t filters, std::size_t taps,
+                        bool accumulate) {
+    using V = simd::batch<T>;
+    for (std::size_t f = 0; f < filters; ++f)
+        for (std::size_t k = 0; k < taps; ++k) {
+            const T sum = xsimd::hadd(V::load_aligned(partial + (f * RK + k) * V::size));
+            T& o = dw[f * dw_stride + k];
+            o = accumulate ? o + sum : sum;
+        }
+}
+
+}  // namespace spore::kernels::direct
+// ---- end spore/kernels/conv_direct.hpp ----
+// ---- begin spore/kernels/gemm.hpp ----
+// C = alpha * op(A) * op(B) + beta * C, row-major, with leading dimensions: a cube-tiled GEMM.
+//
+// Operands are packed into 16x16 blocks, the "fractal" layout of the cube units of AI
+// accelerators (Ascend's 16x16x16 cube, AMX's 16-row tiles): A as panels of 16 rows, B as
+// panels of 16 columns, each stored k-major, so a panel is a sequence of 16x16 cubes along k
+// and every step of the micro-kernel is a 16x16x16 product. Edges are padded with zeros in the
+// packed panels, so odd sizes run the same vector code; only the final write of an edge cube
+// is masked.
+//
+// Blocking (GotoBLAS order): a KC x 16 panel of B stays in L1 while the 16-row panels of an
+// MC x KC block of A (in L2) stream past it. KC and MC come from the cache sizes.
+//
+// Threads split C into column (or row) slices, whole cubes each, so every element is summed in
+// the same order whatever the thread count: results are bit-identical for 1 or N threads.
+
+// ---- begin spore/kernels/cache.hpp ----
+// Cache sizes of the running CPU, read once, for sizing GEMM's blocks.
+
+#if defined(__linux__)
+#include <unistd.h>
+#endif
+
+namespace spore::kernels {
+
+struct cache_sizes {
+    std::size_t l1_data = 32 * 1024;
+    std::size_t l2 = 512 * 1024;
+};
+
+inline cache_sizes detect_cache_sizes() {
+    cache_sizes sizes;
+#if defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
+    if (long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE); l1 > 0) sizes.l1_data = static_cast<std::size_t>(l1);
+    if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) sizes.l2 = static_cast<std::size_t>(l2);
+#endif
+    return sizes;
+}
+
+inline const cache_sizes& caches() {
+    static const cache_sizes sizes = detect_cache_sizes();
+    return sizes;
+}
+
+}  // namespace spore::kernels
+// ---- end spore/kernels/cache.hpp ----
 
 namespace spore::kernels {
 
@@ -2242,564 +2844,6 @@ void gemm(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, st
 
 }  // namespace spore::kernels
 // ---- end spore/kernels/gemm.hpp ----
-
-namespace spore::expr {
-
-template <class LeftShape, class RightShape>
-struct check_matmul {
-    static constexpr bool ok = LeftShape::rank == 2 && RightShape::rank == 2 &&
-                               LeftShape::extents[LeftShape::rank - 1] == RightShape::extents[0];
-    static_assert(LeftShape::rank == 2 && RightShape::rank == 2,
-                  "spore: matmul takes two matrices (see check_matmul<left shape, right shape> above)");
-    static_assert(ok, "spore: matmul needs the columns of the left operand to equal the rows of the right "
-                      "(see check_matmul<left shape, right shape> above)");
-};
-
-template <class A>
-struct transpose_node;
-
-// A transpose of a tensor (a Dense layer's weight, say) that a matmul reads in place, as a
-// transposed GEMM operand, rather than copying it transposed on every run.
-template <class E>
-inline constexpr bool transposed_leaf_v = false;
-template <class A>
-inline constexpr bool transposed_leaf_v<transpose_node<A>> = A::kind == node_kind::leaf;
-
-template <class A, class B>
-struct matmul_node : node_base<typename A::value_type,
-                               shape<A::shape_type::extents[0], B::shape_type::extents[B::shape_type::rank - 1]>,
-                               node_kind::heavy> {
-    using T = typename A::value_type;
-    static constexpr std::size_t m = A::shape_type::extents[0];
-    static constexpr std::size_t k = B::shape_type::extents[0];
-    static constexpr std::size_t n = B::shape_type::extents[1];
-    A a;
-    B b;
-    bool operator==(const matmul_node&) const = default;
-
-    // How the GEMM reads each operand: a transposed leaf in place (stored [k, m] or [n, k]).
-    static constexpr auto trans_a = transposed_leaf_v<A> ? kernels::transpose::yes : kernels::transpose::no;
-    static constexpr auto trans_b = transposed_leaf_v<B> ? kernels::transpose::yes : kernels::transpose::no;
-    static constexpr std::size_t lda = transposed_leaf_v<A> ? m : k;
-    static constexpr std::size_t ldb = transposed_leaf_v<B> ? k : n;
-
-    template <class S>
-    void forward(S& state) const {
-        if constexpr (transposed_leaf_v<A>) state.a_values = a.a.data;
-        else state.a_values = operand_values(a, state.a, state.a_buffer);
-        if constexpr (transposed_leaf_v<B>) state.b_values = b.a.data;
-        else state.b_values = operand_values(b, state.b, state.b_buffer);
-        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a_values, lda, state.b_values, ldb, T(0),
-                      state.mutable_value(), n);
-    }
-};
-
-template <class A, class B>
-struct state_of<matmul_node<A, B>> {
-    struct type : heavy_state_base<typename A::value_type, typename matmul_node<A, B>::shape_type> {
-        using T = typename A::value_type;
-        state_t<A> a;
-        state_t<B> b;
-        operand_buffer<A> a_buffer, a_gradient;  // gradients go straight to dense operands
-        operand_buffer<B> b_buffer, b_gradient;
-        const T* a_values = nullptr;
-        const T* b_values = nullptr;
-        // after the operands are planned: a transposed leaf need not be materialised
-        template <class P>
-        void configure(P&) {
-            if constexpr (transposed_leaf_v<A>) a.read_through = !a.alias && !a.aliased;
-            if constexpr (transposed_leaf_v<B>) b.read_through = !b.alias && !b.aliased;
-        }
-        void allocate_buffers() {
-            a_buffer.allocate();
-            b_buffer.allocate();
-            if (this->needs_grad) {
-                a_gradient.allocate();
-                b_gradient.allocate();
-            }
-        }
-    };
-};
-
-template <class A>
-struct transpose_node : node_base<typename A::value_type,
-                                  shape<A::shape_type::extents[1], A::shape_type::extents[0]>, node_kind::heavy> {
-    static_assert(A::shape_type::rank == 2, "spore: transpose takes a matrix");
-    static constexpr std::size_t rows = A::shape_type::extents[0];
-    static constexpr std::size_t cols = A::shape_type::extents[1];
-    A a;
-    bool operator==(const transpose_node&) const = default;
-
-    template <class S>
-    void forward(S& state) const {
-        if (state.read_through) return;  // its only reader takes the operand in place
-        kernels::count(kernels::counters.transpose);
-        const auto* in = operand_values(a, state.a, state.a_buffer);
-        auto* out = state.mutable_value();
-        for (std::size_t i = 0; i < rows; ++i)
-            for (std::size_t j = 0; j < cols; ++j) out[j * rows + i] = in[i * cols + j];
-    }
-};
-
-template <class A>
-struct state_of<transpose_node<A>> {
-    struct type : heavy_state_base<typename A::value_type, typename transpose_node<A>::shape_type> {
-        state_t<A> a;
-        operand_buffer<A> a_buffer;
-        aligned_buffer<typename A::value_type> a_gradient;
-        // Set by a matmul parent that reads the operand in place; cleared when another
-        // occurrence aliases this one (its reader may need the values).
-        bool read_through = false, aliased = false;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if (this->needs_grad) a_gradient = aligned_buffer<typename A::value_type>(A::shape_type::size);
-        }
-    };
-};
-
-}  // namespace spore::expr
-
-namespace spore {
-
-template <expr::non_scalar_operand L, expr::non_scalar_operand R>
-constexpr auto matmul(L&& l, R&& r) {
-    auto a = expr::operand_expression<L, L>(std::forward<L>(l));
-    auto b = expr::operand_expression<R, R>(std::forward<R>(r));
-    using A = decltype(a);
-    using B = decltype(b);
-    static_assert(std::is_same_v<typename A::value_type, typename B::value_type>,
-                  "spore: matmul operands must have the same element type");
-    if constexpr (expr::check_matmul<typename A::shape_type, typename B::shape_type>::ok)
-        return expr::matmul_node<A, B>{{}, a, b};
-}
-
-template <expr::non_scalar_operand X>
-constexpr auto transpose(X&& x) {
-    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    return expr::transpose_node<decltype(a)>{{}, a};
-}
-
-}  // namespace spore
-// ---- end spore/expr/matmul.hpp ----
-// ---- begin spore/expr/reshape.hpp ----
-// reshape<Shape>(x) and flatten(x). Row-major order is kept, so reshaping a flat subtree is free:
-// the node only renames the shape. A subtree that broadcasts is materialised first.
-
-namespace spore::expr {
-
-template <class From, class To>
-struct check_reshape {
-    static_assert(From::size == To::size,
-                  "spore: reshape must keep the number of elements (see check_reshape<from shape, to shape> above)");
-    static constexpr bool ok = From::size == To::size;
-};
-
-template <class Shape, class A>
-struct reshape_node
-    : node_base<typename A::value_type, Shape, is_flat_v<A> ? node_kind::elementwise : node_kind::heavy> {
-    A a;
-    bool operator==(const reshape_node&) const = default;
-
-    template <bool Splat, class S>
-    SPORE_ALWAYS_INLINE auto cursor(S& state, std::size_t base) const {
-        return make_cursor<Splat>(a, state.a, base);
-    }
-    template <class S>
-    void forward(S& state) const {
-        evaluate_region(a, state.a, state.mutable_value());
-    }
-};
-
-template <class Shape, class A>
-struct state_of<reshape_node<Shape, A>> {
-    struct heavy_type : heavy_state_base<typename A::value_type, Shape> {
-        state_t<A> a;
-        void allocate_buffers() {}
-    };
-    using type = std::conditional_t<is_flat_v<A>, unary_state<A>, heavy_type>;
-};
-
-template <class Shape, class A>
-struct is_flat<reshape_node<Shape, A>> : std::true_type {};
-
-}  // namespace spore::expr
-
-namespace spore {
-
-template <class Shape, expr::non_scalar_operand X>
-constexpr auto reshape(X&& x) {
-    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    using A = decltype(a);
-    if constexpr (expr::check_reshape<typename A::shape_type, Shape>::ok) return expr::reshape_node<Shape, A>{{}, a};
-}
-
-// Keeps the leading (batch) axis and flattens the rest: [N, C, H, W] -> [N, C*H*W].
-template <expr::non_scalar_operand X>
-constexpr auto flatten(X&& x) {
-    using S = typename expr::expression_of<X>::shape_type;
-    static_assert(S::rank >= 1, "spore: flatten needs at least one axis");
-    if constexpr (S::rank == 1) return reshape<S>(std::forward<X>(x));
-    else return reshape<shape<S::extents[0], S::size / S::extents[0]>>(std::forward<X>(x));
-}
-
-}  // namespace spore
-// ---- end spore/expr/reshape.hpp ----
-// ---- begin spore/expr/softmax.hpp ----
-// softmax and log_softmax over the last axis, stabilised by subtracting each row's maximum.
-
-namespace spore::expr {
-
-template <bool Log, class A>
-struct softmax_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
-    using T = typename A::value_type;
-    static constexpr bool is_log = Log;
-    static constexpr std::size_t row_length = A::shape_type::last();
-    A a;
-    bool operator==(const softmax_node&) const = default;
-
-    template <class S>
-    void forward(S& state) const {
-        kernels::count(kernels::counters.softmax);
-        const T* in = operand_values(a, state.a, state.a_buffer);
-        T* out = state.mutable_value();
-        for (std::size_t base = 0; base < A::shape_type::size; base += row_length) {
-            const T* x = in + base;
-            T* y = out + base;
-            T top = x[0];
-            for (std::size_t j = 1; j < row_length; ++j) top = x[j] > top ? x[j] : top;
-            T total = 0;
-            for_each_batch<T>(row_length, [&]<class V>(std::size_t j) {
-                V e = simd::exp(simd::load<V>(x + j) - simd::splat<V>(top));
-                simd::store(y + j, e);
-                total += simd::hsum(e);
-            });
-            if constexpr (Log) {
-                const T shift = top + std::log(total);
-                for_each_batch<T>(row_length, [&]<class V>(std::size_t j) {
-                    simd::store(y + j, simd::load<V>(x + j) - simd::splat<V>(shift));
-                });
-            } else {
-                const T scale = T(1) / total;
-                for_each_batch<T>(row_length, [&]<class V>(std::size_t j) {
-                    simd::store(y + j, simd::load<V>(y + j) * simd::splat<V>(scale));
-                });
-            }
-        }
-    }
-};
-
-template <bool Log, class A>
-struct state_of<softmax_node<Log, A>> {
-    struct type : heavy_state_base<typename A::value_type, typename A::shape_type> {
-        state_t<A> a;
-        operand_buffer<A> a_buffer;
-        aligned_buffer<typename A::value_type> a_gradient;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if (this->needs_grad) a_gradient = aligned_buffer<typename A::value_type>(A::shape_type::size);
-        }
-    };
-};
-
-}  // namespace spore::expr
-
-namespace spore {
-
-template <expr::non_scalar_operand X>
-constexpr auto softmax(X&& x) {
-    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    return expr::softmax_node<false, decltype(a)>{{}, a};
-}
-template <expr::non_scalar_operand X>
-constexpr auto log_softmax(X&& x) {
-    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    return expr::softmax_node<true, decltype(a)>{{}, a};
-}
-
-}  // namespace spore
-// ---- end spore/expr/softmax.hpp ----
-// ---- begin spore/expr/conv.hpp ----
-// conv2d(x, w, b) over NCHW with compile-time stride and padding, and max/avg pooling.
-// x [N, C, H, W], w [F, C, KH, KW], b [F] -> [N, F, OH, OW]. Operands are read dense
-// (materialised once if they are expressions) and run through kernels/conv.hpp.
-
-// ---- begin spore/kernels/conv.hpp ----
-// 2-D convolution in NCHW. At stride 1 it runs the direct kernels of conv_direct.hpp (an
-// implicit GEMM read through tap offsets). Other strides run on the cube-tiled GEMM: each image is one GEMM,
-//   y[n] (filters x positions) = W (filters x patch) * col(x[n]) (patch x positions),
-// where col() is im2col; its 16-column panels are packed straight from the image, so the full
-// im2col matrix is never stored. The weight gradient is the same product with col() read
-// transposed; the input gradient is W^T * dy[n] followed by col2im.
-//
-// Images are split among threads; the weight gradient is summed per fixed chunk of images and
-// the chunks added in order, so no result depends on the thread count.
-
-#include <cstring>
-
-// ---- begin spore/kernels/conv_direct.hpp ----
-// Direct 2-D convolution at stride 1, with no im2col matrix: the implicit GEMM of a
-// convolution read straight from a zero-padded copy of the image.
-//
-// A register tile is RF filters x NV runs, where a run is one SIMD vector of neighbouring
-// output positions in one output row. For every tap k = (c, kh, kw) the input a run needs is
-// one contiguous vector at a fixed offset from the run's start, so a step of the tile is NV
-// vector loads, RF broadcasts of a weight and RF * NV FMAs, exactly a GEMM micro-kernel whose
-// B rows come through a table of tap offsets instead of a packed panel. im2col gathers 16
-// scattered values per panel row and cost LeNet's convolutions twice their FMAs; here the
-// only copy is the padded image, a few KiB.
-//
-//   forward:         y = conv(x, w) + b, tiles over (filters, runs of y);
-//   input gradient:  dx = the full correlation of dy with w flipped and transposed: the same
-//                    forward tile on dy padded by the kernel size minus one, filters = C;
-//   weight gradient: dw[f, k] = sum over images and positions of dy[f, p] x[p + tap(k)]: a tile
-//                    of RF filters x RK taps of vector accumulators, summed across lanes at the
-//                    end; dy is read with the lanes past a row's end masked off.
-//
-// Work is split by images (forward, input gradient) or by tiles of dw (weight gradient), never
-// inside a sum, so the result does not depend on the thread count.
-
-// ---- begin spore/kernels/simd_lanes.hpp ----
-// THE ONE FILE WITH INTRINSICS, and optional: without AVX-512 or AVX2 every function here is
-// a scalar loop over a copy of the vector on the stack, so removing the #if branches loses
-// speed, never correctness. xsimd 8.1 has no masked loads and stores, and the convolution
-// kernels end every output row with a partial vector (LeNet's rows are 28 and 10 wide): a
-// masked store there costs what a full one does, a scalar loop 10-16 times that.
-
-#if defined(__AVX512F__) || defined(__AVX2__)
-#include <immintrin.h>
-#endif
-
-namespace spore::simd {
-
-// p[i] = v[i] (or p[i] += v[i] with Add) for the first n lanes, n <= V::size.
-template <bool Add, class V>
-SPORE_ALWAYS_INLINE void store_first_lanes(element_of_t<V>* p, const V& v, std::size_t n) {
-    using T = element_of_t<V>;
-#if defined(__AVX512F__)
-    if constexpr (sizeof(v.data) == 64 && std::is_same_v<T, float>) {
-        const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1u);
-        __m512 value = v.data;
-        if constexpr (Add) value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(mask, p));
-        _mm512_mask_storeu_ps(p, mask, value);
-        return;
-    } else if constexpr (sizeof(v.data) == 64 && std::is_same_v<T, double>) {
-        const __mmask8 mask = static_cast<__mmask8>((1u << n) - 1u);
-        __m512d value = v.data;
-        if constexpr (Add) value = _mm512_add_pd(value, _mm512_maskz_loadu_pd(mask, p));
-        _mm512_mask_storeu_pd(p, mask, value);
-        return;
-    }
-#endif
-#if defined(__AVX2__)
-    if constexpr (sizeof(v.data) == 32 && std::is_same_v<T, float>) {
-        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        __m256 value = v.data;
-        if constexpr (Add) value = _mm256_add_ps(value, _mm256_maskload_ps(p, mask));
-        _mm256_maskstore_ps(p, mask, value);
-        return;
-    } else if constexpr (sizeof(v.data) == 32 && std::is_same_v<T, double>) {
-        const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3));
-        __m256d value = v.data;
-        if constexpr (Add) value = _mm256_add_pd(value, _mm256_maskload_pd(p, mask));
-        _mm256_maskstore_pd(p, mask, value);
-        return;
-    }
-#endif
-    alignas(64) T lanes[V::size];
-    v.store_aligned(lanes);
-    for (std::size_t i = 0; i < n; ++i) p[i] = Add ? p[i] + lanes[i] : lanes[i];
-}
-
-// The first n lanes from p, zeros in the others; reads nothing past p + n.
-template <class V>
-SPORE_ALWAYS_INLINE V load_first_lanes(const element_of_t<V>* p, std::size_t n) {
-    using T = element_of_t<V>;
-#if defined(__AVX512F__)
-    if constexpr (V::size * sizeof(T) == 64 && std::is_same_v<T, float>)
-        return V(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p));
-    else if constexpr (V::size * sizeof(T) == 64 && std::is_same_v<T, double>)
-        return V(_mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1u), p));
-#endif
-#if defined(__AVX2__)
-    if constexpr (V::size * sizeof(T) == 32 && std::is_same_v<T, float>)
-        return V(_mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))));
-    else if constexpr (V::size * sizeof(T) == 32 && std::is_same_v<T, double>)
-        return V(_mm256_maskload_pd(
-            p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3))));
-#endif
-    alignas(64) T lanes[V::size] = {};
-    for (std::size_t i = 0; i < n; ++i) lanes[i] = p[i];
-    return V::load_aligned(lanes);
-}
-
-}  // namespace spore::simd
-// ---- end spore/kernels/simd_lanes.hpp ----
-
-namespace spore::kernels::direct {
-
-// Output positions one vector wide in one output row: the offset of its first input in the
-// padded source, the offset of its first output, and how many of its lanes are real.
-struct run {
-    std::size_t src, dst, lanes;
-};
-
-#if defined(__AVX512F__) || defined(__aarch64__)
-inline constexpr std::size_t vector_registers = 32;
-#else
-inline constexpr std::size_t vector_registers = 16;
-#endif
-
-// Tile shapes, rows (filters) x columns (runs or taps), as large as the register file allows:
-// rows * columns accumulators + one register per column (forward: the runs' inputs) or per row
-// (weight gradient: dy of each filter) + one broadcast or load. Two shapes each, so that 6 or
-// 16 filters (LeNet) waste no row; the one with fewer padded rows is used.
-template <std::size_t Rows, std::size_t Columns>
-struct tile_shape {
-    static constexpr std::size_t rows = Rows, columns = Columns;
-};
-#if defined(__AVX512F__) || defined(__aarch64__)
-using forward_tiles = std::pair<tile_shape<8, 3>, tile_shape<6, 4>>;
-using weight_tiles = std::pair<tile_shape<4, 6>, tile_shape<6, 4>>;
-#else
-using forward_tiles = std::pair<tile_shape<4, 2>, tile_shape<3, 3>>;
-using weight_tiles = std::pair<tile_shape<4, 2>, tile_shape<3, 3>>;
-#endif
-
-inline constexpr std::size_t round_up(std::size_t x, std::size_t to) { return (x + to - 1) / to * to; }
-
-// Calls body(shape) with the shape of the pair that pads `filters` the least.
-template <class Pair, class Body>
-decltype(auto) with_tile(std::size_t filters, Body&& body) {
-    using first = typename Pair::first_type;
-    using second = typename Pair::second_type;
-    if (round_up(filters, second::rows) < round_up(filters, first::rows)) return body(second{});
-    return body(first{});
-}
-
-template <class V>
-SPORE_ALWAYS_INLINE void keep_in_register([[maybe_unused]] V& v) {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    // GCC would otherwise fold the load into each FMA that uses it, and run out of load slots.
-#if defined(__AVX512F__)
-    asm("" : "+v"(v.data));
-#else
-    asm("" : "+x"(v.data));
-#endif
-#endif
-}
-
-// RF filters x NV runs over `taps` taps: out[f * plane + run.dst + lane] (+)= bias[f] +
-// sum_k weights[k * RF + f] * source[run.src + offsets[k] + lane], for the first `filters` rows
-// and each run's real lanes (a run of 0 lanes only pads the tile).
-template <class T, std::size_t RF, std::size_t NV>
-SPORE_NOINLINE void forward_tile(std::size_t taps, const T* SPORE_RESTRICT weights,
-                                 const std::size_t* SPORE_RESTRICT offsets, const T* source, const run* runs,
-                                 const T* bias, T* out, std::size_t plane, std::size_t filters, bool accumulate) {
-    using V = simd::batch<T>;
-    constexpr std::size_t W = V::size;
-    V acc[RF][NV];
-#pragma GCC unroll 16
-    for (std::size_t f = 0; f < RF; ++f)
-#pragma GCC unroll 16
-        for (std::size_t v = 0; v < NV; ++v) acc[f][v] = V(bias ? bias[f] : T(0));
-    const T* src[NV];
-#pragma GCC unroll 16
-    for (std::size_t v = 0; v < NV; ++v) src[v] = source + runs[v].src;
-    for (std::size_t k = 0; k < taps; ++k) {
-        const std::size_t offset = offsets[k];
-        V in[NV];
-#pragma GCC unroll 16
-        for (std::size_t v = 0; v < NV; ++v) {
-            in[v] = V::load_unaligned(src[v] + offset);
-            keep_in_register(in[v]);
-        }
-        const T* w = weights + k * RF;
-#pragma GCC unroll 16
-        for (std::size_t f = 0; f < RF; ++f) {
-            const V x(w[f]);
-#pragma GCC unroll 16
-            for (std::size_t v = 0; v < NV; ++v) acc[f][v] = xsimd::fma(x, in[v], acc[f][v]);
-        }
-    }
-    // f and v stay compile-time constants (a run-time index would put acc in memory)
-#pragma GCC unroll 16
-    for (std::size_t f = 0; f < RF; ++f) {
-        if (f >= filters) break;
-#pragma GCC unroll 16
-        for (std::size_t v = 0; v < NV; ++v) {
-            T* o = out + f * plane + runs[v].dst;
-            if (runs[v].lanes == W) {
-                V value = acc[f][v];
-                if (accumulate) value += V::load_unaligned(o);
-                value.store_unaligned(o);
-            } else if (accumulate) {
-                simd::store_first_lanes<true>(o, acc[f][v], runs[v].lanes);
-            } else {
-                simd::store_first_lanes<false>(o, acc[f][v], runs[v].lanes);
-            }
-        }
-    }
-}
-
-// RF filters x RK taps of dw over the runs of a few images, added to the tile's vector partial
-// sums `partial` (RF * RK vectors, lanes summed by finish_weight_tile):
-// partial[f][k] += sum_r dy[f * plane + run r] * x[run r + offsets[k]], lane by lane, over each
-// run's real lanes (masked loads of dy; rows from `filters` on are zero). A few images at a
-// time keep their dy and x in L1 across all tiles; accumulating over the whole batch in
-// registers would stream them from L2 once per tile.
-template <class T, std::size_t RF, std::size_t RK>
-SPORE_NOINLINE void weight_tile(std::size_t images, std::size_t run_count, const run* runs, const T* x,
-                                std::size_t x_stride, const T* dy, std::size_t dy_stride, std::size_t plane,
-                                std::size_t filters, const std::size_t* SPORE_RESTRICT offsets, std::size_t taps,
-                                T* SPORE_RESTRICT partial) {
-    using V = simd::batch<T>;
-    constexpr std::size_t W = V::size;
-    V acc[RF][RK];
-#pragma GCC unroll 16
-    for (std::size_t f = 0; f < RF; ++f)
-#pragma GCC unroll 16
-        for (std::size_t k = 0; k < RK; ++k) acc[f][k] = V::load_aligned(partial + (f * RK + k) * W);
-    std::size_t offset[RK];
-#pragma GCC unroll 16
-    for (std::size_t k = 0; k < RK; ++k) offset[k] = offsets[std::min(k, taps - 1)];
-    for (std::size_t n = 0; n < images; ++n)
-    for (std::size_t r = 0; r < run_count; ++r) {
-        const std::size_t lanes = runs[r].lanes;
-        const T* grad = dy + n * dy_stride + runs[r].dst;
-        V d[RF];
-#pragma GCC unroll 16
-        for (std::size_t f = 0; f < RF; ++f)
-            d[f] = f < filters ? simd::load_first_lanes<V>(grad + f * plane, lanes) : V(T(0));
-        const T* in = x + n * x_stride + runs[r].src;
-#pragma GCC unroll 16
-        for (std::size_t k = 0; k < RK; ++k) {
-            const V value = V::load_unaligned(in + offset[k]);
-#pragma GCC unroll 16
-            for (std::size_t f = 0; f < RF; ++f) acc[f][k] = xsimd::fma(d[f], value, acc[f][k]);
-        }
-    }
-#pragma GCC unroll 16
-    for (std::size_t f = 0; f < RF; ++f)
-#pragma GCC unroll 16
-        for (std::size_t k = 0; k < RK; ++k) acc[f][k].store_aligned(partial + (f * RK + k) * W);
-}
-
-// dw[f * dw_stride + k] (+)= the lanes of a tile's partial sums added up, for the first
-// `filters` x `taps` of the tile.
-template <class T, std::size_t RF, std::size_t RK>
-void finish_weight_tile(const T* partial, T* dw, std::size_t dw_stride, std::size_t filters, std::size_t taps,
-                        bool accumulate) {
-    using V = simd::batch<T>;
-    for (std::size_t f = 0; f < filters; ++f)
-        for (std::size_t k = 0; k < taps; ++k) {
-            const T sum = xsimd::hadd(V::load_aligned(partial + (f * RK + k) * V::size));
-            T& o = dw[f * dw_stride + k];
-            o = accumulate ? o + sum : sum;
-        }
-}
-
-}  // namespace spore::kernels::direct
-// ---- end spore/kernels/conv_direct.hpp ----
 
 namespace spore::kernels {
 
@@ -3334,6 +3378,528 @@ void conv2d_backward_weight(const conv2d_geometry& g, std::size_t batch, const T
 
 }  // namespace spore::kernels
 // ---- end spore/kernels/conv.hpp ----
+
+namespace spore::expr {
+
+template <class Input, class Weight, class Bias, std::size_t Stride, std::size_t Padding>
+struct check_conv2d {
+    static constexpr bool ranks = Input::rank == 4 && Weight::rank == 4;
+    static_assert(ranks, "spore: conv2d takes an input [N, C, H, W] and weights [F, C, KH, KW] "
+                         "(see check_conv2d<input, weight, bias, stride, padding> above)");
+    static constexpr bool channels = ranks && Input::extents[1] == Weight::extents[1];
+    static_assert(!ranks || channels, "spore: conv2d: the input's channels differ from the weights' "
+                                      "(see check_conv2d<input, weight, bias, stride, padding> above)");
+    static constexpr bool fits = ranks && Input::extents[2] + 2 * Padding >= Weight::extents[2] &&
+                                 Input::extents[3] + 2 * Padding >= Weight::extents[3];
+    static_assert(!ranks || fits, "spore: conv2d: the kernel is larger than the padded input "
+                                  "(see check_conv2d<input, weight, bias, stride, padding> above)");
+    static constexpr bool bias = Bias::rank == 0 || (Bias::rank == 1 && ranks && Bias::extents[0] == Weight::extents[0]);
+    static_assert(bias, "spore: conv2d: the bias must have one value per filter "
+                        "(see check_conv2d<input, weight, bias, stride, padding> above)");
+    static_assert(Stride > 0, "spore: conv2d: the stride must be positive");
+    static constexpr bool ok = ranks && channels && fits && bias && Stride > 0;
+};
+
+template <std::size_t Stride, std::size_t Padding, class X, class W>
+struct conv2d_shape {
+    using xs = typename X::shape_type;
+    using ws = typename W::shape_type;
+    static constexpr kernels::conv2d_geometry geometry{xs::extents[1], xs::extents[2], xs::extents[3],
+                                                       ws::extents[0], ws::extents[2], ws::extents[3], Stride, Padding};
+    using type = shape<xs::extents[0], ws::extents[0], geometry.out_h(), geometry.out_w()>;
+};
+
+// Bias C is a [F] operand, or constant<T> when the convolution has none.
+template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
+struct conv2d_node : node_base<typename X::value_type, typename conv2d_shape<Stride, Padding, X, W>::type,
+                               node_kind::heavy> {
+    using T = typename X::value_type;
+    static constexpr kernels::conv2d_geometry geometry = conv2d_shape<Stride, Padding, X, W>::geometry;
+    static constexpr std::size_t batch = X::shape_type::extents[0];
+    static constexpr bool has_bias = C::kind != node_kind::constant;
+    X a;
+    W b;
+    C c;
+    bool operator==(const conv2d_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = read_operand(a, state.a);
+        const T* w = read_operand(b, state.b);
+        const T* bias = nullptr;
+        if constexpr (has_bias) bias = read_operand(c, state.c);
+        kernels::conv2d_forward(geometry, batch, x, w, bias, state.mutable_value());
+    }
+
+    struct scratch {
+        aligned_buffer<T> weight_partials;  // the weight gradient kernel's per-chunk sums
+        aligned_buffer<T> unwanted;         // the half of the weight kernel's output nobody wants
+        template <class Planner>
+        void prepare(const Planner&, bool needs_grad) {
+            if (!needs_grad) return;
+            weight_partials = aligned_buffer<T>(kernels::weight_gradient_scratch<T>(geometry, batch));
+            unwanted = aligned_buffer<T>(W::shape_type::size + geometry.filters);
+        }
+    };
+
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        const auto w = graph.emit(b);
+        graph.require_leading_batch("Conv", x);
+        graph.require_unbatched("Conv", "weight", w);
+        std::vector<std::string> inputs{x.name, w.name};
+        std::string scalar_bias;
+        if constexpr (has_bias) {
+            const auto bias = graph.emit(c);
+            graph.require_unbatched("Conv", "bias", bias);
+            if constexpr (C::shape_type::rank == 1) inputs.push_back(bias.name);
+            else scalar_bias = bias.name;  // Conv's bias is one value per filter: add a scalar after it
+        }
+        const auto s = static_cast<std::int64_t>(Stride), p = static_cast<std::int64_t>(Padding);
+        std::string out = graph.node(
+            "Conv", std::move(inputs),
+            {graph.integers("kernel_shape", {std::int64_t(geometry.kernel_h), std::int64_t(geometry.kernel_w)}),
+             graph.integers("strides", {s, s}), graph.integers("pads", {p, p, p, p}),
+             graph.integers("dilations", {1, 1}), graph.integer("group", 1)});
+        if (!scalar_bias.empty()) out = graph.node("Add", {out, scalar_bias});
+        return {out, x.batch_axis};
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// conv2d<Stride, Padding>(x, w, b): NCHW convolution ("valid" with Padding = 0).
+template <std::size_t Stride = 1, std::size_t Padding = 0, expr::non_scalar_operand X, expr::non_scalar_operand W,
+          expr::non_scalar_operand B>
+constexpr auto conv2d(X&& x, W&& w, B&& b) {
+    auto ex = expr::operand_expression<X, X>(std::forward<X>(x));
+    auto ew = expr::operand_expression<W, W>(std::forward<W>(w));
+    auto eb = expr::operand_expression<B, B>(std::forward<B>(b));
+    using EX = decltype(ex);
+    using EW = decltype(ew);
+    using EB = decltype(eb);
+    static_assert(std::is_same_v<typename EX::value_type, typename EW::value_type> &&
+                      std::is_same_v<typename EX::value_type, typename EB::value_type>,
+                  "spore: conv2d operands must have the same element type");
+    if constexpr (expr::check_conv2d<typename EX::shape_type, typename EW::shape_type, typename EB::shape_type, Stride,
+                                     Padding>::ok)
+        return expr::conv2d_node<Stride, Padding, EX, EW, EB>{{}, ex, ew, eb};
+}
+// Without bias.
+template <std::size_t Stride = 1, std::size_t Padding = 0, expr::non_scalar_operand X, expr::non_scalar_operand W>
+constexpr auto conv2d(X&& x, W&& w) {
+    auto ex = expr::operand_expression<X, X>(std::forward<X>(x));
+    auto ew = expr::operand_expression<W, W>(std::forward<W>(w));
+    using EX = decltype(ex);
+    using EW = decltype(ew);
+    using T = typename EX::value_type;
+    using none = expr::constant<T>;
+    if constexpr (expr::check_conv2d<typename EX::shape_type, typename EW::shape_type, shape<>, Stride, Padding>::ok)
+        return expr::conv2d_node<Stride, Padding, EX, EW, none>{{}, ex, ew, none{{}, T(0)}};
+}
+
+}  // namespace spore
+// ---- end spore/expr/conv.hpp ----
+// ---- begin spore/expr/cross_entropy.hpp ----
+// Softmax cross-entropy as one heavy node: the mean over rows of logsumexp(x) - x[label]
+// (integer labels, -1 = ignore the row) or of sum_j t_j (logsumexp(x) - x_j) (target rows such
+// as one-hot vectors). One pass per row computes the row's maximum, its log-sum-exp and, when a
+// gradient is wanted, the softmax the backward rule (softmax - target) / rows needs (rule:
+// autodiff/rules/cross_entropy.hpp). It has no ONNX export: a loss is not part of a model.
+
+namespace spore::expr {
+
+template <class LogitsShape, class TargetShape, bool IntegerLabels>
+struct check_cross_entropy {
+    static constexpr bool matrix = LogitsShape::rank == 2;
+    static_assert(matrix, "spore: SoftmaxCrossEntropy takes logits [batch, classes] "
+                          "(see check_cross_entropy<logits shape, labels shape, integer labels> above)");
+    static constexpr bool targets_fit = [] {
+        if constexpr (!matrix) return true;
+        else if constexpr (IntegerLabels) return TargetShape::rank == 1 && TargetShape::extents[0] == LogitsShape::extents[0];
+        else return same_shape_v<LogitsShape, TargetShape>;
+    }();
+    static_assert(!IntegerLabels || targets_fit,
+                  "spore: SoftmaxCrossEntropy: integer labels must have the shape <batch> of the logits' rows "
+                  "(see check_cross_entropy<logits shape, labels shape, integer labels> above)");
+    static_assert(IntegerLabels || targets_fit,
+                  "spore: SoftmaxCrossEntropy: target rows (e.g. one-hot) must have the logits' shape "
+                  "(see check_cross_entropy<logits shape, targets shape, integer labels> above)");
+    static constexpr bool ok = matrix && targets_fit;
+};
+
+// A is the logits; Y is an integer label leaf [batch] or a floating-point target operand.
+template <class A, class Y>
+struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind::heavy> {
+    using T = typename A::value_type;
+    using label_type = typename Y::value_type;
+    static constexpr bool integer_labels = std::is_integral_v<label_type>;
+    static constexpr std::size_t rows = A::shape_type::extents[0];
+    static constexpr std::size_t classes = A::shape_type::extents[1];
+    A a;
+    Y b;
+    bool operator==(const cross_entropy_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        kernels::count(kernels::counters.softmax);
+        const T* x = read_operand(a, state.a);
+        const label_type* y = read_operand(b, state.b);
+        T* probabilities = state.needs_grad ? state.probabilities.data() : nullptr;
+        T total = 0;
+        std::size_t counted = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* row = x + r * classes;
+            if constexpr (integer_labels) {
+                const std::int64_t label = y[r];
+                if (label < -1 || label >= std::int64_t(classes))
+                    throw error("spore::nn::SoftmaxCrossEntropy: label " + std::to_string(label) + " in row " +
+                                std::to_string(r) + " is outside [0, " + std::to_string(classes) +
+                                "); -1 ignores a row");
+                if (label == -1) {
+                    state.log_sum_exp.data()[r] = T(0);
+                    continue;
+                }
+            }
+            const T lse = row_log_sum_exp(row, probabilities ? probabilities + r * classes : nullptr);
+            state.log_sum_exp.data()[r] = lse;
+            if constexpr (integer_labels) {
+                total += lse - row[y[r]];
+            } else {
+                accumulator<reductions::sum, T> weight, dot;
+                const T* t = y + r * classes;
+                for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                    const V tj = simd::load<V>(t + j);
+                    weight.add(tj);
+                    dot.add(tj * simd::load<V>(row + j));
+                });
+                total += lse * weight.result() - dot.result();
+            }
+            ++counted;
+        }
+        state.counted_rows = counted;
+        // every row ignored: no loss and no gradient, rather than 0/0
+        state.mutable_value()[0] = counted ? total / T(counted) : T(0);
+    }
+
+    // log(sum(exp(row))) through the row's maximum; writes softmax(row) when `softmax` is set.
+    static T row_log_sum_exp(const T* row, T* softmax) {
+        accumulator<reductions::max, T> maximum;
+        for_each_batch<T>(classes, [&]<class V>(std::size_t j) { maximum.add(simd::load<V>(row + j)); });
+        const T top = maximum.result();
+        accumulator<reductions::sum, T> total;
+        for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+            const V e = simd::exp(simd::load<V>(row + j) - simd::splat<V>(top));
+            if (softmax) simd::store(softmax + j, e);
+            total.add(e);
+        });
+        const T sum = total.result();
+        if (softmax) {
+            const T scale = T(1) / sum;
+            for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                simd::store(softmax + j, simd::load<V>(softmax + j) * simd::splat<V>(scale));
+            });
+        }
+        return top + std::log(sum);
+    }
+
+    struct scratch {
+        std::size_t counted_rows = 0;
+        aligned_buffer<T> log_sum_exp;    // per row
+        aligned_buffer<T> probabilities;  // softmax of the logits, when a gradient is wanted
+        template <class Planner>
+        void prepare(const Planner&, bool needs_grad) {
+            log_sum_exp = aligned_buffer<T>(rows);
+            if (needs_grad) probabilities = aligned_buffer<T>(rows * classes);
+        }
+    };
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// softmax_cross_entropy(logits [B, C], labels) with labels an integer tensor (or placeholder)
+// of shape <B> (-1 ignores a row; the mean is over the other rows), or target rows [B, C].
+template <expr::non_scalar_operand L, class Y>
+constexpr auto softmax_cross_entropy(L&& logits, Y&& labels) {
+    auto a = expr::operand_expression<L, L>(std::forward<L>(logits));
+    using A = decltype(a);
+    using label_type = typename expr::expression_of<Y>::value_type;
+    constexpr bool integer = std::is_integral_v<label_type>;
+    if constexpr (integer) {
+        static_assert(!(is_tensor_v<std::remove_cvref_t<Y>> && std::is_rvalue_reference_v<Y&&>),
+                      "spore: a temporary tensor in an expression would dangle; give it a name first");
+        static_assert(expr::expression_of<Y>::kind == expr::node_kind::leaf,
+                      "spore: SoftmaxCrossEntropy: integer labels must be a tensor or a placeholder");
+        auto b = expr::as_expression(labels);
+        using B = decltype(b);
+        if constexpr (expr::check_cross_entropy<typename A::shape_type, typename B::shape_type, true>::ok)
+            return expr::cross_entropy_node<A, B>{{}, a, b};
+    } else {
+        auto b = expr::operand_expression<Y, Y>(std::forward<Y>(labels));
+        using B = decltype(b);
+        static_assert(std::is_same_v<typename A::value_type, typename B::value_type>,
+                      "spore: SoftmaxCrossEntropy: logits and targets must have the same element type");
+        if constexpr (expr::check_cross_entropy<typename A::shape_type, typename B::shape_type, false>::ok)
+            return expr::cross_entropy_node<A, B>{{}, a, b};
+    }
+}
+
+}  // namespace spore
+// ---- end spore/expr/cross_entropy.hpp ----
+// ---- begin spore/expr/dropout.hpp ----
+// dropout<P>(x, seed) as a heavy node. In training mode (a gradient program) each element is
+// zeroed with probability P and the others scaled by 1 / (1 - P), with a fresh mask on every
+// run; in evaluation mode it is the identity. The mask of a run depends only on the seed, the
+// node's stream (its place among the program's random nodes) and the run's number, so a
+// program is reproducible from the seed and two programs built alike draw alike.
+// Rule: autodiff/rules/dropout.hpp.
+
+namespace spore::expr {
+
+// splitmix64's finaliser: neighbouring inputs give unrelated outputs.
+constexpr std::uint64_t mix64(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+template <double P>
+struct check_dropout_probability {
+    static_assert(P >= 0.0 && P < 1.0, "spore: dropout: the probability of zeroing must lie in [0, 1) "
+                                       "(see check_dropout_probability<P> above)");
+    static constexpr bool ok = P >= 0.0 && P < 1.0;
+};
+
+template <double P, class A>
+struct dropout_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t size = A::shape_type::size;
+    static constexpr double probability = P;
+    A a;
+    std::uint64_t seed = 0;
+    bool operator==(const dropout_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = read_operand(a, state.a);
+        T* y = state.mutable_value();
+        if (!state.training || P == 0.0) {
+            std::copy_n(x, size, y);
+            return;
+        }
+        const std::uint64_t run = state.runs++;
+        random_engine rng(mix64(mix64(seed ^ mix64(state.stream + 1)) + run));
+        // keep when a 64-bit draw is at least P * 2^64: probability exactly 1 - P up to 2^-64
+        const std::uint64_t threshold = static_cast<std::uint64_t>(P * 18446744073709551616.0);
+        const T scale = T(1) / T(1.0 - P);
+        T* mask = state.needs_grad ? state.mask.data() : nullptr;
+        for (std::size_t i = 0; i < size; ++i) {
+            const T m = rng.next_u64() >= threshold ? scale : T(0);
+            if (mask) mask[i] = m;
+            y[i] = x[i] * m;
+        }
+    }
+
+    struct scratch {
+        bool training = false;
+        std::uint64_t stream = 0;  // this node's place among the program's random nodes
+        std::uint64_t runs = 0;    // training forward passes so far
+        aligned_buffer<T> mask;    // 0 or 1 / (1 - P) per element, for the backward pass
+        template <class Planner>
+        void prepare(Planner& p, bool needs_grad) {
+            training = p.training;
+            stream = p.random_streams++;
+            if (training && needs_grad) mask = aligned_buffer<T>(size);
+        }
+    };
+
+    // Evaluation mode: dropout passes its input through.
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        return graph.emit(a);
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// dropout<P>(x, seed): see the node above; nn::Dropout<P> keeps the seed in a cell.
+template <double P, expr::non_scalar_operand X>
+constexpr auto dropout(X&& x, std::uint64_t seed) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    if constexpr (expr::check_dropout_probability<P>::ok) return expr::dropout_node<P, decltype(a)>{{}, a, seed};
+}
+
+}  // namespace spore
+// ---- end spore/expr/dropout.hpp ----
+// ---- begin spore/expr/matmul.hpp ----
+// matmul(A [M, K], B [K, N]) -> [M, N], and transpose of a matrix. Both read their operands as
+// dense memory and run through the GEMM kernel. Their rules: autodiff/rules/matmul.hpp.
+
+namespace spore::expr {
+
+template <class LeftShape, class RightShape>
+struct check_matmul {
+    static constexpr bool ok = LeftShape::rank == 2 && RightShape::rank == 2 &&
+                               LeftShape::extents[LeftShape::rank - 1] == RightShape::extents[0];
+    static_assert(LeftShape::rank == 2 && RightShape::rank == 2,
+                  "spore: matmul takes two matrices (see check_matmul<left shape, right shape> above)");
+    static_assert(ok, "spore: matmul needs the columns of the left operand to equal the rows of the right "
+                      "(see check_matmul<left shape, right shape> above)");
+};
+
+template <class A>
+struct transpose_node;
+
+template <class E>
+inline constexpr bool is_transpose_v = false;
+template <class A>
+inline constexpr bool is_transpose_v<transpose_node<A>> = true;
+
+// A transpose of a tensor (a Dense layer's weight, say) that a matmul reads in place, as a
+// transposed GEMM operand, rather than copying it transposed on every run.
+template <class E>
+inline constexpr bool transposed_leaf_v = false;
+template <class A>
+inline constexpr bool transposed_leaf_v<transpose_node<A>> = A::kind == node_kind::leaf;
+
+template <class A, class B>
+struct matmul_node : node_base<typename A::value_type,
+                               shape<A::shape_type::extents[0], B::shape_type::extents[B::shape_type::rank - 1]>,
+                               node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t m = A::shape_type::extents[0];
+    static constexpr std::size_t k = B::shape_type::extents[0];
+    static constexpr std::size_t n = B::shape_type::extents[1];
+    A a;
+    B b;
+    bool operator==(const matmul_node&) const = default;
+
+    // How the GEMM reads each operand: a transposed leaf in place (stored [k, m] or [n, k]).
+    template <class Child>
+    static constexpr bool reads_in_place = transposed_leaf_v<Child>;
+    static constexpr auto trans_a = transposed_leaf_v<A> ? kernels::transpose::yes : kernels::transpose::no;
+    static constexpr auto trans_b = transposed_leaf_v<B> ? kernels::transpose::yes : kernels::transpose::no;
+    static constexpr std::size_t lda = transposed_leaf_v<A> ? m : k;
+    static constexpr std::size_t ldb = transposed_leaf_v<B> ? k : n;
+
+    template <class S>
+    void forward(S& state) const {
+        if constexpr (transposed_leaf_v<A>) state.a.values = a.a.data;
+        else read_operand(a, state.a);
+        if constexpr (transposed_leaf_v<B>) state.b.values = b.a.data;
+        else read_operand(b, state.b);
+        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a.values, lda, state.b.values, ldb, T(0),
+                      state.mutable_value(), n);
+    }
+
+    // MatMul, or Gemm when an operand is transposed; a bias added to the product is Gemm's C.
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        return product(graph, static_cast<const constant<T>*>(nullptr));
+    }
+    template <class Graph, class C>
+    auto to_onnx_plus(Graph& graph, const C& bias) const -> typename Graph::value {
+        return product(graph, &bias);
+    }
+
+private:
+    template <class Graph, class C>
+    auto product(Graph& graph, const C* bias) const -> typename Graph::value {
+        constexpr bool ta = is_transpose_v<A>, tb = is_transpose_v<B>;
+        const auto x = [&] {
+            if constexpr (ta) return graph.emit(a.a);
+            else return graph.emit(a);
+        }();
+        const auto y = [&] {
+            if constexpr (tb) return graph.emit(b.a);
+            else return graph.emit(b);
+        }();
+        // the batch axis as an axis of op(A) [m, k] and op(B) [k, n]
+        const int axis_a = x.batch_axis < 0 ? -1 : (ta ? 1 - x.batch_axis : x.batch_axis);
+        const int axis_b = y.batch_axis < 0 ? -1 : (tb ? 1 - y.batch_axis : y.batch_axis);
+        const std::string op = bias || ta || tb ? "Gemm" : "MatMul";
+        if ((axis_a == 1) != (axis_b == 0))
+            graph.batch_error(op + " sums over the batch axis of one operand against a fixed extent of the other");
+        if (axis_a == 0 && axis_b == 1) graph.batch_error(op + " has the batch axis in both operands");
+        int axis = axis_a == 0 ? 0 : (axis_b == 1 ? 1 : -1);
+        std::vector<std::string> inputs{x.name, y.name};
+        if (bias) {
+            const auto c = graph.emit(*bias);
+            axis = graph.elementwise_batch_axis("Gemm", Graph::template dims_of<typename matmul_node::shape_type>(),
+                                                {{axis, Graph::template dims_of<typename matmul_node::shape_type>()},
+                                                 {c.batch_axis, Graph::template dims_of<typename C::shape_type>()}});
+            inputs.push_back(c.name);
+        }
+        if (op == "MatMul") return {graph.node(op, std::move(inputs)), axis};
+        std::vector<typename Graph::attribute> attributes;
+        if (ta) attributes.push_back(graph.integer("transA", 1));
+        if (tb) attributes.push_back(graph.integer("transB", 1));
+        return {graph.node(op, std::move(inputs), std::move(attributes)), axis};
+    }
+};
+
+template <class A>
+struct transpose_node : node_base<typename A::value_type,
+                                  shape<A::shape_type::extents[1], A::shape_type::extents[0]>, node_kind::heavy> {
+    static_assert(A::shape_type::rank == 2, "spore: transpose takes a matrix");
+    static constexpr std::size_t rows = A::shape_type::extents[0];
+    static constexpr std::size_t cols = A::shape_type::extents[1];
+    A a;
+    bool operator==(const transpose_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        kernels::count(kernels::counters.transpose);
+        const auto* in = read_operand(a, state.a);
+        auto* out = state.mutable_value();
+        for (std::size_t i = 0; i < rows; ++i)
+            for (std::size_t j = 0; j < cols; ++j) out[j * rows + i] = in[i * cols + j];
+    }
+
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        return {graph.node("Transpose", {x.name}, {graph.integers("perm", {1, 0})}),
+                x.batch_axis < 0 ? -1 : 1 - x.batch_axis};
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+template <expr::non_scalar_operand L, expr::non_scalar_operand R>
+constexpr auto matmul(L&& l, R&& r) {
+    auto a = expr::operand_expression<L, L>(std::forward<L>(l));
+    auto b = expr::operand_expression<R, R>(std::forward<R>(r));
+    using A = decltype(a);
+    using B = decltype(b);
+    static_assert(std::is_same_v<typename A::value_type, typename B::value_type>,
+                  "spore: matmul operands must have the same element type");
+    if constexpr (expr::check_matmul<typename A::shape_type, typename B::shape_type>::ok)
+        return expr::matmul_node<A, B>{{}, a, b};
+}
+
+template <expr::non_scalar_operand X>
+constexpr auto transpose(X&& x) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    return expr::transpose_node<decltype(a)>{{}, a};
+}
+
+}  // namespace spore
+// ---- end spore/expr/matmul.hpp ----
+// ---- begin spore/expr/pool.hpp ----
+// max_pool2d<K, S>(x) and avg_pool2d<K, S>(x) over NCHW, windows K x K at stride S, no
+// padding. The input is read dense and run through kernels/pool.hpp. Rule:
+// autodiff/rules/pool.hpp.
+
 // ---- begin spore/kernels/pool.hpp ----
 // Max and average pooling over NCHW planes ("valid": windows that fit). Max pooling records
 // the position of each maximum, so its backward pass is a scatter.
@@ -3495,85 +4061,6 @@ void avg_pool2d_backward(const pool2d_geometry& g, const T* dy, T* dx, bool accu
 
 namespace spore::expr {
 
-template <class Input, class Weight, class Bias, std::size_t Stride, std::size_t Padding>
-struct check_conv2d {
-    static constexpr bool ranks = Input::rank == 4 && Weight::rank == 4;
-    static_assert(ranks, "spore: conv2d takes an input [N, C, H, W] and weights [F, C, KH, KW] "
-                         "(see check_conv2d<input, weight, bias, stride, padding> above)");
-    static constexpr bool channels = ranks && Input::extents[1] == Weight::extents[1];
-    static_assert(!ranks || channels, "spore: conv2d: the input's channels differ from the weights' "
-                                      "(see check_conv2d<input, weight, bias, stride, padding> above)");
-    static constexpr bool fits = ranks && Input::extents[2] + 2 * Padding >= Weight::extents[2] &&
-                                 Input::extents[3] + 2 * Padding >= Weight::extents[3];
-    static_assert(!ranks || fits, "spore: conv2d: the kernel is larger than the padded input "
-                                  "(see check_conv2d<input, weight, bias, stride, padding> above)");
-    static constexpr bool bias = Bias::rank == 0 || (Bias::rank == 1 && ranks && Bias::extents[0] == Weight::extents[0]);
-    static_assert(bias, "spore: conv2d: the bias must have one value per filter "
-                        "(see check_conv2d<input, weight, bias, stride, padding> above)");
-    static_assert(Stride > 0, "spore: conv2d: the stride must be positive");
-    static constexpr bool ok = ranks && channels && fits && bias && Stride > 0;
-};
-
-template <std::size_t Stride, std::size_t Padding, class X, class W>
-struct conv2d_shape {
-    using xs = typename X::shape_type;
-    using ws = typename W::shape_type;
-    static constexpr kernels::conv2d_geometry geometry{xs::extents[1], xs::extents[2], xs::extents[3],
-                                                       ws::extents[0], ws::extents[2], ws::extents[3], Stride, Padding};
-    using type = shape<xs::extents[0], ws::extents[0], geometry.out_h(), geometry.out_w()>;
-};
-
-// Bias C is a [F] operand, or constant<T> when the convolution has none.
-template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
-struct conv2d_node : node_base<typename X::value_type, typename conv2d_shape<Stride, Padding, X, W>::type,
-                               node_kind::heavy> {
-    using T = typename X::value_type;
-    static constexpr kernels::conv2d_geometry geometry = conv2d_shape<Stride, Padding, X, W>::geometry;
-    static constexpr std::size_t batch = X::shape_type::extents[0];
-    static constexpr bool has_bias = C::kind != node_kind::constant;
-    X a;
-    W b;
-    C c;
-    bool operator==(const conv2d_node&) const = default;
-
-    template <class S>
-    void forward(S& state) const {
-        state.x_values = operand_values(a, state.a, state.a_buffer);
-        state.w_values = operand_values(b, state.b, state.b_buffer);
-        const T* bias = nullptr;
-        if constexpr (has_bias) bias = operand_values(c, state.c, state.c_buffer);
-        kernels::conv2d_forward(geometry, batch, state.x_values, state.w_values, bias, state.mutable_value());
-    }
-};
-
-template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
-struct state_of<conv2d_node<Stride, Padding, X, W, C>> {
-    using node = conv2d_node<Stride, Padding, X, W, C>;
-    using T = typename X::value_type;
-    struct type : heavy_state_base<T, typename node::shape_type> {
-        state_t<X> a;
-        state_t<W> b;
-        state_t<C> c;
-        operand_buffer<X> a_buffer;
-        operand_buffer<W> b_buffer;
-        operand_buffer<C> c_buffer;
-        const T* x_values = nullptr;
-        const T* w_values = nullptr;
-        // gradients of operands that are not dense, and the weight gradient's chunk sums
-        aligned_buffer<T> x_gradient, w_gradient, bias_gradient, weight_scratch;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            b_buffer.allocate();
-            if constexpr (node::has_bias) c_buffer.allocate();
-            if (!this->needs_grad) return;
-            x_gradient = aligned_buffer<T>(X::shape_type::size);
-            w_gradient = aligned_buffer<T>(W::shape_type::size);
-            bias_gradient = aligned_buffer<T>(node::geometry.filters);
-            weight_scratch = aligned_buffer<T>(kernels::weight_gradient_scratch<T>(node::geometry, node::batch));
-        }
-    };
-};
-
 enum class pooling { max, average };
 
 template <pooling Kind, std::size_t Kernel, std::size_t Stride, class Shape>
@@ -3596,64 +4083,34 @@ struct pool2d_node : node_base<typename A::value_type,
 
     template <class S>
     void forward(S& state) const {
-        const auto* x = operand_values(a, state.a, state.a_buffer);
+        const auto* x = read_operand(a, state.a);
         if constexpr (Kind == pooling::max)  // the argmax only for a backward pass
             kernels::max_pool2d_forward(geometry, x, state.mutable_value(), state.needs_grad ? state.where.data() : nullptr);
         else kernels::avg_pool2d_forward(geometry, x, state.mutable_value());
     }
-};
 
-template <pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
-struct state_of<pool2d_node<Kind, Kernel, Stride, A>> {
-    using node = pool2d_node<Kind, Kernel, Stride, A>;
-    using T = typename A::value_type;
-    struct type : heavy_state_base<T, typename node::shape_type> {
-        state_t<A> a;
-        operand_buffer<A> a_buffer;
-        aligned_buffer<std::uint32_t> where;  // max pooling: argmax of each window
-        aligned_buffer<T> a_gradient;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if (!this->needs_grad) return;
-            if constexpr (Kind == pooling::max) where = aligned_buffer<std::uint32_t>(node::shape_type::size);
-            a_gradient = aligned_buffer<T>(A::shape_type::size);
+    struct scratch {
+        aligned_buffer<std::uint32_t> where;  // max pooling: argmax of each window, for the backward pass
+        template <class Planner>
+        void prepare(const Planner&, bool needs_grad) {
+            if (Kind == pooling::max && needs_grad) where = aligned_buffer<std::uint32_t>(pool2d_node::shape_type::size);
         }
     };
+
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const std::string op = Kind == pooling::max ? "MaxPool" : "AveragePool";
+        const auto x = graph.emit(a);
+        graph.require_leading_batch(op, x);
+        const auto k = static_cast<std::int64_t>(Kernel), s = static_cast<std::int64_t>(Stride);
+        return {graph.node(op, {x.name}, {graph.integers("kernel_shape", {k, k}), graph.integers("strides", {s, s})}),
+                x.batch_axis};
+    }
 };
 
 }  // namespace spore::expr
 
 namespace spore {
-
-// conv2d<Stride, Padding>(x, w, b): NCHW convolution ("valid" with Padding = 0).
-template <std::size_t Stride = 1, std::size_t Padding = 0, expr::non_scalar_operand X, expr::non_scalar_operand W,
-          expr::non_scalar_operand B>
-constexpr auto conv2d(X&& x, W&& w, B&& b) {
-    auto ex = expr::operand_expression<X, X>(std::forward<X>(x));
-    auto ew = expr::operand_expression<W, W>(std::forward<W>(w));
-    auto eb = expr::operand_expression<B, B>(std::forward<B>(b));
-    using EX = decltype(ex);
-    using EW = decltype(ew);
-    using EB = decltype(eb);
-    static_assert(std::is_same_v<typename EX::value_type, typename EW::value_type> &&
-                      std::is_same_v<typename EX::value_type, typename EB::value_type>,
-                  "spore: conv2d operands must have the same element type");
-    if constexpr (expr::check_conv2d<typename EX::shape_type, typename EW::shape_type, typename EB::shape_type, Stride,
-                                     Padding>::ok)
-        return expr::conv2d_node<Stride, Padding, EX, EW, EB>{{}, ex, ew, eb};
-}
-// Without bias.
-template <std::size_t Stride = 1, std::size_t Padding = 0, expr::non_scalar_operand X, expr::non_scalar_operand W>
-constexpr auto conv2d(X&& x, W&& w) {
-    auto ex = expr::operand_expression<X, X>(std::forward<X>(x));
-    auto ew = expr::operand_expression<W, W>(std::forward<W>(w));
-    using EX = decltype(ex);
-    using EW = decltype(ew);
-    using T = typename EX::value_type;
-    using none = expr::constant<T>;
-    if constexpr (expr::check_conv2d<typename EX::shape_type, typename EW::shape_type, shape<>, Stride, Padding>::ok)
-        return expr::conv2d_node<Stride, Padding, EX, EW, none>{{}, ex, ew, none{{}, T(0)}};
-}
 
 template <std::size_t Kernel, std::size_t Stride = Kernel, expr::non_scalar_operand X>
 constexpr auto max_pool2d(X&& x) {
@@ -3667,430 +4124,157 @@ constexpr auto avg_pool2d(X&& x) {
 }
 
 }  // namespace spore
-// ---- end spore/expr/conv.hpp ----
-// ---- begin spore/expr/cross_entropy.hpp ----
-// Softmax cross-entropy as one heavy node: the mean over rows of logsumexp(x) - x[label]
-// (integer labels, -1 = ignore the row) or of sum_j t_j (logsumexp(x) - x_j) (target rows such
-// as one-hot vectors). One pass per row computes the row's maximum, its log-sum-exp and, when a
-// gradient is wanted, the softmax the backward rule (softmax - target) / rows needs.
+// ---- end spore/expr/pool.hpp ----
+// ---- begin spore/expr/reshape.hpp ----
+// reshape<Shape>(x) and flatten(x). Row-major order is kept, so reshaping a flat subtree is free:
+// the node only renames the shape. A subtree that broadcasts is materialised first (the
+// heavy kind; its rule: autodiff/rules/reshape.hpp).
 
 namespace spore::expr {
 
-template <class LogitsShape, class TargetShape, bool IntegerLabels>
-struct check_cross_entropy {
-    static constexpr bool matrix = LogitsShape::rank == 2;
-    static_assert(matrix, "spore: SoftmaxCrossEntropy takes logits [batch, classes] "
-                          "(see check_cross_entropy<logits shape, labels shape, integer labels> above)");
-    static constexpr bool targets_fit = [] {
-        if constexpr (!matrix) return true;
-        else if constexpr (IntegerLabels) return TargetShape::rank == 1 && TargetShape::extents[0] == LogitsShape::extents[0];
-        else return same_shape_v<LogitsShape, TargetShape>;
-    }();
-    static_assert(!IntegerLabels || targets_fit,
-                  "spore: SoftmaxCrossEntropy: integer labels must have the shape <batch> of the logits' rows "
-                  "(see check_cross_entropy<logits shape, labels shape, integer labels> above)");
-    static_assert(IntegerLabels || targets_fit,
-                  "spore: SoftmaxCrossEntropy: target rows (e.g. one-hot) must have the logits' shape "
-                  "(see check_cross_entropy<logits shape, targets shape, integer labels> above)");
-    static constexpr bool ok = matrix && targets_fit;
+template <class From, class To>
+struct check_reshape {
+    static_assert(From::size == To::size,
+                  "spore: reshape must keep the number of elements (see check_reshape<from shape, to shape> above)");
+    static constexpr bool ok = From::size == To::size;
 };
 
-// A is the logits; Y is an integer label leaf [batch] or a floating-point target operand.
-template <class A, class Y>
-struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind::heavy> {
-    using T = typename A::value_type;
-    using label_type = typename Y::value_type;
-    static constexpr bool integer_labels = std::is_integral_v<label_type>;
-    static constexpr std::size_t rows = A::shape_type::extents[0];
-    static constexpr std::size_t classes = A::shape_type::extents[1];
+template <class Shape, class A>
+struct reshape_node
+    : node_base<typename A::value_type, Shape, is_flat_v<A> ? node_kind::elementwise : node_kind::heavy> {
+    static constexpr bool fuses_operands = true;
     A a;
-    Y b;
-    bool operator==(const cross_entropy_node&) const = default;
+    bool operator==(const reshape_node&) const = default;
+
+    template <bool Splat, class S>
+    SPORE_ALWAYS_INLINE auto cursor(S& state, std::size_t base) const {
+        return make_cursor<Splat>(a, state.a, base);
+    }
+    template <class S>
+    void forward(S& state) const {
+        evaluate_region(a, state.a, state.mutable_value());
+    }
+
+    // Flatten when it keeps the leading axis and makes a matrix; else Reshape, with 0 (the
+    // input's own extent) on a symbolic batch axis.
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        using in = typename A::shape_type;
+        const auto x = graph.emit(a);
+        const bool keeps_leading = Shape::rank >= 1 && in::rank >= 1 && Shape::extents[0] == in::extents[0];
+        if (x.batch_axis >= 0 && !(x.batch_axis == 0 && keeps_leading))
+            graph.batch_error("Reshape from " + in::to_string() + " to " + Shape::to_string() + " moves the batch axis");
+        if (Shape::rank == 2 && in::rank >= 2 && keeps_leading)
+            return {graph.node("Flatten", {x.name}, {graph.integer("axis", 1)}), x.batch_axis};
+        auto target = Graph::template dims_of<Shape>();
+        if (x.batch_axis == 0) target[0] = 0;
+        return {graph.node("Reshape", {x.name, graph.int64_initializer("shape", std::move(target))}), x.batch_axis};
+    }
+};
+
+template <class Shape, class A>
+struct is_flat<reshape_node<Shape, A>> : std::true_type {};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+template <class Shape, expr::non_scalar_operand X>
+constexpr auto reshape(X&& x) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    using A = decltype(a);
+    if constexpr (expr::check_reshape<typename A::shape_type, Shape>::ok) return expr::reshape_node<Shape, A>{{}, a};
+}
+
+// Keeps the leading (batch) axis and flattens the rest: [N, C, H, W] -> [N, C*H*W].
+template <expr::non_scalar_operand X>
+constexpr auto flatten(X&& x) {
+    using S = typename expr::expression_of<X>::shape_type;
+    static_assert(S::rank >= 1, "spore: flatten needs at least one axis");
+    if constexpr (S::rank == 1) return reshape<S>(std::forward<X>(x));
+    else return reshape<shape<S::extents[0], S::size / S::extents[0]>>(std::forward<X>(x));
+}
+
+}  // namespace spore
+// ---- end spore/expr/reshape.hpp ----
+// ---- begin spore/expr/softmax.hpp ----
+// softmax and log_softmax over the last axis, stabilised by subtracting each row's maximum.
+// Rule: autodiff/rules/softmax.hpp.
+
+namespace spore::expr {
+
+template <bool Log, class A>
+struct softmax_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr bool is_log = Log;
+    static constexpr std::size_t row_length = A::shape_type::last();
+    A a;
+    bool operator==(const softmax_node&) const = default;
 
     template <class S>
     void forward(S& state) const {
         kernels::count(kernels::counters.softmax);
-        const T* x = operand_values(a, state.a, state.a_buffer);
-        state.x_values = x;
-        const label_type* y = nullptr;
-        if constexpr (integer_labels) y = b.data;
-        else y = operand_values(b, state.b, state.b_buffer);
-        state.y_values = y;
-        T* probabilities = state.needs_grad ? state.probabilities.data() : nullptr;
-        T total = 0;
-        std::size_t counted = 0;
-        for (std::size_t r = 0; r < rows; ++r) {
-            const T* row = x + r * classes;
-            if constexpr (integer_labels) {
-                const std::int64_t label = y[r];
-                if (label < -1 || label >= std::int64_t(classes))
-                    throw error("spore::nn::SoftmaxCrossEntropy: label " + std::to_string(label) + " in row " +
-                                std::to_string(r) + " is outside [0, " + std::to_string(classes) +
-                                "); -1 ignores a row");
-                if (label == -1) {
-                    state.log_sum_exp.data()[r] = T(0);
-                    continue;
-                }
-            }
-            const T lse = row_log_sum_exp(row, probabilities ? probabilities + r * classes : nullptr);
-            state.log_sum_exp.data()[r] = lse;
-            if constexpr (integer_labels) {
-                total += lse - row[y[r]];
-            } else {
-                accumulator<reductions::sum, T> weight, dot;
-                const T* t = y + r * classes;
-                for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                    const V tj = simd::load<V>(t + j);
-                    weight.add(tj);
-                    dot.add(tj * simd::load<V>(row + j));
-                });
-                total += lse * weight.result() - dot.result();
-            }
-            ++counted;
-        }
-        state.counted_rows = counted;
-        // every row ignored: no loss and no gradient, rather than 0/0
-        state.mutable_value()[0] = counted ? total / T(counted) : T(0);
-    }
-
-    // log(sum(exp(row))) through the row's maximum; writes softmax(row) when `softmax` is set.
-    static T row_log_sum_exp(const T* row, T* softmax) {
-        accumulator<reductions::max, T> maximum;
-        for_each_batch<T>(classes, [&]<class V>(std::size_t j) { maximum.add(simd::load<V>(row + j)); });
-        const T top = maximum.result();
-        accumulator<reductions::sum, T> total;
-        for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-            const V e = simd::exp(simd::load<V>(row + j) - simd::splat<V>(top));
-            if (softmax) simd::store(softmax + j, e);
-            total.add(e);
-        });
-        const T sum = total.result();
-        if (softmax) {
-            const T scale = T(1) / sum;
-            for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                simd::store(softmax + j, simd::load<V>(softmax + j) * simd::splat<V>(scale));
+        const T* in = read_operand(a, state.a);
+        T* out = state.mutable_value();
+        for (std::size_t base = 0; base < A::shape_type::size; base += row_length) {
+            const T* x = in + base;
+            T* y = out + base;
+            T top = x[0];
+            for (std::size_t j = 1; j < row_length; ++j) top = x[j] > top ? x[j] : top;
+            T total = 0;
+            for_each_batch<T>(row_length, [&]<class V>(std::size_t j) {
+                V e = simd::exp(simd::load<V>(x + j) - simd::splat<V>(top));
+                simd::store(y + j, e);
+                total += simd::hsum(e);
             });
-        }
-        return top + std::log(sum);
-    }
-};
-
-template <class A, class Y>
-struct state_of<cross_entropy_node<A, Y>> {
-    using node = cross_entropy_node<A, Y>;
-    using T = typename A::value_type;
-    struct type : heavy_state_base<T, shape<>> {
-        state_t<A> a;
-        state_t<Y> b;
-        operand_buffer<A> a_buffer;
-        operand_buffer<Y> b_buffer;
-        const T* x_values = nullptr;
-        const typename Y::value_type* y_values = nullptr;
-        std::size_t counted_rows = 0;
-        aligned_buffer<T> log_sum_exp;    // per row
-        aligned_buffer<T> probabilities;  // softmax of the logits, when a gradient is wanted
-        aligned_buffer<T> a_gradient, b_gradient;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if constexpr (!node::integer_labels) b_buffer.allocate();
-            log_sum_exp = aligned_buffer<T>(node::rows);
-            if (!this->needs_grad) return;
-            probabilities = aligned_buffer<T>(node::rows * node::classes);
-            a_gradient = aligned_buffer<T>(node::rows * node::classes);
-            if constexpr (!node::integer_labels) b_gradient = aligned_buffer<T>(node::rows * node::classes);
-        }
-    };
-};
-
-}  // namespace spore::expr
-
-namespace spore {
-
-// softmax_cross_entropy(logits [B, C], labels) with labels an integer tensor (or placeholder)
-// of shape <B> (-1 ignores a row; the mean is over the other rows), or target rows [B, C].
-template <expr::non_scalar_operand L, class Y>
-constexpr auto softmax_cross_entropy(L&& logits, Y&& labels) {
-    auto a = expr::operand_expression<L, L>(std::forward<L>(logits));
-    using A = decltype(a);
-    using label_type = typename expr::expression_of<Y>::value_type;
-    constexpr bool integer = std::is_integral_v<label_type>;
-    if constexpr (integer) {
-        static_assert(!(is_tensor_v<std::remove_cvref_t<Y>> && std::is_rvalue_reference_v<Y&&>),
-                      "spore: a temporary tensor in an expression would dangle; give it a name first");
-        static_assert(expr::expression_of<Y>::kind == expr::node_kind::leaf,
-                      "spore: SoftmaxCrossEntropy: integer labels must be a tensor or a placeholder");
-        auto b = expr::as_expression(labels);
-        using B = decltype(b);
-        if constexpr (expr::check_cross_entropy<typename A::shape_type, typename B::shape_type, true>::ok)
-            return expr::cross_entropy_node<A, B>{{}, a, b};
-    } else {
-        auto b = expr::operand_expression<Y, Y>(std::forward<Y>(labels));
-        using B = decltype(b);
-        static_assert(std::is_same_v<typename A::value_type, typename B::value_type>,
-                      "spore: SoftmaxCrossEntropy: logits and targets must have the same element type");
-        if constexpr (expr::check_cross_entropy<typename A::shape_type, typename B::shape_type, false>::ok)
-            return expr::cross_entropy_node<A, B>{{}, a, b};
-    }
-}
-
-}  // namespace spore
-// ---- end spore/expr/cross_entropy.hpp ----
-// ---- begin spore/expr/batch_norm.hpp ----
-// Batch normalisation over NCHW, per channel, as one heavy node. In training mode (a gradient
-// program) it normalises by the batch's mean and biased variance and updates the running
-// statistics with the unbiased variance, as PyTorch does:
-//   running = (1 - momentum) * running + momentum * batch statistic;
-// in evaluation mode it normalises by the running statistics. y = x_hat * weight + bias.
-
-namespace spore::expr {
-
-template <class Channels, class InputShape>
-struct check_batch_norm2d {
-    static constexpr bool images = InputShape::rank == 4;
-    static_assert(images, "spore: batch_norm2d takes an input [N, C, H, W] "
-                          "(see check_batch_norm2d<shape<channels>, input shape> above)");
-    static constexpr bool ok = images && InputShape::extents[1] == Channels::extents[0];
-    static_assert(!images || ok, "spore: batch_norm2d: the input's channels differ from the layer's "
-                                 "(see check_batch_norm2d<shape<channels>, input shape> above)");
-};
-
-// a: input [N, C, H, W]; b: weight [C]; c: bias [C]. The running statistics are the cell's
-// buffers, by address.
-template <class A, class W, class B>
-struct batch_norm_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
-    using T = typename A::value_type;
-    static constexpr std::size_t batch = A::shape_type::extents[0];
-    static constexpr std::size_t channels = A::shape_type::extents[1];
-    static constexpr std::size_t plane = A::shape_type::extents[2] * A::shape_type::extents[3];
-    static constexpr std::size_t count = batch * plane;  // values per channel
-    A a;
-    W b;
-    B c;
-    T* running_mean = nullptr;
-    T* running_var = nullptr;
-    T momentum = T(0.1);
-    T eps = T(1e-5);
-    bool operator==(const batch_norm_node&) const = default;
-
-    template <class S>
-    void forward(S& state) const {
-        const T* x = operand_values(a, state.a, state.a_buffer);
-        const T* w = operand_values(b, state.b, state.b_buffer);
-        const T* bias = operand_values(c, state.c, state.c_buffer);
-        state.x_values = x;
-        state.w_values = w;
-        T* y = state.mutable_value();
-        T* mean = state.mean.data();
-        T* inv_std = state.inv_std.data();
-        if (state.training) {
-            if constexpr (count < 2) {
-                throw error("spore::nn::BatchNorm2d: training needs more than one value per channel, found " +
-                            std::to_string(count) + " (batch " + std::to_string(batch) + ")");
+            if constexpr (Log) {
+                const T shift = top + std::log(total);
+                for_each_batch<T>(row_length, [&]<class V>(std::size_t j) {
+                    simd::store(y + j, simd::load<V>(x + j) - simd::splat<V>(shift));
+                });
             } else {
-                for (std::size_t ch = 0; ch < channels; ++ch) {
-                    // two passes (mean, then squared deviations) stay accurate for large planes
-                    accumulator<reductions::sum, T> total;
-                    for_each_plane(x, ch, [&]<class V>(const T* p, std::size_t j) { total.add(simd::load<V>(p + j)); });
-                    const T mu = total.result() / T(count);
-                    accumulator<reductions::sum, T> squares;
-                    for_each_plane(x, ch, [&]<class V>(const T* p, std::size_t j) {
-                        const V d = simd::load<V>(p + j) - simd::splat<V>(mu);
-                        squares.add(d * d);
-                    });
-                    const T variance = squares.result() / T(count);
-                    mean[ch] = mu;
-                    inv_std[ch] = T(1) / std::sqrt(variance + eps);
-                    running_mean[ch] = (T(1) - momentum) * running_mean[ch] + momentum * mu;
-                    running_var[ch] = (T(1) - momentum) * running_var[ch] +
-                                      momentum * variance * T(count) / T(count - 1);
-                }
-            }
-        } else {
-            for (std::size_t ch = 0; ch < channels; ++ch) {
-                mean[ch] = running_mean[ch];
-                inv_std[ch] = T(1) / std::sqrt(running_var[ch] + eps);
-            }
-        }
-        for (std::size_t ch = 0; ch < channels; ++ch) {
-            const T scale = w[ch] * inv_std[ch], shift = bias[ch] - mean[ch] * scale;
-            for (std::size_t n = 0; n < batch; ++n) {
-                const std::size_t offset = (n * channels + ch) * plane;
-                for_each_batch<T>(plane, [&]<class V>(std::size_t j) {
-                    simd::store(y + offset + j, simd::load<V>(x + offset + j) * simd::splat<V>(scale) + simd::splat<V>(shift));
+                const T scale = T(1) / total;
+                for_each_batch<T>(row_length, [&]<class V>(std::size_t j) {
+                    simd::store(y + j, simd::load<V>(y + j) * simd::splat<V>(scale));
                 });
             }
         }
     }
 
-    // f.template operator()<V>(plane_start, j) over every value of channel ch.
-    template <class F>
-    static void for_each_plane(const T* x, std::size_t ch, F&& f) {
-        for (std::size_t n = 0; n < batch; ++n) {
-            const T* p = x + (n * channels + ch) * plane;
-            for_each_batch<T>(plane, [&]<class V>(std::size_t j) { f.template operator()<V>(p, j); });
-        }
+    // opset 11's Softmax flattens to [rows before axis, the rest]: with the last axis, that is
+    // spore's softmax over each row
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        static_assert(A::shape_type::rank >= 1, "spore::io::export_onnx: softmax of a scalar has no ONNX operator");
+        const auto x = graph.emit(a);
+        return {graph.node(Log ? "LogSoftmax" : "Softmax", {x.name},
+                           {graph.integer("axis", static_cast<std::int64_t>(A::shape_type::rank) - 1)}),
+                x.batch_axis};
     }
-};
-
-template <class A, class W, class B>
-struct state_of<batch_norm_node<A, W, B>> {
-    using node = batch_norm_node<A, W, B>;
-    using T = typename A::value_type;
-    struct type : heavy_state_base<T, typename A::shape_type> {
-        state_t<A> a;
-        state_t<W> b;
-        state_t<B> c;
-        operand_buffer<A> a_buffer;
-        operand_buffer<W> b_buffer;
-        operand_buffer<B> c_buffer;
-        const T* x_values = nullptr;
-        const T* w_values = nullptr;
-        bool training = false;
-        aligned_buffer<T> mean, inv_std;                                        // per channel, as used
-        aligned_buffer<T> sum_dy, sum_dy_xhat, x_gradient, w_gradient, b_gradient;  // backward
-        template <class Planner>
-        void configure(const Planner& p) {
-            training = p.training;
-        }
-        void allocate_buffers() {
-            a_buffer.allocate();
-            b_buffer.allocate();
-            c_buffer.allocate();
-            mean = aligned_buffer<T>(node::channels);
-            inv_std = aligned_buffer<T>(node::channels);
-            if (!this->needs_grad) return;
-            sum_dy = aligned_buffer<T>(node::channels);
-            sum_dy_xhat = aligned_buffer<T>(node::channels);
-            x_gradient = aligned_buffer<T>(A::shape_type::size);
-            w_gradient = aligned_buffer<T>(node::channels);
-            b_gradient = aligned_buffer<T>(node::channels);
-        }
-    };
 };
 
 }  // namespace spore::expr
 
 namespace spore {
 
-// batch_norm2d(x, weight, bias, running_mean, running_var, momentum, eps): see
-// nn::BatchNorm2d, which owns the running statistics.
-template <expr::non_scalar_operand X, expr::non_scalar_operand W, expr::non_scalar_operand B, class T>
-constexpr auto batch_norm2d(X&& x, W&& weight, B&& bias, T* running_mean, T* running_var, T momentum = T(0.1),
-                            T eps = T(1e-5)) {
+template <expr::non_scalar_operand X>
+constexpr auto softmax(X&& x) {
     auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    auto w = expr::operand_expression<W, W>(std::forward<W>(weight));
-    auto b = expr::operand_expression<B, B>(std::forward<B>(bias));
-    using EA = decltype(a);
-    using EW = decltype(w);
-    using EB = decltype(b);
-    static_assert(std::is_same_v<typename EA::value_type, T> && std::is_same_v<typename EW::value_type, T> &&
-                      std::is_same_v<typename EB::value_type, T>,
-                  "spore: batch_norm2d: operands and running statistics must have the same element type");
-    static_assert(same_shape_v<typename EW::shape_type, typename EB::shape_type>,
-                  "spore: batch_norm2d: weight and bias must have the shape <channels>");
-    if constexpr (expr::check_batch_norm2d<typename EW::shape_type, typename EA::shape_type>::ok)
-        return expr::batch_norm_node<EA, EW, EB>{{}, a, w, b, running_mean, running_var, momentum, eps};
+    return expr::softmax_node<false, decltype(a)>{{}, a};
+}
+template <expr::non_scalar_operand X>
+constexpr auto log_softmax(X&& x) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    return expr::softmax_node<true, decltype(a)>{{}, a};
 }
 
 }  // namespace spore
-// ---- end spore/expr/batch_norm.hpp ----
-// ---- begin spore/expr/dropout.hpp ----
-// dropout<P>(x, seed) as a heavy node. In training mode (a gradient program) each element is
-// zeroed with probability P and the others scaled by 1 / (1 - P), with a fresh mask on every
-// run; in evaluation mode it is the identity. The mask of a run depends only on the seed, the
-// node's stream (its place among the program's random nodes) and the run's number, so a
-// program is reproducible from the seed and two programs built alike draw alike.
-
-namespace spore::expr {
-
-// splitmix64's finaliser: neighbouring inputs give unrelated outputs.
-constexpr std::uint64_t mix64(std::uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-template <double P>
-struct check_dropout_probability {
-    static_assert(P >= 0.0 && P < 1.0, "spore: dropout: the probability of zeroing must lie in [0, 1) "
-                                       "(see check_dropout_probability<P> above)");
-    static constexpr bool ok = P >= 0.0 && P < 1.0;
-};
-
-template <double P, class A>
-struct dropout_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
-    using T = typename A::value_type;
-    static constexpr std::size_t size = A::shape_type::size;
-    static constexpr double probability = P;
-    A a;
-    std::uint64_t seed = 0;
-    bool operator==(const dropout_node&) const = default;
-
-    template <class S>
-    void forward(S& state) const {
-        const T* x = operand_values(a, state.a, state.a_buffer);
-        T* y = state.mutable_value();
-        if (!state.training || P == 0.0) {
-            std::copy_n(x, size, y);
-            return;
-        }
-        const std::uint64_t run = state.runs++;
-        random_engine rng(mix64(mix64(seed ^ mix64(state.stream + 1)) + run));
-        // keep when a 64-bit draw is at least P * 2^64: probability exactly 1 - P up to 2^-64
-        const std::uint64_t threshold = static_cast<std::uint64_t>(P * 18446744073709551616.0);
-        const T scale = T(1) / T(1.0 - P);
-        T* mask = state.needs_grad ? state.mask.data() : nullptr;
-        for (std::size_t i = 0; i < size; ++i) {
-            const T m = rng.next_u64() >= threshold ? scale : T(0);
-            if (mask) mask[i] = m;
-            y[i] = x[i] * m;
-        }
-    }
-};
-
-template <double P, class A>
-struct state_of<dropout_node<P, A>> {
-    using T = typename A::value_type;
-    struct type : heavy_state_base<T, typename A::shape_type> {
-        state_t<A> a;
-        operand_buffer<A> a_buffer;
-        bool training = false;
-        std::uint64_t stream = 0;  // this node's place among the program's random nodes
-        std::uint64_t runs = 0;    // training forward passes so far
-        aligned_buffer<T> mask;    // 0 or 1 / (1 - P) per element, for the backward pass
-        aligned_buffer<T> a_gradient;
-        template <class Planner>
-        void configure(Planner& p) {
-            training = p.training;
-            stream = p.random_streams++;
-        }
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if (!this->needs_grad) return;
-            if (training) mask = aligned_buffer<T>(A::shape_type::size);
-            a_gradient = aligned_buffer<T>(A::shape_type::size);
-        }
-    };
-};
-
-}  // namespace spore::expr
-
-namespace spore {
-
-// dropout<P>(x, seed): see the node above; nn::Dropout<P> keeps the seed in a cell.
-template <double P, expr::non_scalar_operand X>
-constexpr auto dropout(X&& x, std::uint64_t seed) {
-    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    if constexpr (expr::check_dropout_probability<P>::ok) return expr::dropout_node<P, decltype(a)>{{}, a, seed};
-}
-
-}  // namespace spore
-// ---- end spore/expr/dropout.hpp ----
+// ---- end spore/expr/softmax.hpp ----
 // ---- begin spore/expr/plan.hpp ----
 // Planning, done once when a program is built: heavy nodes that are equal (same type, same
 // operands) share one buffer, so a subexpression used twice is computed once; gradient sinks
 // are attached to the leaves being differentiated; buffers are allocated. Nothing here runs
-// per evaluation.
+// per evaluation, and nothing here knows any particular operation.
 
 namespace spore::expr {
 
@@ -4114,6 +4298,11 @@ struct planner {
     std::uint64_t random_streams = 0;  // handed out to random nodes, one stream each
 };
 
+// A heavy node that reads an operand of type Child in place, without its value (a matmul
+// reading the tensor under a transpose), says so with `reads_in_place<Child>`.
+template <class Node, class Child>
+inline constexpr bool reads_in_place_v = requires { requires Node::template reads_in_place<Child>; };
+
 template <class E, class S>
 bool needs_grad(const E& node, const S& state) {
     if constexpr (E::kind == node_kind::leaf) return state.grad != nullptr;
@@ -4126,8 +4315,9 @@ bool needs_grad(const E& node, const S& state) {
     }
 }
 
+// `value_read`: whether the parent reads this node's value (else it reads in place).
 template <class E, class S, class T>
-void plan(const E& node, S& state, planner<T>& p) {
+void plan(const E& node, S& state, planner<T>& p, bool value_read = true) {
     if constexpr (E::kind == node_kind::leaf) {
         if constexpr (std::is_same_v<typename E::value_type, T>)  // integer labels get no gradient
             for (auto [address, target] : p.gradient_targets)
@@ -4136,21 +4326,29 @@ void plan(const E& node, S& state, planner<T>& p) {
         for (const auto& entry : p.heavy) {
             if (entry.type == &type_key<E> && *static_cast<const E*>(entry.node) == node) {
                 S& canonical = *static_cast<S*>(entry.state);
-                if constexpr (requires { canonical.read_through; }) canonical.aliased = true, canonical.read_through = false;
                 state.alias = true;
                 state.value = canonical.value;
                 state.adjoint = canonical.adjoint;
                 state.needs_grad = canonical.needs_grad;
+                state.value_readers = canonical.value_readers;
+                *state.value_readers += value_read;
                 return;
             }
         }
-        for_each_child(node, state, [&](const auto& child, auto& child_state) { plan(child, child_state, p); });
+        state.value_readers = &state.own_value_readers;
+        state.own_value_readers = value_read;
+        for_each_child(node, state, [&](const auto& child, auto& child_state) {
+            plan(child, child_state, p, !reads_in_place_v<E, std::remove_cvref_t<decltype(child)>>);
+        });
         bool grad = false;
         for_each_child(node, state, [&](const auto& child, const auto& child_state) { grad = grad || needs_grad(child, child_state); });
         state.needs_grad = p.with_gradients && grad;
-        if constexpr (requires { state.configure(p); }) state.configure(p);
         state.allocate(state.needs_grad);
-        state.allocate_buffers();
+        for_each_child(node, state, [&](const auto& child, auto& child_state) {
+            if constexpr (is_operand_slot_v<std::remove_cvref_t<decltype(child_state)>>)
+                child_state.allocate_slot(p.with_gradients && needs_grad(child, child_state));
+        });
+        if constexpr (requires { state.prepare(p, true); }) state.prepare(p, state.needs_grad);
         if (state.adjoint) p.sinks.push_back(state.adjoint);
         p.heavy.push_back({&type_key<E>, &node, &state});
     } else {
@@ -4159,13 +4357,13 @@ void plan(const E& node, S& state, planner<T>& p) {
 }
 
 // Computes every heavy node below and including `node`, children first. Aliases were
-// computed where they first appeared.
+// computed where they first appeared; a node that every parent reads in place is skipped.
 template <class E, class S>
 void run_forward(const E& node, S& state) {
     if constexpr (E::kind == node_kind::heavy) {
         if (state.alias) return;
         for_each_child(node, state, [](const auto& child, auto& child_state) { run_forward(child, child_state); });
-        node.forward(state);
+        if (state.value_is_read()) node.forward(state);
     } else {
         for_each_child(node, state, [](const auto& child, auto& child_state) { run_forward(child, child_state); });
     }
@@ -4281,118 +4479,12 @@ tensor<typename E::value_type, typename E::shape_type> eval(const E& e) {
 // ---- end spore/expr/program.hpp ----
 // ---- end spore/expr.hpp ----
 // ---- begin spore/autodiff.hpp ----
-// ---- begin spore/autodiff/elementwise_rules.hpp ----
-// Vector-Jacobian rules of the elementwise operations: given the operand value(s) x (and y),
-// the output `out` and the adjoint g of the output, the adjoint of each operand. Written once
-// for scalars and SIMD batches.
-
-namespace spore::autodiff {
-
-namespace ops = expr::ops;
-using simd::splat;
-
-template <class Op>
-struct vjp_rule;
-
-template <>
-struct vjp_rule<ops::neg> {
-    template <class V> static V a(const V&, const V&, const V& g) { return -g; }
-};
-template <>
-struct vjp_rule<ops::exp> {
-    template <class V> static V a(const V&, const V& out, const V& g) { return g * out; }
-};
-template <>
-struct vjp_rule<ops::log> {
-    template <class V> static V a(const V& x, const V&, const V& g) { return g / x; }
-};
-template <>
-struct vjp_rule<ops::tanh> {
-    template <class V> static V a(const V&, const V& out, const V& g) { return g * (splat<V>(1) - out * out); }
-};
-template <>
-struct vjp_rule<ops::sigmoid> {
-    template <class V> static V a(const V&, const V& out, const V& g) { return g * out * (splat<V>(1) - out); }
-};
-template <>
-struct vjp_rule<ops::relu> {
-    template <class V> static V a(const V& x, const V&, const V& g) {
-        return simd::select_greater(x, splat<V>(0), g, splat<V>(0));
-    }
-};
-template <>
-struct vjp_rule<ops::sqrt> {
-    template <class V> static V a(const V&, const V& out, const V& g) { return g * splat<V>(0.5) / out; }
-};
-template <>
-struct vjp_rule<ops::abs> {
-    template <class V> static V a(const V& x, const V&, const V& g) {
-        return simd::select_greater(x, splat<V>(0), g, simd::select_greater(splat<V>(0), x, -g, splat<V>(0)));
-    }
-};
-template <>
-struct vjp_rule<ops::square> {
-    template <class V> static V a(const V& x, const V&, const V& g) { return splat<V>(2) * x * g; }
-};
-
-template <>
-struct vjp_rule<ops::add> {
-    template <class V> static V a(const V&, const V&, const V&, const V& g) { return g; }
-    template <class V> static V b(const V&, const V&, const V&, const V& g) { return g; }
-};
-template <>
-struct vjp_rule<ops::sub> {
-    template <class V> static V a(const V&, const V&, const V&, const V& g) { return g; }
-    template <class V> static V b(const V&, const V&, const V&, const V& g) { return -g; }
-};
-template <>
-struct vjp_rule<ops::mul> {
-    template <class V> static V a(const V&, const V& y, const V&, const V& g) { return g * y; }
-    template <class V> static V b(const V& x, const V&, const V&, const V& g) { return g * x; }
-};
-template <>
-struct vjp_rule<ops::div> {
-    template <class V> static V a(const V&, const V& y, const V&, const V& g) { return g / y; }
-    template <class V> static V b(const V&, const V& y, const V& out, const V& g) { return -g * out / y; }
-};
-// Ties send the whole adjoint to the left operand, as PyTorch's maximum/minimum split is a
-// convention too; the finite-difference tests keep operands apart.
-template <>
-struct vjp_rule<ops::maximum> {
-    template <class V> static V a(const V& x, const V& y, const V&, const V& g) {
-        return simd::select_greater_equal(x, y, g, splat<V>(0));
-    }
-    template <class V> static V b(const V& x, const V& y, const V&, const V& g) {
-        return simd::select_greater_equal(x, y, splat<V>(0), g);
-    }
-};
-template <>
-struct vjp_rule<ops::minimum> {
-    template <class V> static V a(const V& x, const V& y, const V&, const V& g) {
-        return simd::select_greater_equal(y, x, g, splat<V>(0));
-    }
-    template <class V> static V b(const V& x, const V& y, const V&, const V& g) {
-        return simd::select_greater_equal(y, x, splat<V>(0), g);
-    }
-};
-template <>
-struct vjp_rule<ops::pow> {
-    template <class V> static V a(const V& x, const V& y, const V&, const V& g) {
-        return g * y * simd::pow(x, y - splat<V>(1));
-    }
-    // d(x^y)/dy = x^y log x, which tends to 0 as x -> 0+; log(0) would make it NaN
-    template <class V> static V b(const V& x, const V&, const V& out, const V& g) {
-        return simd::select_greater(x, splat<V>(0), g * out * simd::log(x), splat<V>(0));
-    }
-};
-
-}  // namespace spore::autodiff
-// ---- end spore/autodiff/elementwise_rules.hpp ----
 // ---- begin spore/autodiff/region.hpp ----
 // Backward through an elementwise region. The adjoint of a region is never stored: one loop
 // recomputes the region's values in registers, runs its vector-Jacobian rules from the seed
 // (the adjoint flowing in from above) down to the region's boundary, and writes there: into a
-// leaf's gradient or a heavy node's adjoint buffer.
+// leaf's gradient or a heavy node's adjoint buffer. The rules are the operations' own
+// (vjp, vjp_a, vjp_b in expr/elementwise_ops.hpp).
 
 namespace spore::autodiff {
 
@@ -4424,15 +4516,15 @@ SPORE_ALWAYS_INLINE void backprop(const expr::constant_cursor<T>&, std::size_t, 
 
 template <class Op, class CA, class V, class Values>
 SPORE_ALWAYS_INLINE void backprop(const expr::unary_cursor<Op, CA>& c, std::size_t j, const Values& v, const V& g) {
-    backprop(c.a, j, v.a, vjp_rule<Op>::a(v.a.out, v.out, g));
+    backprop(c.a, j, v.a, Op::vjp(v.a.out, v.out, g));
 }
 
 template <class Op, class CA, class CB, class V, class Values>
 SPORE_ALWAYS_INLINE void backprop(const expr::binary_cursor<Op, CA, CB>& c, std::size_t j, const Values& v,
                                   const V& g) {
     // Both adjoints are formed before either is written, so no store can disturb a read.
-    const V ga = vjp_rule<Op>::a(v.a.out, v.b.out, v.out, g);
-    const V gb = vjp_rule<Op>::b(v.a.out, v.b.out, v.out, g);
+    const V ga = Op::vjp_a(v.a.out, v.b.out, v.out, g);
+    const V gb = Op::vjp_b(v.a.out, v.b.out, v.out, g);
     backprop(c.a, j, v.a, ga);
     backprop(c.b, j, v.b, gb);
 }
@@ -4488,17 +4580,382 @@ void backprop_region(const E& node, S& state, SeedAt&& seed_at) {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/region.hpp ----
-// ---- begin spore/autodiff/conv_rules.hpp ----
-// Vector-Jacobian rules of convolution and pooling.
-
-// ---- begin spore/autodiff/heavy_rules.hpp ----
-// Vector-Jacobian rules of the heavy nodes. Each reads its own adjoint buffer (complete by the
-// time it runs) and its forward value, and pushes adjoints into its operands: through a
-// region loop, or, for matmul into a dense operand, straight from the GEMM.
+// ---- begin spore/autodiff/heavy_rule.hpp ----
+// The vector-Jacobian rule of a heavy node is a specialisation of heavy_rule<Node>, in the
+// node's own rule header (autodiff/rules/); the backward pass finds it by type, so adding an
+// operation edits no list here. A rule has
+//   static void vjp(const Node& node, State& state)
+// which reads the node's adjoint (complete by the time it runs), its forward value and what
+// its forward pass kept, and pushes adjoints into its operands: through push_gradient (dense
+// gradients a kernel computes) or backprop_region (an elementwise loop over the operand).
+// A rule may also have
+//   static T forward_backward(const Node& node, State& state)
+// for a root whose seed is known before its forward pass (sum, mean): value and backward in
+// one loop (gradient.hpp).
 
 namespace spore::autodiff {
 
-// Max passes its adjoint to the elements equal to the maximum.
+template <class Node>
+struct heavy_rule {
+    static_assert(sizeof(Node) == 0,
+                  "spore: this heavy node has no gradient rule: include the header of its rule "
+                  "(spore/autodiff/rules/...) or spore/spore.hpp (see heavy_rule<node type> above)");
+};
+
+template <class E, class S>
+expr::sink<typename E::value_type>* sink_of(const E&, S& state) {
+    if constexpr (E::kind == node_kind::leaf) return state.grad;
+    else return state.adjoint;
+}
+
+// Delivers an operand's gradient that compute(out, accumulate) writes (or adds) in full:
+// straight into the sink of a dense operand, else into the slot's gradient scratch, which
+// then seeds the operand's region.
+template <class E, class S, class Compute>
+void push_gradient(const E& node, S& slot, Compute&& compute) {
+    using T = typename E::value_type;
+    if (!expr::needs_grad(node, slot)) return;
+    if constexpr (expr::is_dense_v<E>) {
+        auto* target = sink_of(node, slot);
+        compute(target->data, !target->begin_write(true));
+    } else {
+        T* scratch = slot.gradient.data();
+        compute(scratch, false);
+        backprop_region(node, slot, [&](std::size_t base) { return buffer_seed<T>{scratch + base}; });
+    }
+}
+
+// For dense gradients formed by a loop: out[i] = d(i) or out[i] += d(i), SIMD batches of d.
+template <class T, class D>
+void store_or_add(T* out, std::size_t size, bool accumulate, D&& d) {
+    expr::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
+        V value = d.template operator()<V>(j);
+        if (accumulate) value = value + simd::load<V>(out + j);
+        simd::store(out + j, value);
+    });
+}
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/heavy_rule.hpp ----
+// ---- begin spore/autodiff/rules/batch_norm.hpp ----
+// Vector-Jacobian rule of batch normalisation. With x_hat = (x - mean) * inv_std, per channel
+// over its n values:
+//   d bias = sum(dy);   d weight = sum(dy * x_hat)
+//   dx = weight * inv_std * (dy - (sum(dy) + x_hat * sum(dy * x_hat)) / n)   in training mode,
+//        where the batch statistics depend on x;
+//   dx = weight * inv_std * dy                                               in evaluation mode.
+
+namespace spore::autodiff {
+
+template <class A, class W, class B>
+struct heavy_rule<expr::batch_norm_node<A, W, B>> {
+    using N = expr::batch_norm_node<A, W, B>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        constexpr std::size_t channels = N::channels;
+        const T* dy = state.adjoint->data;
+        const T* x = state.a.values;
+        const T* mean = state.mean.data();
+        const T* inv_std = state.inv_std.data();
+        T* sum_dy = state.sum_dy.data();
+        T* sum_dy_xhat = state.sum_dy_xhat.data();
+        for (std::size_t ch = 0; ch < channels; ++ch) {
+            expr::accumulator<expr::reductions::sum, T> g, gx;
+            const T mu = mean[ch];
+            for (std::size_t n = 0; n < N::batch; ++n) {
+                const std::size_t offset = (n * channels + ch) * N::plane;
+                expr::for_each_batch<T>(N::plane, [&]<class V>(std::size_t j) {
+                    const V d = simd::load<V>(dy + offset + j);
+                    g.add(d);
+                    gx.add(d * (simd::load<V>(x + offset + j) - simd::splat<V>(mu)));
+                });
+            }
+            sum_dy[ch] = g.result();
+            sum_dy_xhat[ch] = gx.result() * inv_std[ch];
+        }
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            const T* w = state.b.values;
+            const T batch_terms = state.training ? T(1) / T(N::count) : T(0);
+            for (std::size_t ch = 0; ch < channels; ++ch) {
+                const T scale = w[ch] * inv_std[ch], s = inv_std[ch], mu = mean[ch];
+                const T shift = sum_dy[ch] * batch_terms, slope = sum_dy_xhat[ch] * batch_terms;
+                for (std::size_t n = 0; n < N::batch; ++n) {
+                    const std::size_t offset = (n * channels + ch) * N::plane;
+                    expr::for_each_batch<T>(N::plane, [&]<class V>(std::size_t j) {
+                        const V xhat = (simd::load<V>(x + offset + j) - simd::splat<V>(mu)) * simd::splat<V>(s);
+                        V d = simd::splat<V>(scale) *
+                              (simd::load<V>(dy + offset + j) - simd::splat<V>(shift) - xhat * simd::splat<V>(slope));
+                        if (accumulate) d = d + simd::load<V>(dx + offset + j);
+                        simd::store(dx + offset + j, d);
+                    });
+                }
+            }
+        });
+        push_gradient(node.b, state.b, [&](T* dw, bool accumulate) {
+            for (std::size_t ch = 0; ch < channels; ++ch) dw[ch] = (accumulate ? dw[ch] : T(0)) + sum_dy_xhat[ch];
+        });
+        push_gradient(node.c, state.c, [&](T* db, bool accumulate) {
+            for (std::size_t ch = 0; ch < channels; ++ch) db[ch] = (accumulate ? db[ch] : T(0)) + sum_dy[ch];
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/batch_norm.hpp ----
+// ---- begin spore/autodiff/rules/conv.hpp ----
+// Rule of conv2d: dx = conv_transpose(dy, w); dw = sum_n dy[n] col(x[n])^T; db = sum of dy.
+
+namespace spore::autodiff {
+
+template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
+struct heavy_rule<expr::conv2d_node<Stride, Padding, X, W, C>> {
+    using N = expr::conv2d_node<Stride, Padding, X, W, C>;
+    using T = typename X::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* dy = state.adjoint->data;
+        push_gradient(node.a, state.a, [&](T* out, bool accumulate) {
+            kernels::conv2d_backward_input(N::geometry, N::batch, dy, state.b.values, out, accumulate);
+        });
+        const bool want_w = expr::needs_grad(node.b, state.b), want_b = expr::needs_grad(node.c, state.c);
+        if (!want_w && !want_b) return;
+        // One kernel pass gives both; a gradient nobody wants goes to scratch.
+        T* dw = state.unwanted.data();
+        T* db = N::has_bias ? state.unwanted.data() + W::shape_type::size : nullptr;
+        bool add_w = false, add_b = false;
+        if (want_w) {
+            if constexpr (expr::is_dense_v<W>) {
+                auto* sink = sink_of(node.b, state.b);
+                dw = sink->data;
+                add_w = !sink->begin_write(true);
+            } else {
+                dw = state.b.gradient.data();
+            }
+        }
+        if (want_b) {
+            if constexpr (expr::is_dense_v<C>) {
+                auto* sink = sink_of(node.c, state.c);
+                db = sink->data;
+                add_b = !sink->begin_write(true);
+            } else {
+                db = state.c.gradient.data();
+            }
+        }
+        kernels::conv2d_backward_weight(N::geometry, N::batch, state.a.values, dy, dw, db, add_w, add_b,
+                                        state.weight_partials.data());
+        if constexpr (!expr::is_dense_v<W>)
+            if (want_w) backprop_region(node.b, state.b, [&](std::size_t base) { return buffer_seed<T>{dw + base}; });
+        if constexpr (!expr::is_dense_v<C> && N::has_bias)
+            if (want_b) backprop_region(node.c, state.c, [&](std::size_t base) { return buffer_seed<T>{db + base}; });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/conv.hpp ----
+// ---- begin spore/autodiff/rules/cross_entropy.hpp ----
+// Vector-Jacobian rule of the fused softmax cross-entropy, written once:
+//   d logits = g / rows * (softmax * sum_j t_j - t)     (t one-hot for integer labels; zero
+//                                                         for an ignored row)
+//   d targets = g / rows * (logsumexp - logits)          (target rows only)
+
+namespace spore::autodiff {
+
+template <class A, class Y>
+struct heavy_rule<expr::cross_entropy_node<A, Y>> {
+    using N = expr::cross_entropy_node<A, Y>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        constexpr std::size_t rows = N::rows, classes = N::classes;
+        if (state.counted_rows == 0) return;  // nothing was counted, so nothing depends on the inputs
+        const T scale = state.adjoint->data[0] / T(state.counted_rows);
+        const T* p = state.probabilities.data();
+        const auto* y = state.b.values;
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            for (std::size_t r = 0; r < rows; ++r) {
+                T* out = dx + r * classes;
+                const T* pr = p + r * classes;
+                if constexpr (N::integer_labels) {
+                    if (y[r] == -1) {
+                        if (!accumulate) std::fill_n(out, classes, T(0));
+                        continue;
+                    }
+                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                        V d = simd::load<V>(pr + j) * simd::splat<V>(scale);
+                        if (accumulate) d = d + simd::load<V>(out + j);
+                        simd::store(out + j, d);
+                    });
+                    out[y[r]] -= scale;
+                } else {
+                    const auto* t = y + r * classes;
+                    expr::accumulator<expr::reductions::sum, T> sum;
+                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) { sum.add(simd::load<V>(t + j)); });
+                    const T weight = sum.result();
+                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                        V d = simd::splat<V>(scale) * (simd::load<V>(pr + j) * simd::splat<V>(weight) - simd::load<V>(t + j));
+                        if (accumulate) d = d + simd::load<V>(out + j);
+                        simd::store(out + j, d);
+                    });
+                }
+            }
+        });
+        if constexpr (!N::integer_labels) {
+            push_gradient(node.b, state.b, [&](T* dt, bool accumulate) {
+                for (std::size_t r = 0; r < rows; ++r) {
+                    const T lse = state.log_sum_exp.data()[r];
+                    const T* x = state.a.values + r * classes;
+                    T* out = dt + r * classes;
+                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                        V d = simd::splat<V>(scale) * (simd::splat<V>(lse) - simd::load<V>(x + j));
+                        if (accumulate) d = d + simd::load<V>(out + j);
+                        simd::store(out + j, d);
+                    });
+                }
+            });
+        }
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/cross_entropy.hpp ----
+// ---- begin spore/autodiff/rules/dropout.hpp ----
+// Vector-Jacobian rule of dropout: dx = dy * mask in training (the mask already holds
+// 1 / (1 - P) for kept elements), dx = dy in evaluation.
+
+namespace spore::autodiff {
+
+template <double P, class A>
+struct heavy_rule<expr::dropout_node<P, A>> {
+    template <class S>
+    static void vjp(const expr::dropout_node<P, A>& node, S& state) {
+        using T = typename A::value_type;
+        constexpr std::size_t size = A::shape_type::size;
+        const T* dy = state.adjoint->data;
+        const T* mask = state.mask.data();
+        const bool masked = state.training && P != 0.0;
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            expr::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
+                V d = simd::load<V>(dy + j);
+                if (masked) d = d * simd::load<V>(mask + j);
+                if (accumulate) d = d + simd::load<V>(dx + j);
+                simd::store(dx + j, d);
+            });
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/dropout.hpp ----
+// ---- begin spore/autodiff/rules/matmul.hpp ----
+// Rules of matmul and transpose. C = op(A) op(B), op(A) [m, k], op(B) [k, n]:
+//   d op(A) = dC op(B)^T [m, k],   d op(B) = op(A)^T dC [k, n],
+// by GEMM, straight into the sink of a dense operand. A transposed tensor that the matmul read
+// in place (stored [k, m] or [n, k]) gets its gradient in its own layout:
+//   dL = op(B) dC^T [k, m] for A = L^T,   dL = dC^T op(A) [n, k] for B = L^T.
+// (When that transpose is a repeat of another occurrence, its leaf has no sink of its own:
+// d op(X) then goes into the transpose's adjoint, and the transpose's rule adds it into L.)
+
+namespace spore::autodiff {
+
+template <class A, class B>
+struct heavy_rule<expr::matmul_node<A, B>> {
+    using N = expr::matmul_node<A, B>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        using kernels::transpose;
+        constexpr bool ta = expr::transposed_leaf_v<A>, tb = expr::transposed_leaf_v<B>;
+        const T* dc = state.adjoint->data;
+        const T* a = state.a.values;
+        const T* b = state.b.values;
+        const auto d_op_a = [&](T* out, bool accumulate) {
+            kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, b, N::ldb,
+                          accumulate ? T(1) : T(0), out, N::k);
+        };
+        const auto d_op_b = [&](T* out, bool accumulate) {
+            kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), a, N::lda, dc, N::n,
+                          accumulate ? T(1) : T(0), out, N::n);
+        };
+        if constexpr (ta) {
+            if (!state.a.alias)
+                push_gradient(node.a.a, state.a.a, [&](T* out, bool accumulate) {
+                    kernels::gemm(N::trans_b, transpose::yes, N::k, N::m, N::n, T(1), b, N::ldb, dc, N::n,
+                                  accumulate ? T(1) : T(0), out, N::m);
+                });
+            else
+                push_gradient(node.a, state.a, d_op_a);
+        } else {
+            push_gradient(node.a, state.a, d_op_a);
+        }
+        if constexpr (tb) {
+            if (!state.b.alias)
+                push_gradient(node.b.a, state.b.a, [&](T* out, bool accumulate) {
+                    kernels::gemm(transpose::yes, N::trans_a, N::n, N::k, N::m, T(1), dc, N::n, a, N::lda,
+                                  accumulate ? T(1) : T(0), out, N::k);
+                });
+            else
+                push_gradient(node.b, state.b, d_op_b);
+        } else {
+            push_gradient(node.b, state.b, d_op_b);
+        }
+    }
+};
+
+template <class A>
+struct heavy_rule<expr::transpose_node<A>> {
+    using N = expr::transpose_node<A>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* dc = state.adjoint->data;
+        push_gradient(node.a, state.a, [&](T* da, bool accumulate) {
+            for (std::size_t i = 0; i < N::rows; ++i)
+                for (std::size_t j = 0; j < N::cols; ++j)
+                    da[i * N::cols + j] = accumulate ? da[i * N::cols + j] + dc[j * N::rows + i] : dc[j * N::rows + i];
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/matmul.hpp ----
+// ---- begin spore/autodiff/rules/pool.hpp ----
+// Rules of pooling: max pooling sends each window's adjoint to its argmax (kept by the forward
+// pass); average pooling spreads it evenly over the window.
+
+namespace spore::autodiff {
+
+template <expr::pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
+struct heavy_rule<expr::pool2d_node<Kind, Kernel, Stride, A>> {
+    using N = expr::pool2d_node<Kind, Kernel, Stride, A>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* dy = state.adjoint->data;
+        push_gradient(node.a, state.a, [&](T* out, bool accumulate) {
+            if constexpr (Kind == expr::pooling::max)
+                kernels::max_pool2d_backward(N::geometry, dy, state.where.data(), out, accumulate);
+            else
+                kernels::avg_pool2d_backward(N::geometry, dy, out, accumulate);
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/pool.hpp ----
+// ---- begin spore/autodiff/rules/reduce.hpp ----
+// Rules of the reductions: sum and mean spread the adjoint (g, or g / N) over the operand's
+// region; max passes it to the elements equal to the maximum; axis reductions do the same per
+// output element. A sum or mean at the root runs forward and backward in one loop.
+
+namespace spore::autodiff {
+
 template <class T, bool Splat>
 struct max_seed {
     const T* maximum;
@@ -4521,352 +4978,112 @@ struct scaled_buffer_seed {
     }
 };
 
-template <class R, class A, class S>
-void vjp(const expr::reduce_all<R, A>& node, S& state) {
+template <class R, class A>
+struct heavy_rule<expr::reduce_all<R, A>> {
+    using node = expr::reduce_all<R, A>;
     using T = typename A::value_type;
-    const T g = state.adjoint->data[0];
-    if constexpr (R::is_max) {
-        backprop_region(node.a, state.a, [&](std::size_t) { return max_seed<T, true>{state.value, state.adjoint->data}; });
-    } else {
-        const T seed = std::is_same_v<R, expr::reductions::mean> ? g / T(A::shape_type::size) : g;
-        backprop_region(node.a, state.a, [&](std::size_t) { return constant_seed<T>{seed}; });
-    }
-}
+    static constexpr T scale = std::is_same_v<R, expr::reductions::mean> ? T(1) / T(A::shape_type::size) : T(1);
 
-template <class R, std::size_t Axis, class A, class S>
-void vjp(const expr::reduce_axis<R, Axis, A>& node, S& state) {
-    using T = typename A::value_type;
-    using N = expr::reduce_axis<R, Axis, A>;
-    const T* adjoint = state.adjoint->data;
-    const T scale = std::is_same_v<R, expr::reductions::mean> ? T(1) / T(A::shape_type::extents[Axis]) : T(1);
-    backprop_region<true>(node.a, state.a, [&](std::size_t base) {
-        const std::size_t at = N::last_axis ? base / A::shape_type::last() : N::output_offset(base);
-        if constexpr (R::is_max) return max_seed<T, N::last_axis>{state.value + at, adjoint + at};
-        else if constexpr (N::last_axis) return constant_seed<T>{adjoint[at] * scale};
-        else return scaled_buffer_seed<T>{adjoint + at, scale};
-    });
-}
-
-template <class E, class S>
-expr::sink<typename E::value_type>* sink_of(const E&, S& state) {
-    if constexpr (E::kind == node_kind::leaf) return state.grad;
-    else return state.adjoint;
-}
-
-// Delivers an operand's gradient that compute(out, accumulate) writes (or adds) in full:
-// straight into the sink of a dense operand, else into `scratch`, which then seeds the
-// operand's region.
-template <class E, class S, class Compute>
-void push_gradient(const E& node, S& state, typename E::value_type* scratch, Compute&& compute) {
-    using T = typename E::value_type;
-    if (!expr::needs_grad(node, state)) return;
-    if constexpr (expr::is_dense_v<E>) {
-        auto* target = sink_of(node, state);
-        compute(target->data, !target->begin_write(true));
-    } else {
-        compute(scratch, false);
-        backprop_region(node, state, [&](std::size_t base) { return buffer_seed<T>{scratch + base}; });
-    }
-}
-
-template <class A, class B, class S>
-void vjp(const expr::matmul_node<A, B>& node, S& state) {
-    using N = expr::matmul_node<A, B>;
-    using T = typename A::value_type;
-    using kernels::transpose;
-    constexpr bool ta = expr::transposed_leaf_v<A>, tb = expr::transposed_leaf_v<B>;
-    const T* dc = state.adjoint->data;
-    // C = op(A) op(B), op(A) [m, k], op(B) [k, n]. A transposed leaf (stored [k, m] or [n, k])
-    // gets its gradient directly, in its own layout:
-    //   d op(A) = dC op(B)^T [m, k]   or, for A = L^T, dL = op(B) dC^T [k, m];
-    //   d op(B) = op(A)^T dC [k, n]   or, for B = L^T, dL = dC^T op(A) [n, k].
-    // (When the transpose is an alias of another occurrence, or aliased by one, it is
-    // materialised and takes d op(X) like any operand, so its own rule adds it into L.)
-    const auto d_op_a = [&](T* out, bool accumulate) {
-        kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc, N::n,
-                      state.b_values, N::ldb, accumulate ? T(1) : T(0), out, N::k);
-    };
-    const auto d_op_b = [&](T* out, bool accumulate) {
-        kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), state.a_values,
-                      N::lda, dc, N::n, accumulate ? T(1) : T(0), out, N::n);
-    };
-    if constexpr (ta) {
-        if (state.a.read_through)
-            push_gradient(node.a.a, state.a.a, nullptr, [&](T* out, bool accumulate) {
-                kernels::gemm(N::trans_b, transpose::yes, N::k, N::m, N::n, T(1), state.b_values, N::ldb, dc, N::n,
-                              accumulate ? T(1) : T(0), out, N::m);
-            });
+    template <class S>
+    static void vjp(const node& n, S& state) {
+        const T g = state.adjoint->data[0];
+        if constexpr (R::is_max)
+            backprop_region(n.a, state.a, [&](std::size_t) { return max_seed<T, true>{state.value, state.adjoint->data}; });
         else
-            push_gradient(node.a, state.a, state.a_gradient.values.data(), d_op_a);
-    } else {
-        push_gradient(node.a, state.a, state.a_gradient.values.data(), d_op_a);
-    }
-    if constexpr (tb) {
-        if (state.b.read_through)
-            push_gradient(node.b.a, state.b.a, nullptr, [&](T* out, bool accumulate) {
-                kernels::gemm(transpose::yes, N::trans_a, N::n, N::k, N::m, T(1), dc, N::n, state.a_values, N::lda,
-                              accumulate ? T(1) : T(0), out, N::k);
+            backprop_region(n.a, state.a, [&](std::size_t) {
+                return constant_seed<T>{std::is_same_v<R, expr::reductions::mean> ? g / T(A::shape_type::size) : g};
             });
-        else
-            push_gradient(node.b, state.b, state.b_gradient.values.data(), d_op_b);
-    } else {
-        push_gradient(node.b, state.b, state.b_gradient.values.data(), d_op_b);
     }
-}
 
-template <class A, class S>
-void vjp(const expr::transpose_node<A>& node, S& state) {
-    using N = expr::transpose_node<A>;
+    // The root's adjoint is 1, so the operand's seed is known before the forward pass.
+    template <class S>
+        requires(!R::is_max)
+    static T forward_backward(const node& n, S& state) {
+        if (!expr::needs_grad(n.a, state.a)) return node::reduce(n.a, state.a);
+        kernels::count(kernels::counters.reduce);
+        begin_region(n.a, state.a, true);
+        expr::accumulator<expr::reductions::sum, T> total;
+        expr::for_each_row(n.a, state.a, [&](const auto& cursor, std::size_t, std::size_t length) {
+            expr::for_each_batch<T>(length, [&]<class W>(std::size_t j) {
+                const auto values = cursor.template forward<W>(j);
+                total.add(values.out);
+                backprop(cursor, j, values, simd::splat<W>(scale));
+            });
+        });
+        return total.result() * scale;
+    }
+};
+
+template <class R, std::size_t Axis, class A>
+struct heavy_rule<expr::reduce_axis<R, Axis, A>> {
+    using node = expr::reduce_axis<R, Axis, A>;
     using T = typename A::value_type;
-    if (state.read_through || !expr::needs_grad(node.a, state.a)) return;  // read in place: done by the matmul
-    const T* dc = state.adjoint->data;
-    T* da = state.a_gradient.data();
-    for (std::size_t i = 0; i < N::rows; ++i)
-        for (std::size_t j = 0; j < N::cols; ++j) da[i * N::cols + j] = dc[j * N::rows + i];
-    backprop_region(node.a, state.a, [&](std::size_t base) { return buffer_seed<T>{da + base}; });
-}
 
-template <class Shape, class A, class S>
-void vjp(const expr::reshape_node<Shape, A>& node, S& state) {  // only the materialised kind is heavy
-    using T = typename A::value_type;
-    backprop_region(node.a, state.a, [&](std::size_t base) { return buffer_seed<T>{state.adjoint->data + base}; });
-}
+    template <class S>
+    static void vjp(const node& n, S& state) {
+        const T* adjoint = state.adjoint->data;
+        const T scale = std::is_same_v<R, expr::reductions::mean> ? T(1) / T(A::shape_type::extents[Axis]) : T(1);
+        backprop_region<true>(n.a, state.a, [&](std::size_t base) {
+            const std::size_t at = node::last_axis ? base / A::shape_type::last() : node::output_offset(base);
+            if constexpr (R::is_max) return max_seed<T, node::last_axis>{state.value + at, adjoint + at};
+            else if constexpr (node::last_axis) return constant_seed<T>{adjoint[at] * scale};
+            else return scaled_buffer_seed<T>{adjoint + at, scale};
+        });
+    }
+};
 
-// softmax: dx = y * (g - sum(g * y));  log_softmax: dx = g - exp(y) * sum(g), per row.
-template <bool Log, class A, class S>
-void vjp(const expr::softmax_node<Log, A>& node, S& state) {
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/reduce.hpp ----
+// ---- begin spore/autodiff/rules/reshape.hpp ----
+// Rule of a materialised reshape: the adjoint, read in the operand's layout, seeds its region.
+// (A reshape of a flat subtree is elementwise: the region's loop passes through it.)
+
+namespace spore::autodiff {
+
+template <class Shape, class A>
+struct heavy_rule<expr::reshape_node<Shape, A>> {
+    template <class S>
+    static void vjp(const expr::reshape_node<Shape, A>& node, S& state) {
+        using T = typename A::value_type;
+        backprop_region(node.a, state.a, [&](std::size_t base) { return buffer_seed<T>{state.adjoint->data + base}; });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/reshape.hpp ----
+// ---- begin spore/autodiff/rules/softmax.hpp ----
+// Rule of softmax and log_softmax, per row: softmax dx = y * (g - sum(g * y));
+// log_softmax dx = g - exp(y) * sum(g).
+
+namespace spore::autodiff {
+
+template <bool Log, class A>
+struct heavy_rule<expr::softmax_node<Log, A>> {
     using N = expr::softmax_node<Log, A>;
     using T = typename A::value_type;
-    if (!expr::needs_grad(node.a, state.a)) return;
-    const T* y = state.value;
-    const T* g = state.adjoint->data;
-    T* dx = state.a_gradient.data();
-    for (std::size_t base = 0; base < A::shape_type::size; base += N::row_length) {
-        T dot = 0;
-        expr::for_each_batch<T>(N::row_length, [&]<class V>(std::size_t j) {
-            V gj = simd::load<V>(g + base + j);
-            dot += simd::hsum(Log ? gj : gj * simd::load<V>(y + base + j));
-        });
-        expr::for_each_batch<T>(N::row_length, [&]<class V>(std::size_t j) {
-            V gj = simd::load<V>(g + base + j), yj = simd::load<V>(y + base + j);
-            V d = Log ? gj - simd::exp(yj) * simd::splat<V>(dot) : yj * (gj - simd::splat<V>(dot));
-            simd::store(dx + base + j, d);
-        });
-    }
-    backprop_region(node.a, state.a, [&](std::size_t base) { return buffer_seed<T>{dx + base}; });
-}
 
-}  // namespace spore::autodiff
-// ---- end spore/autodiff/heavy_rules.hpp ----
-
-namespace spore::autodiff {
-
-// dx = conv_transpose(dy, w); dw = sum_n dy[n] col(x[n])^T; db = sum of dy.
-template <std::size_t Stride, std::size_t Padding, class X, class W, class C, class S>
-void vjp(const expr::conv2d_node<Stride, Padding, X, W, C>& node, S& state) {
-    using N = expr::conv2d_node<Stride, Padding, X, W, C>;
-    using T = typename X::value_type;
-    const T* dy = state.adjoint->data;
-    push_gradient(node.a, state.a, state.x_gradient.data(), [&](T* out, bool accumulate) {
-        kernels::conv2d_backward_input(N::geometry, N::batch, dy, state.w_values, out, accumulate);
-    });
-    const bool want_w = expr::needs_grad(node.b, state.b), want_b = expr::needs_grad(node.c, state.c);
-    if (!want_w && !want_b) return;
-    // One pass gives both; a gradient nobody wants goes to the state's scratch.
-    expr::sink<T>* w_sink = nullptr;
-    expr::sink<T>* b_sink = nullptr;
-    if constexpr (expr::is_dense_v<W>)
-        if (want_w) w_sink = sink_of(node.b, state.b);
-    if constexpr (expr::is_dense_v<C>)
-        if (want_b) b_sink = sink_of(node.c, state.c);
-    const bool add_w = w_sink && !w_sink->begin_write(true);
-    const bool add_b = b_sink && !b_sink->begin_write(true);
-    T* dw = w_sink ? w_sink->data : state.w_gradient.data();
-    T* db = b_sink ? b_sink->data : (N::has_bias ? state.bias_gradient.data() : nullptr);
-    kernels::conv2d_backward_weight(N::geometry, N::batch, state.x_values, dy, dw, db, add_w, add_b,
-                                    state.weight_scratch.data());
-    if constexpr (!expr::is_dense_v<W>)
-        if (want_w)
-            backprop_region(node.b, state.b, [&](std::size_t base) { return buffer_seed<T>{dw + base}; });
-    if constexpr (!expr::is_dense_v<C> && N::has_bias)
-        if (want_b)
-            backprop_region(node.c, state.c, [&](std::size_t base) { return buffer_seed<T>{db + base}; });
-}
-
-template <expr::pooling Kind, std::size_t Kernel, std::size_t Stride, class A, class S>
-void vjp(const expr::pool2d_node<Kind, Kernel, Stride, A>& node, S& state) {
-    using N = expr::pool2d_node<Kind, Kernel, Stride, A>;
-    using T = typename A::value_type;
-    const T* dy = state.adjoint->data;
-    push_gradient(node.a, state.a, state.a_gradient.data(), [&](T* out, bool accumulate) {
-        if constexpr (Kind == expr::pooling::max)
-            kernels::max_pool2d_backward(N::geometry, dy, state.where.data(), out, accumulate);
-        else
-            kernels::avg_pool2d_backward(N::geometry, dy, out, accumulate);
-    });
-}
-
-}  // namespace spore::autodiff
-// ---- end spore/autodiff/conv_rules.hpp ----
-// ---- begin spore/autodiff/loss_rules.hpp ----
-// Vector-Jacobian rule of the fused softmax cross-entropy, written once:
-//   d logits = g / rows * (softmax * sum_j t_j - t)     (t one-hot for integer labels; zero
-//                                                         for an ignored row)
-//   d targets = g / rows * (logsumexp - logits)          (target rows only)
-
-namespace spore::autodiff {
-
-template <class A, class Y, class S>
-void vjp(const expr::cross_entropy_node<A, Y>& node, S& state) {
-    using N = expr::cross_entropy_node<A, Y>;
-    using T = typename A::value_type;
-    constexpr std::size_t rows = N::rows, classes = N::classes;
-    if (state.counted_rows == 0) return;  // nothing was counted, so nothing depends on the inputs
-    const T scale = state.adjoint->data[0] / T(state.counted_rows);
-    const T* p = state.probabilities.data();
-    const auto* y = state.y_values;
-    push_gradient(node.a, state.a, state.a_gradient.data(), [&](T* dx, bool accumulate) {
-        for (std::size_t r = 0; r < rows; ++r) {
-            T* out = dx + r * classes;
-            const T* pr = p + r * classes;
-            if constexpr (N::integer_labels) {
-                if (y[r] == -1) {
-                    if (!accumulate) std::fill_n(out, classes, T(0));
-                    continue;
-                }
-                expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                    V d = simd::load<V>(pr + j) * simd::splat<V>(scale);
-                    if (accumulate) d = d + simd::load<V>(out + j);
-                    simd::store(out + j, d);
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* y = state.value;
+        const T* g = state.adjoint->data;
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            for (std::size_t base = 0; base < A::shape_type::size; base += N::row_length) {
+                T dot = 0;
+                expr::for_each_batch<T>(N::row_length, [&]<class V>(std::size_t j) {
+                    V gj = simd::load<V>(g + base + j);
+                    dot += simd::hsum(Log ? gj : gj * simd::load<V>(y + base + j));
                 });
-                out[y[r]] -= scale;
-            } else {
-                const auto* t = y + r * classes;
-                expr::accumulator<expr::reductions::sum, T> sum;
-                expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) { sum.add(simd::load<V>(t + j)); });
-                const T weight = sum.result();
-                expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                    V d = simd::splat<V>(scale) * (simd::load<V>(pr + j) * simd::splat<V>(weight) - simd::load<V>(t + j));
-                    if (accumulate) d = d + simd::load<V>(out + j);
-                    simd::store(out + j, d);
-                });
-            }
-        }
-    });
-    if constexpr (!N::integer_labels) {
-        push_gradient(node.b, state.b, state.b_gradient.data(), [&](T* dt, bool accumulate) {
-            for (std::size_t r = 0; r < rows; ++r) {
-                const T lse = state.log_sum_exp.data()[r];
-                const T* x = state.x_values + r * classes;
-                T* out = dt + r * classes;
-                expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                    V d = simd::splat<V>(scale) * (simd::splat<V>(lse) - simd::load<V>(x + j));
-                    if (accumulate) d = d + simd::load<V>(out + j);
-                    simd::store(out + j, d);
+                store_or_add(dx + base, N::row_length, accumulate, [&]<class V>(std::size_t j) {
+                    V gj = simd::load<V>(g + base + j), yj = simd::load<V>(y + base + j);
+                    return Log ? gj - simd::exp(yj) * simd::splat<V>(dot) : yj * (gj - simd::splat<V>(dot));
                 });
             }
         });
     }
-}
+};
 
 }  // namespace spore::autodiff
-// ---- end spore/autodiff/loss_rules.hpp ----
-// ---- begin spore/autodiff/norm_rules.hpp ----
-// Vector-Jacobian rule of batch normalisation. With x_hat = (x - mean) * inv_std, per channel
-// over its n values:
-//   d bias = sum(dy);   d weight = sum(dy * x_hat)
-//   dx = weight * inv_std * (dy - (sum(dy) + x_hat * sum(dy * x_hat)) / n)   in training mode,
-//        where the batch statistics depend on x;
-//   dx = weight * inv_std * dy                                               in evaluation mode.
-
-namespace spore::autodiff {
-
-template <class A, class W, class B, class S>
-void vjp(const expr::batch_norm_node<A, W, B>& node, S& state) {
-    using N = expr::batch_norm_node<A, W, B>;
-    using T = typename A::value_type;
-    constexpr std::size_t channels = N::channels;
-    const T* dy = state.adjoint->data;
-    const T* x = state.x_values;
-    const T* mean = state.mean.data();
-    const T* inv_std = state.inv_std.data();
-    T* sum_dy = state.sum_dy.data();
-    T* sum_dy_xhat = state.sum_dy_xhat.data();
-    for (std::size_t ch = 0; ch < channels; ++ch) {
-        expr::accumulator<expr::reductions::sum, T> g, gx;
-        const T mu = mean[ch];
-        for (std::size_t n = 0; n < N::batch; ++n) {
-            const std::size_t offset = (n * channels + ch) * N::plane;
-            expr::for_each_batch<T>(N::plane, [&]<class V>(std::size_t j) {
-                const V d = simd::load<V>(dy + offset + j);
-                g.add(d);
-                gx.add(d * (simd::load<V>(x + offset + j) - simd::splat<V>(mu)));
-            });
-        }
-        sum_dy[ch] = g.result();
-        sum_dy_xhat[ch] = gx.result() * inv_std[ch];
-    }
-    push_gradient(node.a, state.a, state.x_gradient.data(), [&](T* dx, bool accumulate) {
-        const T* w = state.w_values;
-        const T batch_terms = state.training ? T(1) / T(N::count) : T(0);
-        for (std::size_t ch = 0; ch < channels; ++ch) {
-            const T scale = w[ch] * inv_std[ch], s = inv_std[ch], mu = mean[ch];
-            const T shift = sum_dy[ch] * batch_terms, slope = sum_dy_xhat[ch] * batch_terms;
-            for (std::size_t n = 0; n < N::batch; ++n) {
-                const std::size_t offset = (n * channels + ch) * N::plane;
-                expr::for_each_batch<T>(N::plane, [&]<class V>(std::size_t j) {
-                    const V xhat = (simd::load<V>(x + offset + j) - simd::splat<V>(mu)) * simd::splat<V>(s);
-                    V d = simd::splat<V>(scale) *
-                          (simd::load<V>(dy + offset + j) - simd::splat<V>(shift) - xhat * simd::splat<V>(slope));
-                    if (accumulate) d = d + simd::load<V>(dx + offset + j);
-                    simd::store(dx + offset + j, d);
-                });
-            }
-        }
-    });
-    push_gradient(node.b, state.b, state.w_gradient.data(), [&](T* dw, bool accumulate) {
-        for (std::size_t ch = 0; ch < channels; ++ch) dw[ch] = (accumulate ? dw[ch] : T(0)) + sum_dy_xhat[ch];
-    });
-    push_gradient(node.c, state.c, state.b_gradient.data(), [&](T* db, bool accumulate) {
-        for (std::size_t ch = 0; ch < channels; ++ch) db[ch] = (accumulate ? db[ch] : T(0)) + sum_dy[ch];
-    });
-}
-
-}  // namespace spore::autodiff
-// ---- end spore/autodiff/norm_rules.hpp ----
-// ---- begin spore/autodiff/dropout_rules.hpp ----
-// Vector-Jacobian rule of dropout: dx = dy * mask in training (the mask already holds
-// 1 / (1 - P) for kept elements), dx = dy in evaluation.
-
-namespace spore::autodiff {
-
-template <double P, class A, class S>
-void vjp(const expr::dropout_node<P, A>& node, S& state) {
-    using T = typename A::value_type;
-    constexpr std::size_t size = A::shape_type::size;
-    const T* dy = state.adjoint->data;
-    const T* mask = state.mask.data();
-    const bool masked = state.training && P != 0.0;
-    push_gradient(node.a, state.a, state.a_gradient.data(), [&](T* dx, bool accumulate) {
-        expr::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
-            V d = simd::load<V>(dy + j);
-            if (masked) d = d * simd::load<V>(mask + j);
-            if (accumulate) d = d + simd::load<V>(dx + j);
-            simd::store(dx + j, d);
-        });
-    });
-}
-
-}  // namespace spore::autodiff
-// ---- end spore/autodiff/dropout_rules.hpp ----
-// ---- begin spore/autodiff/gradient.hpp ----
-// Reverse mode, derived from the expression's type. A gradient program runs:
-//   1. the forward pass: heavy nodes in post-order, each into its planned buffer;
-//   2. the backward pass: heavy nodes in reverse post-order, each pushing its complete
-//      adjoint into its operands through fused region loops (heavy_rules.hpp, region.hpp).
-// When the root is a sum or mean, its seed is known before the forward pass, so the root's
-// region runs forward and backward in the same loop: one pass over memory.
-
+// ---- end spore/autodiff/rules/softmax.hpp ----
 // ---- begin spore/autodiff/backward_steps.hpp ----
 // When is a gradient final? The backward pass is a fixed sequence of steps: step 0 is the
 // root's region (gradient.hpp: the fused sum/mean loop, or the region of an elementwise root),
@@ -4912,6 +5129,16 @@ void record_backward_steps(const E& node, S& state, std::size_t& step, Record&& 
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/backward_steps.hpp ----
+// ---- begin spore/autodiff/gradient.hpp ----
+// Reverse mode, derived from the expression's type. A gradient program runs:
+//   1. the forward pass: heavy nodes in post-order, each into its planned buffer;
+//   2. the backward pass: heavy nodes in reverse post-order, each pushing its complete
+//      adjoint into its operands through its rule, heavy_rule<Node> (heavy_rule.hpp, found by
+//      type), and fused region loops (region.hpp).
+// When the root's rule has forward_backward (a sum or mean: its seed is known before the
+// forward pass), the root's region runs forward and backward in the same loop.
+
+#include <tuple>
 
 namespace spore::autodiff {
 
@@ -4924,7 +5151,7 @@ template <class E, class S, class AfterStep = no_step_hook>
 void backward_pass(const E& node, S& state, AfterStep&& after_step = {}) {
     if constexpr (E::kind == node_kind::heavy) {
         if (state.alias) return;  // its first occurrence carries the summed adjoint
-        if (state.adjoint && state.adjoint->written) vjp(node, state);
+        if (state.adjoint && state.adjoint->written) heavy_rule<E>::vjp(node, state);
         after_step();
     }
     expr::for_each_child_reversed(node, state, [&](const auto& child, auto& child_state) {
@@ -4934,27 +5161,10 @@ void backward_pass(const E& node, S& state, AfterStep&& after_step = {}) {
 
 template <class E>
 inline constexpr bool fuses_root_v = false;
-template <class R, class A>
-inline constexpr bool fuses_root_v<expr::reduce_all<R, A>> = !R::is_max;
-
-// sum or mean whose adjoint is the constant 1: value and region backward in one loop.
-template <class R, class A, class S>
-typename A::value_type forward_backward(const expr::reduce_all<R, A>& node, S& state) {
-    using T = typename A::value_type;
-    if (!expr::needs_grad(node.a, state.a)) return expr::reduce_all<R, A>::reduce(node.a, state.a);
-    kernels::count(kernels::counters.reduce);
-    constexpr T seed = std::is_same_v<R, expr::reductions::mean> ? T(1) / T(A::shape_type::size) : T(1);
-    begin_region(node.a, state.a, true);
-    expr::accumulator<expr::reductions::sum, T> total;
-    expr::for_each_row(node.a, state.a, [&](const auto& cursor, std::size_t, std::size_t length) {
-        expr::for_each_batch<T>(length, [&]<class W>(std::size_t j) {
-            const auto values = cursor.template forward<W>(j);
-            total.add(values.out);
-            backprop(cursor, j, values, simd::splat<W>(seed));
-        });
-    });
-    return total.result() * seed;
-}
+template <class E>
+    requires(E::kind == node_kind::heavy)
+inline constexpr bool fuses_root_v<E> =
+    requires(const E& node, expr::state_t<E>& state) { heavy_rule<E>::forward_backward(node, state); };
 
 template <class Shape>
 struct check_scalar_output {
@@ -5066,7 +5276,7 @@ private:
     static T evaluate_and_backpropagate(const E& root, expr::state_t<E>& state, AfterStep&& after_step) {
         if constexpr (fuses_root_v<E>) {
             expr::run_forward(root.a, state.a);
-            const T value = forward_backward(root, state);
+            const T value = heavy_rule<E>::forward_backward(root, state);
             state.mutable_value()[0] = value;
             after_step();
             backward_pass(root.a, state.a, after_step);
@@ -5347,8 +5557,6 @@ inline labelled_images read_idx_images(const std::string& images_path, const std
 // height and maxval separated by whitespace and comments; P5 has exactly one whitespace byte
 // before its raster; every sample is at most maxval; only whitespace may follow the image
 // (one image per file). Every problem throws spore::data_error naming the file.
-
-#include <string_view>
 
 // ---- begin spore/core/text.hpp ----
 // Messages built from strings, characters and integers: concat("key ", name, ": ", 3). Not
@@ -8357,9 +8565,12 @@ struct model {
 //     spore::io::export_onnx<spore::shape<1, 1, 32, 32>>(net, "lenet.onnx");
 //
 // calls net.construct(x) on an input placeholder of that shape and walks the type of the
-// expression it returns, one ONNX node per spore node (a Dense layer's matmul by a transposed
-// weight plus bias becomes one Gemm), in evaluation mode (Dropout is the identity, BatchNorm2d
-// uses its running statistics). Parameters and buffers become initializers named by their
+// expression it returns. Each operation says what it exports as, beside its forward pass: an
+// elementwise operation by its `onnx` name or `to_onnx` (expr/elementwise_ops.hpp), a heavy
+// node by its `to_onnx(graph)` member, which emits its operands through this builder and adds
+// its node(s) (a Dense layer's matmul by a transposed weight plus bias becomes one Gemm). The
+// graph is the evaluation-mode one (Dropout is the identity, BatchNorm2d uses its running
+// statistics). Parameters and buffers become initializers named by their
 // field paths ("conv1.weight", "bn.running_mean"); other tensors the expression reads are
 // initializers too. By default axis 0
 // of the input is the symbolic dimension "N", so one file serves any batch size; the export
@@ -8403,41 +8614,6 @@ struct element_type {
                   "spore::io::export_onnx: ONNX export supports float and double tensors");
     static constexpr onnx::data_type value = std::is_same_v<T, float> ? onnx::data_type::float32 : onnx::data_type::float64;
 };
-
-template <class Op>
-inline constexpr std::string_view elementwise_operator{};
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::neg> = "Neg";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::exp> = "Exp";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::log> = "Log";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::tanh> = "Tanh";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::sigmoid> = "Sigmoid";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::relu> = "Relu";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::sqrt> = "Sqrt";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::abs> = "Abs";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::square> = "Mul";  // x * x
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::add> = "Add";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::sub> = "Sub";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::mul> = "Mul";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::div> = "Div";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::maximum> = "Max";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::minimum> = "Min";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::pow> = "Pow";
-
-template <class R>
-inline constexpr std::string_view reduce_operator{};
-template <> inline constexpr std::string_view reduce_operator<expr::reductions::sum> = "ReduceSum";
-template <> inline constexpr std::string_view reduce_operator<expr::reductions::mean> = "ReduceMean";
-template <> inline constexpr std::string_view reduce_operator<expr::reductions::max> = "ReduceMax";
-
-template <class E>
-inline constexpr bool is_matmul_v = false;
-template <class A, class B>
-inline constexpr bool is_matmul_v<expr::matmul_node<A, B>> = true;
-
-template <class E>
-inline constexpr bool is_transpose_v = false;
-template <class A>
-inline constexpr bool is_transpose_v<expr::transpose_node<A>> = true;
 
 template <class E>
 inline constexpr bool is_tensor_ref_v = false;
@@ -8485,6 +8661,10 @@ void append_little_endian(std::string& out, const T* data, std::size_t count) {
 
 class graph_builder {
 public:
+    using value = onnx_detail::value;
+    using attribute = onnx::attribute;
+    using layout = onnx_detail::layout;
+
     explicit graph_builder(const onnx_options& options) : options_(options) {
         if (options.input_name.empty() || options.output_name.empty() || options.input_name == options.output_name)
             throw error("spore::io::export_onnx: the input and output names must be non-empty and different (found '" +
@@ -8557,32 +8737,23 @@ public:
     }
     bool symbolic() const { return options_.symbolic_batch; }
 
-private:
-    struct memo_entry {
-        std::type_index type;
-        std::shared_ptr<const void> node;
-        value result;
-    };
+    // ---- what an operation's to_onnx uses -------------------------------------------------
+    static attribute integer(const std::string& name, std::int64_t v) { return attribute::integer(name, v); }
+    static attribute integers(const std::string& name, std::vector<std::int64_t> v) {
+        return attribute::integers(name, std::move(v));
+    }
+    static attribute real(const std::string& name, float v) { return attribute::real(name, v); }
+    template <class Shape>
+    static std::vector<std::int64_t> dims_of() {
+        return onnx_detail::dims_of<Shape>();
+    }
+    template <class E>
+    static const auto& without_broadcast(const E& e) {
+        return onnx_detail::without_broadcast(e);
+    }
 
-    // ---- names -------------------------------------------------------------------------
-    std::string unique(const std::string& base) {
-        std::string name = base;
-        for (std::size_t k = 1; used_.contains(name) || parameter_paths_.contains(name); ++k)
-            name = base + "_" + std::to_string(k);
-        used_.insert(name);
-        return name;
-    }
-    // A node reading a named parameter is named after its layer ("conv1/Conv").
-    std::string node_name(std::string_view op_type, const std::vector<std::string>& inputs) {
-        for (const std::string& in : inputs) {
-            if (!parameter_paths_.contains(in)) continue;
-            const std::size_t dot = in.rfind('.');
-            return unique((dot == std::string::npos ? in : in.substr(0, dot)) + "/" + std::string(op_type));
-        }
-        return unique(std::string(op_type));
-    }
-    std::string add_node(std::string_view op_type, std::vector<std::string> inputs,
-                         std::vector<onnx::attribute> attributes = {}) {
+    // Adds a node; its output is named after it ("conv1/Conv"), which this returns.
+    std::string node(std::string_view op_type, std::vector<std::string> inputs, std::vector<attribute> attributes = {}) {
         onnx::node n;
         n.name = node_name(op_type, inputs);
         n.op_type = std::string(op_type);
@@ -8592,7 +8763,7 @@ private:
         graph_.nodes.push_back(std::move(n));
         return graph_.nodes.back().name;
     }
-    std::string add_int64_initializer(const std::string& base, std::vector<std::int64_t> values) {
+    std::string int64_initializer(const std::string& base, std::vector<std::int64_t> values) {
         onnx::tensor t;
         t.dims = {static_cast<std::int64_t>(values.size())};
         t.type = onnx::data_type::int64;
@@ -8602,7 +8773,28 @@ private:
         return graph_.initializers.back().name;
     }
 
-    // ---- the symbolic batch axis ----------------------------------------------------------
+    // The default export of an elementwise node: one operator over its operands, which ONNX
+    // broadcasts by numpy's rules as spore does.
+    template <class E>
+    value elementwise(std::string_view op, const E& e) {
+        if constexpr (expr::binary_node<E>) {
+            const auto& ea = without_broadcast(e.a);
+            const auto& eb = without_broadcast(e.b);
+            using EA = std::remove_cvref_t<decltype(ea)>;
+            using EB = std::remove_cvref_t<decltype(eb)>;
+            const value a = emit(ea);
+            const value b = emit(eb);
+            const int axis = elementwise_batch_axis(op, dims_of<typename E::shape_type>(),
+                                                    {layout{a.batch_axis, dims_of<typename EA::shape_type>()},
+                                                     layout{b.batch_axis, dims_of<typename EB::shape_type>()}});
+            return {node(op, {a.name, b.name}), axis};
+        } else {
+            const value a = emit(e.a);
+            return {node(op, {a.name}), a.batch_axis};
+        }
+    }
+
+    // The symbolic batch axis: which operations keep it, and the error when one cannot.
     [[noreturn]] static void batch_error(std::string_view what) {
         throw error("spore::io::export_onnx: cannot keep the batch axis symbolic: " + std::string(what) +
                     "; export with onnx_options{.symbolic_batch = false} for a graph of fixed batch size");
@@ -8642,6 +8834,39 @@ private:
             batch_error(std::string(op) + " reads the batch as axis " + std::to_string(v.batch_axis) + ", not axis 0");
     }
 
+    // A tensor the node holds by pointer (BatchNorm2d's running statistics), read at export.
+    template <class Shape, class T>
+    std::string pointer_input(const T* data) {
+        using ref = expr::tensor_ref<T, Shape>;
+        ref r;
+        r.data = data;
+        return emit_leaf(r).name;
+    }
+
+private:
+    struct memo_entry {
+        std::type_index type;
+        std::shared_ptr<const void> node;
+        value result;
+    };
+
+    // ---- names -------------------------------------------------------------------------
+    std::string unique(const std::string& base) {
+        std::string name = base;
+        for (std::size_t k = 1; used_.contains(name) || parameter_paths_.contains(name); ++k)
+            name = base + "_" + std::to_string(k);
+        used_.insert(name);
+        return name;
+    }
+    // A node reading a named parameter is named after its layer ("conv1/Conv").
+    std::string node_name(std::string_view op_type, const std::vector<std::string>& inputs) {
+        for (const std::string& in : inputs) {
+            if (!parameter_paths_.contains(in)) continue;
+            const std::size_t dot = in.rfind('.');
+            return unique((dot == std::string::npos ? in : in.substr(0, dot)) + "/" + std::string(op_type));
+        }
+        return unique(std::string(op_type));
+    }
     // ---- leaves -------------------------------------------------------------------------
     template <class T, class S, class Tag>
     value emit_leaf(const expr::tensor_ref<T, S, Tag>& e) {
@@ -8671,15 +8896,6 @@ private:
             return {name, -1};
         }
     }
-    // A tensor the node holds by pointer (BatchNorm2d's running statistics), read at export.
-    template <class Shape, class T>
-    std::string emit_pointer(const T* data) {
-        using ref = expr::tensor_ref<T, Shape>;
-        ref r;
-        r.data = data;
-        return emit_leaf(r).name;
-    }
-
     template <class T>
     value emit_constant(const expr::constant<T>& e) {
         onnx::tensor t;  // a scalar: no dims
@@ -8690,51 +8906,31 @@ private:
         return {graph_.initializers.back().name, -1};
     }
 
-    // ---- nodes ----------------------------------------------------------------------------
+    // Elementwise nodes and the broadcast are the engine's own; an operation's node exports
+    // itself (to_onnx), and a node that does not is a compile error naming it.
     template <class E>
-    value emit_node(const E&) {
+    value emit_node(const E& e) {
+        if constexpr (requires { e.to_onnx(*this); }) {
+            return e.to_onnx(*this);
+        } else if constexpr (expr::is_broadcast_v<E>) {
+            return emit_broadcast(e);
+        } else if constexpr (requires { typename E::op; }) {
+            using Op = typename E::op;
+            if constexpr (requires { Op::to_onnx(*this, e); }) return Op::to_onnx(*this, e);
+            else if constexpr (requires { Op::onnx; }) return elementwise(Op::onnx, e);
+            else return unsupported(e);
+        } else {
+            return unsupported(e);
+        }
+    }
+    template <class E>
+    value unsupported(const E&) {
         [[maybe_unused]] unsupported_onnx_node<E> rejected;
         return {};
     }
 
-    template <class Op, class A>
-    value emit_node(const expr::unary<Op, A>& e) {
-        if constexpr (elementwise_operator<Op>.empty()) {
-            [[maybe_unused]] unsupported_onnx_node<expr::unary<Op, A>> rejected;
-            return {};
-        } else {
-            const value a = emit(e.a);
-            if constexpr (std::is_same_v<Op, expr::ops::square>) return {add_node("Mul", {a.name, a.name}), a.batch_axis};
-            else return {add_node(elementwise_operator<Op>, {a.name}), a.batch_axis};
-        }
-    }
-
-    template <class Op, class A, class B>
-    value emit_node(const expr::binary<Op, A, B>& e) {
-        using out = typename expr::binary<Op, A, B>::shape_type;
-        if constexpr (elementwise_operator<Op>.empty()) {
-            [[maybe_unused]] unsupported_onnx_node<expr::binary<Op, A, B>> rejected;
-            return {};
-        } else if constexpr (std::is_same_v<Op, expr::ops::add> && is_matmul_v<A>) {
-            return emit_product(e.a, &without_broadcast(e.b));
-        } else if constexpr (std::is_same_v<Op, expr::ops::add> && is_matmul_v<B>) {
-            return emit_product(e.b, &without_broadcast(e.a));
-        } else {
-            const auto& ea = without_broadcast(e.a);
-            const auto& eb = without_broadcast(e.b);
-            using EA = std::remove_cvref_t<decltype(ea)>;
-            using EB = std::remove_cvref_t<decltype(eb)>;
-            const value a = emit(ea);
-            const value b = emit(eb);
-            const int axis = elementwise_batch_axis(
-                elementwise_operator<Op>, dims_of<out>(),
-                {layout{a.batch_axis, dims_of<typename EA::shape_type>()}, layout{b.batch_axis, dims_of<typename EB::shape_type>()}});
-            return {add_node(elementwise_operator<Op>, {a.name, b.name}), axis};
-        }
-    }
-
     template <class Out, class A>
-    value emit_node(const expr::broadcast_to<Out, A>& e) {
+    value emit_broadcast(const expr::broadcast_to<Out, A>& e) {
         const value a = emit(e.a);
         std::vector<std::int64_t> target = dims_of<Out>();
         int axis = -1;
@@ -8744,163 +8940,7 @@ private:
                 batch_error("Expand broadcasts the batch axis to a fixed extent");
             target[axis] = 1;  // Expand keeps the operand's own extent where the target says 1
         }
-        const std::string shape = add_int64_initializer("shape", std::move(target));
-        return {add_node("Expand", {a.name, shape}), axis};
-    }
-
-    // op(A) * op(B) [+ C]: MatMul, or Gemm when an operand is transposed or a bias is added.
-    template <class A, class B, class C = expr::constant<typename A::value_type>>
-    value emit_product(const expr::matmul_node<A, B>& m, const C* bias = nullptr) {
-        constexpr bool trans_a = is_transpose_v<A>, trans_b = is_transpose_v<B>;
-        const auto& ea = [&]() -> const auto& {
-            if constexpr (trans_a) return m.a.a;
-            else return m.a;
-        }();
-        const auto& eb = [&]() -> const auto& {
-            if constexpr (trans_b) return m.b.a;
-            else return m.b;
-        }();
-        const value a = emit(ea);
-        const value b = emit(eb);
-        // the batch axis as an axis of op(A) [m, k] and op(B) [k, n]
-        const int axis_a = a.batch_axis < 0 ? -1 : (trans_a ? 1 - a.batch_axis : a.batch_axis);
-        const int axis_b = b.batch_axis < 0 ? -1 : (trans_b ? 1 - b.batch_axis : b.batch_axis);
-        const std::string_view op = bias || trans_a || trans_b ? "Gemm" : "MatMul";
-        if ((axis_a == 1) != (axis_b == 0))
-            batch_error(std::string(op) + " sums over the batch axis of one operand against a fixed extent of the other");
-        if (axis_a == 0 && axis_b == 1) batch_error(std::string(op) + " has the batch axis in both operands");
-        int axis = axis_a == 0 ? 0 : (axis_b == 1 ? 1 : -1);
-        std::vector<std::string> inputs{a.name, b.name};
-        if (bias) {
-            const value c = emit(*bias);
-            axis = elementwise_batch_axis("Gemm", dims_of<typename expr::matmul_node<A, B>::shape_type>(),
-                                          {layout{axis, dims_of<typename expr::matmul_node<A, B>::shape_type>()},
-                                           layout{c.batch_axis, dims_of<typename C::shape_type>()}});
-            inputs.push_back(c.name);
-        }
-        if (op == "MatMul") return {add_node(op, std::move(inputs)), axis};
-        std::vector<onnx::attribute> attributes;
-        if (trans_a) attributes.push_back(onnx::attribute::integer("transA", 1));
-        if (trans_b) attributes.push_back(onnx::attribute::integer("transB", 1));
-        return {add_node(op, std::move(inputs), std::move(attributes)), axis};
-    }
-    template <class A, class B>
-    value emit_node(const expr::matmul_node<A, B>& e) {
-        return emit_product(e);
-    }
-
-    template <class A>
-    value emit_node(const expr::transpose_node<A>& e) {
-        const value a = emit(e.a);
-        return {add_node("Transpose", {a.name}, {onnx::attribute::integers("perm", {1, 0})}),
-                a.batch_axis < 0 ? -1 : 1 - a.batch_axis};
-    }
-
-    template <class S, class A>
-    value emit_node(const expr::reshape_node<S, A>& e) {
-        using in = typename A::shape_type;
-        const value a = emit(e.a);
-        const bool keeps_leading = S::rank >= 1 && in::rank >= 1 && S::extents[0] == in::extents[0];
-        if (a.batch_axis >= 0 && !(a.batch_axis == 0 && keeps_leading))
-            batch_error("Reshape from " + in::to_string() + " to " + S::to_string() + " moves the batch axis");
-        if (S::rank == 2 && in::rank >= 2 && keeps_leading)
-            return {add_node("Flatten", {a.name}, {onnx::attribute::integer("axis", 1)}), a.batch_axis};
-        std::vector<std::int64_t> target = dims_of<S>();
-        if (a.batch_axis == 0) target[0] = 0;  // 0: the input's extent on that axis
-        const std::string shape = add_int64_initializer("shape", std::move(target));
-        return {add_node("Reshape", {a.name, shape}), a.batch_axis};
-    }
-
-    template <class R, class A>
-    value emit_node(const expr::reduce_all<R, A>& e) {
-        const value a = emit(e.a);
-        return {add_node(reduce_operator<R>, {a.name}, {onnx::attribute::integer("keepdims", 0)}), -1};
-    }
-    template <class R, std::size_t Axis, class A>
-    value emit_node(const expr::reduce_axis<R, Axis, A>& e) {
-        const value a = emit(e.a);
-        const int axis = a.batch_axis == static_cast<int>(Axis) ? -1
-                         : a.batch_axis > static_cast<int>(Axis) ? a.batch_axis - 1
-                                                                 : a.batch_axis;
-        return {add_node(reduce_operator<R>, {a.name},
-                         {onnx::attribute::integers("axes", {static_cast<std::int64_t>(Axis)}),
-                          onnx::attribute::integer("keepdims", 0)}),
-                axis};
-    }
-
-    template <bool Log, class A>
-    value emit_node(const expr::softmax_node<Log, A>& e) {
-        static_assert(A::shape_type::rank >= 1, "spore::io::export_onnx: softmax of a scalar has no ONNX operator");
-        const value a = emit(e.a);
-        // opset 11's Softmax flattens to [rows before axis, the rest]: with the last axis, that is
-        // spore's softmax over each row
-        return {add_node(Log ? "LogSoftmax" : "Softmax", {a.name},
-                         {onnx::attribute::integer("axis", static_cast<std::int64_t>(A::shape_type::rank) - 1)}),
-                a.batch_axis};
-    }
-
-    template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
-    value emit_node(const expr::conv2d_node<Stride, Padding, X, W, C>& e) {
-        using node = expr::conv2d_node<Stride, Padding, X, W, C>;
-        constexpr auto g = node::geometry;
-        const value x = emit(e.a);
-        const value w = emit(e.b);
-        require_leading_batch("Conv", x);
-        require_unbatched("Conv", "weight", w);
-        std::vector<std::string> inputs{x.name, w.name};
-        value scalar_bias;
-        if constexpr (node::has_bias) {
-            const value c = emit(e.c);
-            require_unbatched("Conv", "bias", c);
-            if constexpr (C::shape_type::rank == 1) inputs.push_back(c.name);
-            else scalar_bias = c;  // Conv's bias is one value per filter: add a scalar after it
-        }
-        const auto s = static_cast<std::int64_t>(Stride), p = static_cast<std::int64_t>(Padding);
-        std::string out = add_node("Conv", std::move(inputs),
-                                   {onnx::attribute::integers("kernel_shape", {static_cast<std::int64_t>(g.kernel_h),
-                                                                               static_cast<std::int64_t>(g.kernel_w)}),
-                                    onnx::attribute::integers("strides", {s, s}),
-                                    onnx::attribute::integers("pads", {p, p, p, p}),
-                                    onnx::attribute::integers("dilations", {1, 1}),
-                                    onnx::attribute::integer("group", 1)});
-        if (!scalar_bias.name.empty()) out = add_node("Add", {out, scalar_bias.name});
-        return {out, x.batch_axis};
-    }
-
-    // Evaluation mode: dropout passes its input through.
-    template <double P, class A>
-    value emit_node(const expr::dropout_node<P, A>& e) {
-        return emit(e.a);
-    }
-
-    template <class A, class W, class B>
-    value emit_node(const expr::batch_norm_node<A, W, B>& e) {
-        using T = typename A::value_type;
-        using channels = shape<A::shape_type::extents[1]>;
-        const value x = emit(e.a);
-        const value scale = emit(e.b);
-        const value bias = emit(e.c);
-        require_leading_batch("BatchNormalization", x);
-        require_unbatched("BatchNormalization", "scale", scale);
-        require_unbatched("BatchNormalization", "bias", bias);
-        std::vector<std::string> inputs{x.name, scale.name, bias.name, emit_pointer<channels>(static_cast<const T*>(e.running_mean)),
-                                        emit_pointer<channels>(static_cast<const T*>(e.running_var))};
-        // ONNX's momentum weighs the old running value, PyTorch's (and spore's) the new one
-        return {add_node("BatchNormalization", std::move(inputs),
-                         {onnx::attribute::real("epsilon", static_cast<float>(e.eps)),
-                          onnx::attribute::real("momentum", static_cast<float>(T(1) - e.momentum))}),
-                x.batch_axis};
-    }
-
-    template <expr::pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
-    value emit_node(const expr::pool2d_node<Kind, Kernel, Stride, A>& e) {
-        const std::string_view op = Kind == expr::pooling::max ? "MaxPool" : "AveragePool";
-        const value a = emit(e.a);
-        require_leading_batch(op, a);
-        const auto k = static_cast<std::int64_t>(Kernel), s = static_cast<std::int64_t>(Stride);
-        return {add_node(op, {a.name},
-                         {onnx::attribute::integers("kernel_shape", {k, k}), onnx::attribute::integers("strides", {s, s})}),
-                a.batch_axis};
+        return {node("Expand", {a.name, int64_initializer("shape", std::move(target))}), axis};
     }
 
     onnx_options options_;

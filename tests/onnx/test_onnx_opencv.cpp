@@ -20,6 +20,7 @@
 #include <spore/io/onnx.hpp>
 #include <spore/spore.hpp>
 
+#include "../support/elementwise_cases.hpp"
 #include "../support/onnx_models.hpp"
 
 namespace {
@@ -78,14 +79,15 @@ float max_difference(cv::dnn::Net& opencv, const Cell& net, const tensor<T, shap
 // Exports `net` once for inputs [N, Item...] and compares OpenCV with spore at batch 1 and
 // at batch Batch.
 template <std::size_t Batch, std::size_t... Item, class Cell>
-float check_model(const std::string& name, const Cell& net, std::uint64_t seed, bool exact_shape = true) {
+float check_model(const std::string& name, const Cell& net, std::uint64_t seed, bool exact_shape = true,
+                  float low = -1.0f, float high = 1.0f) {
     scratch_file file(name);
     spore::io::export_onnx<shape<1, Item...>>(net, file.path.string());
     cv::dnn::Net opencv = load(file.path);
     tensor<float, shape<1, Item...>> one;
     tensor<float, shape<Batch, Item...>> many;
-    one.fill_uniform(seed, -1.0f, 1.0f);
-    many.fill_uniform(seed + 1, -1.0f, 1.0f);
+    one.fill_uniform(seed, low, high);
+    many.fill_uniform(seed + 1000, low, high);
     const float e1 = max_difference(opencv, net, one, exact_shape);
     const float en = max_difference(opencv, net, many, exact_shape);
     std::printf("%-14s max |spore - OpenCV|: batch 1 %.3g, batch %zu %.3g\n", name.c_str(), e1, Batch, en);
@@ -269,6 +271,33 @@ TEST_CASE("opencv: the remaining elementwise operators, constants, reductions, m
     check_model<5, 4>("transpose", TransposeReshape{}, 10);
     check_model<4, 3, 5>("axis-reduce", AxisReductions{}, 11, false);
 
+}
+
+namespace {
+namespace cases = spore_test::elementwise;
+template <class Case>
+struct unary_model {  // input [N, 7]
+    auto construct(auto x) const { return Case::apply(x); }
+};
+template <class Case>
+struct binary_model {  // input [N, 7], and a tensor as the right operand
+    tensor<float, shape<7>> y;
+    auto construct(auto x) const { return Case::apply(x, y); }
+};
+}  // namespace
+
+TEST_CASE("opencv: every elementwise operation that OpenCV runs, from tests/support/elementwise_cases.hpp") {
+    cases::for_each_case<cases::unary_cases>([]<class Case>(Case) {
+        if constexpr (Case::opencv)
+            check_model<5, 7>(Case::name, unary_model<Case>{}, 20, true, float(Case::domain.low), float(Case::domain.high));
+    });
+    cases::for_each_case<cases::binary_cases>([]<class Case>(Case) {
+        if constexpr (Case::opencv) {
+            binary_model<Case> model;
+            model.y.fill_uniform(21, float(Case::right_domain.low), float(Case::right_domain.high));
+            check_model<5, 7>(Case::name, model, 22, true, float(Case::left_domain.low), float(Case::left_domain.high));
+        }
+    });
 }
 
 TEST_CASE("opencv: a graph exported with a fixed batch") {

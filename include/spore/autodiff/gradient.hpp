@@ -2,9 +2,10 @@
 // Reverse mode, derived from the expression's type. A gradient program runs:
 //   1. the forward pass: heavy nodes in post-order, each into its planned buffer;
 //   2. the backward pass: heavy nodes in reverse post-order, each pushing its complete
-//      adjoint into its operands through fused region loops (heavy_rules.hpp, region.hpp).
-// When the root is a sum or mean, its seed is known before the forward pass, so the root's
-// region runs forward and backward in the same loop: one pass over memory.
+//      adjoint into its operands through its rule, heavy_rule<Node> (heavy_rule.hpp, found by
+//      type), and fused region loops (region.hpp).
+// When the root's rule has forward_backward (a sum or mean: its seed is known before the
+// forward pass), the root's region runs forward and backward in the same loop.
 
 #include <algorithm>
 #include <array>
@@ -15,11 +16,7 @@
 #include <vector>
 
 #include <spore/autodiff/backward_steps.hpp>
-#include <spore/autodiff/conv_rules.hpp>
-#include <spore/autodiff/heavy_rules.hpp>
-#include <spore/autodiff/loss_rules.hpp>
-#include <spore/autodiff/norm_rules.hpp>
-#include <spore/autodiff/dropout_rules.hpp>
+#include <spore/autodiff/heavy_rule.hpp>
 #include <spore/core/error.hpp>
 #include <spore/expr/program.hpp>
 
@@ -34,7 +31,7 @@ template <class E, class S, class AfterStep = no_step_hook>
 void backward_pass(const E& node, S& state, AfterStep&& after_step = {}) {
     if constexpr (E::kind == node_kind::heavy) {
         if (state.alias) return;  // its first occurrence carries the summed adjoint
-        if (state.adjoint && state.adjoint->written) vjp(node, state);
+        if (state.adjoint && state.adjoint->written) heavy_rule<E>::vjp(node, state);
         after_step();
     }
     expr::for_each_child_reversed(node, state, [&](const auto& child, auto& child_state) {
@@ -44,27 +41,10 @@ void backward_pass(const E& node, S& state, AfterStep&& after_step = {}) {
 
 template <class E>
 inline constexpr bool fuses_root_v = false;
-template <class R, class A>
-inline constexpr bool fuses_root_v<expr::reduce_all<R, A>> = !R::is_max;
-
-// sum or mean whose adjoint is the constant 1: value and region backward in one loop.
-template <class R, class A, class S>
-typename A::value_type forward_backward(const expr::reduce_all<R, A>& node, S& state) {
-    using T = typename A::value_type;
-    if (!expr::needs_grad(node.a, state.a)) return expr::reduce_all<R, A>::reduce(node.a, state.a);
-    kernels::count(kernels::counters.reduce);
-    constexpr T seed = std::is_same_v<R, expr::reductions::mean> ? T(1) / T(A::shape_type::size) : T(1);
-    begin_region(node.a, state.a, true);
-    expr::accumulator<expr::reductions::sum, T> total;
-    expr::for_each_row(node.a, state.a, [&](const auto& cursor, std::size_t, std::size_t length) {
-        expr::for_each_batch<T>(length, [&]<class W>(std::size_t j) {
-            const auto values = cursor.template forward<W>(j);
-            total.add(values.out);
-            backprop(cursor, j, values, simd::splat<W>(seed));
-        });
-    });
-    return total.result() * seed;
-}
+template <class E>
+    requires(E::kind == node_kind::heavy)
+inline constexpr bool fuses_root_v<E> =
+    requires(const E& node, expr::state_t<E>& state) { heavy_rule<E>::forward_backward(node, state); };
 
 template <class Shape>
 struct check_scalar_output {
@@ -176,7 +156,7 @@ private:
     static T evaluate_and_backpropagate(const E& root, expr::state_t<E>& state, AfterStep&& after_step) {
         if constexpr (fuses_root_v<E>) {
             expr::run_forward(root.a, state.a);
-            const T value = forward_backward(root, state);
+            const T value = heavy_rule<E>::forward_backward(root, state);
             state.mutable_value()[0] = value;
             after_step();
             backward_pass(root.a, state.a, after_step);

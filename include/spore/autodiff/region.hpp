@@ -2,13 +2,14 @@
 // Backward through an elementwise region. The adjoint of a region is never stored: one loop
 // recomputes the region's values in registers, runs its vector-Jacobian rules from the seed
 // (the adjoint flowing in from above) down to the region's boundary, and writes there: into a
-// leaf's gradient or a heavy node's adjoint buffer.
+// leaf's gradient or a heavy node's adjoint buffer. The rules are the operations' own
+// (vjp, vjp_a, vjp_b in expr/elementwise_ops.hpp).
 
 #include <cstddef>
 
-#include <spore/autodiff/elementwise_rules.hpp>
 #include <spore/expr/cursor.hpp>
 #include <spore/expr/elementwise.hpp>
+#include <spore/expr/heavy.hpp>
 #include <spore/expr/plan.hpp>
 #include <spore/expr/reshape.hpp>
 
@@ -42,15 +43,15 @@ SPORE_ALWAYS_INLINE void backprop(const expr::constant_cursor<T>&, std::size_t, 
 
 template <class Op, class CA, class V, class Values>
 SPORE_ALWAYS_INLINE void backprop(const expr::unary_cursor<Op, CA>& c, std::size_t j, const Values& v, const V& g) {
-    backprop(c.a, j, v.a, vjp_rule<Op>::a(v.a.out, v.out, g));
+    backprop(c.a, j, v.a, Op::vjp(v.a.out, v.out, g));
 }
 
 template <class Op, class CA, class CB, class V, class Values>
 SPORE_ALWAYS_INLINE void backprop(const expr::binary_cursor<Op, CA, CB>& c, std::size_t j, const Values& v,
                                   const V& g) {
     // Both adjoints are formed before either is written, so no store can disturb a read.
-    const V ga = vjp_rule<Op>::a(v.a.out, v.b.out, v.out, g);
-    const V gb = vjp_rule<Op>::b(v.a.out, v.b.out, v.out, g);
+    const V ga = Op::vjp_a(v.a.out, v.b.out, v.out, g);
+    const V gb = Op::vjp_b(v.a.out, v.b.out, v.out, g);
     backprop(c.a, j, v.a, ga);
     backprop(c.b, j, v.b, gb);
 }

@@ -4,10 +4,12 @@
 // statistics with the unbiased variance, as PyTorch does:
 //   running = (1 - momentum) * running + momentum * batch statistic;
 // in evaluation mode it normalises by the running statistics. y = x_hat * weight + bias.
+// Rule: autodiff/rules/batch_norm.hpp.
 
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <spore/core/error.hpp>
 #include <spore/expr/elementwise.hpp>
@@ -46,11 +48,9 @@ struct batch_norm_node : node_base<typename A::value_type, typename A::shape_typ
 
     template <class S>
     void forward(S& state) const {
-        const T* x = operand_values(a, state.a, state.a_buffer);
-        const T* w = operand_values(b, state.b, state.b_buffer);
-        const T* bias = operand_values(c, state.c, state.c_buffer);
-        state.x_values = x;
-        state.w_values = w;
+        const T* x = read_operand(a, state.a);
+        const T* w = read_operand(b, state.b);
+        const T* bias = read_operand(c, state.c);
         T* y = state.mutable_value();
         T* mean = state.mean.data();
         T* inv_std = state.inv_std.data();
@@ -102,42 +102,41 @@ struct batch_norm_node : node_base<typename A::value_type, typename A::shape_typ
             for_each_batch<T>(plane, [&]<class V>(std::size_t j) { f.template operator()<V>(p, j); });
         }
     }
-};
 
-template <class A, class W, class B>
-struct state_of<batch_norm_node<A, W, B>> {
-    using node = batch_norm_node<A, W, B>;
-    using T = typename A::value_type;
-    struct type : heavy_state_base<T, typename A::shape_type> {
-        state_t<A> a;
-        state_t<W> b;
-        state_t<B> c;
-        operand_buffer<A> a_buffer;
-        operand_buffer<W> b_buffer;
-        operand_buffer<B> c_buffer;
-        const T* x_values = nullptr;
-        const T* w_values = nullptr;
+    struct scratch {
         bool training = false;
-        aligned_buffer<T> mean, inv_std;                                        // per channel, as used
-        aligned_buffer<T> sum_dy, sum_dy_xhat, x_gradient, w_gradient, b_gradient;  // backward
+        aligned_buffer<T> mean, inv_std;     // per channel, as used
+        aligned_buffer<T> sum_dy, sum_dy_xhat;  // per channel, for the backward pass
         template <class Planner>
-        void configure(const Planner& p) {
+        void prepare(const Planner& p, bool needs_grad) {
             training = p.training;
-        }
-        void allocate_buffers() {
-            a_buffer.allocate();
-            b_buffer.allocate();
-            c_buffer.allocate();
-            mean = aligned_buffer<T>(node::channels);
-            inv_std = aligned_buffer<T>(node::channels);
-            if (!this->needs_grad) return;
-            sum_dy = aligned_buffer<T>(node::channels);
-            sum_dy_xhat = aligned_buffer<T>(node::channels);
-            x_gradient = aligned_buffer<T>(A::shape_type::size);
-            w_gradient = aligned_buffer<T>(node::channels);
-            b_gradient = aligned_buffer<T>(node::channels);
+            mean = aligned_buffer<T>(channels);
+            inv_std = aligned_buffer<T>(channels);
+            if (!needs_grad) return;
+            sum_dy = aligned_buffer<T>(channels);
+            sum_dy_xhat = aligned_buffer<T>(channels);
         }
     };
+
+    // Evaluation mode: normalisation by the running statistics (buffers, named by field path).
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        using stats = shape<channels>;
+        const auto x = graph.emit(a);
+        const auto scale = graph.emit(b);
+        const auto shift = graph.emit(c);
+        graph.require_leading_batch("BatchNormalization", x);
+        graph.require_unbatched("BatchNormalization", "scale", scale);
+        graph.require_unbatched("BatchNormalization", "bias", shift);
+        std::vector<std::string> inputs{x.name, scale.name, shift.name,
+                                        graph.template pointer_input<stats>(static_cast<const T*>(running_mean)),
+                                        graph.template pointer_input<stats>(static_cast<const T*>(running_var))};
+        // ONNX's momentum weighs the old running value, PyTorch's (and spore's) the new one
+        return {graph.node("BatchNormalization", std::move(inputs),
+                           {graph.real("epsilon", static_cast<float>(eps)),
+                            graph.real("momentum", static_cast<float>(T(1) - momentum))}),
+                x.batch_axis};
+    }
 };
 
 }  // namespace spore::expr

@@ -1,15 +1,17 @@
 #pragma once
-// conv2d(x, w, b) over NCHW with compile-time stride and padding, and max/avg pooling.
+// conv2d(x, w, b) over NCHW with compile-time stride and padding.
 // x [N, C, H, W], w [F, C, KH, KW], b [F] -> [N, F, OH, OW]. Operands are read dense
 // (materialised once if they are expressions) and run through kernels/conv.hpp.
+// Rule: autodiff/rules/conv.hpp.
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/kernels/conv.hpp>
-#include <spore/kernels/pool.hpp>
 
 namespace spore::expr {
 
@@ -56,87 +58,47 @@ struct conv2d_node : node_base<typename X::value_type, typename conv2d_shape<Str
 
     template <class S>
     void forward(S& state) const {
-        state.x_values = operand_values(a, state.a, state.a_buffer);
-        state.w_values = operand_values(b, state.b, state.b_buffer);
+        const T* x = read_operand(a, state.a);
+        const T* w = read_operand(b, state.b);
         const T* bias = nullptr;
-        if constexpr (has_bias) bias = operand_values(c, state.c, state.c_buffer);
-        kernels::conv2d_forward(geometry, batch, state.x_values, state.w_values, bias, state.mutable_value());
+        if constexpr (has_bias) bias = read_operand(c, state.c);
+        kernels::conv2d_forward(geometry, batch, x, w, bias, state.mutable_value());
     }
-};
 
-template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
-struct state_of<conv2d_node<Stride, Padding, X, W, C>> {
-    using node = conv2d_node<Stride, Padding, X, W, C>;
-    using T = typename X::value_type;
-    struct type : heavy_state_base<T, typename node::shape_type> {
-        state_t<X> a;
-        state_t<W> b;
-        state_t<C> c;
-        operand_buffer<X> a_buffer;
-        operand_buffer<W> b_buffer;
-        operand_buffer<C> c_buffer;
-        const T* x_values = nullptr;
-        const T* w_values = nullptr;
-        // gradients of operands that are not dense, and the weight gradient's chunk sums
-        aligned_buffer<T> x_gradient, w_gradient, bias_gradient, weight_scratch;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            b_buffer.allocate();
-            if constexpr (node::has_bias) c_buffer.allocate();
-            if (!this->needs_grad) return;
-            x_gradient = aligned_buffer<T>(X::shape_type::size);
-            w_gradient = aligned_buffer<T>(W::shape_type::size);
-            bias_gradient = aligned_buffer<T>(node::geometry.filters);
-            weight_scratch = aligned_buffer<T>(kernels::weight_gradient_scratch<T>(node::geometry, node::batch));
+    struct scratch {
+        aligned_buffer<T> weight_partials;  // the weight gradient kernel's per-chunk sums
+        aligned_buffer<T> unwanted;         // the half of the weight kernel's output nobody wants
+        template <class Planner>
+        void prepare(const Planner&, bool needs_grad) {
+            if (!needs_grad) return;
+            weight_partials = aligned_buffer<T>(kernels::weight_gradient_scratch<T>(geometry, batch));
+            unwanted = aligned_buffer<T>(W::shape_type::size + geometry.filters);
         }
     };
-};
 
-enum class pooling { max, average };
-
-template <pooling Kind, std::size_t Kernel, std::size_t Stride, class Shape>
-struct pool2d_shape {
-    static_assert(Shape::rank == 4, "spore: pooling takes an input [N, C, H, W] (see pool2d_shape<...> above)");
-    static_assert(Kernel > 0 && Stride > 0 && Kernel <= Shape::extents[2] && Kernel <= Shape::extents[3],
-                  "spore: the pooling window must fit the input (see pool2d_shape<kind, kernel, stride, shape> above)");
-    static constexpr kernels::pool2d_geometry geometry{Shape::extents[0] * Shape::extents[1], Shape::extents[2],
-                                                       Shape::extents[3], Kernel, Stride};
-    using type = shape<Shape::extents[0], Shape::extents[1], geometry.out_h(), geometry.out_w()>;
-};
-
-template <pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
-struct pool2d_node : node_base<typename A::value_type,
-                               typename pool2d_shape<Kind, Kernel, Stride, typename A::shape_type>::type, node_kind::heavy> {
-    static constexpr kernels::pool2d_geometry geometry =
-        pool2d_shape<Kind, Kernel, Stride, typename A::shape_type>::geometry;
-    A a;
-    bool operator==(const pool2d_node&) const = default;
-
-    template <class S>
-    void forward(S& state) const {
-        const auto* x = operand_values(a, state.a, state.a_buffer);
-        if constexpr (Kind == pooling::max)  // the argmax only for a backward pass
-            kernels::max_pool2d_forward(geometry, x, state.mutable_value(), state.needs_grad ? state.where.data() : nullptr);
-        else kernels::avg_pool2d_forward(geometry, x, state.mutable_value());
-    }
-};
-
-template <pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
-struct state_of<pool2d_node<Kind, Kernel, Stride, A>> {
-    using node = pool2d_node<Kind, Kernel, Stride, A>;
-    using T = typename A::value_type;
-    struct type : heavy_state_base<T, typename node::shape_type> {
-        state_t<A> a;
-        operand_buffer<A> a_buffer;
-        aligned_buffer<std::uint32_t> where;  // max pooling: argmax of each window
-        aligned_buffer<T> a_gradient;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if (!this->needs_grad) return;
-            if constexpr (Kind == pooling::max) where = aligned_buffer<std::uint32_t>(node::shape_type::size);
-            a_gradient = aligned_buffer<T>(A::shape_type::size);
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        const auto w = graph.emit(b);
+        graph.require_leading_batch("Conv", x);
+        graph.require_unbatched("Conv", "weight", w);
+        std::vector<std::string> inputs{x.name, w.name};
+        std::string scalar_bias;
+        if constexpr (has_bias) {
+            const auto bias = graph.emit(c);
+            graph.require_unbatched("Conv", "bias", bias);
+            if constexpr (C::shape_type::rank == 1) inputs.push_back(bias.name);
+            else scalar_bias = bias.name;  // Conv's bias is one value per filter: add a scalar after it
         }
-    };
+        const auto s = static_cast<std::int64_t>(Stride), p = static_cast<std::int64_t>(Padding);
+        std::string out = graph.node(
+            "Conv", std::move(inputs),
+            {graph.integers("kernel_shape", {std::int64_t(geometry.kernel_h), std::int64_t(geometry.kernel_w)}),
+             graph.integers("strides", {s, s}), graph.integers("pads", {p, p, p, p}),
+             graph.integers("dilations", {1, 1}), graph.integer("group", 1)});
+        if (!scalar_bias.empty()) out = graph.node("Add", {out, scalar_bias});
+        return {out, x.batch_axis};
+    }
 };
 
 }  // namespace spore::expr
@@ -171,17 +133,6 @@ constexpr auto conv2d(X&& x, W&& w) {
     using none = expr::constant<T>;
     if constexpr (expr::check_conv2d<typename EX::shape_type, typename EW::shape_type, shape<>, Stride, Padding>::ok)
         return expr::conv2d_node<Stride, Padding, EX, EW, none>{{}, ex, ew, none{{}, T(0)}};
-}
-
-template <std::size_t Kernel, std::size_t Stride = Kernel, expr::non_scalar_operand X>
-constexpr auto max_pool2d(X&& x) {
-    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    return expr::pool2d_node<expr::pooling::max, Kernel, Stride, decltype(a)>{{}, a};
-}
-template <std::size_t Kernel, std::size_t Stride = Kernel, expr::non_scalar_operand X>
-constexpr auto avg_pool2d(X&& x) {
-    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    return expr::pool2d_node<expr::pooling::average, Kernel, Stride, decltype(a)>{{}, a};
 }
 
 }  // namespace spore

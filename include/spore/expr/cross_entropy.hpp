@@ -2,7 +2,8 @@
 // Softmax cross-entropy as one heavy node: the mean over rows of logsumexp(x) - x[label]
 // (integer labels, -1 = ignore the row) or of sum_j t_j (logsumexp(x) - x_j) (target rows such
 // as one-hot vectors). One pass per row computes the row's maximum, its log-sum-exp and, when a
-// gradient is wanted, the softmax the backward rule (softmax - target) / rows needs.
+// gradient is wanted, the softmax the backward rule (softmax - target) / rows needs (rule:
+// autodiff/rules/cross_entropy.hpp). It has no ONNX export: a loss is not part of a model.
 
 #include <cstddef>
 #include <cstdint>
@@ -51,12 +52,8 @@ struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind
     template <class S>
     void forward(S& state) const {
         kernels::count(kernels::counters.softmax);
-        const T* x = operand_values(a, state.a, state.a_buffer);
-        state.x_values = x;
-        const label_type* y = nullptr;
-        if constexpr (integer_labels) y = b.data;
-        else y = operand_values(b, state.b, state.b_buffer);
-        state.y_values = y;
+        const T* x = read_operand(a, state.a);
+        const label_type* y = read_operand(b, state.b);
         T* probabilities = state.needs_grad ? state.probabilities.data() : nullptr;
         T total = 0;
         std::size_t counted = 0;
@@ -114,31 +111,15 @@ struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind
         }
         return top + std::log(sum);
     }
-};
 
-template <class A, class Y>
-struct state_of<cross_entropy_node<A, Y>> {
-    using node = cross_entropy_node<A, Y>;
-    using T = typename A::value_type;
-    struct type : heavy_state_base<T, shape<>> {
-        state_t<A> a;
-        state_t<Y> b;
-        operand_buffer<A> a_buffer;
-        operand_buffer<Y> b_buffer;
-        const T* x_values = nullptr;
-        const typename Y::value_type* y_values = nullptr;
+    struct scratch {
         std::size_t counted_rows = 0;
         aligned_buffer<T> log_sum_exp;    // per row
         aligned_buffer<T> probabilities;  // softmax of the logits, when a gradient is wanted
-        aligned_buffer<T> a_gradient, b_gradient;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if constexpr (!node::integer_labels) b_buffer.allocate();
-            log_sum_exp = aligned_buffer<T>(node::rows);
-            if (!this->needs_grad) return;
-            probabilities = aligned_buffer<T>(node::rows * node::classes);
-            a_gradient = aligned_buffer<T>(node::rows * node::classes);
-            if constexpr (!node::integer_labels) b_gradient = aligned_buffer<T>(node::rows * node::classes);
+        template <class Planner>
+        void prepare(const Planner&, bool needs_grad) {
+            log_sum_exp = aligned_buffer<T>(rows);
+            if (needs_grad) probabilities = aligned_buffer<T>(rows * classes);
         }
     };
 };

@@ -4,6 +4,7 @@
 // run; in evaluation mode it is the identity. The mask of a run depends only on the seed, the
 // node's stream (its place among the program's random nodes) and the run's number, so a
 // program is reproducible from the seed and two programs built alike draw alike.
+// Rule: autodiff/rules/dropout.hpp.
 
 #include <algorithm>
 #include <cstddef>
@@ -40,7 +41,7 @@ struct dropout_node : node_base<typename A::value_type, typename A::shape_type, 
 
     template <class S>
     void forward(S& state) const {
-        const T* x = operand_values(a, state.a, state.a_buffer);
+        const T* x = read_operand(a, state.a);
         T* y = state.mutable_value();
         if (!state.training || P == 0.0) {
             std::copy_n(x, size, y);
@@ -58,31 +59,25 @@ struct dropout_node : node_base<typename A::value_type, typename A::shape_type, 
             y[i] = x[i] * m;
         }
     }
-};
 
-template <double P, class A>
-struct state_of<dropout_node<P, A>> {
-    using T = typename A::value_type;
-    struct type : heavy_state_base<T, typename A::shape_type> {
-        state_t<A> a;
-        operand_buffer<A> a_buffer;
+    struct scratch {
         bool training = false;
         std::uint64_t stream = 0;  // this node's place among the program's random nodes
         std::uint64_t runs = 0;    // training forward passes so far
         aligned_buffer<T> mask;    // 0 or 1 / (1 - P) per element, for the backward pass
-        aligned_buffer<T> a_gradient;
         template <class Planner>
-        void configure(Planner& p) {
+        void prepare(Planner& p, bool needs_grad) {
             training = p.training;
             stream = p.random_streams++;
-        }
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if (!this->needs_grad) return;
-            if (training) mask = aligned_buffer<T>(A::shape_type::size);
-            a_gradient = aligned_buffer<T>(A::shape_type::size);
+            if (training && needs_grad) mask = aligned_buffer<T>(size);
         }
     };
+
+    // Evaluation mode: dropout passes its input through.
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        return graph.emit(a);
+    }
 };
 
 }  // namespace spore::expr

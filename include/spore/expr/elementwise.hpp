@@ -1,7 +1,7 @@
 #pragma once
 // Elementwise nodes: unary and binary operations and the broadcast that binary inserts, with
 // numpy's broadcasting resolved at compile time. They are never stored: a fused loop computes
-// them on the fly from a cursor tree.
+// them on the fly from a cursor tree. The operations themselves are in elementwise_ops.hpp.
 
 #include <cstddef>
 #include <type_traits>
@@ -9,7 +9,6 @@
 
 #include <spore/core/config.hpp>
 #include <spore/expr/cursor.hpp>
-#include <spore/expr/elementwise_ops.hpp>
 #include <spore/expr/node.hpp>
 #include <spore/expr/state.hpp>
 
@@ -113,19 +112,6 @@ struct broadcast_to : node_base<typename A::value_type, Out, node_kind::elementw
     }
 };
 
-template <class Op, class A>
-struct state_of<unary<Op, A>> {
-    using type = unary_state<A>;
-};
-template <class Op, class A, class B>
-struct state_of<binary<Op, A, B>> {
-    using type = binary_state<A, B>;
-};
-template <class Out, class A>
-struct state_of<broadcast_to<Out, A>> {
-    using type = unary_state<A>;
-};
-
 template <class E>
 inline constexpr bool is_broadcast_v = false;
 template <class Out, class A>
@@ -195,56 +181,4 @@ constexpr auto make_unary(X&& x) {
     return unary<Op, decltype(e)>{{}, e};
 }
 
-#define SPORE_BINARY_OPERATOR(symbol, op_type)                                                    \
-    template <any_operand L, any_operand R>                                                       \
-        requires(non_scalar_operand<L> || non_scalar_operand<R>)                                  \
-    constexpr auto operator symbol(L&& l, R&& r) {                                                \
-        return make_binary<ops::op_type>(std::forward<L>(l), std::forward<R>(r));                 \
-    }
-SPORE_BINARY_OPERATOR(+, add)
-SPORE_BINARY_OPERATOR(-, sub)
-SPORE_BINARY_OPERATOR(*, mul)
-SPORE_BINARY_OPERATOR(/, div)
-#undef SPORE_BINARY_OPERATOR
-
-template <non_scalar_operand X>
-constexpr auto operator-(X&& x) {
-    return make_unary<ops::neg>(std::forward<X>(x));
-}
-
 }  // namespace spore::expr
-
-namespace spore {
-using expr::operator+;
-using expr::operator-;
-using expr::operator*;
-using expr::operator/;
-
-#define SPORE_UNARY_FUNCTION(name)                                   \
-    template <expr::non_scalar_operand X>                            \
-    constexpr auto name(X&& x) {                                     \
-        return expr::make_unary<expr::ops::name>(std::forward<X>(x)); \
-    }
-SPORE_UNARY_FUNCTION(neg)
-SPORE_UNARY_FUNCTION(exp)
-SPORE_UNARY_FUNCTION(log)
-SPORE_UNARY_FUNCTION(tanh)
-SPORE_UNARY_FUNCTION(sigmoid)
-SPORE_UNARY_FUNCTION(relu)
-SPORE_UNARY_FUNCTION(sqrt)
-SPORE_UNARY_FUNCTION(abs)
-SPORE_UNARY_FUNCTION(square)
-#undef SPORE_UNARY_FUNCTION
-
-#define SPORE_BINARY_FUNCTION(name)                                                          \
-    template <expr::any_operand L, expr::any_operand R>                                      \
-        requires(expr::non_scalar_operand<L> || expr::non_scalar_operand<R>)                 \
-    constexpr auto name(L&& l, R&& r) {                                                      \
-        return expr::make_binary<expr::ops::name>(std::forward<L>(l), std::forward<R>(r));   \
-    }
-SPORE_BINARY_FUNCTION(maximum)
-SPORE_BINARY_FUNCTION(minimum)
-SPORE_BINARY_FUNCTION(pow)
-#undef SPORE_BINARY_FUNCTION
-
-}  // namespace spore

@@ -1,11 +1,14 @@
 #pragma once
 // matmul(A [M, K], B [K, N]) -> [M, N], and transpose of a matrix. Both read their operands as
-// dense memory and run through the GEMM kernel.
+// dense memory and run through the GEMM kernel. Their rules: autodiff/rules/matmul.hpp.
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
+#include <spore/kernels/counters.hpp>
 #include <spore/kernels/gemm.hpp>
 
 namespace spore::expr {
@@ -22,6 +25,11 @@ struct check_matmul {
 
 template <class A>
 struct transpose_node;
+
+template <class E>
+inline constexpr bool is_transpose_v = false;
+template <class A>
+inline constexpr bool is_transpose_v<transpose_node<A>> = true;
 
 // A transpose of a tensor (a Dense layer's weight, say) that a matmul reads in place, as a
 // transposed GEMM operand, rather than copying it transposed on every run.
@@ -43,6 +51,8 @@ struct matmul_node : node_base<typename A::value_type,
     bool operator==(const matmul_node&) const = default;
 
     // How the GEMM reads each operand: a transposed leaf in place (stored [k, m] or [n, k]).
+    template <class Child>
+    static constexpr bool reads_in_place = transposed_leaf_v<Child>;
     static constexpr auto trans_a = transposed_leaf_v<A> ? kernels::transpose::yes : kernels::transpose::no;
     static constexpr auto trans_b = transposed_leaf_v<B> ? kernels::transpose::yes : kernels::transpose::no;
     static constexpr std::size_t lda = transposed_leaf_v<A> ? m : k;
@@ -50,40 +60,58 @@ struct matmul_node : node_base<typename A::value_type,
 
     template <class S>
     void forward(S& state) const {
-        if constexpr (transposed_leaf_v<A>) state.a_values = a.a.data;
-        else state.a_values = operand_values(a, state.a, state.a_buffer);
-        if constexpr (transposed_leaf_v<B>) state.b_values = b.a.data;
-        else state.b_values = operand_values(b, state.b, state.b_buffer);
-        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a_values, lda, state.b_values, ldb, T(0),
+        if constexpr (transposed_leaf_v<A>) state.a.values = a.a.data;
+        else read_operand(a, state.a);
+        if constexpr (transposed_leaf_v<B>) state.b.values = b.a.data;
+        else read_operand(b, state.b);
+        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a.values, lda, state.b.values, ldb, T(0),
                       state.mutable_value(), n);
     }
-};
 
-template <class A, class B>
-struct state_of<matmul_node<A, B>> {
-    struct type : heavy_state_base<typename A::value_type, typename matmul_node<A, B>::shape_type> {
-        using T = typename A::value_type;
-        state_t<A> a;
-        state_t<B> b;
-        operand_buffer<A> a_buffer, a_gradient;  // gradients go straight to dense operands
-        operand_buffer<B> b_buffer, b_gradient;
-        const T* a_values = nullptr;
-        const T* b_values = nullptr;
-        // after the operands are planned: a transposed leaf need not be materialised
-        template <class P>
-        void configure(P&) {
-            if constexpr (transposed_leaf_v<A>) a.read_through = !a.alias && !a.aliased;
-            if constexpr (transposed_leaf_v<B>) b.read_through = !b.alias && !b.aliased;
+    // MatMul, or Gemm when an operand is transposed; a bias added to the product is Gemm's C.
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        return product(graph, static_cast<const constant<T>*>(nullptr));
+    }
+    template <class Graph, class C>
+    auto to_onnx_plus(Graph& graph, const C& bias) const -> typename Graph::value {
+        return product(graph, &bias);
+    }
+
+private:
+    template <class Graph, class C>
+    auto product(Graph& graph, const C* bias) const -> typename Graph::value {
+        constexpr bool ta = is_transpose_v<A>, tb = is_transpose_v<B>;
+        const auto x = [&] {
+            if constexpr (ta) return graph.emit(a.a);
+            else return graph.emit(a);
+        }();
+        const auto y = [&] {
+            if constexpr (tb) return graph.emit(b.a);
+            else return graph.emit(b);
+        }();
+        // the batch axis as an axis of op(A) [m, k] and op(B) [k, n]
+        const int axis_a = x.batch_axis < 0 ? -1 : (ta ? 1 - x.batch_axis : x.batch_axis);
+        const int axis_b = y.batch_axis < 0 ? -1 : (tb ? 1 - y.batch_axis : y.batch_axis);
+        const std::string op = bias || ta || tb ? "Gemm" : "MatMul";
+        if ((axis_a == 1) != (axis_b == 0))
+            graph.batch_error(op + " sums over the batch axis of one operand against a fixed extent of the other");
+        if (axis_a == 0 && axis_b == 1) graph.batch_error(op + " has the batch axis in both operands");
+        int axis = axis_a == 0 ? 0 : (axis_b == 1 ? 1 : -1);
+        std::vector<std::string> inputs{x.name, y.name};
+        if (bias) {
+            const auto c = graph.emit(*bias);
+            axis = graph.elementwise_batch_axis("Gemm", Graph::template dims_of<typename matmul_node::shape_type>(),
+                                                {{axis, Graph::template dims_of<typename matmul_node::shape_type>()},
+                                                 {c.batch_axis, Graph::template dims_of<typename C::shape_type>()}});
+            inputs.push_back(c.name);
         }
-        void allocate_buffers() {
-            a_buffer.allocate();
-            b_buffer.allocate();
-            if (this->needs_grad) {
-                a_gradient.allocate();
-                b_gradient.allocate();
-            }
-        }
-    };
+        if (op == "MatMul") return {graph.node(op, std::move(inputs)), axis};
+        std::vector<typename Graph::attribute> attributes;
+        if (ta) attributes.push_back(graph.integer("transA", 1));
+        if (tb) attributes.push_back(graph.integer("transB", 1));
+        return {graph.node(op, std::move(inputs), std::move(attributes)), axis};
+    }
 };
 
 template <class A>
@@ -97,29 +125,19 @@ struct transpose_node : node_base<typename A::value_type,
 
     template <class S>
     void forward(S& state) const {
-        if (state.read_through) return;  // its only reader takes the operand in place
         kernels::count(kernels::counters.transpose);
-        const auto* in = operand_values(a, state.a, state.a_buffer);
+        const auto* in = read_operand(a, state.a);
         auto* out = state.mutable_value();
         for (std::size_t i = 0; i < rows; ++i)
             for (std::size_t j = 0; j < cols; ++j) out[j * rows + i] = in[i * cols + j];
     }
-};
 
-template <class A>
-struct state_of<transpose_node<A>> {
-    struct type : heavy_state_base<typename A::value_type, typename transpose_node<A>::shape_type> {
-        state_t<A> a;
-        operand_buffer<A> a_buffer;
-        aligned_buffer<typename A::value_type> a_gradient;
-        // Set by a matmul parent that reads the operand in place; cleared when another
-        // occurrence aliases this one (its reader may need the values).
-        bool read_through = false, aliased = false;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if (this->needs_grad) a_gradient = aligned_buffer<typename A::value_type>(A::shape_type::size);
-        }
-    };
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        return {graph.node("Transpose", {x.name}, {graph.integers("perm", {1, 0})}),
+                x.batch_axis < 0 ? -1 : 1 - x.batch_axis};
+    }
 };
 
 }  // namespace spore::expr

@@ -2,7 +2,7 @@
 // Planning, done once when a program is built: heavy nodes that are equal (same type, same
 // operands) share one buffer, so a subexpression used twice is computed once; gradient sinks
 // are attached to the leaves being differentiated; buffers are allocated. Nothing here runs
-// per evaluation.
+// per evaluation, and nothing here knows any particular operation.
 
 #include <cstdint>
 #include <type_traits>
@@ -34,6 +34,11 @@ struct planner {
     std::uint64_t random_streams = 0;  // handed out to random nodes, one stream each
 };
 
+// A heavy node that reads an operand of type Child in place, without its value (a matmul
+// reading the tensor under a transpose), says so with `reads_in_place<Child>`.
+template <class Node, class Child>
+inline constexpr bool reads_in_place_v = requires { requires Node::template reads_in_place<Child>; };
+
 template <class E, class S>
 bool needs_grad(const E& node, const S& state) {
     if constexpr (E::kind == node_kind::leaf) return state.grad != nullptr;
@@ -46,8 +51,9 @@ bool needs_grad(const E& node, const S& state) {
     }
 }
 
+// `value_read`: whether the parent reads this node's value (else it reads in place).
 template <class E, class S, class T>
-void plan(const E& node, S& state, planner<T>& p) {
+void plan(const E& node, S& state, planner<T>& p, bool value_read = true) {
     if constexpr (E::kind == node_kind::leaf) {
         if constexpr (std::is_same_v<typename E::value_type, T>)  // integer labels get no gradient
             for (auto [address, target] : p.gradient_targets)
@@ -56,21 +62,29 @@ void plan(const E& node, S& state, planner<T>& p) {
         for (const auto& entry : p.heavy) {
             if (entry.type == &type_key<E> && *static_cast<const E*>(entry.node) == node) {
                 S& canonical = *static_cast<S*>(entry.state);
-                if constexpr (requires { canonical.read_through; }) canonical.aliased = true, canonical.read_through = false;
                 state.alias = true;
                 state.value = canonical.value;
                 state.adjoint = canonical.adjoint;
                 state.needs_grad = canonical.needs_grad;
+                state.value_readers = canonical.value_readers;
+                *state.value_readers += value_read;
                 return;
             }
         }
-        for_each_child(node, state, [&](const auto& child, auto& child_state) { plan(child, child_state, p); });
+        state.value_readers = &state.own_value_readers;
+        state.own_value_readers = value_read;
+        for_each_child(node, state, [&](const auto& child, auto& child_state) {
+            plan(child, child_state, p, !reads_in_place_v<E, std::remove_cvref_t<decltype(child)>>);
+        });
         bool grad = false;
         for_each_child(node, state, [&](const auto& child, const auto& child_state) { grad = grad || needs_grad(child, child_state); });
         state.needs_grad = p.with_gradients && grad;
-        if constexpr (requires { state.configure(p); }) state.configure(p);
         state.allocate(state.needs_grad);
-        state.allocate_buffers();
+        for_each_child(node, state, [&](const auto& child, auto& child_state) {
+            if constexpr (is_operand_slot_v<std::remove_cvref_t<decltype(child_state)>>)
+                child_state.allocate_slot(p.with_gradients && needs_grad(child, child_state));
+        });
+        if constexpr (requires { state.prepare(p, true); }) state.prepare(p, state.needs_grad);
         if (state.adjoint) p.sinks.push_back(state.adjoint);
         p.heavy.push_back({&type_key<E>, &node, &state});
     } else {
@@ -79,13 +93,13 @@ void plan(const E& node, S& state, planner<T>& p) {
 }
 
 // Computes every heavy node below and including `node`, children first. Aliases were
-// computed where they first appeared.
+// computed where they first appeared; a node that every parent reads in place is skipped.
 template <class E, class S>
 void run_forward(const E& node, S& state) {
     if constexpr (E::kind == node_kind::heavy) {
         if (state.alias) return;
         for_each_child(node, state, [](const auto& child, auto& child_state) { run_forward(child, child_state); });
-        node.forward(state);
+        if (state.value_is_read()) node.forward(state);
     } else {
         for_each_child(node, state, [](const auto& child, auto& child_state) { run_forward(child, child_state); });
     }

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <limits>
+#include <string_view>
 #include <type_traits>
 
 #include <spore/expr/elementwise.hpp>
@@ -17,12 +18,15 @@ namespace spore::expr {
 namespace reductions {
 struct sum {
     static constexpr bool is_max = false;
+    static constexpr std::string_view onnx = "ReduceSum";
 };
 struct mean {
     static constexpr bool is_max = false;
+    static constexpr std::string_view onnx = "ReduceMean";
 };
 struct max {
     static constexpr bool is_max = true;
+    static constexpr std::string_view onnx = "ReduceMax";
 };
 }  // namespace reductions
 
@@ -61,6 +65,7 @@ template <class Reduction, class A>
 struct reduce_all : node_base<typename A::value_type, shape<>, node_kind::heavy> {
     using reduction = Reduction;
     using T = typename A::value_type;
+    static constexpr bool fuses_operands = true;
     A a;
     bool operator==(const reduce_all&) const = default;
 
@@ -79,6 +84,12 @@ struct reduce_all : node_base<typename A::value_type, shape<>, node_kind::heavy>
         T total = acc.result();
         if constexpr (std::is_same_v<Reduction, reductions::mean>) total /= T(A::shape_type::size);
         return total;
+    }
+
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        return {graph.node(Reduction::onnx, {x.name}, {graph.integer("keepdims", 0)}), -1};
     }
 };
 
@@ -104,6 +115,7 @@ struct reduce_axis : node_base<typename A::value_type, typename drop_axis<typena
     using T = typename A::value_type;
     static constexpr std::size_t axis = Axis;
     static constexpr bool last_axis = Axis + 1 == in_shape::rank;
+    static constexpr bool fuses_operands = true;
     A a;
     bool operator==(const reduce_axis&) const = default;
 
@@ -145,21 +157,15 @@ struct reduce_axis : node_base<typename A::value_type, typename drop_axis<typena
             for (std::size_t i = 0; i < out_shape::size; ++i) out[i] *= scale;
         }
     }
-};
 
-template <class R, class A>
-struct state_of<reduce_all<R, A>> {
-    struct type : heavy_state_base<typename A::value_type, shape<>> {
-        state_t<A> a;
-        void allocate_buffers() {}
-    };
-};
-template <class R, std::size_t Axis, class A>
-struct state_of<reduce_axis<R, Axis, A>> {
-    struct type : heavy_state_base<typename A::value_type, typename reduce_axis<R, Axis, A>::out_shape> {
-        state_t<A> a;
-        void allocate_buffers() {}
-    };
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        const int axis = static_cast<int>(Axis);
+        const int batch_axis = x.batch_axis == axis ? -1 : x.batch_axis > axis ? x.batch_axis - 1 : x.batch_axis;
+        return {graph.node(Reduction::onnx, {x.name}, {graph.integers("axes", {axis}), graph.integer("keepdims", 0)}),
+                batch_axis};
+    }
 };
 
 template <class Reduction, std::size_t Axis, class Shape>

@@ -1,6 +1,7 @@
 #pragma once
 // reshape<Shape>(x) and flatten(x). Row-major order is kept, so reshaping a flat subtree is free:
-// the node only renames the shape. A subtree that broadcasts is materialised first.
+// the node only renames the shape. A subtree that broadcasts is materialised first (the
+// heavy kind; its rule: autodiff/rules/reshape.hpp).
 
 #include <cstddef>
 
@@ -19,6 +20,7 @@ struct check_reshape {
 template <class Shape, class A>
 struct reshape_node
     : node_base<typename A::value_type, Shape, is_flat_v<A> ? node_kind::elementwise : node_kind::heavy> {
+    static constexpr bool fuses_operands = true;
     A a;
     bool operator==(const reshape_node&) const = default;
 
@@ -30,15 +32,22 @@ struct reshape_node
     void forward(S& state) const {
         evaluate_region(a, state.a, state.mutable_value());
     }
-};
 
-template <class Shape, class A>
-struct state_of<reshape_node<Shape, A>> {
-    struct heavy_type : heavy_state_base<typename A::value_type, Shape> {
-        state_t<A> a;
-        void allocate_buffers() {}
-    };
-    using type = std::conditional_t<is_flat_v<A>, unary_state<A>, heavy_type>;
+    // Flatten when it keeps the leading axis and makes a matrix; else Reshape, with 0 (the
+    // input's own extent) on a symbolic batch axis.
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        using in = typename A::shape_type;
+        const auto x = graph.emit(a);
+        const bool keeps_leading = Shape::rank >= 1 && in::rank >= 1 && Shape::extents[0] == in::extents[0];
+        if (x.batch_axis >= 0 && !(x.batch_axis == 0 && keeps_leading))
+            graph.batch_error("Reshape from " + in::to_string() + " to " + Shape::to_string() + " moves the batch axis");
+        if (Shape::rank == 2 && in::rank >= 2 && keeps_leading)
+            return {graph.node("Flatten", {x.name}, {graph.integer("axis", 1)}), x.batch_axis};
+        auto target = Graph::template dims_of<Shape>();
+        if (x.batch_axis == 0) target[0] = 0;
+        return {graph.node("Reshape", {x.name, graph.int64_initializer("shape", std::move(target))}), x.batch_axis};
+    }
 };
 
 template <class Shape, class A>

@@ -1,7 +1,9 @@
 #pragma once
 // softmax and log_softmax over the last axis, stabilised by subtracting each row's maximum.
+// Rule: autodiff/rules/softmax.hpp.
 
 #include <cstddef>
+#include <cstdint>
 
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
@@ -20,7 +22,7 @@ struct softmax_node : node_base<typename A::value_type, typename A::shape_type, 
     template <class S>
     void forward(S& state) const {
         kernels::count(kernels::counters.softmax);
-        const T* in = operand_values(a, state.a, state.a_buffer);
+        const T* in = read_operand(a, state.a);
         T* out = state.mutable_value();
         for (std::size_t base = 0; base < A::shape_type::size; base += row_length) {
             const T* x = in + base;
@@ -46,19 +48,17 @@ struct softmax_node : node_base<typename A::value_type, typename A::shape_type, 
             }
         }
     }
-};
 
-template <bool Log, class A>
-struct state_of<softmax_node<Log, A>> {
-    struct type : heavy_state_base<typename A::value_type, typename A::shape_type> {
-        state_t<A> a;
-        operand_buffer<A> a_buffer;
-        aligned_buffer<typename A::value_type> a_gradient;
-        void allocate_buffers() {
-            a_buffer.allocate();
-            if (this->needs_grad) a_gradient = aligned_buffer<typename A::value_type>(A::shape_type::size);
-        }
-    };
+    // opset 11's Softmax flattens to [rows before axis, the rest]: with the last axis, that is
+    // spore's softmax over each row
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        static_assert(A::shape_type::rank >= 1, "spore::io::export_onnx: softmax of a scalar has no ONNX operator");
+        const auto x = graph.emit(a);
+        return {graph.node(Log ? "LogSoftmax" : "Softmax", {x.name},
+                           {graph.integer("axis", static_cast<std::int64_t>(A::shape_type::rank) - 1)}),
+                x.batch_axis};
+    }
 };
 
 }  // namespace spore::expr

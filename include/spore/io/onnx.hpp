@@ -4,9 +4,12 @@
 //     spore::io::export_onnx<spore::shape<1, 1, 32, 32>>(net, "lenet.onnx");
 //
 // calls net.construct(x) on an input placeholder of that shape and walks the type of the
-// expression it returns, one ONNX node per spore node (a Dense layer's matmul by a transposed
-// weight plus bias becomes one Gemm), in evaluation mode (Dropout is the identity, BatchNorm2d
-// uses its running statistics). Parameters and buffers become initializers named by their
+// expression it returns. Each operation says what it exports as, beside its forward pass: an
+// elementwise operation by its `onnx` name or `to_onnx` (expr/elementwise_ops.hpp), a heavy
+// node by its `to_onnx(graph)` member, which emits its operands through this builder and adds
+// its node(s) (a Dense layer's matmul by a transposed weight plus bias becomes one Gemm). The
+// graph is the evaluation-mode one (Dropout is the identity, BatchNorm2d uses its running
+// statistics). Parameters and buffers become initializers named by their
 // field paths ("conv1.weight", "bn.running_mean"); other tensors the expression reads are
 // initializers too. By default axis 0
 // of the input is the symbolic dimension "N", so one file serves any batch size; the export
@@ -33,15 +36,8 @@
 #include <spore/core/config.hpp>
 #include <spore/core/error.hpp>
 #include <spore/core/shape.hpp>
-#include <spore/expr/batch_norm.hpp>
-#include <spore/expr/conv.hpp>
-#include <spore/expr/dropout.hpp>
 #include <spore/expr/elementwise.hpp>
-#include <spore/expr/matmul.hpp>
 #include <spore/expr/node.hpp>
-#include <spore/expr/reduce.hpp>
-#include <spore/expr/reshape.hpp>
-#include <spore/expr/softmax.hpp>
 #include <spore/io/atomic_file.hpp>
 #include <spore/io/onnx_proto.hpp>
 #include <spore/nn/buffer.hpp>
@@ -78,41 +74,6 @@ struct element_type {
                   "spore::io::export_onnx: ONNX export supports float and double tensors");
     static constexpr onnx::data_type value = std::is_same_v<T, float> ? onnx::data_type::float32 : onnx::data_type::float64;
 };
-
-template <class Op>
-inline constexpr std::string_view elementwise_operator{};
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::neg> = "Neg";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::exp> = "Exp";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::log> = "Log";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::tanh> = "Tanh";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::sigmoid> = "Sigmoid";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::relu> = "Relu";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::sqrt> = "Sqrt";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::abs> = "Abs";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::square> = "Mul";  // x * x
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::add> = "Add";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::sub> = "Sub";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::mul> = "Mul";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::div> = "Div";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::maximum> = "Max";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::minimum> = "Min";
-template <> inline constexpr std::string_view elementwise_operator<expr::ops::pow> = "Pow";
-
-template <class R>
-inline constexpr std::string_view reduce_operator{};
-template <> inline constexpr std::string_view reduce_operator<expr::reductions::sum> = "ReduceSum";
-template <> inline constexpr std::string_view reduce_operator<expr::reductions::mean> = "ReduceMean";
-template <> inline constexpr std::string_view reduce_operator<expr::reductions::max> = "ReduceMax";
-
-template <class E>
-inline constexpr bool is_matmul_v = false;
-template <class A, class B>
-inline constexpr bool is_matmul_v<expr::matmul_node<A, B>> = true;
-
-template <class E>
-inline constexpr bool is_transpose_v = false;
-template <class A>
-inline constexpr bool is_transpose_v<expr::transpose_node<A>> = true;
 
 template <class E>
 inline constexpr bool is_tensor_ref_v = false;
@@ -160,6 +121,10 @@ void append_little_endian(std::string& out, const T* data, std::size_t count) {
 
 class graph_builder {
 public:
+    using value = onnx_detail::value;
+    using attribute = onnx::attribute;
+    using layout = onnx_detail::layout;
+
     explicit graph_builder(const onnx_options& options) : options_(options) {
         if (options.input_name.empty() || options.output_name.empty() || options.input_name == options.output_name)
             throw error("spore::io::export_onnx: the input and output names must be non-empty and different (found '" +
@@ -232,32 +197,23 @@ public:
     }
     bool symbolic() const { return options_.symbolic_batch; }
 
-private:
-    struct memo_entry {
-        std::type_index type;
-        std::shared_ptr<const void> node;
-        value result;
-    };
+    // ---- what an operation's to_onnx uses -------------------------------------------------
+    static attribute integer(const std::string& name, std::int64_t v) { return attribute::integer(name, v); }
+    static attribute integers(const std::string& name, std::vector<std::int64_t> v) {
+        return attribute::integers(name, std::move(v));
+    }
+    static attribute real(const std::string& name, float v) { return attribute::real(name, v); }
+    template <class Shape>
+    static std::vector<std::int64_t> dims_of() {
+        return onnx_detail::dims_of<Shape>();
+    }
+    template <class E>
+    static const auto& without_broadcast(const E& e) {
+        return onnx_detail::without_broadcast(e);
+    }
 
-    // ---- names -------------------------------------------------------------------------
-    std::string unique(const std::string& base) {
-        std::string name = base;
-        for (std::size_t k = 1; used_.contains(name) || parameter_paths_.contains(name); ++k)
-            name = base + "_" + std::to_string(k);
-        used_.insert(name);
-        return name;
-    }
-    // A node reading a named parameter is named after its layer ("conv1/Conv").
-    std::string node_name(std::string_view op_type, const std::vector<std::string>& inputs) {
-        for (const std::string& in : inputs) {
-            if (!parameter_paths_.contains(in)) continue;
-            const std::size_t dot = in.rfind('.');
-            return unique((dot == std::string::npos ? in : in.substr(0, dot)) + "/" + std::string(op_type));
-        }
-        return unique(std::string(op_type));
-    }
-    std::string add_node(std::string_view op_type, std::vector<std::string> inputs,
-                         std::vector<onnx::attribute> attributes = {}) {
+    // Adds a node; its output is named after it ("conv1/Conv"), which this returns.
+    std::string node(std::string_view op_type, std::vector<std::string> inputs, std::vector<attribute> attributes = {}) {
         onnx::node n;
         n.name = node_name(op_type, inputs);
         n.op_type = std::string(op_type);
@@ -267,7 +223,7 @@ private:
         graph_.nodes.push_back(std::move(n));
         return graph_.nodes.back().name;
     }
-    std::string add_int64_initializer(const std::string& base, std::vector<std::int64_t> values) {
+    std::string int64_initializer(const std::string& base, std::vector<std::int64_t> values) {
         onnx::tensor t;
         t.dims = {static_cast<std::int64_t>(values.size())};
         t.type = onnx::data_type::int64;
@@ -277,7 +233,28 @@ private:
         return graph_.initializers.back().name;
     }
 
-    // ---- the symbolic batch axis ----------------------------------------------------------
+    // The default export of an elementwise node: one operator over its operands, which ONNX
+    // broadcasts by numpy's rules as spore does.
+    template <class E>
+    value elementwise(std::string_view op, const E& e) {
+        if constexpr (expr::binary_node<E>) {
+            const auto& ea = without_broadcast(e.a);
+            const auto& eb = without_broadcast(e.b);
+            using EA = std::remove_cvref_t<decltype(ea)>;
+            using EB = std::remove_cvref_t<decltype(eb)>;
+            const value a = emit(ea);
+            const value b = emit(eb);
+            const int axis = elementwise_batch_axis(op, dims_of<typename E::shape_type>(),
+                                                    {layout{a.batch_axis, dims_of<typename EA::shape_type>()},
+                                                     layout{b.batch_axis, dims_of<typename EB::shape_type>()}});
+            return {node(op, {a.name, b.name}), axis};
+        } else {
+            const value a = emit(e.a);
+            return {node(op, {a.name}), a.batch_axis};
+        }
+    }
+
+    // The symbolic batch axis: which operations keep it, and the error when one cannot.
     [[noreturn]] static void batch_error(std::string_view what) {
         throw error("spore::io::export_onnx: cannot keep the batch axis symbolic: " + std::string(what) +
                     "; export with onnx_options{.symbolic_batch = false} for a graph of fixed batch size");
@@ -317,6 +294,40 @@ private:
             batch_error(std::string(op) + " reads the batch as axis " + std::to_string(v.batch_axis) + ", not axis 0");
     }
 
+    // A tensor the node holds by pointer (BatchNorm2d's running statistics), read at export.
+    template <class Shape, class T>
+    std::string pointer_input(const T* data) {
+        using ref = expr::tensor_ref<T, Shape>;
+        ref r;
+        r.data = data;
+        return emit_leaf(r).name;
+    }
+
+
+private:
+    struct memo_entry {
+        std::type_index type;
+        std::shared_ptr<const void> node;
+        value result;
+    };
+
+    // ---- names -------------------------------------------------------------------------
+    std::string unique(const std::string& base) {
+        std::string name = base;
+        for (std::size_t k = 1; used_.contains(name) || parameter_paths_.contains(name); ++k)
+            name = base + "_" + std::to_string(k);
+        used_.insert(name);
+        return name;
+    }
+    // A node reading a named parameter is named after its layer ("conv1/Conv").
+    std::string node_name(std::string_view op_type, const std::vector<std::string>& inputs) {
+        for (const std::string& in : inputs) {
+            if (!parameter_paths_.contains(in)) continue;
+            const std::size_t dot = in.rfind('.');
+            return unique((dot == std::string::npos ? in : in.substr(0, dot)) + "/" + std::string(op_type));
+        }
+        return unique(std::string(op_type));
+    }
     // ---- leaves -------------------------------------------------------------------------
     template <class T, class S, class Tag>
     value emit_leaf(const expr::tensor_ref<T, S, Tag>& e) {
@@ -346,15 +357,6 @@ private:
             return {name, -1};
         }
     }
-    // A tensor the node holds by pointer (BatchNorm2d's running statistics), read at export.
-    template <class Shape, class T>
-    std::string emit_pointer(const T* data) {
-        using ref = expr::tensor_ref<T, Shape>;
-        ref r;
-        r.data = data;
-        return emit_leaf(r).name;
-    }
-
     template <class T>
     value emit_constant(const expr::constant<T>& e) {
         onnx::tensor t;  // a scalar: no dims
@@ -365,51 +367,31 @@ private:
         return {graph_.initializers.back().name, -1};
     }
 
-    // ---- nodes ----------------------------------------------------------------------------
+    // Elementwise nodes and the broadcast are the engine's own; an operation's node exports
+    // itself (to_onnx), and a node that does not is a compile error naming it.
     template <class E>
-    value emit_node(const E&) {
+    value emit_node(const E& e) {
+        if constexpr (requires { e.to_onnx(*this); }) {
+            return e.to_onnx(*this);
+        } else if constexpr (expr::is_broadcast_v<E>) {
+            return emit_broadcast(e);
+        } else if constexpr (requires { typename E::op; }) {
+            using Op = typename E::op;
+            if constexpr (requires { Op::to_onnx(*this, e); }) return Op::to_onnx(*this, e);
+            else if constexpr (requires { Op::onnx; }) return elementwise(Op::onnx, e);
+            else return unsupported(e);
+        } else {
+            return unsupported(e);
+        }
+    }
+    template <class E>
+    value unsupported(const E&) {
         [[maybe_unused]] unsupported_onnx_node<E> rejected;
         return {};
     }
 
-    template <class Op, class A>
-    value emit_node(const expr::unary<Op, A>& e) {
-        if constexpr (elementwise_operator<Op>.empty()) {
-            [[maybe_unused]] unsupported_onnx_node<expr::unary<Op, A>> rejected;
-            return {};
-        } else {
-            const value a = emit(e.a);
-            if constexpr (std::is_same_v<Op, expr::ops::square>) return {add_node("Mul", {a.name, a.name}), a.batch_axis};
-            else return {add_node(elementwise_operator<Op>, {a.name}), a.batch_axis};
-        }
-    }
-
-    template <class Op, class A, class B>
-    value emit_node(const expr::binary<Op, A, B>& e) {
-        using out = typename expr::binary<Op, A, B>::shape_type;
-        if constexpr (elementwise_operator<Op>.empty()) {
-            [[maybe_unused]] unsupported_onnx_node<expr::binary<Op, A, B>> rejected;
-            return {};
-        } else if constexpr (std::is_same_v<Op, expr::ops::add> && is_matmul_v<A>) {
-            return emit_product(e.a, &without_broadcast(e.b));
-        } else if constexpr (std::is_same_v<Op, expr::ops::add> && is_matmul_v<B>) {
-            return emit_product(e.b, &without_broadcast(e.a));
-        } else {
-            const auto& ea = without_broadcast(e.a);
-            const auto& eb = without_broadcast(e.b);
-            using EA = std::remove_cvref_t<decltype(ea)>;
-            using EB = std::remove_cvref_t<decltype(eb)>;
-            const value a = emit(ea);
-            const value b = emit(eb);
-            const int axis = elementwise_batch_axis(
-                elementwise_operator<Op>, dims_of<out>(),
-                {layout{a.batch_axis, dims_of<typename EA::shape_type>()}, layout{b.batch_axis, dims_of<typename EB::shape_type>()}});
-            return {add_node(elementwise_operator<Op>, {a.name, b.name}), axis};
-        }
-    }
-
     template <class Out, class A>
-    value emit_node(const expr::broadcast_to<Out, A>& e) {
+    value emit_broadcast(const expr::broadcast_to<Out, A>& e) {
         const value a = emit(e.a);
         std::vector<std::int64_t> target = dims_of<Out>();
         int axis = -1;
@@ -419,163 +401,7 @@ private:
                 batch_error("Expand broadcasts the batch axis to a fixed extent");
             target[axis] = 1;  // Expand keeps the operand's own extent where the target says 1
         }
-        const std::string shape = add_int64_initializer("shape", std::move(target));
-        return {add_node("Expand", {a.name, shape}), axis};
-    }
-
-    // op(A) * op(B) [+ C]: MatMul, or Gemm when an operand is transposed or a bias is added.
-    template <class A, class B, class C = expr::constant<typename A::value_type>>
-    value emit_product(const expr::matmul_node<A, B>& m, const C* bias = nullptr) {
-        constexpr bool trans_a = is_transpose_v<A>, trans_b = is_transpose_v<B>;
-        const auto& ea = [&]() -> const auto& {
-            if constexpr (trans_a) return m.a.a;
-            else return m.a;
-        }();
-        const auto& eb = [&]() -> const auto& {
-            if constexpr (trans_b) return m.b.a;
-            else return m.b;
-        }();
-        const value a = emit(ea);
-        const value b = emit(eb);
-        // the batch axis as an axis of op(A) [m, k] and op(B) [k, n]
-        const int axis_a = a.batch_axis < 0 ? -1 : (trans_a ? 1 - a.batch_axis : a.batch_axis);
-        const int axis_b = b.batch_axis < 0 ? -1 : (trans_b ? 1 - b.batch_axis : b.batch_axis);
-        const std::string_view op = bias || trans_a || trans_b ? "Gemm" : "MatMul";
-        if ((axis_a == 1) != (axis_b == 0))
-            batch_error(std::string(op) + " sums over the batch axis of one operand against a fixed extent of the other");
-        if (axis_a == 0 && axis_b == 1) batch_error(std::string(op) + " has the batch axis in both operands");
-        int axis = axis_a == 0 ? 0 : (axis_b == 1 ? 1 : -1);
-        std::vector<std::string> inputs{a.name, b.name};
-        if (bias) {
-            const value c = emit(*bias);
-            axis = elementwise_batch_axis("Gemm", dims_of<typename expr::matmul_node<A, B>::shape_type>(),
-                                          {layout{axis, dims_of<typename expr::matmul_node<A, B>::shape_type>()},
-                                           layout{c.batch_axis, dims_of<typename C::shape_type>()}});
-            inputs.push_back(c.name);
-        }
-        if (op == "MatMul") return {add_node(op, std::move(inputs)), axis};
-        std::vector<onnx::attribute> attributes;
-        if (trans_a) attributes.push_back(onnx::attribute::integer("transA", 1));
-        if (trans_b) attributes.push_back(onnx::attribute::integer("transB", 1));
-        return {add_node(op, std::move(inputs), std::move(attributes)), axis};
-    }
-    template <class A, class B>
-    value emit_node(const expr::matmul_node<A, B>& e) {
-        return emit_product(e);
-    }
-
-    template <class A>
-    value emit_node(const expr::transpose_node<A>& e) {
-        const value a = emit(e.a);
-        return {add_node("Transpose", {a.name}, {onnx::attribute::integers("perm", {1, 0})}),
-                a.batch_axis < 0 ? -1 : 1 - a.batch_axis};
-    }
-
-    template <class S, class A>
-    value emit_node(const expr::reshape_node<S, A>& e) {
-        using in = typename A::shape_type;
-        const value a = emit(e.a);
-        const bool keeps_leading = S::rank >= 1 && in::rank >= 1 && S::extents[0] == in::extents[0];
-        if (a.batch_axis >= 0 && !(a.batch_axis == 0 && keeps_leading))
-            batch_error("Reshape from " + in::to_string() + " to " + S::to_string() + " moves the batch axis");
-        if (S::rank == 2 && in::rank >= 2 && keeps_leading)
-            return {add_node("Flatten", {a.name}, {onnx::attribute::integer("axis", 1)}), a.batch_axis};
-        std::vector<std::int64_t> target = dims_of<S>();
-        if (a.batch_axis == 0) target[0] = 0;  // 0: the input's extent on that axis
-        const std::string shape = add_int64_initializer("shape", std::move(target));
-        return {add_node("Reshape", {a.name, shape}), a.batch_axis};
-    }
-
-    template <class R, class A>
-    value emit_node(const expr::reduce_all<R, A>& e) {
-        const value a = emit(e.a);
-        return {add_node(reduce_operator<R>, {a.name}, {onnx::attribute::integer("keepdims", 0)}), -1};
-    }
-    template <class R, std::size_t Axis, class A>
-    value emit_node(const expr::reduce_axis<R, Axis, A>& e) {
-        const value a = emit(e.a);
-        const int axis = a.batch_axis == static_cast<int>(Axis) ? -1
-                         : a.batch_axis > static_cast<int>(Axis) ? a.batch_axis - 1
-                                                                 : a.batch_axis;
-        return {add_node(reduce_operator<R>, {a.name},
-                         {onnx::attribute::integers("axes", {static_cast<std::int64_t>(Axis)}),
-                          onnx::attribute::integer("keepdims", 0)}),
-                axis};
-    }
-
-    template <bool Log, class A>
-    value emit_node(const expr::softmax_node<Log, A>& e) {
-        static_assert(A::shape_type::rank >= 1, "spore::io::export_onnx: softmax of a scalar has no ONNX operator");
-        const value a = emit(e.a);
-        // opset 11's Softmax flattens to [rows before axis, the rest]: with the last axis, that is
-        // spore's softmax over each row
-        return {add_node(Log ? "LogSoftmax" : "Softmax", {a.name},
-                         {onnx::attribute::integer("axis", static_cast<std::int64_t>(A::shape_type::rank) - 1)}),
-                a.batch_axis};
-    }
-
-    template <std::size_t Stride, std::size_t Padding, class X, class W, class C>
-    value emit_node(const expr::conv2d_node<Stride, Padding, X, W, C>& e) {
-        using node = expr::conv2d_node<Stride, Padding, X, W, C>;
-        constexpr auto g = node::geometry;
-        const value x = emit(e.a);
-        const value w = emit(e.b);
-        require_leading_batch("Conv", x);
-        require_unbatched("Conv", "weight", w);
-        std::vector<std::string> inputs{x.name, w.name};
-        value scalar_bias;
-        if constexpr (node::has_bias) {
-            const value c = emit(e.c);
-            require_unbatched("Conv", "bias", c);
-            if constexpr (C::shape_type::rank == 1) inputs.push_back(c.name);
-            else scalar_bias = c;  // Conv's bias is one value per filter: add a scalar after it
-        }
-        const auto s = static_cast<std::int64_t>(Stride), p = static_cast<std::int64_t>(Padding);
-        std::string out = add_node("Conv", std::move(inputs),
-                                   {onnx::attribute::integers("kernel_shape", {static_cast<std::int64_t>(g.kernel_h),
-                                                                               static_cast<std::int64_t>(g.kernel_w)}),
-                                    onnx::attribute::integers("strides", {s, s}),
-                                    onnx::attribute::integers("pads", {p, p, p, p}),
-                                    onnx::attribute::integers("dilations", {1, 1}),
-                                    onnx::attribute::integer("group", 1)});
-        if (!scalar_bias.name.empty()) out = add_node("Add", {out, scalar_bias.name});
-        return {out, x.batch_axis};
-    }
-
-    // Evaluation mode: dropout passes its input through.
-    template <double P, class A>
-    value emit_node(const expr::dropout_node<P, A>& e) {
-        return emit(e.a);
-    }
-
-    template <class A, class W, class B>
-    value emit_node(const expr::batch_norm_node<A, W, B>& e) {
-        using T = typename A::value_type;
-        using channels = shape<A::shape_type::extents[1]>;
-        const value x = emit(e.a);
-        const value scale = emit(e.b);
-        const value bias = emit(e.c);
-        require_leading_batch("BatchNormalization", x);
-        require_unbatched("BatchNormalization", "scale", scale);
-        require_unbatched("BatchNormalization", "bias", bias);
-        std::vector<std::string> inputs{x.name, scale.name, bias.name, emit_pointer<channels>(static_cast<const T*>(e.running_mean)),
-                                        emit_pointer<channels>(static_cast<const T*>(e.running_var))};
-        // ONNX's momentum weighs the old running value, PyTorch's (and spore's) the new one
-        return {add_node("BatchNormalization", std::move(inputs),
-                         {onnx::attribute::real("epsilon", static_cast<float>(e.eps)),
-                          onnx::attribute::real("momentum", static_cast<float>(T(1) - e.momentum))}),
-                x.batch_axis};
-    }
-
-    template <expr::pooling Kind, std::size_t Kernel, std::size_t Stride, class A>
-    value emit_node(const expr::pool2d_node<Kind, Kernel, Stride, A>& e) {
-        const std::string_view op = Kind == expr::pooling::max ? "MaxPool" : "AveragePool";
-        const value a = emit(e.a);
-        require_leading_batch(op, a);
-        const auto k = static_cast<std::int64_t>(Kernel), s = static_cast<std::int64_t>(Stride);
-        return {add_node(op, {a.name},
-                         {onnx::attribute::integers("kernel_shape", {k, k}), onnx::attribute::integers("strides", {s, s})}),
-                a.batch_axis};
+        return {node("Expand", {a.name, int64_initializer("shape", std::move(target))}), axis};
     }
 
     onnx_options options_;

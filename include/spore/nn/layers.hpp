@@ -12,7 +12,9 @@
 #include <spore/core/random.hpp>
 #include <spore/core/tensor.hpp>
 #include <spore/expr/conv.hpp>
+#include <spore/expr/elementwise_ops.hpp>
 #include <spore/expr/matmul.hpp>
+#include <spore/expr/pool.hpp>
 #include <spore/expr/reduce.hpp>
 #include <spore/expr/reshape.hpp>
 #include <spore/expr/softmax.hpp>

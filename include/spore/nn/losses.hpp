@@ -6,7 +6,7 @@
 #include <utility>
 
 #include <spore/expr/cross_entropy.hpp>
-#include <spore/expr/elementwise.hpp>
+#include <spore/expr/elementwise_ops.hpp>
 #include <spore/expr/reduce.hpp>
 
 namespace spore::nn {

@@ -30,7 +30,7 @@
 #include <utility>
 #include <vector>
 
-#include <spore/autodiff/gradient.hpp>
+#include <spore/autodiff.hpp>
 #include <spore/core/error.hpp>
 #include <spore/core/format.hpp>
 #include <spore/core/shape.hpp>

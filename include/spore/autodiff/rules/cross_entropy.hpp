@@ -1,0 +1,71 @@
+#pragma once
+// Vector-Jacobian rule of the fused softmax cross-entropy, written once:
+//   d logits = g / rows * (softmax * sum_j t_j - t)     (t one-hot for integer labels; zero
+//                                                         for an ignored row)
+//   d targets = g / rows * (logsumexp - logits)          (target rows only)
+
+#include <cstddef>
+
+#include <spore/autodiff/heavy_rule.hpp>
+#include <spore/expr/cross_entropy.hpp>
+
+namespace spore::autodiff {
+
+template <class A, class Y>
+struct heavy_rule<expr::cross_entropy_node<A, Y>> {
+    using N = expr::cross_entropy_node<A, Y>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        constexpr std::size_t rows = N::rows, classes = N::classes;
+        if (state.counted_rows == 0) return;  // nothing was counted, so nothing depends on the inputs
+        const T scale = state.adjoint->data[0] / T(state.counted_rows);
+        const T* p = state.probabilities.data();
+        const auto* y = state.b.values;
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            for (std::size_t r = 0; r < rows; ++r) {
+                T* out = dx + r * classes;
+                const T* pr = p + r * classes;
+                if constexpr (N::integer_labels) {
+                    if (y[r] == -1) {
+                        if (!accumulate) std::fill_n(out, classes, T(0));
+                        continue;
+                    }
+                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                        V d = simd::load<V>(pr + j) * simd::splat<V>(scale);
+                        if (accumulate) d = d + simd::load<V>(out + j);
+                        simd::store(out + j, d);
+                    });
+                    out[y[r]] -= scale;
+                } else {
+                    const auto* t = y + r * classes;
+                    expr::accumulator<expr::reductions::sum, T> sum;
+                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) { sum.add(simd::load<V>(t + j)); });
+                    const T weight = sum.result();
+                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                        V d = simd::splat<V>(scale) * (simd::load<V>(pr + j) * simd::splat<V>(weight) - simd::load<V>(t + j));
+                        if (accumulate) d = d + simd::load<V>(out + j);
+                        simd::store(out + j, d);
+                    });
+                }
+            }
+        });
+        if constexpr (!N::integer_labels) {
+            push_gradient(node.b, state.b, [&](T* dt, bool accumulate) {
+                for (std::size_t r = 0; r < rows; ++r) {
+                    const T lse = state.log_sum_exp.data()[r];
+                    const T* x = state.a.values + r * classes;
+                    T* out = dt + r * classes;
+                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
+                        V d = simd::splat<V>(scale) * (simd::splat<V>(lse) - simd::load<V>(x + j));
+                        if (accumulate) d = d + simd::load<V>(out + j);
+                        simd::store(out + j, d);
+                    });
+                }
+            });
+        }
+    }
+};
+
+}  // namespace spore::autodiff

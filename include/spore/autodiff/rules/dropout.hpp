@@ -1,0 +1,32 @@
+#pragma once
+// Vector-Jacobian rule of dropout: dx = dy * mask in training (the mask already holds
+// 1 / (1 - P) for kept elements), dx = dy in evaluation.
+
+#include <cstddef>
+
+#include <spore/autodiff/heavy_rule.hpp>
+#include <spore/expr/dropout.hpp>
+
+namespace spore::autodiff {
+
+template <double P, class A>
+struct heavy_rule<expr::dropout_node<P, A>> {
+    template <class S>
+    static void vjp(const expr::dropout_node<P, A>& node, S& state) {
+        using T = typename A::value_type;
+        constexpr std::size_t size = A::shape_type::size;
+        const T* dy = state.adjoint->data;
+        const T* mask = state.mask.data();
+        const bool masked = state.training && P != 0.0;
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            expr::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
+                V d = simd::load<V>(dy + j);
+                if (masked) d = d * simd::load<V>(mask + j);
+                if (accumulate) d = d + simd::load<V>(dx + j);
+                simd::store(dx + j, d);
+            });
+        });
+    }
+};
+
+}  // namespace spore::autodiff
