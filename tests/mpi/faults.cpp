@@ -111,7 +111,7 @@ int run(const std::string& fault, const std::string& path, double timeout, bool 
     program.feed<x_tag>(x);
     program.feed<y_tag>(y);
     parallel::gradient_reducer reducer(ctx, program);
-    spore::optim::momentum_state optimizer({.lr = 0.1f, .momentum = 0.9f}, nn::parameters(net));
+    spore::optim::optimizer optimizer(spore::optim::Momentum{.lr = 0.1f, .momentum = 0.9f}, nn::parameters(net));
     for (std::size_t step = 0; step < steps; ++step) {
         if (ctx.global_rank() == 1 && step == fault_step && fault != "none") {
             std::fprintf(stderr, "mpi_faults: rank 1 fails at step %zu: %s\n", step, fault.c_str());
