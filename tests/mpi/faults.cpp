@@ -157,7 +157,7 @@ int verify(const std::string& path, long long first, long long last, bool expect
     const std::filesystem::path target(path);
     int torn = 0;
     for (const auto& entry : std::filesystem::directory_iterator(target.parent_path().empty() ? "." : target.parent_path()))
-        if (entry.path().filename().string().rfind(target.filename().string() + ".tmp.", 0) == 0) {
+        if (entry.path().filename().string().rfind("." + target.filename().string() + ".tmp-", 0) == 0) {
             const long long s = checkpoint_step(read_file(entry.path().string()), why);
             std::printf("mpi_faults verify: temporary %s: %s\n", entry.path().c_str(), s < 0 ? ("torn, " + why).c_str() : "complete");
             torn += s < 0;
