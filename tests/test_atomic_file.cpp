@@ -6,6 +6,8 @@
 #include <iterator>
 #include <string>
 
+#include <sys/stat.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,7 +42,10 @@ TEST_CASE("atomic_file: creates and replaces, leaving no temporary", "[io][atomi
     CHECK(read(target) == "first version");
     {
         spore::io::atomic_file file(target);
-        CHECK(file.temporary_path().rfind(target + ".tmp.", 0) == 0);
+        // hidden, next to the target
+        const std::string hidden = (dir.path / (".weights.bin.tmp-" + std::to_string(::getpid()) + "-")).string();
+        CHECK(file.temporary_path().rfind(hidden, 0) == 0);
+        CHECK(file.target_path() == target);
         file.write("second ");
         CHECK(read(target) == "first version");  // not yet in place
         file.write(std::string(100000, 'x'));
@@ -108,4 +113,100 @@ TEST_CASE("atomic_file: errors name the file and the reason", "[io][atomic]") {
     CHECK_THROWS_WITH(spore::io::write_file_atomically((dir.path / "a_directory").string(), "x"),
                       Catch::Contains("cannot rename") && Catch::Contains("a_directory"));
     CHECK(dir.entries() == 1);
+}
+
+TEST_CASE("atomic_file: the new file's mode is 0666 less the umask, as for any new file", "[io][atomic]") {
+    scratch_directory dir;
+    const std::string target = (dir.path / "chart.svg").string();
+    const ::mode_t saved = ::umask(022);
+    spore::io::write_file_atomically(target, "a");
+    struct ::stat info {};
+    REQUIRE(::stat(target.c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0644);
+    ::umask(077);
+    spore::io::write_file_atomically(target, "b");
+    REQUIRE(::stat(target.c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0600);
+    ::umask(saved);
+}
+
+TEST_CASE("atomic_file: a temporary name that exists already is skipped, not reused", "[io][atomic]") {
+    scratch_directory dir;
+    const std::string target = (dir.path / "w.bin").string();
+    std::string abandoned;
+    {
+        spore::io::atomic_file file(target);
+        abandoned = file.temporary_path();
+    }
+    // the next two names, as another writer (or a crashed one) might have left them
+    const std::size_t dash = abandoned.rfind('-');
+    const unsigned n = unsigned(std::stoul(abandoned.substr(dash + 1)));
+    const std::string base = abandoned.substr(0, dash + 1);
+    for (unsigned k : {n + 1, n + 2}) std::ofstream(base + std::to_string(k)) << "someone else's";
+    spore::io::atomic_file file(target);
+    CHECK(file.temporary_path() == base + std::to_string(n + 3));
+    file.write("mine");
+    file.commit();
+    CHECK(read(target) == "mine");
+    CHECK(read(base + std::to_string(n + 1)) == "someone else's");
+    CHECK(dir.entries() == 3);
+}
+
+TEST_CASE("atomic_file: through a symbolic link, the file it leads to is replaced and the link stays",
+          "[io][atomic]") {
+    scratch_directory dir;
+    fs::create_directories(dir.path / "runs" / "7");
+    const fs::path real = dir.path / "runs" / "7" / "weights.bin";
+    spore::io::write_file_atomically(real.string(), "run 7, old");
+    const fs::path link = dir.path / "latest.bin";
+    fs::create_symlink("runs/7/weights.bin", link);  // relative to the link's directory
+
+    SECTION("a relative link") {
+        spore::io::atomic_file file(link.string());
+        CHECK(file.target_path() == (dir.path / "runs/7/weights.bin").string());
+        CHECK(fs::path(file.temporary_path()).parent_path() == dir.path / "runs" / "7");  // beside the real file
+        file.write("run 7, new");
+        file.commit();
+        CHECK(fs::is_symlink(link));
+        CHECK(fs::read_symlink(link) == "runs/7/weights.bin");
+        CHECK(read(real) == "run 7, new");
+        CHECK(dir.entries() == 2);  // runs and the link
+        CHECK(std::distance(fs::directory_iterator(real.parent_path()), fs::directory_iterator()) == 1);
+    }
+    SECTION("a chain of links, the last one absolute") {
+        const fs::path absolute = dir.path / "absolute.bin", chained = dir.path / "chained.bin";
+        fs::create_symlink(real, absolute);
+        fs::create_symlink("absolute.bin", chained);
+        spore::io::write_file_atomically(chained.string(), "through two links");
+        CHECK(fs::is_symlink(chained));
+        CHECK(fs::is_symlink(absolute));
+        CHECK(read(real) == "through two links");
+    }
+    SECTION("a dangling link: the file it names is created") {
+        const fs::path dangling = dir.path / "next.bin";
+        fs::create_symlink("runs/7/next_weights.bin", dangling);
+        spore::io::write_file_atomically(dangling.string(), "created");
+        CHECK(fs::is_symlink(dangling));
+        CHECK(read(dir.path / "runs" / "7" / "next_weights.bin") == "created");
+    }
+    SECTION("a loop of links is an error") {
+        fs::create_symlink("b.bin", dir.path / "a.bin");
+        fs::create_symlink("a.bin", dir.path / "b.bin");
+        CHECK_THROWS_WITH(spore::io::write_file_atomically((dir.path / "a.bin").string(), "x"),
+                          Catch::Contains("a.bin: too many levels of symbolic links"));
+    }
+    CHECK(fs::is_symlink(link));
+}
+
+TEST_CASE("atomic_file: errors go through the caller's exception type when it gives one", "[io][atomic]") {
+    struct own_error : spore::error {
+        using spore::error::error;
+    };
+    scratch_directory dir;
+    const std::string missing = (dir.path / "no" / "x.bin").string();
+    CHECK_THROWS_AS(spore::io::write_file_atomically(missing, "x", "my::writer",
+                                                     [](const std::string& m) { throw own_error(m); }),
+                    own_error);
+    CHECK_THROWS_WITH(spore::io::write_file_atomically(missing, "x", "my::writer"),
+                      Catch::StartsWith("my::writer: " + missing + ": cannot create the temporary file"));
 }

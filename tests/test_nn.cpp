@@ -119,7 +119,7 @@ TEST_CASE("LeNet-5: a short training run on Fashion-MNIST lowers the loss", "[nn
     auto loss = nn::SoftmaxCrossEntropy{}(net.construct(spore::input(x)), y);
     auto params = nn::parameters(net);
     auto program = std::apply([&](auto&... p) { return spore::compile_grad(loss, p...); }, params);
-    spore::optim::momentum_state optimizer({.lr = 0.01f, .momentum = 0.9f}, params);
+    spore::optim::optimizer optimizer(spore::optim::Momentum{.lr = 0.01f, .momentum = 0.9f}, params);
     auto epoch = [&] {
         double total = 0;
         for (std::size_t b = 0; b < images / batch; ++b) {

@@ -1,8 +1,14 @@
 // Optimisers against PyTorch: the expected parameters below were computed with
 // tests/reference/optim_reference.py (python3-torch 1.13, float32), which runs the same five
 // steps with the same gradient formulas, and printed with 9 significant digits.
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "support/check.hpp"
@@ -157,4 +163,147 @@ TEST_CASE("optimisers train a gradient program: least squares converges", "[opti
     check_converges(optim::SGD{.lr = 0.5f}, 400);
     check_converges(optim::Momentum{.lr = 0.1f, .momentum = 0.9f}, 400);
     check_converges(optim::Adam{.lr = 0.05f}, 1500);
+}
+
+namespace {
+
+// What a checkpoint of an optimiser holds: its step count and every state tensor's values.
+struct optimiser_snapshot {
+    long long steps = 0;
+    std::vector<std::string> names;
+    std::vector<std::size_t> parameters;
+    std::vector<std::vector<float>> values;
+};
+
+template <class State>
+optimiser_snapshot take_snapshot(const State& state) {
+    optimiser_snapshot s;
+    s.steps = state.steps();
+    state.for_each_state([&](std::string_view name, std::size_t parameter, const auto& t) {
+        s.names.emplace_back(name);
+        s.parameters.push_back(parameter);
+        s.values.emplace_back(t.begin(), t.end());
+    });
+    return s;
+}
+
+template <class State>
+void restore_snapshot(State& state, const optimiser_snapshot& s) {
+    state.set_steps(s.steps);
+    std::size_t next = 0;
+    state.for_each_state([&](std::string_view name, std::size_t parameter, auto& t) {
+        REQUIRE(next < s.values.size());
+        CHECK(name == s.names[next]);
+        CHECK(parameter == s.parameters[next]);
+        std::copy(s.values[next].begin(), s.values[next].end(), t.begin());
+        ++next;
+    });
+    CHECK(next == s.values.size());
+}
+
+std::tuple<tensor<float, shape<19>>, tensor<float, shape<3>>> gradients_at(int k) {
+    std::tuple<tensor<float, shape<19>>, tensor<float, shape<3>>> g;
+    std::get<0>(g).fill_uniform(std::uint64_t(10 + k), -1, 1);
+    std::get<1>(g).fill_uniform(std::uint64_t(50 + k), -1, 1);
+    return g;
+}
+
+// Three steps, a snapshot, three more; then a fresh optimiser restored from the snapshot,
+// on the parameters as they were, takes the same last three steps bit for bit.
+template <class Settings>
+void check_resumes(Settings settings, const std::vector<std::string>& expected_names) {
+    two_parameters net, resumed;
+    net.a.fill_uniform(1, -1, 1);
+    net.b.fill_uniform(2, -1, 1);
+    auto state = optim::make_state(settings, spore::nn::parameters(net));
+    for (int k = 0; k < 3; ++k) state.step(gradients_at(k));
+    const optimiser_snapshot snapshot = take_snapshot(state);
+    resumed = net;
+    for (int k = 3; k < 6; ++k) state.step(gradients_at(k));
+
+    CHECK(snapshot.steps == 3);
+    std::vector<std::string> names;
+    for (std::size_t parameter = 0; parameter < 2; ++parameter)
+        for (const auto& name : expected_names) names.push_back(name);
+    CHECK(snapshot.names == names);
+    for (std::size_t i = 0; i < snapshot.values.size(); ++i) {
+        CHECK(snapshot.parameters[i] == i / expected_names.size());
+        CHECK(snapshot.values[i].size() == (snapshot.parameters[i] == 0 ? 19u : 3u));
+        CHECK(std::any_of(snapshot.values[i].begin(), snapshot.values[i].end(), [](float v) { return v != 0.0f; }));
+    }
+
+    auto fresh = optim::make_state(settings, spore::nn::parameters(resumed));
+    for (const auto& values : take_snapshot(fresh).values)  // a new optimiser's state is zero
+        CHECK(std::all_of(values.begin(), values.end(), [](float v) { return v == 0.0f; }));
+    restore_snapshot(fresh, snapshot);
+    for (int k = 3; k < 6; ++k) fresh.step(gradients_at(k));
+    CHECK(fresh.steps() == 6);
+    CHECK(std::equal(net.a.begin(), net.a.end(), resumed.a.begin()));
+    CHECK(std::equal(net.b.begin(), net.b.end(), resumed.b.begin()));
+    const optimiser_snapshot after = take_snapshot(state), after_resumed = take_snapshot(fresh);
+    CHECK(after.values == after_resumed.values);
+}
+
+}  // namespace
+
+TEST_CASE("optimiser state for checkpoints: visit, save and restore each state tensor and the step count",
+          "[optim][checkpoint]") {
+    check_resumes(optim::SGD{.lr = 0.1f, .weight_decay = 0.01f}, {});
+    check_resumes(optim::Momentum{.lr = 0.05f, .momentum = 0.9f, .nesterov = true}, {"velocity"});
+    check_resumes(optim::Adam{.lr = 0.01f, .weight_decay = 0.1f}, {"first_moment", "second_moment"});
+    check_resumes(optim::AdamW{.lr = 0.01f}, {"first_moment", "second_moment"});
+
+    // the states by name or index: a tuple over the parameters
+    two_parameters net;
+    auto adam = optim::make_state(optim::Adam{}, spore::nn::parameters(net));
+    std::get<1>(adam.state("second_moment")).fill(2.0f);
+    CHECK(std::get<1>(adam.state(1))[2] == 2.0f);
+    CHECK(adam.state_names()[0] == "first_moment");
+    CHECK(adam.states_per_parameter == 2);
+    CHECK_THROWS_WITH(adam.state("velocity"),
+                      Catch::Contains("no state named 'velocity'") && Catch::Contains("first_moment, second_moment"));
+    auto momentum = optim::make_state(optim::Momentum{}, spore::nn::parameters(net));
+    std::get<0>(momentum.state("velocity"))[4] = 0.5f;
+    CHECK(std::get<0>(momentum.velocities())[4] == 0.5f);
+    auto sgd = optim::make_state(optim::SGD{}, spore::nn::parameters(net));
+    CHECK_THROWS_WITH(sgd.state(0), Catch::Contains("array::at"));
+    CHECK_THROWS_WITH(sgd.state("velocity"), Catch::Contains("(this optimiser has none)"));
+}
+
+namespace {
+
+// A new optimiser is its settings and its rule: gradient averaging, p -= lr * mean of all
+// gradients so far, with one state tensor and a value computed once per step.
+struct averaged_descent {
+    float lr = 0.5f;
+    static constexpr std::array<std::string_view, 1> state_names{"gradient_sum"};
+    double step_values(long long step) const { return 1.0 / double(step); }
+    template <class V>
+    void update(double inverse_step, V& w, const V& g, V& sum) const {
+        using T = spore::simd::element_of_t<V>;
+        sum = sum + g;
+        w = w - spore::simd::splat<V>(T(lr) * T(inverse_step)) * sum;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("optimiser skeleton: a new rule gets step, lr, steps and its state", "[optim]") {
+    tensor<double, shape<21>> p;
+    std::tuple<tensor<double, shape<21>>> g;
+    p.fill(1.0);
+    auto state = optim::make_state(averaged_descent{}, std::tie(p));
+    static_assert(std::is_same_v<decltype(state), optim::optimizer<averaged_descent, std::tuple<tensor<double, shape<21>>&>>>);
+    for (int k = 1; k <= 4; ++k) {
+        std::get<0>(g).fill(double(k));  // gradients 1, 2, 3, 4: means 1, 1.5, 2, 2.5
+        state.step(g);
+    }
+    for (std::size_t i = 0; i < p.size(); ++i) CHECK(p[i] == Approx(1.0 - 0.5 * (1 + 1.5 + 2 + 2.5)));
+    CHECK(std::get<0>(state.state("gradient_sum"))[20] == 10.0);
+    CHECK(state.steps() == 4);
+    state.set_lr(0.25f);
+    CHECK(state.settings().lr == 0.25f);
+    // CTAD as for the named states
+    optim::optimizer deduced(optim::Momentum{.lr = 0.1f}, std::tie(p));
+    static_assert(std::is_same_v<decltype(deduced), optim::momentum_state<std::tuple<tensor<double, shape<21>>&>>>);
 }

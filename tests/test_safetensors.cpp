@@ -504,6 +504,23 @@ TEST_CASE("safetensors: a failed save leaves the previous checkpoint intact", "[
     }
 }
 
+TEST_CASE("safetensors: saving to a symbolic link replaces the file it leads to and keeps the link",
+          "[io][safetensors]") {
+    scratch_dir dir;
+    fs::create_directory(dir.path / "epoch_3");
+    const std::string real = dir.file("epoch_3/net.safetensors"), link = dir.file("latest.safetensors");
+    LeNet5 first, second, loaded;
+    spore::init(first, 1);
+    spore::init(second, 2);
+    spore::save(first, real);
+    fs::create_symlink("epoch_3/net.safetensors", link);
+    spore::save(second, link);
+    CHECK(fs::is_symlink(link));
+    spore::load(loaded, real);
+    CHECK(parameter_bytes(loaded) == parameter_bytes(second));
+    CHECK(dir.entries() == std::vector<std::string>{"epoch_3", "latest.safetensors"});
+}
+
 TEST_CASE("safetensors: writing to a stream gives the file's bytes; a failing stream throws", "[io][safetensors]") {
     scratch_dir dir;
     Small net;

@@ -1,5 +1,5 @@
 #pragma once
-#include <spore/optim/update.hpp>
+#include <spore/optim/optimizer.hpp>
 #include <spore/optim/sgd.hpp>
 #include <spore/optim/momentum.hpp>
 #include <spore/optim/adam.hpp>

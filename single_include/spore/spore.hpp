@@ -1012,6 +1012,16 @@ inline V select_equal(const V& x, const V& y, const V& a, const V& b) {
     else return x == y ? a : b;
 }
 
+// Calls f.template operator()<V>(j) over [0, length): V = batch<T> over whole batches, then
+// V = T over the tail. The loop of every elementwise kernel, fused expression and optimiser.
+template <class T, class F>
+SPORE_ALWAYS_INLINE void for_each_batch(std::size_t length, F&& f) {
+    constexpr std::size_t w = width<T>;
+    const std::size_t whole = length - length % w;
+    for (std::size_t j = 0; j < whole; j += w) f.template operator()<batch<T>>(j);
+    for (std::size_t j = whole; j < length; ++j) f.template operator()<T>(j);
+}
+
 }  // namespace spore::simd
 // ---- end spore/kernels/simd.hpp ----
 
@@ -1075,14 +1085,8 @@ SPORE_ALWAYS_INLINE void for_each_row(const E& node, S& state, Body&& body) {
     }
 }
 
-// Calls f.template operator()<V>(j) over [0, length): SIMD batches, then a scalar tail.
-template <class T, class F>
-SPORE_ALWAYS_INLINE void for_each_batch(std::size_t length, F&& f) {
-    constexpr std::size_t w = simd::width<T>;
-    const std::size_t whole = length - length % w;
-    for (std::size_t j = 0; j < whole; j += w) f.template operator()<simd::batch<T>>(j);
-    for (std::size_t j = whole; j < length; ++j) f.template operator()<T>(j);
-}
+// SIMD batches, then a scalar tail (kernels/simd.hpp).
+using simd::for_each_batch;
 
 // Writes an expression's value into dense memory of its shape.
 template <class E, class S>
@@ -6936,10 +6940,28 @@ const auto& predict(const Cell& net, const tensor<T, S>& images) {
 // ---- end spore/nn/predictor.hpp ----
 // ---- end spore/nn.hpp ----
 // ---- begin spore/optim.hpp ----
-// ---- begin spore/optim/update.hpp ----
-// What every optimiser shares: a vectorised loop over one parameter and its gradient, and the
-// check that a gradient tuple matches the parameters it updates. Updates touch every
-// parameter on every step, so they run in SIMD batches (kernels/simd.hpp) with a scalar tail.
+// ---- begin spore/optim/optimizer.hpp ----
+// The optimiser skeleton: everything SGD, Momentum, Adam and AdamW share. An optimiser is its
+// settings struct, which is also its update rule:
+//
+//   struct MyRule {
+//       float lr = 0.01f;                               // what lr() and set_lr() read and write
+//       ...                                             // its other settings
+//       static constexpr std::array<std::string_view, N> state_names{...};
+//           // the per-parameter state: N tensors of each parameter's type, zero at the start
+//           // (Momentum: {"velocity"}; Adam: both moments; SGD: none)
+//       step_values_type step_values(long long step) const;   // optional: computed once per
+//           // step (step counts from 1), as Adam's bias corrections; given first to update()
+//       template <class V>
+//       void update([const step_values_type&,] V& w, const V& g, V&... state) const;
+//           // one SIMD batch of a parameter (V = simd::batch<T>), or one element of its tail
+//           // (V = T): the new parameter w from its gradient g, the state updated in place
+//   };
+//
+// optim::make_state(MyRule{...}, nn::parameters(net)) (or optim::optimizer) then gives its
+// optimiser: step(gradients), lr(), set_lr(), settings(), steps(), and the state for checkpoints.
+
+#include <concepts>
 
 namespace spore::optim {
 
@@ -6951,14 +6973,9 @@ struct check_gradient {
     static constexpr bool ok = same_shape_v<ParameterShape, GradientShape>;
 };
 
-// Calls f.template operator()<V>(i) over [0, n): SIMD batches of V = simd::batch<T>, then V = T.
-template <class T, class F>
-SPORE_ALWAYS_INLINE void for_each_lane(std::size_t n, F&& f) {
-    constexpr std::size_t w = simd::width<T>;
-    const std::size_t whole = n - n % w;
-    for (std::size_t i = 0; i < whole; i += w) f.template operator()<simd::batch<T>>(i);
-    for (std::size_t i = whole; i < n; ++i) f.template operator()<T>(i);
-}
+template <class P, class G>
+inline constexpr bool gradient_matches_v =
+    check_gradient<typename std::remove_cvref_t<P>::shape_type, typename std::remove_cvref_t<G>::shape_type>::ok;
 
 // Calls f(parameter, gradient, I) for the I-th parameter and the I-th gradient.
 template <class Parameters, class Gradients, class F>
@@ -6971,12 +6988,136 @@ void for_each_parameter_gradient(Parameters& parameters, const Gradients& gradie
     }(std::make_index_sequence<count>{});
 }
 
-template <class P, class G>
-inline constexpr bool gradient_matches_v =
-    check_gradient<typename std::remove_cvref_t<P>::shape_type, typename std::remove_cvref_t<G>::shape_type>::ok;
+template <class Rule>
+concept update_rule = requires(Rule& rule) {
+    { rule.lr } -> std::convertible_to<float>;
+    Rule::state_names.size();
+};
+
+template <class Rule, class ParameterTuple>
+class optimizer;
+
+template <class Rule, class... P>
+class optimizer<Rule, std::tuple<P&...>> {
+    static_assert(update_rule<Rule>, "spore::optim::optimizer: Rule needs an lr and its state_names");
+
+public:
+    using settings_type = Rule;
+    // One per-parameter state (a velocity, a moment) for every parameter, in their order.
+    using state_tuple = std::tuple<std::remove_const_t<P>...>;
+    static constexpr std::size_t states_per_parameter = Rule::state_names.size();
+
+    optimizer(Rule settings, std::tuple<P&...> parameters) : settings_(settings), parameters_(parameters) {}
+
+    // One step with gradients given in the parameters' order (a tuple of tensors).
+    template <class Gradients>
+    void step(const Gradients& gradients) {
+        ++steps_;
+        const auto values = step_values(settings_, steps_);
+        for_each_parameter_gradient(parameters_, gradients, [&](auto& p, const auto& g, auto index) {
+            if constexpr (gradient_matches_v<decltype(p), decltype(g)>)
+                update<decltype(index)::value>(settings_, values, p.data(), g.data(), p.size());
+        });
+    }
+
+    float lr() const { return settings_.lr; }
+    void set_lr(float lr) { settings_.lr = lr; }
+    Rule& settings() { return settings_; }
+    const Rule& settings() const { return settings_; }
+
+    // The state, for checkpoints: the step count (Adam's bias corrections depend on it) and
+    // the per-parameter tensors, which a restore writes in place.
+    long long steps() const { return steps_; }
+    void set_steps(long long steps) { steps_ = steps; }
+    static constexpr const auto& state_names() { return Rule::state_names; }
+    // State k (Rule::state_names[k]) of every parameter.
+    state_tuple& state(std::size_t k) { return state_.at(k); }
+    const state_tuple& state(std::size_t k) const { return state_.at(k); }
+    state_tuple& state(std::string_view name) { return state_[index_of(name)]; }
+    const state_tuple& state(std::string_view name) const { return state_[index_of(name)]; }
+    // Calls f(name, parameter index, tensor) for each state tensor: per parameter in order,
+    // each of its states in state_names' order.
+    template <class F>
+    void for_each_state(F&& f) {
+        visit_states(*this, f);
+    }
+    template <class F>
+    void for_each_state(F&& f) const {
+        visit_states(*this, f);
+    }
+
+    // Momentum's velocities under their former name.
+    const state_tuple& velocities() const
+        requires(states_per_parameter == 1 && Rule::state_names[0] == std::string_view("velocity"))
+    {
+        return state_[0];
+    }
+
+private:
+    struct no_step_values {};
+    static auto step_values(const Rule& rule, long long step) {
+        if constexpr (requires { rule.step_values(step); }) return rule.step_values(step);
+        else return no_step_values{};
+    }
+
+    // The rule and the step's values by value: locals that the stores to w and the states
+    // cannot alias, so whatever update() derives from them stays out of the loop.
+    template <std::size_t I, class T, class Values>
+    void update(const Rule rule, const Values values, T* w, const T* g, std::size_t n) {
+        [&]<std::size_t... K>(std::index_sequence<K...>) {
+            [[maybe_unused]] const std::array<T*, sizeof...(K)> states{std::get<I>(state_[K]).data()...};
+            simd::for_each_batch<T>(n, [&]<class V>(std::size_t i) {
+                V weight = simd::load<V>(w + i);
+                std::array<V, sizeof...(K)> state{simd::load<V>(states[K] + i)...};
+                if constexpr (std::is_same_v<Values, no_step_values>)
+                    rule.update(weight, simd::load<V>(g + i), state[K]...);
+                else
+                    rule.update(values, weight, simd::load<V>(g + i), state[K]...);
+                (simd::store(states[K] + i, state[K]), ...);
+                simd::store(w + i, weight);
+            });
+        }(std::make_index_sequence<states_per_parameter>{});
+    }
+
+    static std::size_t index_of(std::string_view name) {
+        for (std::size_t k = 0; k < states_per_parameter; ++k)
+            if (Rule::state_names[k] == name) return k;
+        std::string known;
+        for (std::size_t k = 0; k < states_per_parameter; ++k) known += (k ? ", " : "") + std::string(Rule::state_names[k]);
+        throw error("spore::optim::optimizer::state: no state named '" + std::string(name) + "' (this optimiser has " +
+                    (known.empty() ? std::string("none") : known) + ")");
+    }
+
+    template <class Self, class F>
+    static void visit_states(Self& self, F& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (
+                [&] {
+                    for (std::size_t k = 0; k < states_per_parameter; ++k)
+                        f(Rule::state_names[k], I, std::get<I>(self.state_[k]));
+                }(),
+                ...);
+        }(std::index_sequence_for<P...>{});
+    }
+
+    Rule settings_;
+    std::tuple<P&...> parameters_;
+    std::array<state_tuple, states_per_parameter> state_;
+    long long steps_ = 0;
+};
+
+template <class Rule, class... P>
+optimizer(Rule, std::tuple<P&...>) -> optimizer<Rule, std::tuple<P&...>>;
+
+// The optimiser for `settings` over a tuple of parameter references (nn::parameters(net)),
+// found by argument-dependent lookup on the settings (as spore::Model does).
+template <update_rule Rule, class... P>
+optimizer<Rule, std::tuple<P&...>> make_state(Rule settings, std::tuple<P&...> parameters) {
+    return {settings, parameters};
+}
 
 }  // namespace spore::optim
-// ---- end spore/optim/update.hpp ----
+// ---- end spore/optim/optimizer.hpp ----
 // ---- begin spore/optim/sgd.hpp ----
 // Plain stochastic gradient descent, as torch.optim.SGD without momentum:
 //   g = gradient + weight_decay * p;  p -= lr * g.
@@ -6986,52 +7127,18 @@ namespace spore::optim {
 struct SGD {
     float lr = 0.01f;
     float weight_decay = 0.0f;  // coupled L2: added to the gradient
+
+    static constexpr std::array<std::string_view, 0> state_names{};
+    template <class V>
+    SPORE_ALWAYS_INLINE void update(V& w, const V& g) const {
+        using T = simd::element_of_t<V>;
+        const V grad = g + simd::splat<V>(T(weight_decay)) * w;
+        w = w - simd::splat<V>(T(lr)) * grad;
+    }
 };
 
 template <class ParameterTuple>
-class sgd_state;
-
-template <class... P>
-class sgd_state<std::tuple<P&...>> {
-public:
-    sgd_state(SGD settings, std::tuple<P&...> parameters) : settings_(settings), parameters_(parameters) {}
-
-    // One step with gradients in the parameters' order (a tuple of tensors).
-    template <class Gradients>
-    void step(const Gradients& gradients) {
-        for_each_parameter_gradient(parameters_, gradients, [&](auto& p, const auto& g, auto) {
-            if constexpr (gradient_matches_v<decltype(p), decltype(g)>) update(p, g);
-        });
-    }
-    float lr() const { return settings_.lr; }
-    void set_lr(float lr) { settings_.lr = lr; }
-    SGD& settings() { return settings_; }
-
-private:
-    template <class Tensor, class Gradient>
-    void update(Tensor& p, const Gradient& g) {
-        using T = typename Tensor::value_type;
-        const T lr = T(settings_.lr), wd = T(settings_.weight_decay);
-        T* pd = p.data();
-        const T* gd = g.data();
-        for_each_lane<T>(p.size(), [&]<class V>(std::size_t i) {
-            const V w = simd::load<V>(pd + i);
-            const V grad = simd::load<V>(gd + i) + simd::splat<V>(wd) * w;
-            simd::store(pd + i, w - simd::splat<V>(lr) * grad);
-        });
-    }
-
-    SGD settings_;
-    std::tuple<P&...> parameters_;
-};
-
-template <class... P>
-sgd_state(SGD, std::tuple<P&...>) -> sgd_state<std::tuple<P&...>>;
-
-template <class... P>
-sgd_state<std::tuple<P&...>> make_state(SGD settings, std::tuple<P&...> parameters) {
-    return {settings, parameters};
-}
+using sgd_state = optimizer<SGD, ParameterTuple>;
 
 }  // namespace spore::optim
 // ---- end spore/optim/sgd.hpp ----
@@ -7048,60 +7155,20 @@ struct Momentum {
     float momentum = 0.9f;
     float weight_decay = 0.0f;  // coupled L2: added to the gradient
     bool nesterov = false;
+
+    static constexpr std::array<std::string_view, 1> state_names{"velocity"};
+    template <class V>
+    SPORE_ALWAYS_INLINE void update(V& w, const V& g, V& velocity) const {
+        using T = simd::element_of_t<V>;
+        const V grad = g + simd::splat<V>(T(weight_decay)) * w;
+        velocity = simd::splat<V>(T(momentum)) * velocity + grad;
+        const V direction = nesterov ? grad + simd::splat<V>(T(momentum)) * velocity : velocity;
+        w = w - simd::splat<V>(T(lr)) * direction;
+    }
 };
 
-// The optimiser's state for a tuple of parameter references: one velocity per parameter.
 template <class ParameterTuple>
-class momentum_state;
-
-template <class... P>
-class momentum_state<std::tuple<P&...>> {
-public:
-    momentum_state(Momentum settings, std::tuple<P&...> parameters) : settings_(settings), parameters_(parameters) {}
-
-    // One step with gradients given in the parameters' order (a tuple of tensors).
-    template <class Gradients>
-    void step(const Gradients& gradients) {
-        for_each_parameter_gradient(parameters_, gradients, [&](auto& p, const auto& g, auto index) {
-            if constexpr (gradient_matches_v<decltype(p), decltype(g)>) update(p, g, std::get<decltype(index)::value>(velocities_));
-        });
-    }
-    float lr() const { return settings_.lr; }
-    void set_lr(float lr) { settings_.lr = lr; }
-    Momentum& settings() { return settings_; }
-    const auto& velocities() const { return velocities_; }
-
-private:
-    template <class Tensor, class Gradient>
-    void update(Tensor& p, const Gradient& g, Tensor& v) {
-        using T = typename Tensor::value_type;
-        const T lr = T(settings_.lr), m = T(settings_.momentum), wd = T(settings_.weight_decay);
-        const bool nesterov = settings_.nesterov;
-        T* pd = p.data();
-        T* vd = v.data();
-        const T* gd = g.data();
-        for_each_lane<T>(p.size(), [&]<class V>(std::size_t i) {
-            const V w = simd::load<V>(pd + i);
-            const V grad = simd::load<V>(gd + i) + simd::splat<V>(wd) * w;
-            const V velocity = simd::splat<V>(m) * simd::load<V>(vd + i) + grad;
-            simd::store(vd + i, velocity);
-            const V direction = nesterov ? grad + simd::splat<V>(m) * velocity : velocity;
-            simd::store(pd + i, w - simd::splat<V>(lr) * direction);
-        });
-    }
-
-    Momentum settings_;
-    std::tuple<P&...> parameters_;
-    std::tuple<std::remove_const_t<P>...> velocities_;
-};
-
-template <class... P>
-momentum_state(Momentum, std::tuple<P&...>) -> momentum_state<std::tuple<P&...>>;
-
-template <class... P>
-momentum_state<std::tuple<P&...>> make_state(Momentum settings, std::tuple<P&...> parameters) {
-    return {settings, parameters};
-}
+using momentum_state = optimizer<Momentum, ParameterTuple>;
 
 }  // namespace spore::optim
 // ---- end spore/optim/momentum.hpp ----
@@ -7115,12 +7182,50 @@ momentum_state<std::tuple<P&...>> make_state(Momentum settings, std::tuple<P&...
 
 namespace spore::optim {
 
+// Both rules; Decoupled for AdamW. The bias corrections are computed once per step, in double
+// as PyTorch computes them in Python floats.
+template <bool Decoupled>
+struct adam_rule {
+    struct step_values_type {
+        double step_size;         // lr / (1 - beta1^t)
+        double root_correction2;  // sqrt(1 - beta2^t)
+    };
+    static constexpr std::array<std::string_view, 2> state_names{"first_moment", "second_moment"};
+
+    template <class Settings>
+    static step_values_type step_values(const Settings& s, long long step) {
+        const double t = double(step);
+        const double correction1 = 1.0 - std::pow(double(s.beta1), t);
+        const double correction2 = 1.0 - std::pow(double(s.beta2), t);
+        return {double(s.lr) / correction1, std::sqrt(correction2)};
+    }
+    template <class Settings, class V>
+    SPORE_ALWAYS_INLINE static void update(const Settings& s, const step_values_type& k, V& w, const V& g, V& m, V& v) {
+        using T = simd::element_of_t<V>;
+        const T b1 = T(s.beta1), b2 = T(s.beta2);
+        const T coupled_decay = Decoupled ? T(0) : T(s.weight_decay);
+        const T keep = Decoupled ? T(1) - T(s.lr) * T(s.weight_decay) : T(1);
+        const V grad = g + simd::splat<V>(coupled_decay) * w;
+        m = simd::splat<V>(b1) * m + simd::splat<V>(T(1) - b1) * grad;
+        v = simd::splat<V>(b2) * v + simd::splat<V>(T(1) - b2) * grad * grad;
+        const V denominator = simd::sqrt(v) / simd::splat<V>(T(k.root_correction2)) + simd::splat<V>(T(s.eps));
+        w = w * simd::splat<V>(keep) - simd::splat<V>(T(k.step_size)) * m / denominator;
+    }
+};
+
 struct Adam {
     float lr = 1e-3f;
     float beta1 = 0.9f;
     float beta2 = 0.999f;
     float eps = 1e-8f;
     float weight_decay = 0.0f;  // coupled L2: added to the gradient
+
+    static constexpr auto state_names = adam_rule<false>::state_names;
+    auto step_values(long long step) const { return adam_rule<false>::step_values(*this, step); }
+    template <class V>
+    SPORE_ALWAYS_INLINE void update(const auto& k, V& w, const V& g, V& m, V& v) const {
+        adam_rule<false>::update(*this, k, w, g, m, v);
+    }
 };
 
 struct AdamW {
@@ -7129,84 +7234,17 @@ struct AdamW {
     float beta2 = 0.999f;
     float eps = 1e-8f;
     float weight_decay = 1e-2f;  // decoupled: p *= 1 - lr * weight_decay each step
+
+    static constexpr auto state_names = adam_rule<true>::state_names;
+    auto step_values(long long step) const { return adam_rule<true>::step_values(*this, step); }
+    template <class V>
+    SPORE_ALWAYS_INLINE void update(const auto& k, V& w, const V& g, V& m, V& v) const {
+        adam_rule<true>::update(*this, k, w, g, m, v);
+    }
 };
 
-// The state for a tuple of parameter references: both moments per parameter and the step.
 template <class Settings, class ParameterTuple>
-class adam_state;
-
-template <class Settings, class... P>
-class adam_state<Settings, std::tuple<P&...>> {
-    static_assert(std::is_same_v<Settings, Adam> || std::is_same_v<Settings, AdamW>);
-    static constexpr bool decoupled = std::is_same_v<Settings, AdamW>;
-
-public:
-    adam_state(Settings settings, std::tuple<P&...> parameters) : settings_(settings), parameters_(parameters) {}
-
-    template <class Gradients>
-    void step(const Gradients& gradients) {
-        ++steps_;
-        // The bias corrections in double, as PyTorch computes them in Python floats.
-        const double t = double(steps_);
-        const double correction1 = 1.0 - std::pow(double(settings_.beta1), t);
-        const double correction2 = 1.0 - std::pow(double(settings_.beta2), t);
-        const double step_size = double(settings_.lr) / correction1;
-        const double root_correction2 = std::sqrt(correction2);
-        for_each_parameter_gradient(parameters_, gradients, [&](auto& p, const auto& g, auto index) {
-            if constexpr (gradient_matches_v<decltype(p), decltype(g)>)
-                update(p, g, std::get<decltype(index)::value>(first_moments_),
-                       std::get<decltype(index)::value>(second_moments_), step_size, root_correction2);
-        });
-    }
-    float lr() const { return settings_.lr; }
-    void set_lr(float lr) { settings_.lr = lr; }
-    Settings& settings() { return settings_; }
-    long long steps() const { return steps_; }
-
-private:
-    template <class Tensor, class Gradient>
-    void update(Tensor& p, const Gradient& g, Tensor& m, Tensor& v, double step_size, double root_correction2) {
-        using T = typename Tensor::value_type;
-        const T b1 = T(settings_.beta1), b2 = T(settings_.beta2), eps = T(settings_.eps);
-        const T coupled_decay = decoupled ? T(0) : T(settings_.weight_decay);
-        const T keep = decoupled ? T(1) - T(settings_.lr) * T(settings_.weight_decay) : T(1);
-        const T size = T(step_size), root2 = T(root_correction2);
-        T* pd = p.data();
-        T* md = m.data();
-        T* vd = v.data();
-        const T* gd = g.data();
-        for_each_lane<T>(p.size(), [&]<class V>(std::size_t i) {
-            const V w = simd::load<V>(pd + i);
-            const V grad = simd::load<V>(gd + i) + simd::splat<V>(coupled_decay) * w;
-            const V first = simd::splat<V>(b1) * simd::load<V>(md + i) + simd::splat<V>(T(1) - b1) * grad;
-            const V second = simd::splat<V>(b2) * simd::load<V>(vd + i) + simd::splat<V>(T(1) - b2) * grad * grad;
-            simd::store(md + i, first);
-            simd::store(vd + i, second);
-            const V denominator = simd::sqrt(second) / simd::splat<V>(root2) + simd::splat<V>(eps);
-            simd::store(pd + i, w * simd::splat<V>(keep) - simd::splat<V>(size) * first / denominator);
-        });
-    }
-
-    Settings settings_;
-    std::tuple<P&...> parameters_;
-    std::tuple<std::remove_const_t<P>...> first_moments_;
-    std::tuple<std::remove_const_t<P>...> second_moments_;
-    long long steps_ = 0;
-};
-
-template <class... P>
-adam_state(Adam, std::tuple<P&...>) -> adam_state<Adam, std::tuple<P&...>>;
-template <class... P>
-adam_state(AdamW, std::tuple<P&...>) -> adam_state<AdamW, std::tuple<P&...>>;
-
-template <class... P>
-adam_state<Adam, std::tuple<P&...>> make_state(Adam settings, std::tuple<P&...> parameters) {
-    return {settings, parameters};
-}
-template <class... P>
-adam_state<AdamW, std::tuple<P&...>> make_state(AdamW settings, std::tuple<P&...> parameters) {
-    return {settings, parameters};
-}
+using adam_state = optimizer<Settings, ParameterTuple>;
 
 }  // namespace spore::optim
 // ---- end spore/optim/adam.hpp ----
@@ -7239,98 +7277,213 @@ struct StepLR {
 // ---- end spore/optim.hpp ----
 // ---- begin spore/io.hpp ----
 // ---- begin spore/io/atomic_file.hpp ----
-// Writing a file so that a reader, and a crash at any moment (a killed process, a job torn
-// down because another rank died), sees either the old complete file or the new complete
-// one, never a torn mix: the bytes go to a temporary file next to the target (the same file
-// system), which is flushed to disk and then renamed over the target, and rename(2) replaces
-// a name atomically. A process killed before commit() leaves only its temporary behind
-// (`<path>.tmp.<pid>.<n>`), which the next successful write does not need or touch.
+// Writing a whole file so that a reader, and a crash at any moment (a killed process, a job
+// torn down because another rank died), sees either the old complete file or the new complete
+// one, never a torn mix. Every whole-file write of spore goes through here: checkpoints
+// (spore::save), ONNX models (io::export_onnx) and training charts (train::SvgChartWriter).
 //
-// POSIX (Linux, macOS); checkpoints are written through this.
+// - The bytes go to a hidden temporary next to the target (so on the same file system),
+//   `.<name>.tmp-<pid>-<n>`, created exclusively (another name when one exists) with mode
+//   0666 less the umask, as any new file.
+// - commit() flushes it to disk, renames it over the target (rename(2) replaces a name
+//   atomically) and flushes the directory, so that the rename survives a crash too.
+// - A target that is a symbolic link is written through: the file the link leads to is
+//   replaced, and the link stays.
+// - A process killed before commit() leaves only its temporary behind, which later writes
+//   neither need nor touch; an atomic_file destroyed without commit() removes it.
+// - Without POSIX (or with SPORE_ATOMIC_FILE_POSIX defined to 0): std::ofstream and
+//   std::filesystem::rename, without the flushes to disk.
 
 #include <cerrno>
+#include <filesystem>
+#include <system_error>
 
+#ifndef SPORE_ATOMIC_FILE_POSIX
+#if defined(__unix__) || defined(__APPLE__)
+#define SPORE_ATOMIC_FILE_POSIX 1
+#else
+#define SPORE_ATOMIC_FILE_POSIX 0
+#endif
+#endif
+
+#if SPORE_ATOMIC_FILE_POSIX
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#else
+#include <fstream>
+#include <random>
+#endif
 
 namespace spore::io {
 
 class atomic_file {
 public:
-    // `what` names the caller in error messages (e.g. "spore::io::export_onnx").
-    explicit atomic_file(std::string path, std::string what = "spore::io::atomic_file")
-        : path_(std::move(path)), what_(std::move(what)) {
-        static std::atomic<unsigned> counter{0};
-        temporary_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-        fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd_ < 0) fail("cannot create the temporary file '" + temporary_ + "'");
+    // Throws the exception for a message; without one, atomic_file throws spore::error.
+    using raise_function = void (*)(const std::string& message);
+
+    // Errors read "<what>: <path>: <problem>"; `what` names the caller (e.g. "spore::save").
+    explicit atomic_file(std::string path, std::string what = "spore::io::atomic_file", raise_function raise = nullptr)
+        : path_(std::move(path)), what_(std::move(what)), raise_(raise) {
+        target_ = follow_links();
+        create_temporary();
     }
     atomic_file(const atomic_file&) = delete;
     atomic_file& operator=(const atomic_file&) = delete;
     // Not committed (an exception while writing, say): the target keeps its old contents.
     ~atomic_file() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!committed_) ::unlink(temporary_.c_str());
+        if (open_) close_temporary();
+        if (!committed_) remove_temporary();
     }
 
     void write(const void* data, std::size_t size) {
         check_open("write to");
         const char* bytes = static_cast<const char*>(data);
+#if SPORE_ATOMIC_FILE_POSIX
         while (size > 0) {
             const ::ssize_t n = ::write(fd_, bytes, size);
             if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) fail("cannot write to '" + temporary_ + "'");
+            if (n < 0) fail_system([&] { return "writing " + temporary_ + " failed"; });
+            if (n == 0) fail("writing " + temporary_ + " failed (no progress)");
             bytes += n;
             size -= static_cast<std::size_t>(n);
         }
+#else
+        out_.write(bytes, static_cast<std::streamsize>(size));
+        if (!out_) fail("writing " + temporary_ + " failed");
+#endif
     }
     void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
 
     // Flushes to disk and puts the file in place; after this the target holds the new bytes.
     void commit() {
         check_open("commit");
-        if (::fsync(fd_) != 0) fail("cannot flush '" + temporary_ + "' to disk");
-        const int fd = fd_;
-        fd_ = -1;
-        if (::close(fd) != 0) fail("cannot close '" + temporary_ + "'");
-        if (::rename(temporary_.c_str(), path_.c_str()) != 0) fail("cannot rename '" + temporary_ + "' to '" + path_ + "'");
+#if SPORE_ATOMIC_FILE_POSIX
+        if (::fsync(fd_) != 0) fail_system([&] { return "flushing " + temporary_ + " to disk failed"; });
+        open_ = false;
+        if (::close(fd_) != 0) fail_system([&] { return "closing " + temporary_ + " failed"; });
+        if (::rename(temporary_.c_str(), target_.c_str()) != 0)
+            fail_system([&] { return "cannot replace the file: cannot rename " + temporary_ + " to " + target_; });
         committed_ = true;
         sync_directory();
+#else
+        open_ = false;
+        out_.close();
+        if (!out_) fail("closing " + temporary_ + " failed");
+        std::error_code ec;
+        std::filesystem::rename(temporary_, target_, ec);
+        if (ec) fail("cannot replace the file: cannot rename " + temporary_ + " to " + target_ + " (" + ec.message() + ")");
+        committed_ = true;
+#endif
     }
 
+    // The path as given; the file written (the end of its symbolic links); the temporary.
     const std::string& path() const noexcept { return path_; }
+    const std::string& target_path() const noexcept { return target_; }
     const std::string& temporary_path() const noexcept { return temporary_; }
 
 private:
-    void check_open(const char* what) const {
-        if (fd_ < 0)
-            throw error(what_ + ": cannot " + what + " '" + path_ + "': the file was already committed");
+    [[noreturn]] void fail(const std::string& problem) const {
+        const std::string message = what_ + ": " + path_ + ": " + problem;
+        if (raise_) raise_(message);
+        throw error(message);
     }
-    [[noreturn]] void fail(const std::string& what) const {
-        throw error(what_ + ": " + what + ": " + std::strerror(errno));
+    static std::string system_message() { return std::strerror(errno); }
+    // "<problem()> (<errno's reason>)", errno read before problem() builds its string.
+    template <class Problem>
+    [[noreturn]] void fail_system(const Problem& problem) const {
+        const std::string reason = system_message();
+        fail(problem() + " (" + reason + ")");
     }
+    void check_open(const char* action) const {
+        if (!open_) fail(std::string("cannot ") + action + " the file: it was already committed");
+    }
+
+    // Where a chain of symbolic links from path_ ends (a dangling link's end is created, as
+    // open(2) would); path_ itself when it is not a link.
+    std::string follow_links() const {
+        namespace fs = std::filesystem;
+        fs::path at(path_);
+        for (int hops = 0; hops < 40; ++hops) {
+            std::error_code ec;
+            if (!fs::is_symlink(fs::symlink_status(at, ec)) || ec) return at.string();
+            const fs::path next = fs::read_symlink(at, ec);
+            if (ec) fail("cannot read the symbolic link " + at.string() + " (" + ec.message() + ")");
+            at = next.is_absolute() ? next : at.parent_path() / next;
+        }
+        fail("too many levels of symbolic links");
+    }
+
+    void create_temporary() {
+        static std::atomic<unsigned> counter{0};
+        const std::filesystem::path target(target_);
+        const std::string prefix = "." + target.filename().string() + ".tmp-" + process_tag() + "-";
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            temporary_ = (target.parent_path() / (prefix + std::to_string(counter.fetch_add(1)))).string();
+#if SPORE_ATOMIC_FILE_POSIX
+            fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
+            if (fd_ >= 0) break;
+            if (errno != EEXIST) break;
+#else
+            std::error_code ec;
+            if (std::filesystem::exists(temporary_, ec) || ec) continue;
+            errno = 0;  // the C libraries behind std::ofstream set it, though the standard does not ask them to
+            out_.open(temporary_, std::ios::binary | std::ios::trunc);
+            break;
+#endif
+        }
+#if SPORE_ATOMIC_FILE_POSIX
+        if (fd_ < 0) fail_system([&] { return "cannot create the temporary file " + temporary_; });
+#else
+        if (!out_.is_open() && errno != 0) fail_system([&] { return "cannot create the temporary file " + temporary_; });
+        if (!out_.is_open()) fail("cannot create the temporary file " + temporary_);
+#endif
+        open_ = true;
+    }
+
+#if SPORE_ATOMIC_FILE_POSIX
+    static std::string process_tag() { return std::to_string(::getpid()); }
+    void close_temporary() { ::close(fd_); }
+    void remove_temporary() { ::unlink(temporary_.c_str()); }
     // Makes the rename itself durable; a failure here leaves a complete file in place, so it
     // is not an error worth reporting.
     void sync_directory() const {
-        const auto slash = path_.find_last_of('/');
-        const std::string directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
+        std::string directory = std::filesystem::path(target_).parent_path().string();
+        if (directory.empty()) directory = ".";
         const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd >= 0) {
             ::fsync(fd);
             ::close(fd);
         }
     }
+#else
+    static std::string process_tag() {
+        static const std::string tag = std::to_string(std::random_device{}());
+        return tag;
+    }
+    void close_temporary() { out_.close(); }
+    void remove_temporary() {
+        std::error_code ec;
+        std::filesystem::remove(temporary_, ec);
+    }
+#endif
 
-    std::string path_, what_, temporary_;
+    std::string path_, what_, target_, temporary_;
+    raise_function raise_ = nullptr;
+#if SPORE_ATOMIC_FILE_POSIX
     int fd_ = -1;
+#else
+    std::ofstream out_;
+#endif
+    bool open_ = false;
     bool committed_ = false;
 };
 
 // The whole file in one call.
 inline void write_file_atomically(const std::string& path, std::string_view bytes,
-                                  std::string what = "spore::io::atomic_file") {
-    atomic_file file(path, std::move(what));
+                                  std::string what = "spore::io::atomic_file",
+                                  atomic_file::raise_function raise = nullptr) {
+    atomic_file file(path, std::move(what), raise);
     file.write(bytes);
     file.commit();
 }
@@ -7349,9 +7502,9 @@ inline void write_file_atomically(const std::string& path, std::string_view byte
 //
 // spore::save(cell, path) writes every tensor of the cell under its field path (conv1.weight,
 // block.conv.bias), in field order; layouts are PyTorch's (Dense weight [out, in], Conv2d
-// weight [out, in, kh, kw]), so a state_dict loads unchanged. The file is written to a
-// temporary file in the same directory, flushed to disk and renamed over `path`: a save that
-// fails leaves the previous checkpoint as it was.
+// weight [out, in, kh, kw]), so a state_dict loads unchanged. The file is written through
+// io::atomic_file (a temporary in the same directory, flushed to disk and renamed over
+// `path`): a save that fails leaves the previous checkpoint as it was.
 //
 // spore::load(cell, path) is strict: a missing or unexpected key, another dtype or shape, and
 // any malformed file (truncated, header length past the end or over 100 MB, bad JSON, offsets
@@ -7360,18 +7513,7 @@ inline void write_file_atomically(const std::string& path, std::string_view byte
 // parameter is written, so the cell is unchanged when loading fails.
 
 #include <bit>
-#include <filesystem>
 #include <unordered_map>
-
-#if defined(__unix__) || defined(__APPLE__)
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#define SPORE_CHECKPOINT_POSIX 1
-#else
-#include <fstream>
-#define SPORE_CHECKPOINT_POSIX 0
-#endif
 
 // ---- begin spore/io/json.hpp ----
 // A small strict JSON reader (RFC 8259), enough for the headers of checkpoint files. spore is
@@ -8082,95 +8224,6 @@ void write_safetensors(std::ostream& out, const C& cell, const io::metadata& met
 
 namespace safetensors_detail {
 
-#if SPORE_CHECKPOINT_POSIX
-class temporary_file {
-public:
-    explicit temporary_file(const std::string& target) : target_(target) {
-        static std::atomic<unsigned> counter{0};
-        const std::filesystem::path p(target);
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            const std::string name = concat(".", p.filename().string(), ".tmp-", ::getpid(), "-", counter.fetch_add(1));
-            path_ = (p.parent_path() / name).string();
-            fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
-            if (fd_ >= 0 || errno != EEXIST) break;
-        }
-        if (fd_ < 0) fail(target_, concat("cannot create the temporary file ", path_, " (", system_message(), ")"));
-    }
-    ~temporary_file() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!committed_) ::unlink(path_.c_str());
-    }
-    temporary_file(const temporary_file&) = delete;
-    temporary_file& operator=(const temporary_file&) = delete;
-
-    void write(const void* bytes, std::size_t count) {
-        const auto* p = static_cast<const char*>(bytes);
-        while (count > 0) {
-            const ssize_t done = ::write(fd_, p, count);
-            if (done < 0 && errno == EINTR) continue;
-            if (done <= 0) fail(target_, concat("writing ", path_, " failed (", done < 0 ? system_message() : "no progress", ")"));
-            p += done;
-            count -= static_cast<std::size_t>(done);
-        }
-    }
-
-    // Flushes to disk and renames over the target; the directory entry is flushed too.
-    void commit() {
-        if (::fsync(fd_) != 0) fail(target_, concat("flushing ", path_, " to disk failed (", system_message(), ")"));
-        const int fd = fd_;
-        fd_ = -1;
-        if (::close(fd) != 0) fail(target_, concat("closing ", path_, " failed (", system_message(), ")"));
-        if (::rename(path_.c_str(), target_.c_str()) != 0)
-            fail(target_, concat("cannot replace the file with ", path_, " (", system_message(), ")"));
-        committed_ = true;
-        std::string dir = std::filesystem::path(target_).parent_path().string();
-        if (dir.empty()) dir = ".";
-        const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd >= 0) {
-            ::fsync(dir_fd);  // best effort: the new file is in place either way
-            ::close(dir_fd);
-        }
-    }
-
-private:
-    std::string target_, path_;
-    int fd_ = -1;
-    bool committed_ = false;
-};
-#else
-class temporary_file {  // without POSIX: no fsync, but still a rename over the target
-public:
-    explicit temporary_file(const std::string& target)
-        : target_(target), path_(target + ".tmp"), out_(path_, std::ios::binary | std::ios::trunc) {
-        if (!out_) fail(target_, concat("cannot create the temporary file ", path_));
-    }
-    ~temporary_file() {
-        if (!committed_) {
-            out_.close();
-            std::error_code ec;
-            std::filesystem::remove(path_, ec);
-        }
-    }
-    void write(const void* bytes, std::size_t count) {
-        out_.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(count));
-        if (!out_) fail(target_, concat("writing ", path_, " failed"));
-    }
-    void commit() {
-        out_.close();
-        if (!out_) fail(target_, concat("closing ", path_, " failed"));
-        std::error_code ec;
-        std::filesystem::rename(path_, target_, ec);
-        if (ec) fail(target_, concat("cannot replace the file with ", path_, " (", ec.message(), ")"));
-        committed_ = true;
-    }
-
-private:
-    std::string target_, path_;
-    std::ofstream out_;
-    bool committed_ = false;
-};
-#endif
-
 inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path) {
     const safetensors_file file = read_safetensors(path);
     std::unordered_map<std::string_view, const safetensors_entry*> by_name;
@@ -8215,7 +8268,7 @@ inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path)
 template <class C>
 void save(const C& cell, const std::string& path, const io::metadata& meta = {}) {
     const auto slots = io::safetensors_detail::tensor_slots(cell);
-    io::safetensors_detail::temporary_file file(path);
+    io::atomic_file file(path, "spore::save", [](const std::string& message) { throw checkpoint_error(message); });
     io::safetensors_detail::write_safetensors_bytes(slots, meta, [&](const void* bytes, std::size_t count) { file.write(bytes, count); });
     file.commit();
 }
@@ -9394,16 +9447,18 @@ auto make_loss_program(const Loss& loss) {
                                expr::placeholder<targets_tag, float, TargetsShape>()));
 }
 
-// optim::make_state(settings, parameters) where it exists (found by argument-dependent
-// lookup), else Momentum's own state.
+// make_state(settings, parameters) where it exists (found by argument-dependent lookup: spore's
+// optimisers, or settings with a state of their own), else the optimiser of any settings that
+// are an update rule (optim/optimizer.hpp).
 template <class Settings, class Parameters>
 auto make_optimiser(const Settings& settings, Parameters parameters) {
     if constexpr (requires { make_state(settings, parameters); }) {
         return make_state(settings, parameters);
     } else {
-        static_assert(std::is_same_v<Settings, optim::Momentum>,
-                      "spore::Model: no optimiser state for these settings (optim::make_state is missing)");
-        return optim::momentum_state(settings, parameters);
+        static_assert(optim::update_rule<Settings>,
+                      "spore::Model: no optimiser state for these settings (no make_state, and not an "
+                      "optim::update_rule)");
+        return optim::make_state(settings, parameters);
     }
 }
 template <class State>
@@ -9819,14 +9874,8 @@ inline std::string training_chart(const history& epochs, const std::string& titl
     return svg_chart(panels, "epoch", title);
 }
 
-inline void write_text_file(const std::string& path, const std::string& text) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) throw error(path + ": cannot open the file for writing");
-    const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (std::fclose(f) != 0 || !written) throw error(path + ": write failed");
-}
-
-// A callback that rewrites the training chart at `path` after every epoch.
+// A callback that rewrites the training chart at `path` after every epoch, atomically, so a
+// viewer reloading it never sees half a chart.
 struct SvgChartWriter {
     std::string path;
     std::string title = "training";
@@ -9834,7 +9883,7 @@ struct SvgChartWriter {
 
     void on_epoch_end(const epoch_info& e) {
         epochs.push_back(e);
-        if (e.reporting) write_text_file(path, training_chart(epochs, title));
+        if (e.reporting) io::write_file_atomically(path, training_chart(epochs, title), "spore::train::SvgChartWriter");
     }
 };
 

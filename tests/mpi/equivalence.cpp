@@ -100,7 +100,7 @@ struct trainer {
 template <std::size_t B>
 void train_alone(LeNet5& net, const data_set& data, weighting how, std::size_t count = steps) {
     trainer<B> t(net);
-    spore::optim::momentum_state optimizer({.lr = lr, .momentum = momentum}, nn::parameters(net));
+    spore::optim::optimizer optimizer(spore::optim::Momentum{.lr = lr, .momentum = momentum}, nn::parameters(net));
     std::size_t done = 0;
     for (std::size_t epoch = 0; done < count; ++epoch) {
         const auto order = epoch_order(epoch);
@@ -118,7 +118,7 @@ void train_parallel(LeNet5& net, const data_set& data, weighting how, parallel::
     parallel::gradient_reducer reducer(ctx, t.program, options);
     // 64 KB buckets: fc3 with fc2 and fc1's bias, fc1's weight alone (192 KB), then the convolutions
     MPI_CHECK(reducer.bucket_count() == (options.bucket_bytes == (64 << 10) ? 3 : 1));
-    spore::optim::momentum_state optimizer({.lr = lr, .momentum = momentum}, nn::parameters(net));
+    spore::optim::optimizer optimizer(spore::optim::Momentum{.lr = lr, .momentum = momentum}, nn::parameters(net));
     std::size_t done = 0;
     for (std::size_t epoch = 0; done < steps; ++epoch) {
         const auto order = epoch_order(epoch);

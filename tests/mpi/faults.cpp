@@ -111,7 +111,7 @@ int run(const std::string& fault, const std::string& path, double timeout, bool 
     program.feed<x_tag>(x);
     program.feed<y_tag>(y);
     parallel::gradient_reducer reducer(ctx, program);
-    spore::optim::momentum_state optimizer({.lr = 0.1f, .momentum = 0.9f}, nn::parameters(net));
+    spore::optim::optimizer optimizer(spore::optim::Momentum{.lr = 0.1f, .momentum = 0.9f}, nn::parameters(net));
     for (std::size_t step = 0; step < steps; ++step) {
         if (ctx.global_rank() == 1 && step == fault_step && fault != "none") {
             std::fprintf(stderr, "mpi_faults: rank 1 fails at step %zu: %s\n", step, fault.c_str());
@@ -157,7 +157,7 @@ int verify(const std::string& path, long long first, long long last, bool expect
     const std::filesystem::path target(path);
     int torn = 0;
     for (const auto& entry : std::filesystem::directory_iterator(target.parent_path().empty() ? "." : target.parent_path()))
-        if (entry.path().filename().string().rfind(target.filename().string() + ".tmp.", 0) == 0) {
+        if (entry.path().filename().string().rfind("." + target.filename().string() + ".tmp-", 0) == 0) {
             const long long s = checkpoint_step(read_file(entry.path().string()), why);
             std::printf("mpi_faults verify: temporary %s: %s\n", entry.path().c_str(), s < 0 ? ("torn, " + why).c_str() : "complete");
             torn += s < 0;

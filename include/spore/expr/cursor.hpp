@@ -71,14 +71,8 @@ SPORE_ALWAYS_INLINE void for_each_row(const E& node, S& state, Body&& body) {
     }
 }
 
-// Calls f.template operator()<V>(j) over [0, length): SIMD batches, then a scalar tail.
-template <class T, class F>
-SPORE_ALWAYS_INLINE void for_each_batch(std::size_t length, F&& f) {
-    constexpr std::size_t w = simd::width<T>;
-    const std::size_t whole = length - length % w;
-    for (std::size_t j = 0; j < whole; j += w) f.template operator()<simd::batch<T>>(j);
-    for (std::size_t j = whole; j < length; ++j) f.template operator()<T>(j);
-}
+// SIMD batches, then a scalar tail (kernels/simd.hpp).
+using simd::for_each_batch;
 
 // Writes an expression's value into dense memory of its shape.
 template <class E, class S>

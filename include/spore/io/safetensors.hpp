@@ -10,9 +10,9 @@
 //
 // spore::save(cell, path) writes every tensor of the cell under its field path (conv1.weight,
 // block.conv.bias), in field order; layouts are PyTorch's (Dense weight [out, in], Conv2d
-// weight [out, in, kh, kw]), so a state_dict loads unchanged. The file is written to a
-// temporary file in the same directory, flushed to disk and renamed over `path`: a save that
-// fails leaves the previous checkpoint as it was.
+// weight [out, in, kh, kw]), so a state_dict loads unchanged. The file is written through
+// io::atomic_file (a temporary in the same directory, flushed to disk and renamed over
+// `path`): a save that fails leaves the previous checkpoint as it was.
 //
 // spore::load(cell, path) is strict: a missing or unexpected key, another dtype or shape, and
 // any malformed file (truncated, header length past the end or over 100 MB, bad JSON, offsets
@@ -21,7 +21,6 @@
 // parameter is written, so the cell is unchanged when loading fails.
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstddef>
@@ -38,19 +37,10 @@
 #include <utility>
 #include <vector>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#define SPORE_CHECKPOINT_POSIX 1
-#else
-#include <fstream>
-#define SPORE_CHECKPOINT_POSIX 0
-#endif
-
 #include <spore/core/error.hpp>
 #include <spore/core/tensor.hpp>
 #include <spore/core/text.hpp>
+#include <spore/io/atomic_file.hpp>
 #include <spore/io/json.hpp>
 #include <spore/nn/field_names.hpp>
 
@@ -393,95 +383,6 @@ void write_safetensors(std::ostream& out, const C& cell, const io::metadata& met
 
 namespace safetensors_detail {
 
-#if SPORE_CHECKPOINT_POSIX
-class temporary_file {
-public:
-    explicit temporary_file(const std::string& target) : target_(target) {
-        static std::atomic<unsigned> counter{0};
-        const std::filesystem::path p(target);
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            const std::string name = concat(".", p.filename().string(), ".tmp-", ::getpid(), "-", counter.fetch_add(1));
-            path_ = (p.parent_path() / name).string();
-            fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
-            if (fd_ >= 0 || errno != EEXIST) break;
-        }
-        if (fd_ < 0) fail(target_, concat("cannot create the temporary file ", path_, " (", system_message(), ")"));
-    }
-    ~temporary_file() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!committed_) ::unlink(path_.c_str());
-    }
-    temporary_file(const temporary_file&) = delete;
-    temporary_file& operator=(const temporary_file&) = delete;
-
-    void write(const void* bytes, std::size_t count) {
-        const auto* p = static_cast<const char*>(bytes);
-        while (count > 0) {
-            const ssize_t done = ::write(fd_, p, count);
-            if (done < 0 && errno == EINTR) continue;
-            if (done <= 0) fail(target_, concat("writing ", path_, " failed (", done < 0 ? system_message() : "no progress", ")"));
-            p += done;
-            count -= static_cast<std::size_t>(done);
-        }
-    }
-
-    // Flushes to disk and renames over the target; the directory entry is flushed too.
-    void commit() {
-        if (::fsync(fd_) != 0) fail(target_, concat("flushing ", path_, " to disk failed (", system_message(), ")"));
-        const int fd = fd_;
-        fd_ = -1;
-        if (::close(fd) != 0) fail(target_, concat("closing ", path_, " failed (", system_message(), ")"));
-        if (::rename(path_.c_str(), target_.c_str()) != 0)
-            fail(target_, concat("cannot replace the file with ", path_, " (", system_message(), ")"));
-        committed_ = true;
-        std::string dir = std::filesystem::path(target_).parent_path().string();
-        if (dir.empty()) dir = ".";
-        const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd >= 0) {
-            ::fsync(dir_fd);  // best effort: the new file is in place either way
-            ::close(dir_fd);
-        }
-    }
-
-private:
-    std::string target_, path_;
-    int fd_ = -1;
-    bool committed_ = false;
-};
-#else
-class temporary_file {  // without POSIX: no fsync, but still a rename over the target
-public:
-    explicit temporary_file(const std::string& target)
-        : target_(target), path_(target + ".tmp"), out_(path_, std::ios::binary | std::ios::trunc) {
-        if (!out_) fail(target_, concat("cannot create the temporary file ", path_));
-    }
-    ~temporary_file() {
-        if (!committed_) {
-            out_.close();
-            std::error_code ec;
-            std::filesystem::remove(path_, ec);
-        }
-    }
-    void write(const void* bytes, std::size_t count) {
-        out_.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(count));
-        if (!out_) fail(target_, concat("writing ", path_, " failed"));
-    }
-    void commit() {
-        out_.close();
-        if (!out_) fail(target_, concat("closing ", path_, " failed"));
-        std::error_code ec;
-        std::filesystem::rename(path_, target_, ec);
-        if (ec) fail(target_, concat("cannot replace the file with ", path_, " (", ec.message(), ")"));
-        committed_ = true;
-    }
-
-private:
-    std::string target_, path_;
-    std::ofstream out_;
-    bool committed_ = false;
-};
-#endif
-
 inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path) {
     const safetensors_file file = read_safetensors(path);
     std::unordered_map<std::string_view, const safetensors_entry*> by_name;
@@ -526,7 +427,7 @@ inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path)
 template <class C>
 void save(const C& cell, const std::string& path, const io::metadata& meta = {}) {
     const auto slots = io::safetensors_detail::tensor_slots(cell);
-    io::safetensors_detail::temporary_file file(path);
+    io::atomic_file file(path, "spore::save", [](const std::string& message) { throw checkpoint_error(message); });
     io::safetensors_detail::write_safetensors_bytes(slots, meta, [&](const void* bytes, std::size_t count) { file.write(bytes, count); });
     file.commit();
 }

@@ -8,6 +8,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <spore/core/config.hpp>
+
 namespace spore::simd {
 
 template <class T>
@@ -96,6 +98,16 @@ template <class V>
 inline V select_equal(const V& x, const V& y, const V& a, const V& b) {
     if constexpr (is_batch_v<V>) return xsimd::select(x == y, a, b);
     else return x == y ? a : b;
+}
+
+// Calls f.template operator()<V>(j) over [0, length): V = batch<T> over whole batches, then
+// V = T over the tail. The loop of every elementwise kernel, fused expression and optimiser.
+template <class T, class F>
+SPORE_ALWAYS_INLINE void for_each_batch(std::size_t length, F&& f) {
+    constexpr std::size_t w = width<T>;
+    const std::size_t whole = length - length % w;
+    for (std::size_t j = 0; j < whole; j += w) f.template operator()<batch<T>>(j);
+    for (std::size_t j = whole; j < length; ++j) f.template operator()<T>(j);
 }
 
 }  // namespace spore::simd

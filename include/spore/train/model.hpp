@@ -133,16 +133,18 @@ auto make_loss_program(const Loss& loss) {
                                expr::placeholder<targets_tag, float, TargetsShape>()));
 }
 
-// optim::make_state(settings, parameters) where it exists (found by argument-dependent
-// lookup), else Momentum's own state.
+// make_state(settings, parameters) where it exists (found by argument-dependent lookup: spore's
+// optimisers, or settings with a state of their own), else the optimiser of any settings that
+// are an update rule (optim/optimizer.hpp).
 template <class Settings, class Parameters>
 auto make_optimiser(const Settings& settings, Parameters parameters) {
     if constexpr (requires { make_state(settings, parameters); }) {
         return make_state(settings, parameters);
     } else {
-        static_assert(std::is_same_v<Settings, optim::Momentum>,
-                      "spore::Model: no optimiser state for these settings (optim::make_state is missing)");
-        return optim::momentum_state(settings, parameters);
+        static_assert(optim::update_rule<Settings>,
+                      "spore::Model: no optimiser state for these settings (no make_state, and not an "
+                      "optim::update_rule)");
+        return optim::make_state(settings, parameters);
     }
 }
 template <class State>

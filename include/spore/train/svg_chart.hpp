@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include <spore/core/error.hpp>
 #include <spore/core/format.hpp>
+#include <spore/io/atomic_file.hpp>
 #include <spore/train/records.hpp>
 
 namespace spore::train {
@@ -153,14 +153,8 @@ inline std::string training_chart(const history& epochs, const std::string& titl
     return svg_chart(panels, "epoch", title);
 }
 
-inline void write_text_file(const std::string& path, const std::string& text) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) throw error(path + ": cannot open the file for writing");
-    const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (std::fclose(f) != 0 || !written) throw error(path + ": write failed");
-}
-
-// A callback that rewrites the training chart at `path` after every epoch.
+// A callback that rewrites the training chart at `path` after every epoch, atomically, so a
+// viewer reloading it never sees half a chart.
 struct SvgChartWriter {
     std::string path;
     std::string title = "training";
@@ -168,7 +162,7 @@ struct SvgChartWriter {
 
     void on_epoch_end(const epoch_info& e) {
         epochs.push_back(e);
-        if (e.reporting) write_text_file(path, training_chart(epochs, title));
+        if (e.reporting) io::write_file_atomically(path, training_chart(epochs, title), "spore::train::SvgChartWriter");
     }
 };
 
