@@ -18,6 +18,7 @@ struct range {
 };
 inline constexpr range any{-2, 2};
 inline constexpr range positive{0.1, 2};
+inline constexpr range wide{-30, 30};
 
 // `opencv`: whether OpenCV 4.6's DNN module runs the exported operator with a tensor operand
 // (it builds Max and Min only from two computed values, Pow only with a scalar exponent, and
@@ -40,8 +41,9 @@ SPORE_UNARY_CASE(relu, spore::relu(x), x > 0 ? x : 0, any, true)
 SPORE_UNARY_CASE(sqrt, spore::sqrt(x), std::sqrt(x), positive, true)
 SPORE_UNARY_CASE(abs, spore::abs(x), std::abs(x), any, true)
 SPORE_UNARY_CASE(square, spore::square(x), x * x, any, true)
+SPORE_UNARY_CASE(softplus, spore::softplus(x), std::log1p(std::exp(x)), wide, true)
 #undef SPORE_UNARY_CASE
-using unary_cases = std::tuple<neg, minus, exp, log, tanh, sigmoid, relu, sqrt, abs, square>;
+using unary_cases = std::tuple<neg, minus, exp, log, tanh, sigmoid, relu, sqrt, abs, square, softplus>;
 
 #define SPORE_BINARY_CASE(case_name, call, formula, left, right, runs_in_opencv) \
     struct case_name {                                                          \

@@ -9,6 +9,7 @@
 // (autodiff/region.hpp) and the ONNX writer (io/onnx.hpp) read these members; nothing else
 // lists the operations.
 
+#include <cmath>
 #include <string_view>
 #include <utility>
 
@@ -62,6 +63,17 @@ struct abs {
     template <class V> static V vjp(const V& x, const V&, const V& g) {
         return simd::select_greater(x, splat<V>(0), g, simd::select_greater(splat<V>(0), x, -g, splat<V>(0)));
     }
+};
+// log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): no overflow, and exact for large |x|
+// (PyTorch's threshold at 20 returns x there, which this rounds to as well).
+struct softplus {
+    static constexpr std::string_view onnx = "Softplus";
+    template <class V> static V apply(const V& x) {
+        const V e = simd::exp(-simd::abs(x));
+        if constexpr (simd::is_batch_v<V>) return simd::max(x, splat<V>(0)) + xsimd::log1p(e);
+        else return simd::max(x, splat<V>(0)) + std::log1p(e);
+    }
+    template <class V> static V vjp(const V& x, const V&, const V& g) { return g / (splat<V>(1) + simd::exp(-x)); }
 };
 struct square {
     template <class V> static V apply(const V& x) { return x * x; }
@@ -184,6 +196,7 @@ SPORE_UNARY_FUNCTION(relu)
 SPORE_UNARY_FUNCTION(sqrt)
 SPORE_UNARY_FUNCTION(abs)
 SPORE_UNARY_FUNCTION(square)
+SPORE_UNARY_FUNCTION(softplus)
 #undef SPORE_UNARY_FUNCTION
 
 #define SPORE_BINARY_FUNCTION(name)                                                          \
