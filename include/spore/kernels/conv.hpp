@@ -18,6 +18,7 @@
 #include <spore/core/aligned_buffer.hpp>
 #include <spore/kernels/conv_direct.hpp>
 #include <spore/kernels/gemm.hpp>
+#include <spore/kernels/task_slots.hpp>
 #include <spore/kernels/thread_pool.hpp>
 
 namespace spore::kernels {
@@ -179,25 +180,6 @@ struct conv_slot {
     }
 };
 
-// Runs body(task, slot) for `tasks` tasks on the pool, each with its own slot, sized first by
-// reserve(slot). Serial (one thread-local slot) inside another pool task or with one thread.
-template <class T, class Reserve, class Body>
-void run_tasks(std::size_t tasks, Reserve&& reserve, Body&& body) {
-    auto& pool = thread_pool::instance();
-    if (tasks <= 1 || pool.threads() == 1 || thread_pool::inside_task()) {
-        thread_local conv_slot<T> slot;
-        reserve(slot);
-        for (std::size_t t = 0; t < tasks; ++t) body(t, slot);
-        return;
-    }
-    static std::vector<conv_slot<T>> slots;
-    pool.run(tasks, [&](std::size_t t) { body(t, slots[t]); },
-             [&] {
-                 if (slots.size() < tasks) slots.resize(tasks);
-                 for (auto& slot : slots) reserve(slot);
-             });
-}
-
 // Images [lo, hi) of task t when `batch` images are split in `tasks` contiguous runs.
 inline std::pair<std::size_t, std::size_t> task_images(std::size_t batch, std::size_t tasks, std::size_t t) {
     return {batch * t / tasks, batch * (t + 1) / tasks};
@@ -312,7 +294,7 @@ void direct_forward_images(std::size_t batch, std::size_t padded, Pad&& pad, con
                            bool accumulate) {
     const std::size_t taps = tables.offsets.size(), blocks = (rows + RF - 1) / RF;
     const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
-    run_tasks<T>(
+    run_with_slots<conv_slot<T>>(
         tasks, [&](conv_slot<T>& slot) { slot.reserve(0, 0, 0, padded); },
         [&](std::size_t t, conv_slot<T>& slot) {
             const auto [lo, hi] = task_images(batch, tasks, t);
@@ -395,14 +377,12 @@ void conv2d_backward_weight_direct(const conv2d_geometry& g, std::size_t batch, 
     T* xs = reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(scratch) + 63) / 64 * 64);
     T* partials = xs + batch * x_size;
     const std::size_t copy_tasks = std::min(batch, thread_pool::instance().threads());
-    run_tasks<T>(
-        copy_tasks, [](conv_slot<T>&) {},
-        [&](std::size_t t, conv_slot<T>&) {
-            const auto [lo, hi] = task_images(batch, copy_tasks, t);
-            for (std::size_t n = lo; n < hi; ++n)
-                pad_planes(x + n * g.input_size(), g.channels, g.height, g.width, g.padding, g.padding, xs + n * x_size,
-                           x_size);
-        });
+    run_tasks(copy_tasks, [&](std::size_t t) {
+        const auto [lo, hi] = task_images(batch, copy_tasks, t);
+        for (std::size_t n = lo; n < hi; ++n)
+            pad_planes(x + n * g.input_size(), g.channels, g.height, g.width, g.padding, g.padding, xs + n * x_size,
+                       x_size);
+    });
     direct::with_tile<direct::weight_tiles>(g.filters, [&](auto shape) {
         constexpr std::size_t RF = decltype(shape)::rows, RK = decltype(shape)::columns;
         const std::size_t taps = g.patch(), tap_blocks = (taps + RK - 1) / RK;
@@ -411,27 +391,25 @@ void conv2d_backward_weight_direct(const conv2d_geometry& g, std::size_t batch, 
         // images per sweep over the tiles: as many as keep their x and dy within half of L1
         const std::size_t image_bytes = (x_size + g.output_size()) * sizeof(T);
         const std::size_t chunk = std::clamp<std::size_t>(caches().l1_data / 2 / image_bytes, 1, batch);
-        run_tasks<T>(
-            tasks, [](conv_slot<T>&) {},
-            [&](std::size_t t, conv_slot<T>&) {
-                const std::size_t first = tiles * t / tasks, last = tiles * (t + 1) / tasks;
-                std::fill(partials + first * tile_size, partials + last * tile_size, T(0));
-                for (std::size_t n = 0; n < batch; n += chunk)
-                    for (std::size_t tile = first; tile < last; ++tile) {
-                        const std::size_t f0 = tile / tap_blocks * RF, k0 = tile % tap_blocks * RK;
-                        direct::weight_tile<T, RF, RK>(std::min(chunk, batch - n), tables.runs.size(),
-                                                       tables.runs.data(), xs + n * x_size, x_size,
-                                                       dy + n * g.output_size() + f0 * g.positions(), g.output_size(),
-                                                       g.positions(), g.filters - f0, tables.offsets.data() + k0,
-                                                       taps - k0, partials + tile * tile_size);
-                    }
+        run_tasks(tasks, [&](std::size_t t) {
+            const std::size_t first = tiles * t / tasks, last = tiles * (t + 1) / tasks;
+            std::fill(partials + first * tile_size, partials + last * tile_size, T(0));
+            for (std::size_t n = 0; n < batch; n += chunk)
                 for (std::size_t tile = first; tile < last; ++tile) {
                     const std::size_t f0 = tile / tap_blocks * RF, k0 = tile % tap_blocks * RK;
-                    direct::finish_weight_tile<T, RF, RK>(partials + tile * tile_size, dw + f0 * taps + k0, taps,
-                                                          std::min(RF, g.filters - f0), std::min(RK, taps - k0),
-                                                          accumulate_w);
+                    direct::weight_tile<T, RF, RK>(std::min(chunk, batch - n), tables.runs.size(),
+                                                   tables.runs.data(), xs + n * x_size, x_size,
+                                                   dy + n * g.output_size() + f0 * g.positions(), g.output_size(),
+                                                   g.positions(), g.filters - f0, tables.offsets.data() + k0,
+                                                   taps - k0, partials + tile * tile_size);
                 }
-            });
+            for (std::size_t tile = first; tile < last; ++tile) {
+                const std::size_t f0 = tile / tap_blocks * RF, k0 = tile % tap_blocks * RK;
+                direct::finish_weight_tile<T, RF, RK>(partials + tile * tile_size, dw + f0 * taps + k0, taps,
+                                                      std::min(RF, g.filters - f0), std::min(RK, taps - k0),
+                                                      accumulate_w);
+            }
+        });
     });
     if (dbias)  // vector sums in a fixed order, four chains to hide the add latency
         for (std::size_t f = 0; f < g.filters; ++f) {
@@ -457,7 +435,7 @@ void conv2d_forward(const conv2d_geometry& g, std::size_t batch, const T* x, con
     count(counters.conv);
     if (g.stride == 1) return detail::conv2d_forward_direct(g, batch, x, w, bias, y);
     const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
-    detail::run_tasks<T>(
+    run_with_slots<detail::conv_slot<T>>(
         tasks, [&](detail::conv_slot<T>& slot) { slot.reserve(g.filters, g.positions(), g.patch(), 0); },
         [&](std::size_t t, detail::conv_slot<T>& slot) {
             const auto [lo, hi] = detail::task_images(batch, tasks, t);
@@ -487,7 +465,7 @@ void conv2d_backward_input(const conv2d_geometry& g, std::size_t batch, const T*
     count(counters.conv);
     if (g.stride == 1) return detail::conv2d_backward_input_direct(g, batch, dy, w, dx, accumulate);
     const std::size_t tasks = std::min(batch, thread_pool::instance().threads());
-    detail::run_tasks<T>(
+    run_with_slots<detail::conv_slot<T>>(
         tasks,
         [&](detail::conv_slot<T>& slot) { slot.reserve(g.patch(), g.positions(), g.filters, g.patch() * g.positions()); },
         [&](std::size_t t, detail::conv_slot<T>& slot) {
@@ -514,7 +492,7 @@ void conv2d_backward_weight(const conv2d_geometry& g, std::size_t batch, const T
         return detail::conv2d_backward_weight_direct(g, batch, x, dy, dw, dbias, accumulate_w, accumulate_bias, scratch);
     const std::size_t chunks = weight_gradient_chunks(batch);
     const std::size_t part = g.weight_size() + g.filters;
-    detail::run_tasks<T>(
+    run_with_slots<detail::conv_slot<T>>(
         chunks, [&](detail::conv_slot<T>& slot) { slot.reserve(g.filters, g.patch(), g.positions(), 0); },
         [&](std::size_t t, detail::conv_slot<T>& slot) {
             const auto [lo, hi] = detail::task_images(batch, chunks, t);
