@@ -3103,10 +3103,9 @@ void backward_input(const conv2d_geometry& g, std::size_t batch, const T* dy, co
 }
 
 template <class T>
-void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, T* dbias,
-                     bool accumulate_w, bool accumulate_bias, T* scratch) {
-    using V = simd::batch<T>;
-    constexpr std::size_t W = V::size;
+void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, bool accumulate,
+                     T* scratch) {
+    constexpr std::size_t W = simd::batch<T>::size;
     const std::size_t hp = g.height + 2 * g.padding, wp = g.width + 2 * g.padding;
     const std::size_t x_size = padded_image_size<T>(g.channels, hp, wp);
     auto& tables = call_tables<T>::of_this_thread();
@@ -3144,24 +3143,10 @@ void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, co
             for (std::size_t tile = first; tile < last; ++tile) {
                 const std::size_t f0 = tile / tap_blocks * RF, k0 = tile % tap_blocks * RK;
                 finish_weight_tile<T, RF, RK>(partials + tile * tile_size, dw + f0 * taps + k0, taps,
-                                              std::min(RF, g.filters - f0), std::min(RK, taps - k0), accumulate_w);
+                                              std::min(RF, g.filters - f0), std::min(RK, taps - k0), accumulate);
             }
         });
     });
-    if (dbias)  // vector sums in a fixed order, four chains to hide the add latency
-        for (std::size_t f = 0; f < g.filters; ++f) {
-            V total[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
-            for (std::size_t n = 0; n < batch; ++n) {
-                const T* plane = dy + n * g.output_size() + f * g.positions();
-                std::size_t p = 0;
-                for (; p + 4 * W <= g.positions(); p += 4 * W)
-                    for (std::size_t j = 0; j < 4; ++j) total[j] += V::load_unaligned(plane + p + j * W);
-                for (; p < g.positions(); p += W)
-                    total[0] += simd::load_first_lanes<V>(plane + p, std::min(W, g.positions() - p));
-            }
-            const T sum = xsimd::hadd((total[0] + total[1]) + (total[2] + total[3]));
-            dbias[f] = accumulate_bias ? dbias[f] + sum : sum;
-        }
 }
 
 }  // namespace spore::kernels::direct
@@ -3186,7 +3171,7 @@ inline constexpr std::size_t weight_gradient_chunks(std::size_t batch) { return 
 // Scratch a caller provides to backward_weight: the sums of every chunk.
 template <class T>
 std::size_t weight_gradient_scratch(const conv2d_geometry& g, std::size_t batch) {
-    return weight_gradient_chunks(batch) * (g.weight_size() + g.filters);
+    return weight_gradient_chunks(batch) * g.weight_size();
 }
 
 // A 16-column panel of col(x) rows [row, row + depth) (patch index c, kh, kw), columns
@@ -3345,20 +3330,16 @@ void backward_input(const conv2d_geometry& g, std::size_t batch, const T* dy, co
         });
 }
 
-// dw (+)= sum_n dy[n] * col(x[n])^T and dbias (+)= sum of dy over images and positions (dbias
-// may be null). `scratch` holds weight_gradient_scratch(g, batch) elements.
+// dw (+)= sum_n dy[n] * col(x[n])^T. `scratch` holds weight_gradient_scratch(g, batch) elements.
 template <class T>
-void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, T* dbias,
-                     bool accumulate_w, bool accumulate_bias, T* scratch) {
+void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, bool accumulate,
+                     T* scratch) {
     const std::size_t chunks = weight_gradient_chunks(batch);
-    const std::size_t part = g.weight_size() + g.filters;
     run_with_slots<task_slot<T>>(
         chunks, [&](task_slot<T>& slot) { slot.reserve(g.filters, g.patch(), g.positions(), 0); },
         [&](std::size_t t, task_slot<T>& slot) {
             const auto [lo, hi] = detail::task_images(batch, chunks, t);
-            T* partial_w = scratch + t * part;
-            T* partial_b = partial_w + g.weight_size();
-            std::fill_n(partial_b, g.filters, T(0));
+            T* partial = scratch + t * g.weight_size();
             for (std::size_t n = lo; n < hi; ++n) {
                 const T* image = x + n * g.input_size();
                 const T* grad = dy + n * g.output_size();
@@ -3371,21 +3352,13 @@ void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, co
                         pack_transposed_panel(g, image, row, depth, col, cols, panel);
                         return std::pair<const T*, std::size_t>{panel, cube};
                     },
-                    n == lo ? T(0) : T(1), partial_w, g.patch(), slot.gemm);
-                for (std::size_t f = 0; f < g.filters; ++f) {
-                    T total = 0;
-                    for (std::size_t p = 0; p < g.positions(); ++p) total += grad[f * g.positions() + p];
-                    partial_b[f] += total;
-                }
+                    n == lo ? T(0) : T(1), partial, g.patch(), slot.gemm);
             }
         });
     for (std::size_t t = 0; t < chunks; ++t) {
-        const T* partial = scratch + t * part;
-        const bool add_w = accumulate_w || t > 0, add_b = accumulate_bias || t > 0;
-        for (std::size_t i = 0; i < g.weight_size(); ++i) dw[i] = add_w ? dw[i] + partial[i] : partial[i];
-        if (dbias)
-            for (std::size_t f = 0; f < g.filters; ++f)
-                dbias[f] = add_b ? dbias[f] + partial[g.weight_size() + f] : partial[g.weight_size() + f];
+        const T* partial = scratch + t * g.weight_size();
+        const bool add = accumulate || t > 0;
+        for (std::size_t i = 0; i < g.weight_size(); ++i) dw[i] = add ? dw[i] + partial[i] : partial[i];
     }
 }
 
@@ -3417,15 +3390,45 @@ void conv2d_backward_input(const conv2d_geometry& g, std::size_t batch, const T*
     im2col::backward_input(g, batch, dy, w, dx, accumulate);
 }
 
-// dw (+)= sum_n dy[n] * col(x[n])^T and dbias (+)= sum of dy over images and positions (dbias
-// may be null). `scratch` holds weight_gradient_scratch(g, batch) elements.
+// dw (+)= sum_n dy[n] * col(x[n])^T, the gradient of conv2d_forward with respect to w.
+// `scratch` holds weight_gradient_scratch(g, batch) elements.
 template <class T>
-void conv2d_backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, T* dbias,
-                            bool accumulate_w, bool accumulate_bias, T* scratch) {
+void conv2d_backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw,
+                            bool accumulate, T* scratch) {
     count(counters.conv);
-    if (g.stride == 1)
-        return direct::backward_weight(g, batch, x, dy, dw, dbias, accumulate_w, accumulate_bias, scratch);
-    im2col::backward_weight(g, batch, x, dy, dw, dbias, accumulate_w, accumulate_bias, scratch);
+    if (g.stride == 1) return direct::backward_weight(g, batch, x, dy, dw, accumulate, scratch);
+    im2col::backward_weight(g, batch, x, dy, dw, accumulate, scratch);
+}
+
+// dbias (+)= the sum of dy over images and positions, per filter: the gradient of
+// conv2d_forward with respect to the bias, the same for every stride. Each filter's sum runs
+// in a fixed order (four vector chains, to hide the add latency, over images then positions),
+// and filters are split among threads only when there is enough of dy to pay for it.
+template <class T>
+void conv2d_backward_bias(const conv2d_geometry& g, std::size_t batch, const T* dy, T* dbias, bool accumulate) {
+    using V = simd::batch<T>;
+    constexpr std::size_t W = V::size;
+    count(counters.conv);
+    const std::size_t plane = g.positions();
+    auto filters = [&](std::size_t first, std::size_t last) {
+        for (std::size_t f = first; f < last; ++f) {
+            V total[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
+            for (std::size_t n = 0; n < batch; ++n) {
+                const T* values = dy + n * g.output_size() + f * plane;
+                std::size_t p = 0;
+                for (; p + 4 * W <= plane; p += 4 * W)
+                    for (std::size_t j = 0; j < 4; ++j) total[j] += V::load_unaligned(values + p + j * W);
+                for (; p < plane; p += W) total[0] += simd::load_first_lanes<V>(values + p, std::min(W, plane - p));
+            }
+            const T sum = xsimd::hadd((total[0] + total[1]) + (total[2] + total[3]));
+            dbias[f] = accumulate ? dbias[f] + sum : sum;
+        }
+    };
+    // below about 2^17 elements of dy a second thread costs more than it saves
+    const std::size_t tasks = batch * g.output_size() < (std::size_t(1) << 17)
+                                  ? 1
+                                  : std::min(g.filters, thread_pool::instance().threads());
+    run_tasks(tasks, [&](std::size_t t) { filters(g.filters * t / tasks, g.filters * (t + 1) / tasks); });
 }
 
 }  // namespace spore::kernels
@@ -4768,7 +4771,6 @@ void vjp(const expr::conv2d_node<Stride, Padding, X, W, C>& node, S& state) {
     });
     const bool want_w = expr::needs_grad(node.b, state.b), want_b = expr::needs_grad(node.c, state.c);
     if (!want_w && !want_b) return;
-    // One pass gives both; a gradient nobody wants goes to the state's scratch.
     expr::sink<T>* w_sink = nullptr;
     expr::sink<T>* b_sink = nullptr;
     if constexpr (expr::is_dense_v<W>)
@@ -4779,8 +4781,10 @@ void vjp(const expr::conv2d_node<Stride, Padding, X, W, C>& node, S& state) {
     const bool add_b = b_sink && !b_sink->begin_write(true);
     T* dw = w_sink ? w_sink->data : state.w_gradient.data();
     T* db = b_sink ? b_sink->data : (N::has_bias ? state.bias_gradient.data() : nullptr);
-    kernels::conv2d_backward_weight(N::geometry, N::batch, state.x_values, dy, dw, db, add_w, add_b,
-                                    state.weight_scratch.data());
+    if (want_w)
+        kernels::conv2d_backward_weight(N::geometry, N::batch, state.x_values, dy, dw, add_w,
+                                        state.weight_scratch.data());
+    if (want_b) kernels::conv2d_backward_bias(N::geometry, N::batch, dy, db, add_b);
     if constexpr (!expr::is_dense_v<W>)
         if (want_w)
             backprop_region(node.b, state.b, [&](std::size_t base) { return buffer_seed<T>{dw + base}; });

@@ -17,7 +17,6 @@ void vjp(const expr::conv2d_node<Stride, Padding, X, W, C>& node, S& state) {
     });
     const bool want_w = expr::needs_grad(node.b, state.b), want_b = expr::needs_grad(node.c, state.c);
     if (!want_w && !want_b) return;
-    // One pass gives both; a gradient nobody wants goes to the state's scratch.
     expr::sink<T>* w_sink = nullptr;
     expr::sink<T>* b_sink = nullptr;
     if constexpr (expr::is_dense_v<W>)
@@ -28,8 +27,10 @@ void vjp(const expr::conv2d_node<Stride, Padding, X, W, C>& node, S& state) {
     const bool add_b = b_sink && !b_sink->begin_write(true);
     T* dw = w_sink ? w_sink->data : state.w_gradient.data();
     T* db = b_sink ? b_sink->data : (N::has_bias ? state.bias_gradient.data() : nullptr);
-    kernels::conv2d_backward_weight(N::geometry, N::batch, state.x_values, dy, dw, db, add_w, add_b,
-                                    state.weight_scratch.data());
+    if (want_w)
+        kernels::conv2d_backward_weight(N::geometry, N::batch, state.x_values, dy, dw, add_w,
+                                        state.weight_scratch.data());
+    if (want_b) kernels::conv2d_backward_bias(N::geometry, N::batch, dy, db, add_b);
     if constexpr (!expr::is_dense_v<W>)
         if (want_w)
             backprop_region(node.b, state.b, [&](std::size_t base) { return buffer_seed<T>{dw + base}; });

@@ -8,12 +8,17 @@
 //
 // No result depends on the thread count: both paths split work between sums, never inside one.
 
+#include <algorithm>
 #include <cstddef>
 
 #include <spore/kernels/conv_direct.hpp>
 #include <spore/kernels/conv_geometry.hpp>
 #include <spore/kernels/conv_im2col.hpp>
 #include <spore/kernels/counters.hpp>
+#include <spore/kernels/simd.hpp>
+#include <spore/kernels/simd_lanes.hpp>
+#include <spore/kernels/task_slots.hpp>
+#include <spore/kernels/thread_pool.hpp>
 
 namespace spore::kernels {
 
@@ -40,15 +45,45 @@ void conv2d_backward_input(const conv2d_geometry& g, std::size_t batch, const T*
     im2col::backward_input(g, batch, dy, w, dx, accumulate);
 }
 
-// dw (+)= sum_n dy[n] * col(x[n])^T and dbias (+)= sum of dy over images and positions (dbias
-// may be null). `scratch` holds weight_gradient_scratch(g, batch) elements.
+// dw (+)= sum_n dy[n] * col(x[n])^T, the gradient of conv2d_forward with respect to w.
+// `scratch` holds weight_gradient_scratch(g, batch) elements.
 template <class T>
-void conv2d_backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, T* dbias,
-                            bool accumulate_w, bool accumulate_bias, T* scratch) {
+void conv2d_backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw,
+                            bool accumulate, T* scratch) {
     count(counters.conv);
-    if (g.stride == 1)
-        return direct::backward_weight(g, batch, x, dy, dw, dbias, accumulate_w, accumulate_bias, scratch);
-    im2col::backward_weight(g, batch, x, dy, dw, dbias, accumulate_w, accumulate_bias, scratch);
+    if (g.stride == 1) return direct::backward_weight(g, batch, x, dy, dw, accumulate, scratch);
+    im2col::backward_weight(g, batch, x, dy, dw, accumulate, scratch);
+}
+
+// dbias (+)= the sum of dy over images and positions, per filter: the gradient of
+// conv2d_forward with respect to the bias, the same for every stride. Each filter's sum runs
+// in a fixed order (four vector chains, to hide the add latency, over images then positions),
+// and filters are split among threads only when there is enough of dy to pay for it.
+template <class T>
+void conv2d_backward_bias(const conv2d_geometry& g, std::size_t batch, const T* dy, T* dbias, bool accumulate) {
+    using V = simd::batch<T>;
+    constexpr std::size_t W = V::size;
+    count(counters.conv);
+    const std::size_t plane = g.positions();
+    auto filters = [&](std::size_t first, std::size_t last) {
+        for (std::size_t f = first; f < last; ++f) {
+            V total[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
+            for (std::size_t n = 0; n < batch; ++n) {
+                const T* values = dy + n * g.output_size() + f * plane;
+                std::size_t p = 0;
+                for (; p + 4 * W <= plane; p += 4 * W)
+                    for (std::size_t j = 0; j < 4; ++j) total[j] += V::load_unaligned(values + p + j * W);
+                for (; p < plane; p += W) total[0] += simd::load_first_lanes<V>(values + p, std::min(W, plane - p));
+            }
+            const T sum = xsimd::hadd((total[0] + total[1]) + (total[2] + total[3]));
+            dbias[f] = accumulate ? dbias[f] + sum : sum;
+        }
+    };
+    // below about 2^17 elements of dy a second thread costs more than it saves
+    const std::size_t tasks = batch * g.output_size() < (std::size_t(1) << 17)
+                                  ? 1
+                                  : std::min(g.filters, thread_pool::instance().threads());
+    run_tasks(tasks, [&](std::size_t t) { filters(g.filters * t / tasks, g.filters * (t + 1) / tasks); });
 }
 
 }  // namespace spore::kernels

@@ -412,10 +412,9 @@ void backward_input(const conv2d_geometry& g, std::size_t batch, const T* dy, co
 }
 
 template <class T>
-void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, T* dbias,
-                     bool accumulate_w, bool accumulate_bias, T* scratch) {
-    using V = simd::batch<T>;
-    constexpr std::size_t W = V::size;
+void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, bool accumulate,
+                     T* scratch) {
+    constexpr std::size_t W = simd::batch<T>::size;
     const std::size_t hp = g.height + 2 * g.padding, wp = g.width + 2 * g.padding;
     const std::size_t x_size = padded_image_size<T>(g.channels, hp, wp);
     auto& tables = call_tables<T>::of_this_thread();
@@ -453,24 +452,10 @@ void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, co
             for (std::size_t tile = first; tile < last; ++tile) {
                 const std::size_t f0 = tile / tap_blocks * RF, k0 = tile % tap_blocks * RK;
                 finish_weight_tile<T, RF, RK>(partials + tile * tile_size, dw + f0 * taps + k0, taps,
-                                              std::min(RF, g.filters - f0), std::min(RK, taps - k0), accumulate_w);
+                                              std::min(RF, g.filters - f0), std::min(RK, taps - k0), accumulate);
             }
         });
     });
-    if (dbias)  // vector sums in a fixed order, four chains to hide the add latency
-        for (std::size_t f = 0; f < g.filters; ++f) {
-            V total[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
-            for (std::size_t n = 0; n < batch; ++n) {
-                const T* plane = dy + n * g.output_size() + f * g.positions();
-                std::size_t p = 0;
-                for (; p + 4 * W <= g.positions(); p += 4 * W)
-                    for (std::size_t j = 0; j < 4; ++j) total[j] += V::load_unaligned(plane + p + j * W);
-                for (; p < g.positions(); p += W)
-                    total[0] += simd::load_first_lanes<V>(plane + p, std::min(W, g.positions() - p));
-            }
-            const T sum = xsimd::hadd((total[0] + total[1]) + (total[2] + total[3]));
-            dbias[f] = accumulate_bias ? dbias[f] + sum : sum;
-        }
 }
 
 }  // namespace spore::kernels::direct

@@ -28,7 +28,7 @@ inline constexpr std::size_t weight_gradient_chunks(std::size_t batch) { return 
 // Scratch a caller provides to backward_weight: the sums of every chunk.
 template <class T>
 std::size_t weight_gradient_scratch(const conv2d_geometry& g, std::size_t batch) {
-    return weight_gradient_chunks(batch) * (g.weight_size() + g.filters);
+    return weight_gradient_chunks(batch) * g.weight_size();
 }
 
 // A 16-column panel of col(x) rows [row, row + depth) (patch index c, kh, kw), columns
@@ -187,20 +187,16 @@ void backward_input(const conv2d_geometry& g, std::size_t batch, const T* dy, co
         });
 }
 
-// dw (+)= sum_n dy[n] * col(x[n])^T and dbias (+)= sum of dy over images and positions (dbias
-// may be null). `scratch` holds weight_gradient_scratch(g, batch) elements.
+// dw (+)= sum_n dy[n] * col(x[n])^T. `scratch` holds weight_gradient_scratch(g, batch) elements.
 template <class T>
-void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, T* dbias,
-                     bool accumulate_w, bool accumulate_bias, T* scratch) {
+void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, const T* dy, T* dw, bool accumulate,
+                     T* scratch) {
     const std::size_t chunks = weight_gradient_chunks(batch);
-    const std::size_t part = g.weight_size() + g.filters;
     run_with_slots<task_slot<T>>(
         chunks, [&](task_slot<T>& slot) { slot.reserve(g.filters, g.patch(), g.positions(), 0); },
         [&](std::size_t t, task_slot<T>& slot) {
             const auto [lo, hi] = detail::task_images(batch, chunks, t);
-            T* partial_w = scratch + t * part;
-            T* partial_b = partial_w + g.weight_size();
-            std::fill_n(partial_b, g.filters, T(0));
+            T* partial = scratch + t * g.weight_size();
             for (std::size_t n = lo; n < hi; ++n) {
                 const T* image = x + n * g.input_size();
                 const T* grad = dy + n * g.output_size();
@@ -213,21 +209,13 @@ void backward_weight(const conv2d_geometry& g, std::size_t batch, const T* x, co
                         pack_transposed_panel(g, image, row, depth, col, cols, panel);
                         return std::pair<const T*, std::size_t>{panel, cube};
                     },
-                    n == lo ? T(0) : T(1), partial_w, g.patch(), slot.gemm);
-                for (std::size_t f = 0; f < g.filters; ++f) {
-                    T total = 0;
-                    for (std::size_t p = 0; p < g.positions(); ++p) total += grad[f * g.positions() + p];
-                    partial_b[f] += total;
-                }
+                    n == lo ? T(0) : T(1), partial, g.patch(), slot.gemm);
             }
         });
     for (std::size_t t = 0; t < chunks; ++t) {
-        const T* partial = scratch + t * part;
-        const bool add_w = accumulate_w || t > 0, add_b = accumulate_bias || t > 0;
-        for (std::size_t i = 0; i < g.weight_size(); ++i) dw[i] = add_w ? dw[i] + partial[i] : partial[i];
-        if (dbias)
-            for (std::size_t f = 0; f < g.filters; ++f)
-                dbias[f] = add_b ? dbias[f] + partial[g.weight_size() + f] : partial[g.weight_size() + f];
+        const T* partial = scratch + t * g.weight_size();
+        const bool add = accumulate || t > 0;
+        for (std::size_t i = 0; i < g.weight_size(); ++i) dw[i] = add ? dw[i] + partial[i] : partial[i];
     }
 }
 
