@@ -41,8 +41,8 @@ void run(benchmark::State& state, conv2d_geometry g, pass p, int threads) {
                 spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
                 break;
             case pass::weight_gradient:
-                spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), db.data(), false, false,
-                                                       scratch.data());
+                spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), false, scratch.data());
+                spore::kernels::conv2d_backward_bias(g, batch, dy.data(), db.data(), false);
                 break;
             case pass::gemm_only:
                 spore::kernels::gemm(spore::kernels::transpose::no, spore::kernels::transpose::no, g.filters,

@@ -1,8 +1,10 @@
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // false positive on replaced new/delete
 #include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "support/check.hpp"
+#include "support/count_allocations.hpp"
 
 using spore::shape;
 using spore::tensor;
@@ -27,8 +29,8 @@ void check_conv_kernels(const conv2d_geometry& g, std::size_t batch) {
         db(g.filters, T(7)), scratch(spore::kernels::weight_gradient_scratch<T>(g, batch));
     spore::kernels::conv2d_forward(g, batch, x.data(), w.data(), b.data(), y.data());
     spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
-    spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), db.data(), false, false,
-                                           scratch.data());
+    spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), false, scratch.data());
+    spore::kernels::conv2d_backward_bias(g, batch, dy.data(), db.data(), false);
     std::vector<double> ry(y.size()), rdx(dx.size()), rdw(dw.size()), rdb(db.size());
     for (std::size_t n = 0; n < batch; ++n)
         for (std::size_t f = 0; f < g.filters; ++f)
@@ -90,8 +92,8 @@ TEST_CASE("conv2d and pooling: the thread count changes no bit", "[kernels][conv
             scratch(spore::kernels::weight_gradient_scratch<float>(g, batch));
         spore::kernels::conv2d_forward(g, batch, x.data(), w.data(), static_cast<const float*>(nullptr), y.data());
         spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
-        spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), db.data(), false, false,
-                                               scratch.data());
+        spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), false, scratch.data());
+        spore::kernels::conv2d_backward_bias(g, batch, dy.data(), db.data(), false);
         y.insert(y.end(), dx.begin(), dx.end());
         y.insert(y.end(), dw.begin(), dw.end());
         y.insert(y.end(), db.begin(), db.end());
@@ -240,4 +242,83 @@ TEST_CASE("conv2d forward: weights changed in place give the new result, unchang
         CHECK(second[i] == Approx(first[i] + x[(g.channels - 1) * g.height * g.width + (i - changed) / g.out_w() * g.width +
                                                (i - changed) % g.out_w() + (g.kernel_h - 1) * g.width + g.kernel_w - 1])
                                .margin(1e-4));
+}
+
+namespace {
+// conv2d_backward_bias against a sum in double, with and without accumulation; returns dbias.
+template <class T>
+std::vector<T> check_bias_gradient(const conv2d_geometry& g, std::size_t batch, std::uint64_t seed) {
+    const auto dy = random_vector<T>(batch * g.output_size(), seed);
+    std::vector<double> expected(g.filters, 0.0);
+    for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t f = 0; f < g.filters; ++f)
+            for (std::size_t p = 0; p < g.positions(); ++p) expected[f] += dy[(n * g.filters + f) * g.positions() + p];
+    std::vector<T> db(g.filters, T(7)), added(g.filters, T(0.5));
+    spore::kernels::conv2d_backward_bias(g, batch, dy.data(), db.data(), false);
+    spore::kernels::conv2d_backward_bias(g, batch, dy.data(), added.data(), true);
+    const double tolerance = (std::is_same_v<T, float> ? 1e-6 : 1e-14) * double(batch * g.positions());
+    INFO("stride " << g.stride << " output " << g.out_h() << "x" << g.out_w() << " filters " << g.filters << " batch "
+                   << batch);
+    for (std::size_t f = 0; f < g.filters; ++f) {
+        CHECK(std::abs(double(db[f]) - expected[f]) <= tolerance);
+        CHECK(added[f] == db[f] + T(0.5));
+    }
+    return db;
+}
+}  // namespace
+
+TEST_CASE("conv2d bias gradient: a naive sum, one way for every stride", "[kernels][conv]") {
+    const std::size_t default_threads = spore::num_threads();
+    std::vector<float> split[2];  // filters split among threads, or not: the same bits
+    for (std::size_t threads : {1, 3}) {
+        spore::set_num_threads(threads);
+        // odd output sizes (not a whole number of vectors), stride 1 (direct) and 2 (im2col), with the
+        // same output shape, so the same dy: the bias gradient must not depend on the path
+        for (std::size_t batch : {1, 3, 8}) {
+            const conv2d_geometry direct{2, 7, 9, 5, 3, 3, 1, 0}, im2col{2, 11, 15, 5, 3, 3, 2, 0};
+            REQUIRE(direct.out_h() == im2col.out_h());
+            REQUIRE(direct.out_w() == im2col.out_w());
+            CHECK(check_bias_gradient<float>(direct, batch, 10 + batch) ==
+                  check_bias_gradient<float>(im2col, batch, 10 + batch));
+            CHECK(check_bias_gradient<double>(direct, batch, 20 + batch) ==
+                  check_bias_gradient<double>(im2col, batch, 20 + batch));
+        }
+        check_bias_gradient<float>({3, 33, 31, 17, 5, 5, 1, 2}, 9, 31);   // several vectors and chains per row
+        check_bias_gradient<float>({3, 33, 31, 17, 5, 5, 2, 1}, 9, 32);
+        split[threads > 1] = check_bias_gradient<float>({16, 130, 130, 37, 3, 3, 1, 1}, 2, 33);  // enough to split
+        check_bias_gradient<double>({1, 1, 1, 3, 1, 1, 2, 0}, 1, 34);       // one position
+    }
+    CHECK(split[0] == split[1]);
+    spore::set_num_threads(default_threads);
+}
+
+TEST_CASE("conv2d kernels: no allocation once warm, direct and im2col, one and more threads",
+          "[kernels][conv][threads][allocation]") {
+    if (!spore_test::counting_allocations) WARN("allocation counting is off under AddressSanitizer");
+    const std::size_t default_threads = spore::num_threads();
+    for (std::size_t stride : {1, 2}) {
+        const conv2d_geometry g{3, 13, 12, 7, 3, 3, stride, 1};
+        const std::size_t batch = 5;
+        auto x = random_vector<float>(batch * g.input_size(), 1), w = random_vector<float>(g.weight_size(), 2);
+        auto b = random_vector<float>(g.filters, 3), dy = random_vector<float>(batch * g.output_size(), 4);
+        std::vector<float> y(batch * g.output_size()), dx(batch * g.input_size()), dw(g.weight_size()), db(g.filters),
+            scratch(spore::kernels::weight_gradient_scratch<float>(g, batch));
+        for (std::size_t threads : {1, 2, 3}) {
+            spore::set_num_threads(threads);
+            auto passes = [&] {
+                spore::kernels::conv2d_forward(g, batch, x.data(), w.data(), b.data(), y.data());
+                spore::kernels::conv2d_backward_input(g, batch, dy.data(), w.data(), dx.data(), false);
+                spore::kernels::conv2d_backward_weight(g, batch, x.data(), dy.data(), dw.data(), false, scratch.data());
+                spore::kernels::conv2d_backward_bias(g, batch, dy.data(), db.data(), false);
+            };
+            passes();  // warm-up
+            const long before = spore_test::allocations.load();
+            passes();
+            passes();
+            const long after = spore_test::allocations.load();
+            INFO("stride " << stride << ", " << threads << " threads");
+            CHECK(after == before);
+        }
+    }
+    spore::set_num_threads(default_threads);
 }

@@ -67,12 +67,9 @@ struct conv2d_node : node_base<typename X::value_type, typename conv2d_shape<Str
 
     struct scratch {
         aligned_buffer<T> weight_partials;  // the weight gradient kernel's per-chunk sums
-        aligned_buffer<T> unwanted;         // the half of the weight kernel's output nobody wants
         template <class Planner>
         void prepare(const Planner&, bool needs_grad) {
-            if (!needs_grad) return;
-            weight_partials = aligned_buffer<T>(kernels::weight_gradient_scratch<T>(geometry, batch));
-            unwanted = aligned_buffer<T>(W::shape_type::size + geometry.filters);
+            if (needs_grad) weight_partials = aligned_buffer<T>(kernels::weight_gradient_scratch<T>(geometry, batch));
         }
     };
 

@@ -17,13 +17,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <utility>
-#include <vector>
 
 #include <spore/core/aligned_buffer.hpp>
 #include <spore/core/config.hpp>
 #include <spore/kernels/cache.hpp>
 #include <spore/kernels/counters.hpp>
 #include <spore/kernels/simd.hpp>
+#include <spore/kernels/task_slots.hpp>
 #include <spore/kernels/thread_pool.hpp>
 
 namespace spore::kernels {
@@ -277,20 +277,6 @@ struct gemm_buffers {
     }
 };
 
-// Buffers of the calling thread, for GEMMs it runs by itself.
-template <class T>
-gemm_buffers<T>& thread_gemm_buffers() {
-    thread_local gemm_buffers<T> buffers;
-    return buffers;
-}
-// Buffers of the tasks of a parallel job: slot t serves task t, sized before the job starts
-// (thread_pool::run's prepare step), so no pool thread allocates in the middle of a job.
-template <class T>
-std::vector<gemm_buffers<T>>& task_gemm_buffers() {
-    static std::vector<gemm_buffers<T>> slots;
-    return slots;
-}
-
 namespace detail {
 
 // The single-threaded blocked GEMM on C's block [m0, m1) x [n0, n1), with the operands given
@@ -452,32 +438,27 @@ void gemm(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, st
         return;
     }
     if (m <= 2) return detail::gemm_few_rows(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    auto& pool = thread_pool::instance();
-    // Below about 2^18 multiply-adds a second thread costs more than it saves.
+    // Below about 2^18 multiply-adds a second thread costs more than it saves; inside another
+    // pool task the GEMM runs alone, as one block rather than slice after slice.
     const std::size_t work = m * n * k;
     const bool split_columns = n >= m;
-    const std::size_t cubes = ((split_columns ? n : m) + cube - 1) / cube;
-    const std::size_t tasks = work < (std::size_t(1) << 18) ? 1 : std::min(pool.threads(), cubes);
-    if (tasks <= 1 || thread_pool::inside_task()) {
-        detail::gemm_block(trans_a, trans_b, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, thread_gemm_buffers<T>());
-        return;
-    }
+    const std::size_t extent = split_columns ? n : m, cubes = (extent + cube - 1) / cube;
+    const std::size_t tasks = work < (std::size_t(1) << 18) || thread_pool::inside_task()
+                                  ? 1
+                                  : std::min(thread_pool::instance().threads(), cubes);
     const std::size_t per_task = (cubes + tasks - 1) / tasks * cube;
-    auto& slots = task_gemm_buffers<T>();
-    pool.run(
+    run_with_slots<gemm_buffers<T>>(
         tasks,
-        [&](std::size_t t) {
-            const std::size_t extent = split_columns ? n : m;
+        [&](gemm_buffers<T>& buffers) {
+            split_columns ? buffers.reserve(m, per_task, k) : buffers.reserve(per_task, n, k);
+        },
+        [&](std::size_t t, gemm_buffers<T>& buffers) {
             const std::size_t lo = std::min(extent, t * per_task), hi = std::min(extent, lo + per_task);
             if (lo >= hi) return;
             if (split_columns)
-                detail::gemm_block(trans_a, trans_b, 0, m, lo, hi, k, alpha, a, lda, b, ldb, beta, c, ldc, slots[t]);
+                detail::gemm_block(trans_a, trans_b, 0, m, lo, hi, k, alpha, a, lda, b, ldb, beta, c, ldc, buffers);
             else
-                detail::gemm_block(trans_a, trans_b, lo, hi, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, slots[t]);
-        },
-        [&] {
-            if (slots.size() < tasks) slots.resize(tasks);
-            for (auto& slot : slots) split_columns ? slot.reserve(m, per_task, k) : slot.reserve(per_task, n, k);
+                detail::gemm_block(trans_a, trans_b, lo, hi, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffers);
         });
 }
 
