@@ -113,6 +113,10 @@ struct Wide {
     int f63;
 };
 
+struct Wider {  // 326 fields in all: more than a fold expression may have operands in Clang
+    Wide a, b, c, d, e;
+};
+
 struct Stateful {  // parameters, buffers and a plain setting, at two depths
     nn::Dense<2, 2> dense;
     nn::buffer<float, shape<3>> running;
@@ -410,4 +414,18 @@ TEST_CASE("fields: init_cell resets a layer that resets itself and does not desc
     spore::init(alone, 7);  // the cell itself resets
     CHECK(alone.order == 1);
     CHECK(alone.inner.order == 0);
+}
+
+TEST_CASE("fields: a walk of more than 256 fields", "[nn][fields]") {
+    Wider net{};
+    std::vector<std::string> fields;
+    nn::for_each_named_field(net, [&](const std::string& path, auto&) { fields.push_back(path); });
+    REQUIRE(fields.size() == 5 * 65);
+    CHECK(fields[0] == "a");
+    CHECK(fields[1] == "a.f0");
+    CHECK(fields[65] == "b");
+    CHECK(fields.back() == "e.f63");
+    std::size_t visited = 0;
+    nn::walk_fields(net, [&](auto&, auto) { ++visited; });
+    CHECK(visited == 1 + 5 * 65);
 }
