@@ -6080,14 +6080,6 @@ namespace fields_detail {
 template <class C, std::size_t I>
 using field_type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
 
-// The type of the field at index path P below C (C itself for the empty path), without const.
-template <class C, class P>
-struct type_at {
-    using type = C;
-};
-template <class C, std::size_t I, std::size_t... J>
-struct type_at<C, std::index_sequence<I, J...>> : type_at<field_type<C, I>, std::index_sequence<J...>> {};
-
 // The field itself, const when the cell is.
 template <class C>
 constexpr C& field_at(C& cell, std::index_sequence<>) noexcept {
@@ -6198,39 +6190,34 @@ constexpr path_list<decltype(prepend<I>(P{}))...> prepend_all(path_list<P...>) n
     return {};
 }
 
-// The paths of C and of everything below it, in pre-order, not descending below a cell that
-// Stop accepts. Instantiated once per (type, Stop), so a layer's paths are shared by every net
-// that holds it.
-template <class C, class Stop>
+// The paths of C and of everything below it that Select accepts, in pre-order, not descending
+// below a cell that Stop accepts. Instantiated once per (type, Select, Stop), so a layer's
+// paths are shared by every net that holds it; each concatenation is over one cell's fields
+// (Clang limits a fold expression to 256 operands).
+template <class C, class Select, class Stop>
 constexpr auto make_tree() noexcept;
-template <class C, class Stop>
-using tree_t = decltype(make_tree<C, Stop>());
+template <class C, class Select, class Stop>
+using tree_t = decltype(make_tree<C, Select, Stop>());
 
-template <class C, class Stop, std::size_t... I>
+template <class C, class Select>
+using self_t = std::conditional_t<Select::template test<C>, path_list<std::index_sequence<>>, path_list<>>;
+
+template <class C, class Select, class Stop, std::size_t... I>
 constexpr auto subtrees(std::index_sequence<I...>) noexcept {
-    return (path_list<std::index_sequence<>>{} + ... + prepend_all<I>(tree_t<field_type<C, I>, Stop>{}));
+    return (self_t<C, Select>{} + ... + prepend_all<I>(tree_t<field_type<C, I>, Select, Stop>{}));
 }
 
-template <class C, class Stop>
+template <class C, class Select, class Stop>
 constexpr auto make_tree() noexcept {
     if constexpr (walkable_v<C> && !Stop::template test<C>)
-        return subtrees<C, Stop>(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
+        return subtrees<C, Select, Stop>(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
     else
-        return path_list<std::index_sequence<>>{};
-}
-
-template <class Root, class Select, class... P>
-constexpr auto select(path_list<P...>) noexcept {
-    if constexpr (std::is_same_v<Select, fields::all>)
-        return path_list<P...>{};
-    else
-        return (path_list<>{} + ... +
-                std::conditional_t<Select::template test<typename type_at<Root, P>::type>, path_list<P>, path_list<>>{});
+        return self_t<C, Select>{};
 }
 
 // The paths a walk of Root visits.
 template <class Root, class Select = fields::all, class Stop = fields::none>
-using paths_t = decltype(select<Root, Select>(tree_t<Root, Stop>{}));
+using paths_t = tree_t<Root, Select, Stop>;
 
 template <class Root, class C, class V, std::size_t... I>
 constexpr void visit(C& cell, V& visitor, std::index_sequence<I...> path) {
@@ -6242,12 +6229,14 @@ constexpr void visit(C& cell, V& visitor, std::index_sequence<I...> path) {
 // Calls visitor(field&, field_path<...>) for `cell` itself (depth 0, path "") and then for every
 // field at every depth, in pre-order: a cell before its fields, fields in declaration order.
 // Select (a predicate of nn::fields) keeps only some fields, e.g. fields::parameters; a cell
-// that Stop accepts is visited but not descended into. The fields are const when the cell is.
+// that Stop accepts is not descended into (and still visited, if Select accepts it). The fields
+// are const when the cell is.
 template <class Select = fields::all, class Stop = fields::none, class C, class V>
 constexpr void walk_fields(C& cell, V&& visitor) {
     using root = std::remove_cv_t<C>;
     [&]<class... P>(fields_detail::path_list<P...>) {
-        (fields_detail::visit<root>(cell, visitor, P{}), ...);
+        // in order, as a braced list (not a fold expression: a net may have more than 256 fields)
+        [[maybe_unused]] const int in_order[] = {0, (fields_detail::visit<root>(cell, visitor, P{}), 0)...};
     }(fields_detail::paths_t<root, Select, Stop>{});
 }
 
