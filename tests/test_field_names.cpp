@@ -267,12 +267,14 @@ TEST_CASE("field names: the walks hand out the fields themselves, writable throu
     CHECK(net.outer.scale[2] == 2.0f);
 }
 
-// The paths are compile-time strings, made only when asked for.
-static_assert(nn::field_path<Deep, 2, 0, 1>::dotted() == "outer.inner.dense");
-static_assert(nn::field_path<Deep, 2, 0, 1>::name() == "dense");
-static_assert(nn::field_path<Deep, 2, 0, 1>::depth == 3);
-static_assert(nn::field_path<Deep, 0>::name() == "stem");
-static_assert(nn::field_path<Deep>::dotted().empty() && nn::field_path<Deep>::depth == 0);
+TEST_CASE("fields: a path is its indices, and its dotted names on request", "[nn][fields]") {
+    STATIC_REQUIRE(nn::field_path<Deep, 2, 0, 1>::depth == 3);
+    CHECK(nn::field_path<Deep, 2, 0, 1>::str() == "outer.inner.dense");
+    CHECK(nn::field_path<Deep, 2, 1>::str() == "outer.scale");
+    CHECK(nn::field_path<Deep, 0>::str() == "stem");
+    STATIC_REQUIRE(nn::field_path<Deep>::depth == 0);
+    CHECK(nn::field_path<Deep>::str().empty());
+}
 
 TEST_CASE("fields: the walk visits the cell and then every field, in pre-order, with its path", "[nn][fields]") {
     Deep net{};

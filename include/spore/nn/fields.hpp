@@ -13,8 +13,8 @@
 // The walk is computed at compile time, as a list of index paths in pre-order (a cell before
 // its fields, fields in declaration order); a run of the walk is one fold over that list, and
 // nn::parameters(cell) is std::tie over the same list. Names cost nothing unless asked for: a
-// field's dotted path ("block.conv.weight") is a compile-time string made when a visitor calls
-// path.dotted().
+// field's dotted path ("block.conv.weight") is joined from the compile-time field names only
+// when a visitor calls path.str().
 //
 // Field names: Boost 1.84 and later name fields themselves (boost::pfr::get_name). Older Boost
 // (Debian 12 has 1.81) does not, so the name is read from the signature of a function template
@@ -23,8 +23,7 @@
 // field_name_probe_object<Net>.field_name_probe<Net>::value.Net::conv1))}]`, Clang `[Field =
 // field_pointer<...>{&field_name_probe_object.value.conv1}]`, and the member name is the
 // identifier at the end. The address is wrapped in a struct because Clang before 18 takes no
-// pointer to a subobject as a template argument. Only the characters of the names (and of the
-// dotted paths asked for) reach the binary.
+// pointer to a subobject as a template argument. Only the names' characters reach the binary.
 
 #include <array>
 #include <cstddef>
@@ -164,58 +163,28 @@ constexpr auto& field_at(C& cell, std::index_sequence<I, J...>) noexcept {
 }
 
 template <class C, std::size_t I, std::size_t... J>
-constexpr void name_path(std::string_view* out) {
-    *out = field_name<C, I>();
-    if constexpr (sizeof...(J) > 0) name_path<field_type<C, I>, J...>(out + 1);
+void append_path(std::string& path) {
+    path += field_name<C, I>();
+    if constexpr (sizeof...(J) > 0) {
+        path += '.';
+        append_path<field_type<C, I>, J...>(path);
+    }
 }
-
-// The dotted path of a field at depth 1 or more, as characters with a terminating zero.
-template <class Root, std::size_t... I>
-struct dotted_storage {
-    static constexpr std::size_t depth = sizeof...(I);
-    static constexpr std::array<std::string_view, depth> names = [] {
-        std::array<std::string_view, depth> out{};
-        name_path<Root, I...>(out.data());
-        return out;
-    }();
-    static constexpr std::size_t length = [] {
-        std::size_t n = depth - 1;
-        for (auto name : names) n += name.size();
-        return n;
-    }();
-    static constexpr std::array<char, length + 1> chars = [] {
-        std::array<char, length + 1> out{};
-        std::size_t at = 0;
-        for (std::size_t k = 0; k < depth; ++k) {
-            if (k) out[at++] = '.';
-            for (char c : names[k]) out[at++] = c;
-        }
-        return out;
-    }();
-};
 
 }  // namespace fields_detail
 
 // Where a visited field is: the indices of the fields from the root cell down to it (none for
-// the root itself), and its dotted path, e.g. "block.conv.weight" ("" for the root).
+// the root itself), and on request its dotted path.
 template <class Root, std::size_t... I>
 struct field_path {
     using root_type = Root;
     static constexpr std::size_t depth = sizeof...(I);
 
-    static constexpr std::string_view dotted() noexcept {
-        if constexpr (depth == 0) {
-            return {};
-        } else {
-            constexpr auto& chars = fields_detail::dotted_storage<Root, I...>::chars;
-            return std::string_view(chars.data(), chars.size() - 1);
-        }
-    }
-    static std::string str() { return std::string(dotted()); }
-    // The name of the field itself, e.g. "weight".
-    static constexpr std::string_view name() noexcept {
-        constexpr std::string_view path = dotted();
-        return path.substr(path.rfind('.') + 1);  // npos + 1 == 0
+    // e.g. "block.conv.weight" ("" for the root), made on each call.
+    static std::string str() {
+        std::string path;
+        if constexpr (depth > 0) fields_detail::append_path<Root, I...>(path);
+        return path;
     }
 };
 
