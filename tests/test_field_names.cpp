@@ -267,13 +267,27 @@ TEST_CASE("field names: the walks hand out the fields themselves, writable throu
     CHECK(net.outer.scale[2] == 2.0f);
 }
 
-TEST_CASE("fields: a path is its indices, and its dotted names on request", "[nn][fields]") {
-    STATIC_REQUIRE(nn::field_path<Deep, 2, 0, 1>::depth == 3);
-    CHECK(nn::field_path<Deep, 2, 0, 1>::str() == "outer.inner.dense");
-    CHECK(nn::field_path<Deep, 2, 1>::str() == "outer.scale");
-    CHECK(nn::field_path<Deep, 0>::str() == "stem");
-    STATIC_REQUIRE(nn::field_path<Deep>::depth == 0);
-    CHECK(nn::field_path<Deep>::str().empty());
+TEST_CASE("fields: a path is its depth, its name, and its dotted names on request", "[nn][fields]") {
+    Deep net{};
+    std::vector<std::string> names;
+    nn::walk_fields(net, [&](auto&, const auto& path) {
+        using path_type = std::remove_cvref_t<decltype(path)>;
+        static_assert(std::is_same_v<path_type, nn::field_path<path_type::depth>>);
+        if constexpr (path_type::depth == 0) CHECK(path.name().empty());
+        else CHECK(path.str().ends_with(path.name()));
+        if (path.str() == "outer.inner.dense") names.push_back(std::string(path.name()));
+    });
+    CHECK(names == std::vector<std::string>{"dense"});
+
+    const nn::field_path<0> root;
+    const nn::field_path<1> outer(root, "outer");
+    const nn::field_path<2> inner(outer, "inner");
+    CHECK(root.str().empty());
+    CHECK(outer.str() == "outer");
+    CHECK(inner.str() == "outer.inner");
+    std::string appended = "net:";
+    inner.append_to(appended);
+    CHECK(appended == "net:outer.inner");
 }
 
 TEST_CASE("fields: the walk visits the cell and then every field, in pre-order, with its path", "[nn][fields]") {
