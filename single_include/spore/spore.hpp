@@ -5948,11 +5948,12 @@ struct constant {
 //   an aggregate class that is not a tensor -> a cell, walked in turn (walkable_v)
 //   anything else (e.g. Dropout's seed)     -> neither
 //
-// The walk is computed at compile time, as a list of index paths in pre-order (a cell before
-// its fields, fields in declaration order); a run of the walk is one fold over that list, and
-// nn::parameters(cell) is std::tie over the same list. Names cost nothing unless asked for: a
-// field's dotted path ("block.conv.weight") is joined from the compile-time field names only
-// when a visitor calls path.str().
+// The walk is defined at compile time, as a list of index paths in pre-order (a cell before its
+// fields, fields in declaration order), one list per type; nn::parameters(cell) is std::tie over
+// that list, and a run of the walk follows the same recursion, so its code is made once per
+// type and not once per field of the whole net. Names cost nothing unless asked for: a field's
+// dotted path ("block.conv.weight") is joined from the compile-time field names only when a
+// visitor calls path.str().
 //
 // Field names: Boost 1.84 and later name fields themselves (boost::pfr::get_name). Older Boost
 // (Debian 12 has 1.81) does not, so the name is read from the signature of a function template
@@ -6072,50 +6073,7 @@ constexpr std::string_view field_name() {
 #endif
 }
 
-// ---- paths -------------------------------------------------------------------------------------
-
-namespace fields_detail {
-
-template <class C, std::size_t I>
-using field_type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
-
-// The field itself, const when the cell is.
-template <class C>
-constexpr C& field_at(C& cell, std::index_sequence<>) noexcept {
-    return cell;
-}
-template <class C, std::size_t I, std::size_t... J>
-constexpr auto& field_at(C& cell, std::index_sequence<I, J...>) noexcept {
-    return field_at(boost::pfr::get<I>(cell), std::index_sequence<J...>{});
-}
-
-template <class C, std::size_t I, std::size_t... J>
-void append_path(std::string& path) {
-    path += field_name<C, I>();
-    if constexpr (sizeof...(J) > 0) {
-        path += '.';
-        append_path<field_type<C, I>, J...>(path);
-    }
-}
-
-}  // namespace fields_detail
-
-// Where a visited field is: the indices of the fields from the root cell down to it (none for
-// the root itself), and on request its dotted path.
-template <class Root, std::size_t... I>
-struct field_path {
-    using root_type = Root;
-    static constexpr std::size_t depth = sizeof...(I);
-
-    // e.g. "block.conv.weight" ("" for the root), made on each call.
-    static std::string str() {
-        std::string path;
-        if constexpr (depth > 0) fields_detail::append_path<Root, I...>(path);
-        return path;
-    }
-};
-
-// ---- which fields -------------------------------------------------------------------------------
+// ---- which fields ------------------------------------------------------------------------------
 
 // Predicates on (unqualified) field types, for the walk's Select and Stop arguments: a class with
 // `template <class F> static constexpr bool test`.
@@ -6138,12 +6096,72 @@ struct cells {
 };
 }  // namespace fields
 
+// ---- paths -------------------------------------------------------------------------------------
+
+// Where a visited field is: its depth below the cell the walk started from (a compile-time
+// constant), its name, and on request its dotted path. A path lives on the walk's stack, as the
+// field's name (a compile-time constant) and a pointer to the path of the cell holding it, so it
+// is valid during the visitor's call; nothing is joined unless str() is called.
+template <std::size_t Depth>
+class field_path {
+public:
+    static constexpr std::size_t depth = Depth;
+
+    constexpr field_path(const field_path<Depth - 1>& parent, std::string_view name) noexcept
+        : parent_(&parent), name_(name) {}
+
+    // e.g. "weight"
+    constexpr std::string_view name() const noexcept { return name_; }
+    // e.g. "block.conv.weight"
+    std::string str() const {
+        std::string path;
+        append_to(path);
+        return path;
+    }
+    void append_to(std::string& path) const {
+        if constexpr (Depth > 1) {
+            parent_->append_to(path);
+            path += '.';
+        }
+        path += name_;
+    }
+
+private:
+    const field_path<Depth - 1>* parent_;
+    std::string_view name_;
+};
+
+// The cell the walk started from: "".
+template <>
+class field_path<0> {
+public:
+    static constexpr std::size_t depth = 0;
+    constexpr std::string_view name() const noexcept { return {}; }
+    std::string str() const { return {}; }
+    void append_to(std::string&) const noexcept {}
+};
+
 // ---- the walk ----------------------------------------------------------------------------------
 
 namespace fields_detail {
 
+template <class C, std::size_t I>
+using field_type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
+
+// The walk of nn::walk_fields<Select, Stop> from a field of type C visits it when Select accepts
+// it, and then, when C is a cell that Stop does not accept, walks each of its fields in order.
+template <class C, class Select>
+inline constexpr bool visits_v = Select::template test<C>;
+template <class C, class Stop>
+inline constexpr bool descends_v = walkable_v<C> && !Stop::template test<C>;
+
+// That walk at compile time: the index paths of the fields it visits, in order (C itself is the
+// empty path). One list per (type, Select, Stop), shared by every net that holds the type; each
+// concatenation is over one cell's fields (Clang allows a fold expression 256 operands).
 template <class... P>
-struct path_list {};
+struct path_list {
+    static constexpr std::size_t size = sizeof...(P);
+};
 
 template <class... A, class... B>
 constexpr path_list<A..., B...> operator+(path_list<A...>, path_list<B...>) noexcept {
@@ -6159,58 +6177,73 @@ constexpr path_list<decltype(prepend<I>(P{}))...> prepend_all(path_list<P...>) n
     return {};
 }
 
-// The paths of C and of everything below it that Select accepts, in pre-order, not descending
-// below a cell that Stop accepts. Instantiated once per (type, Select, Stop), so a layer's
-// paths are shared by every net that holds it; each concatenation is over one cell's fields
-// (Clang limits a fold expression to 256 operands).
 template <class C, class Select, class Stop>
-constexpr auto make_tree() noexcept;
+constexpr auto make_paths() noexcept;
 template <class C, class Select, class Stop>
-using tree_t = decltype(make_tree<C, Select, Stop>());
-
-template <class C, class Select>
-using self_t = std::conditional_t<Select::template test<C>, path_list<std::index_sequence<>>, path_list<>>;
+using paths_t = decltype(make_paths<C, Select, Stop>());
 
 template <class C, class Select, class Stop, std::size_t... I>
-constexpr auto subtrees(std::index_sequence<I...>) noexcept {
-    return (self_t<C, Select>{} + ... + prepend_all<I>(tree_t<field_type<C, I>, Select, Stop>{}));
+constexpr auto paths_below(std::index_sequence<I...>) noexcept {
+    return (path_list<>{} + ... + prepend_all<I>(paths_t<field_type<C, I>, Select, Stop>{}));
 }
 
 template <class C, class Select, class Stop>
-constexpr auto make_tree() noexcept {
-    if constexpr (walkable_v<C> && !Stop::template test<C>)
-        return subtrees<C, Select, Stop>(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
+constexpr auto make_paths() noexcept {
+    using self = std::conditional_t<visits_v<C, Select>, path_list<std::index_sequence<>>, path_list<>>;
+    if constexpr (descends_v<C, Stop>)
+        return self{} + paths_below<C, Select, Stop>(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
     else
-        return self_t<C, Select>{};
+        return self{};
 }
 
-// The paths a walk of Root visits.
-template <class Root, class Select = fields::all, class Stop = fields::none>
-using paths_t = tree_t<Root, Select, Stop>;
+// The field at an index path, const when the cell is.
+template <class C>
+constexpr C& field_at(C& cell, std::index_sequence<>) noexcept {
+    return cell;
+}
+template <class C, std::size_t I, std::size_t... J>
+constexpr auto& field_at(C& cell, std::index_sequence<I, J...>) noexcept {
+    return field_at(boost::pfr::get<I>(cell), std::index_sequence<J...>{});
+}
 
-template <class Root, class C, class V, std::size_t... I>
-constexpr void visit(C& cell, V& visitor, std::index_sequence<I...> path) {
-    visitor(field_at(cell, path), field_path<Root, I...>{});
+// The same walk at run time, made once per (type, depth) rather than once per path: it skips a
+// field whose list is empty, so it visits exactly the list's fields, in the list's order.
+template <class Select, class Stop, std::size_t I, class C, class V, class Path>
+constexpr void walk_field(C& cell, V& visitor, const Path& path);
+
+template <class Select, class Stop, class C, class V, class Path>
+constexpr void walk(C& cell, V& visitor, const Path& path) {
+    using type = std::remove_cv_t<C>;
+    if constexpr (visits_v<type, Select>) visitor(cell, path);
+    if constexpr (descends_v<type, Stop>)
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (walk_field<Select, Stop, I>(cell, visitor, path), ...);
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<type>>{});
+}
+
+template <class Select, class Stop, std::size_t I, class C, class V, class Path>
+constexpr void walk_field(C& cell, V& visitor, const Path& path) {
+    using type = std::remove_cv_t<C>;
+    if constexpr (paths_t<field_type<type, I>, Select, Stop>::size > 0) {
+        constexpr std::string_view name = field_name<type, I>();
+        walk<Select, Stop>(boost::pfr::get<I>(cell), visitor, field_path<Path::depth + 1>(path, name));
+    }
 }
 
 }  // namespace fields_detail
 
-// Calls visitor(field&, field_path<...>) for `cell` itself (depth 0, path "") and then for every
-// field at every depth, in pre-order: a cell before its fields, fields in declaration order.
-// Select (a predicate of nn::fields) keeps only some fields, e.g. fields::parameters; a cell
-// that Stop accepts is not descended into (and still visited, if Select accepts it). The fields
-// are const when the cell is.
+// Calls visitor(field&, path) for `cell` itself (depth 0, path "") and then for every field at
+// every depth, in pre-order: a cell before its fields, fields in declaration order; `path` is a
+// field_path<depth>. Select (a predicate of nn::fields) keeps only some fields, e.g.
+// fields::parameters; a cell that Stop accepts is not descended into (and still visited, if
+// Select accepts it). The fields are const when the cell is.
 template <class Select = fields::all, class Stop = fields::none, class C, class V>
 constexpr void walk_fields(C& cell, V&& visitor) {
-    using root = std::remove_cv_t<C>;
-    [&]<class... P>(fields_detail::path_list<P...>) {
-        // in order, as a braced list (not a fold expression: a net may have more than 256 fields)
-        [[maybe_unused]] const int in_order[] = {0, (fields_detail::visit<root>(cell, visitor, P{}), 0)...};
-    }(fields_detail::paths_t<root, Select, Stop>{});
+    fields_detail::walk<Select, Stop>(cell, visitor, field_path<0>{});
 }
 
 // std::tie of the fields walk_fields<Select, Stop> visits, in the same order: a tuple of exact
-// reference types (const when the cell is), made at compile time.
+// reference types (const when the cell is), from the walk's list at compile time.
 template <class Select = fields::all, class Stop = fields::none, class C>
 constexpr auto tie_fields(C& cell) noexcept {
     return [&]<class... P>(fields_detail::path_list<P...>) {
