@@ -6233,37 +6233,340 @@ struct constant {
 // ---- end spore/nn/init.hpp ----
 // ---- begin spore/nn/cell.hpp ----
 // Cells: a model is a plain aggregate struct whose fields are layers (or other cells) and
-// whose construct(x) builds the forward expression. Boost.PFR walks the fields, so parameters
-// are found without registration: a parameter is any tensor field, at any depth.
+// whose construct(x) builds the forward expression. The walk of nn/fields.hpp finds the
+// parameters without registration: a parameter is any tensor field, at any depth.
+
+// ---- begin spore/nn/fields.hpp ----
+// The fields of a cell, and the one walk over them that every other walk is made of
+// (nn::parameters, nn::for_each_parameter, nn::init_cell, nn::for_each_buffer, the named walks
+// of nn/field_names.hpp, nn::summary, the checkpoint and ONNX writers).
+//
+// A cell is a plain aggregate struct; Boost.PFR finds its fields, without registration:
+//
+//   a field that is a tensor                -> a parameter: trained, and saved
+//   a field that is an nn::buffer           -> state: saved, never trained (nn/buffer.hpp)
+//   an aggregate class that is not a tensor -> a cell, walked in turn (walkable_v)
+//   anything else (e.g. Dropout's seed)     -> neither
+//
+// The walk is defined at compile time, as a list of index paths in pre-order (a cell before its
+// fields, fields in declaration order), one list per type; nn::parameters(cell) is std::tie over
+// that list, and a run of the walk follows the same recursion, so its code is made once per
+// type and not once per field of the whole net. Names cost nothing unless asked for: a field's
+// dotted path ("block.conv.weight") is joined from the compile-time field names only when a
+// visitor calls path.str().
+//
+// Field names: Boost 1.84 and later name fields themselves (boost::pfr::get_name). Older Boost
+// (Debian 12 has 1.81) does not, so the name is read from the signature of a function template
+// whose template argument holds the address of that field in an object that is declared but
+// never defined: GCC prints `[with auto Field = field_pointer<const X*>{((const X*)(&
+// field_name_probe_object<Net>.field_name_probe<Net>::value.Net::conv1))}]`, Clang `[Field =
+// field_pointer<...>{&field_name_probe_object.value.conv1}]`, and the member name is the
+// identifier at the end. The address is wrapped in a struct because Clang before 18 takes no
+// pointer to a subobject as a template argument. Only the names' characters reach the binary.
 
 #include <boost/pfr.hpp>
+#include <boost/version.hpp>
+
+#if BOOST_VERSION >= 108400 && defined(BOOST_PFR_CORE_NAME_ENABLED) && BOOST_PFR_CORE_NAME_ENABLED
+#define SPORE_FIELD_NAMES_FROM_PFR 1
+#else
+#define SPORE_FIELD_NAMES_FROM_PFR 0
+#if !defined(__GNUC__) && !defined(__clang__)
+#error "spore::nn::field_name needs GCC or Clang (__PRETTY_FUNCTION__), or Boost 1.84 or later"
+#endif
+#endif
 
 namespace spore::nn {
 
+// A cell: a field (or a whole net) that the walk descends into.
 template <class C>
 inline constexpr bool walkable_v = std::is_aggregate_v<C> && std::is_class_v<C> && !is_tensor_v<C>;
 
-// Calls f(tensor&) for every parameter of `cell`, depth first, in field order.
+// ---- field names -------------------------------------------------------------------------------
+
+namespace detail {
+
+#if !SPORE_FIELD_NAMES_FROM_PFR
+template <class T>
+struct field_name_probe {
+    const T value;
+};
+
+// Declared, never defined: only the addresses of its fields are used, as template arguments.
+// (Clang warns of that, for a type with internal linkage too.)
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wundefined-var-template"
+#pragma clang diagnostic ignored "-Wundefined-internal"
+#endif
+template <class T>
+extern const field_name_probe<T> field_name_probe_object;
+
+// The address of field I, in a struct: Clang before 18 takes no pointer to a subobject as a
+// template argument.
+template <class P>
+struct field_pointer {
+    P pointer;
+};
+template <class T, std::size_t I>
+consteval auto field_address() {
+    const auto* address = &std::get<I>(boost::pfr::structure_tie(field_name_probe_object<T>.value));
+    return field_pointer<decltype(address)>{address};
+}
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
+template <auto Field>
+consteval auto signature_naming() {
+    return std::string_view(__PRETTY_FUNCTION__);
+}
+
+consteval bool is_identifier_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           static_cast<unsigned char>(c) >= 0x80;  // UTF-8 identifiers
+}
+
+consteval std::string_view trailing_identifier(std::string_view signature) {
+    std::size_t end = signature.size();
+    while (end > 0 && (signature[end - 1] == ']' || signature[end - 1] == '}' || signature[end - 1] == ')' ||
+                       signature[end - 1] == ' '))
+        --end;
+    std::size_t begin = end;
+    while (begin > 0 && is_identifier_char(signature[begin - 1])) --begin;
+    return signature.substr(begin, end - begin);
+}
+
+template <class T, std::size_t I>
+struct field_name_storage {
+    static constexpr std::string_view found = trailing_identifier(signature_naming<field_address<T, I>()>());
+    static_assert(!found.empty() && !(found[0] >= '0' && found[0] <= '9'),
+                  "spore::nn::field_name: could not read the field name from the compiler's signature");
+    static constexpr auto chars = [] {
+        std::array<char, found.size() + 1> out{};
+        for (std::size_t i = 0; i < found.size(); ++i) out[i] = found[i];
+        return out;
+    }();
+};
+#endif
+
+template <class C, std::size_t I>
+struct check_field_index {
+    static_assert(std::is_aggregate_v<C> && std::is_class_v<C>,
+                  "spore::nn::field_name: the type must be an aggregate struct (a cell)");
+    static_assert(I < boost::pfr::tuple_size_v<C>, "spore::nn::field_name: the field index is out of range");
+    static constexpr bool value = true;
+};
+
+}  // namespace detail
+
+// The name of field I of aggregate T, e.g. field_name<LeNet5, 0>() == "conv1".
+template <class T, std::size_t I>
+constexpr std::string_view field_name() {
+    using type = std::remove_cv_t<T>;
+    static_assert(detail::check_field_index<type, I>::value);
+#if SPORE_FIELD_NAMES_FROM_PFR
+    return boost::pfr::get_name<I, type>();
+#else
+    constexpr auto& chars = detail::field_name_storage<type, I>::chars;
+    return std::string_view(chars.data(), chars.size() - 1);
+#endif
+}
+
+// ---- which fields ------------------------------------------------------------------------------
+
+// Predicates on (unqualified) field types, for the walk's Select and Stop arguments: a class with
+// `template <class F> static constexpr bool test`.
+namespace fields {
+struct all {
+    template <class F>
+    static constexpr bool test = true;
+};
+struct none {
+    template <class F>
+    static constexpr bool test = false;
+};
+struct parameters {
+    template <class F>
+    static constexpr bool test = is_tensor_v<F>;
+};
+struct cells {
+    template <class F>
+    static constexpr bool test = walkable_v<F>;
+};
+}  // namespace fields
+
+// ---- paths -------------------------------------------------------------------------------------
+
+// Where a visited field is: its depth below the cell the walk started from (a compile-time
+// constant), its name, and on request its dotted path. A path lives on the walk's stack, as the
+// field's name (a compile-time constant) and a pointer to the path of the cell holding it, so it
+// is valid during the visitor's call; nothing is joined unless str() is called.
+template <std::size_t Depth>
+class field_path {
+public:
+    static constexpr std::size_t depth = Depth;
+
+    constexpr field_path(const field_path<Depth - 1>& parent, std::string_view name) noexcept
+        : parent_(&parent), name_(name) {}
+
+    // e.g. "weight"
+    constexpr std::string_view name() const noexcept { return name_; }
+    // e.g. "block.conv.weight"
+    std::string str() const {
+        std::string path;
+        append_to(path);
+        return path;
+    }
+    void append_to(std::string& path) const {
+        if constexpr (Depth > 1) {
+            parent_->append_to(path);
+            path += '.';
+        }
+        path += name_;
+    }
+
+private:
+    const field_path<Depth - 1>* parent_;
+    std::string_view name_;
+};
+
+// The cell the walk started from: "".
+template <>
+class field_path<0> {
+public:
+    static constexpr std::size_t depth = 0;
+    constexpr std::string_view name() const noexcept { return {}; }
+    std::string str() const { return {}; }
+    void append_to(std::string&) const noexcept {}
+};
+
+// ---- the walk ----------------------------------------------------------------------------------
+
+namespace fields_detail {
+
+template <class C, std::size_t I>
+using field_type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
+
+// The walk of nn::walk_fields<Select, Stop> from a field of type C visits it when Select accepts
+// it, and then, when C is a cell that Stop does not accept, walks each of its fields in order.
+template <class C, class Select>
+inline constexpr bool visits_v = Select::template test<C>;
+template <class C, class Stop>
+inline constexpr bool descends_v = walkable_v<C> && !Stop::template test<C>;
+
+// That walk at compile time: the index paths of the fields it visits, in order (C itself is the
+// empty path). One list per (type, Select, Stop), shared by every net that holds the type; each
+// concatenation is over one cell's fields (Clang allows a fold expression 256 operands).
+template <class... P>
+struct path_list {
+    static constexpr std::size_t size = sizeof...(P);
+};
+
+template <class... A, class... B>
+constexpr path_list<A..., B...> operator+(path_list<A...>, path_list<B...>) noexcept {
+    return {};
+}
+
+template <std::size_t I, std::size_t... J>
+constexpr std::index_sequence<I, J...> prepend(std::index_sequence<J...>) noexcept {
+    return {};
+}
+template <std::size_t I, class... P>
+constexpr path_list<decltype(prepend<I>(P{}))...> prepend_all(path_list<P...>) noexcept {
+    return {};
+}
+
+template <class C, class Select, class Stop>
+constexpr auto make_paths() noexcept;
+template <class C, class Select, class Stop>
+using paths_t = decltype(make_paths<C, Select, Stop>());
+
+template <class C, class Select, class Stop, std::size_t... I>
+constexpr auto paths_below(std::index_sequence<I...>) noexcept {
+    return (path_list<>{} + ... + prepend_all<I>(paths_t<field_type<C, I>, Select, Stop>{}));
+}
+
+template <class C, class Select, class Stop>
+constexpr auto make_paths() noexcept {
+    using self = std::conditional_t<visits_v<C, Select>, path_list<std::index_sequence<>>, path_list<>>;
+    if constexpr (descends_v<C, Stop>)
+        return self{} + paths_below<C, Select, Stop>(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
+    else
+        return self{};
+}
+
+// The field at an index path, const when the cell is.
+template <class C>
+constexpr C& field_at(C& cell, std::index_sequence<>) noexcept {
+    return cell;
+}
+template <class C, std::size_t I, std::size_t... J>
+constexpr auto& field_at(C& cell, std::index_sequence<I, J...>) noexcept {
+    return field_at(boost::pfr::get<I>(cell), std::index_sequence<J...>{});
+}
+
+// The same walk at run time, made once per (type, depth) rather than once per path: it skips a
+// field whose list is empty, so it visits exactly the list's fields, in the list's order.
+template <class Select, class Stop, std::size_t I, class C, class V, class Path>
+constexpr void walk_field(C& cell, V& visitor, const Path& path);
+
+template <class Select, class Stop, class C, class V, class Path>
+constexpr void walk(C& cell, V& visitor, const Path& path) {
+    using type = std::remove_cv_t<C>;
+    if constexpr (visits_v<type, Select>) visitor(cell, path);
+    if constexpr (descends_v<type, Stop>)
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (walk_field<Select, Stop, I>(cell, visitor, path), ...);
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<type>>{});
+}
+
+template <class Select, class Stop, std::size_t I, class C, class V, class Path>
+constexpr void walk_field(C& cell, V& visitor, const Path& path) {
+    using type = std::remove_cv_t<C>;
+    if constexpr (paths_t<field_type<type, I>, Select, Stop>::size > 0) {
+        constexpr std::string_view name = field_name<type, I>();
+        walk<Select, Stop>(boost::pfr::get<I>(cell), visitor, field_path<Path::depth + 1>(path, name));
+    }
+}
+
+}  // namespace fields_detail
+
+// Calls visitor(field&, path) for `cell` itself (depth 0, path "") and then for every field at
+// every depth, in pre-order: a cell before its fields, fields in declaration order; `path` is a
+// field_path<depth>. Select (a predicate of nn::fields) keeps only some fields, e.g.
+// fields::parameters; a cell that Stop accepts is not descended into (and still visited, if
+// Select accepts it). The fields are const when the cell is.
+template <class Select = fields::all, class Stop = fields::none, class C, class V>
+constexpr void walk_fields(C& cell, V&& visitor) {
+    fields_detail::walk<Select, Stop>(cell, visitor, field_path<0>{});
+}
+
+// std::tie of the fields walk_fields<Select, Stop> visits, in the same order: a tuple of exact
+// reference types (const when the cell is), from the walk's list at compile time.
+template <class Select = fields::all, class Stop = fields::none, class C>
+constexpr auto tie_fields(C& cell) noexcept {
+    return [&]<class... P>(fields_detail::path_list<P...>) {
+        return std::tie(fields_detail::field_at(cell, P{})...);
+    }(fields_detail::paths_t<std::remove_cv_t<C>, Select, Stop>{});
+}
+
+}  // namespace spore::nn
+// ---- end spore/nn/fields.hpp ----
+
+namespace spore::nn {
+
+// Calls f(tensor&) for every parameter of `cell` (`cell` itself when it is a tensor), depth
+// first, in field order.
 template <class C, class F>
 void for_each_parameter(C& cell, F&& f) {
-    if constexpr (is_tensor_v<std::remove_const_t<C>>) {
-        f(cell);
-    } else if constexpr (walkable_v<std::remove_const_t<C>>) {
-        boost::pfr::for_each_field(cell, [&](auto& field) { for_each_parameter(field, f); });
-    }
+    walk_fields<fields::parameters>(cell, [&](auto& parameter, auto) { f(parameter); });
 }
 
 // A tuple of references to every parameter, in the same order.
 template <class C>
 auto parameters(C& cell) {
-    if constexpr (is_tensor_v<std::remove_const_t<C>>) {
-        return std::tie(cell);
-    } else if constexpr (walkable_v<std::remove_const_t<C>>) {
-        return std::apply([](auto&... fields) { return std::tuple_cat(parameters(fields)...); },
-                          boost::pfr::structure_tie(cell));
-    } else {
-        return std::tuple<>();
-    }
+    return tie_fields<fields::parameters>(cell);
 }
 
 template <class C>
@@ -6273,18 +6576,28 @@ std::size_t parameter_count(const C& cell) {
     return n;
 }
 
+namespace detail {
+
+// init_cell does not descend into a cell that initialises itself.
+template <class Scheme>
+struct resets_itself {
+    template <class F>
+    static constexpr bool test = requires(F& cell, random_engine& rng, const Scheme& scheme) {
+        cell.reset_parameters(rng, scheme);
+    } || requires(F& cell, random_engine& rng) { cell.reset_parameters(rng); };
+};
+
+}  // namespace detail
+
 // Initialises every layer from one seed with `scheme` (nn/init.hpp): a layer's
 // reset_parameters(rng, scheme) when it has one, else a cell's own reset_parameters(rng), else
 // the cell's fields in order.
 template <class C, class Scheme = init::pytorch_default>
 void init_cell(C& cell, random_engine& rng, const Scheme& scheme = {}) {
-    if constexpr (requires { cell.reset_parameters(rng, scheme); }) {
-        cell.reset_parameters(rng, scheme);
-    } else if constexpr (requires { cell.reset_parameters(rng); }) {
-        cell.reset_parameters(rng);
-    } else if constexpr (walkable_v<C>) {
-        boost::pfr::for_each_field(cell, [&](auto& field) { init_cell(field, rng, scheme); });
-    }
+    walk_fields<fields::all, detail::resets_itself<Scheme>>(cell, [&](auto& field, auto) {
+        if constexpr (requires { field.reset_parameters(rng, scheme); }) field.reset_parameters(rng, scheme);
+        else if constexpr (requires { field.reset_parameters(rng); }) field.reset_parameters(rng);
+    });
 }
 
 }  // namespace spore::nn
@@ -6448,18 +6761,9 @@ using spore::tanh;
 }  // namespace spore::nn
 // ---- end spore/nn/layers.hpp ----
 // ---- begin spore/nn/field_names.hpp ----
-// Field names of aggregates at compile time, and walks of a cell that pass each field's path
-// ("conv1.weight", "block.conv.bias"): the keys of checkpoints and exported graphs. No
-// registration macro: Boost.PFR finds the fields, and the names come from the compiler.
-//
-// Boost 1.84 and later name fields themselves (boost::pfr::get_name). Older Boost (Debian 12
-// has 1.81) does not, so the name is read from the signature of a function template whose
-// template argument is the address of that field in an object that is declared but never
-// defined: GCC prints `[with auto Field = (& object<T>.probe<T>::value.T::conv1)]`, Clang
-// `[Field = &object<T>.value.conv1]`, and the member name is the identifier at the end.
-// Only the name's characters reach the binary.
-
-#include <boost/version.hpp>
+// Walks of a cell that pass each field's path ("conv1.weight", "block.conv.bias"): the keys of
+// checkpoints and exported graphs. No registration macro: the walk and the compile-time field
+// names (nn::field_name) are those of nn/fields.hpp.
 
 // ---- begin spore/nn/buffer.hpp ----
 // buffer<T, Shape>: state of a cell that is not a parameter, such as BatchNorm2d's running
@@ -6503,133 +6807,29 @@ inline constexpr bool is_buffer_v = false;
 template <class T, class S>
 inline constexpr bool is_buffer_v<buffer<T, S>> = true;
 
-// Calls f(buffer&) for every buffer of `cell`, depth first, in field order.
+namespace fields {
+struct buffers {
+    template <class F>
+    static constexpr bool test = is_buffer_v<F>;
+};
+// What a checkpoint holds: parameters and buffers.
+struct state {
+    template <class F>
+    static constexpr bool test = is_tensor_v<F> || is_buffer_v<F>;
+};
+}  // namespace fields
+
+// Calls f(buffer&) for every buffer of `cell` (`cell` itself when it is a buffer), depth first,
+// in field order.
 template <class C, class F>
 void for_each_buffer(C& cell, F&& f) {
-    using plain = std::remove_const_t<C>;
-    if constexpr (is_buffer_v<plain>) {
-        f(cell);
-    } else if constexpr (std::is_aggregate_v<plain> && std::is_class_v<plain> && !is_tensor_v<plain>) {
-        boost::pfr::for_each_field(cell, [&](auto& field) { for_each_buffer(field, f); });
-    }
+    walk_fields<fields::buffers>(cell, [&](auto& buffer, auto) { f(buffer); });
 }
 
 }  // namespace spore::nn
 // ---- end spore/nn/buffer.hpp ----
 
-#if BOOST_VERSION >= 108400 && defined(BOOST_PFR_CORE_NAME_ENABLED) && BOOST_PFR_CORE_NAME_ENABLED
-#define SPORE_FIELD_NAMES_FROM_PFR 1
-#else
-#define SPORE_FIELD_NAMES_FROM_PFR 0
-#if !defined(__GNUC__) && !defined(__clang__)
-#error "spore::nn::field_name needs GCC or Clang (__PRETTY_FUNCTION__), or Boost 1.84 or later"
-#endif
-#endif
-
 namespace spore::nn {
-
-namespace detail {
-
-#if !SPORE_FIELD_NAMES_FROM_PFR
-template <class T>
-struct field_name_probe {
-    const T value;
-};
-
-// Declared, never defined: only the addresses of its fields are used, as template arguments.
-template <class T>
-extern const field_name_probe<T> field_name_probe_object;
-
-template <auto Field>
-consteval auto signature_naming() {
-    return std::string_view(__PRETTY_FUNCTION__);
-}
-
-consteval bool is_identifier_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           static_cast<unsigned char>(c) >= 0x80;  // UTF-8 identifiers
-}
-
-consteval std::string_view trailing_identifier(std::string_view signature) {
-    std::size_t end = signature.size();
-    while (end > 0 && (signature[end - 1] == ']' || signature[end - 1] == ')' || signature[end - 1] == ' ')) --end;
-    std::size_t begin = end;
-    while (begin > 0 && is_identifier_char(signature[begin - 1])) --begin;
-    return signature.substr(begin, end - begin);
-}
-
-template <class T, std::size_t I>
-struct field_name_storage {
-    static constexpr std::string_view found = trailing_identifier(
-        signature_naming<&std::get<I>(boost::pfr::structure_tie(field_name_probe_object<T>.value))>());
-    static_assert(!found.empty() && !(found[0] >= '0' && found[0] <= '9'),
-                  "spore::nn::field_name: could not read the field name from the compiler's signature");
-    static constexpr auto chars = [] {
-        std::array<char, found.size() + 1> out{};
-        for (std::size_t i = 0; i < found.size(); ++i) out[i] = found[i];
-        return out;
-    }();
-};
-#endif
-
-template <class C, std::size_t I>
-struct check_field_index {
-    static_assert(std::is_aggregate_v<C> && std::is_class_v<C>,
-                  "spore::nn::field_name: the type must be an aggregate struct (a cell)");
-    static_assert(I < boost::pfr::tuple_size_v<C>, "spore::nn::field_name: the field index is out of range");
-    static constexpr bool value = true;
-};
-
-}  // namespace detail
-
-// The name of field I of aggregate T, e.g. field_name<LeNet5, 0>() == "conv1".
-template <class T, std::size_t I>
-constexpr std::string_view field_name() {
-    using type = std::remove_cv_t<T>;
-    static_assert(detail::check_field_index<type, I>::value);
-#if SPORE_FIELD_NAMES_FROM_PFR
-    return boost::pfr::get_name<I, type>();
-#else
-    constexpr auto& chars = detail::field_name_storage<type, I>::chars;
-    return std::string_view(chars.data(), chars.size() - 1);
-#endif
-}
-
-namespace detail {
-
-inline std::string join_path(const std::string& prefix, std::string_view name) {
-    std::string path;
-    path.reserve(prefix.size() + 1 + name.size());
-    path += prefix;
-    if (!prefix.empty()) path += '.';
-    path += name;
-    return path;
-}
-
-enum class visiting;
-template <visiting What, class C, class F>
-void walk_named(C& cell, const std::string& prefix, F& f);
-
-enum class visiting { fields, parameters, state };
-
-template <visiting What, std::size_t I, class C, class F>
-void visit_named(C& cell, const std::string& prefix, F& f) {
-    auto& field = boost::pfr::get<I>(cell);
-    using field_type = std::remove_cvref_t<decltype(field)>;
-    const std::string path = join_path(prefix, field_name<std::remove_const_t<C>, I>());
-    if constexpr (What == visiting::fields || is_tensor_v<field_type>) f(path, field);
-    else if constexpr (What == visiting::state && is_buffer_v<field_type>) f(path, field.value());
-    if constexpr (walkable_v<field_type>) walk_named<What>(field, path, f);
-}
-
-template <visiting What, class C, class F>
-void walk_named(C& cell, const std::string& prefix, F& f) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (visit_named<What, I>(cell, prefix, f), ...);
-    }(std::make_index_sequence<boost::pfr::tuple_size_v<std::remove_const_t<C>>>{});
-}
-
-}  // namespace detail
 
 // Calls f(const std::string& path, field&) for every field at every depth, cells and tensors
 // alike, in pre-order (a cell before its fields), fields in declaration order.
@@ -6637,20 +6837,24 @@ template <class C, class F>
 void for_each_named_field(C& cell, F&& f) {
     static_assert(walkable_v<std::remove_const_t<C>>,
                   "spore::nn::for_each_named_field: the argument must be a cell (an aggregate struct of fields)");
-    detail::walk_named<detail::visiting::fields>(cell, std::string(), f);
+    walk_fields(cell, [&](auto& field, auto path) {
+        if constexpr (decltype(path)::depth > 0) {
+            const std::string name = path.str();
+            f(name, field);
+        }
+    });
 }
 
 // Calls f(const std::string& path, tensor&) for every parameter (every tensor field, at any
 // depth), depth first in field order: the order of nn::for_each_parameter and nn::parameters.
 template <class C, class F>
 void for_each_named_parameter(C& cell, F&& f) {
-    if constexpr (is_tensor_v<std::remove_const_t<C>>) {
-        f(std::string(), cell);
-    } else {
-        static_assert(walkable_v<std::remove_const_t<C>>,
-                      "spore::nn::for_each_named_parameter: the argument must be a cell or a tensor");
-        detail::walk_named<detail::visiting::parameters>(cell, std::string(), f);
-    }
+    static_assert(is_tensor_v<std::remove_const_t<C>> || walkable_v<std::remove_const_t<C>>,
+                  "spore::nn::for_each_named_parameter: the argument must be a cell or a tensor");
+    walk_fields<fields::parameters>(cell, [&](auto& parameter, auto path) {
+        const std::string name = path.str();
+        f(name, parameter);
+    });
 }
 
 // Calls f(const std::string& path, tensor&) for everything a checkpoint holds: every parameter
@@ -6659,7 +6863,11 @@ template <class C, class F>
 void for_each_named_state(C& cell, F&& f) {
     static_assert(walkable_v<std::remove_const_t<C>>,
                   "spore::nn::for_each_named_state: the argument must be a cell (an aggregate struct of fields)");
-    detail::walk_named<detail::visiting::state>(cell, std::string(), f);
+    walk_fields<fields::state>(cell, [&](auto& field, auto path) {
+        const std::string name = path.str();
+        if constexpr (is_buffer_v<std::remove_cvref_t<decltype(field)>>) f(name, field.value());
+        else f(name, field);
+    });
 }
 
 }  // namespace spore::nn
@@ -6781,7 +6989,7 @@ struct MSE {
 // subtree reads all of the layer's parameters. For Dense that is the `+ bias` node, for Conv2d
 // the convolution; a nested cell gets the node that ends its block. A layer without
 // parameters (a pooling or activation cell, Dropout) shows "--". Paths are the field names joined with
-// dots, from nn/field_names.hpp.
+// dots, from the walk of nn/fields.hpp.
 
 #include <typeinfo>
 
@@ -6830,11 +7038,6 @@ std::string short_type_name() {
     return short_name(typeid(T).name());
 }
 
-template <class T, std::size_t I>
-std::string field_label() {
-    return std::string(field_name<T, I>());
-}
-
 // A node of the forward graph: its shape, and the range of `leaves` its subtree read.
 struct node_record {
     const std::size_t* extents;
@@ -6861,29 +7064,22 @@ struct layer_row {
     std::vector<const void*> addresses;
 };
 
+// Every cell field at every depth, in pre-order, with the parameters below it.
 template <class C>
-std::vector<const void*> parameter_addresses(const C& cell) {
-    std::vector<const void*> out;
-    for_each_parameter(cell, [&](const auto& t) { out.push_back(t.data()); });
-    return out;
-}
-
-// Every cell field at every depth, in pre-order.
-template <class C>
-void collect_layers(const C& cell, const std::string& prefix, std::vector<layer_row>& rows) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (
-            [&] {
-                using F = std::remove_cvref_t<decltype(boost::pfr::get<I>(cell))>;
-                if constexpr (!is_tensor_v<F> && walkable_v<F>) {
-                    const auto& field = boost::pfr::get<I>(cell);
-                    const std::string path = prefix + field_label<C, I>();
-                    rows.push_back({path, short_type_name<F>(), parameter_count(field), parameter_addresses(field)});
-                    collect_layers(field, path + ".", rows);
-                }
-            }(),
-            ...);
-    }(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
+std::vector<layer_row> collect_layers(const C& cell) {
+    std::vector<layer_row> rows;
+    walk_fields<fields::cells>(cell, [&](const auto& field, auto path) {
+        if constexpr (decltype(path)::depth > 0) {
+            layer_row& row = rows.emplace_back();
+            row.path = path.str();
+            row.type = short_type_name<std::remove_cvref_t<decltype(field)>>();
+            for_each_parameter(field, [&](const auto& t) {
+                row.parameters += t.size();
+                row.addresses.push_back(t.data());
+            });
+        }
+    });
+    return rows;
 }
 
 // The table, from what the templates gathered.
@@ -6934,8 +7130,7 @@ std::string summary(const Cell& net, shape<Input...> = {}) {
     std::vector<node_record> nodes;
     std::vector<const void*> leaves;
     record_nodes(output, nodes, leaves);
-    std::vector<layer_row> rows;
-    collect_layers(net, "", rows);
+    const std::vector<layer_row> rows = collect_layers(net);
     return format_summary(short_type_name<Cell>(), shape_text<typename decltype(output)::shape_type>(),
                           shape_text<shape<Input...>>(), rows, nodes, leaves, parameter_count(net), sizeof(T));
 }
@@ -8817,15 +9012,10 @@ public:
     template <class Cell>
     void name_parameters(const Cell& cell) {
         if constexpr (nn::walkable_v<Cell>) {
-            nn::for_each_named_parameter(cell, [&](const std::string& path, const auto& tensor) {
+            // parameters and buffers (a buffer's tensor holds its data), each under its own path
+            nn::for_each_named_state(cell, [&](const std::string& path, const auto& tensor) {
                 parameter_names_.emplace(static_cast<const void*>(tensor.data()), path);
                 parameter_paths_.insert(path);
-            });
-            nn::for_each_named_field(cell, [&](const std::string& path, const auto& field) {
-                if constexpr (nn::is_buffer_v<std::remove_cvref_t<decltype(field)>>) {
-                    parameter_names_.emplace(static_cast<const void*>(field.data()), path);
-                    parameter_paths_.insert(path);
-                }
             });
         }
     }

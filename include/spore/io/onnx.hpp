@@ -136,15 +136,10 @@ public:
     template <class Cell>
     void name_parameters(const Cell& cell) {
         if constexpr (nn::walkable_v<Cell>) {
-            nn::for_each_named_parameter(cell, [&](const std::string& path, const auto& tensor) {
+            // parameters and buffers (a buffer's tensor holds its data), each under its own path
+            nn::for_each_named_state(cell, [&](const std::string& path, const auto& tensor) {
                 parameter_names_.emplace(static_cast<const void*>(tensor.data()), path);
                 parameter_paths_.insert(path);
-            });
-            nn::for_each_named_field(cell, [&](const std::string& path, const auto& field) {
-                if constexpr (nn::is_buffer_v<std::remove_cvref_t<decltype(field)>>) {
-                    parameter_names_.emplace(static_cast<const void*>(field.data()), path);
-                    parameter_paths_.insert(path);
-                }
             });
         }
     }

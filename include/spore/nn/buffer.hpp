@@ -13,9 +13,8 @@
 #include <cstddef>
 #include <type_traits>
 
-#include <boost/pfr.hpp>
-
 #include <spore/core/tensor.hpp>
+#include <spore/nn/fields.hpp>
 
 namespace spore::nn {
 
@@ -47,15 +46,23 @@ inline constexpr bool is_buffer_v = false;
 template <class T, class S>
 inline constexpr bool is_buffer_v<buffer<T, S>> = true;
 
-// Calls f(buffer&) for every buffer of `cell`, depth first, in field order.
+namespace fields {
+struct buffers {
+    template <class F>
+    static constexpr bool test = is_buffer_v<F>;
+};
+// What a checkpoint holds: parameters and buffers.
+struct state {
+    template <class F>
+    static constexpr bool test = is_tensor_v<F> || is_buffer_v<F>;
+};
+}  // namespace fields
+
+// Calls f(buffer&) for every buffer of `cell` (`cell` itself when it is a buffer), depth first,
+// in field order.
 template <class C, class F>
 void for_each_buffer(C& cell, F&& f) {
-    using plain = std::remove_const_t<C>;
-    if constexpr (is_buffer_v<plain>) {
-        f(cell);
-    } else if constexpr (std::is_aggregate_v<plain> && std::is_class_v<plain> && !is_tensor_v<plain>) {
-        boost::pfr::for_each_field(cell, [&](auto& field) { for_each_buffer(field, f); });
-    }
+    walk_fields<fields::buffers>(cell, [&](auto& buffer, auto) { f(buffer); });
 }
 
 }  // namespace spore::nn

@@ -1,45 +1,31 @@
 #pragma once
 // Cells: a model is a plain aggregate struct whose fields are layers (or other cells) and
-// whose construct(x) builds the forward expression. Boost.PFR walks the fields, so parameters
-// are found without registration: a parameter is any tensor field, at any depth.
+// whose construct(x) builds the forward expression. The walk of nn/fields.hpp finds the
+// parameters without registration: a parameter is any tensor field, at any depth.
 
 #include <cstddef>
 #include <cstdint>
 #include <tuple>
 #include <type_traits>
 
-#include <boost/pfr.hpp>
-
 #include <spore/core/random.hpp>
 #include <spore/core/tensor.hpp>
+#include <spore/nn/fields.hpp>
 #include <spore/nn/init.hpp>
 
 namespace spore::nn {
 
-template <class C>
-inline constexpr bool walkable_v = std::is_aggregate_v<C> && std::is_class_v<C> && !is_tensor_v<C>;
-
-// Calls f(tensor&) for every parameter of `cell`, depth first, in field order.
+// Calls f(tensor&) for every parameter of `cell` (`cell` itself when it is a tensor), depth
+// first, in field order.
 template <class C, class F>
 void for_each_parameter(C& cell, F&& f) {
-    if constexpr (is_tensor_v<std::remove_const_t<C>>) {
-        f(cell);
-    } else if constexpr (walkable_v<std::remove_const_t<C>>) {
-        boost::pfr::for_each_field(cell, [&](auto& field) { for_each_parameter(field, f); });
-    }
+    walk_fields<fields::parameters>(cell, [&](auto& parameter, auto) { f(parameter); });
 }
 
 // A tuple of references to every parameter, in the same order.
 template <class C>
 auto parameters(C& cell) {
-    if constexpr (is_tensor_v<std::remove_const_t<C>>) {
-        return std::tie(cell);
-    } else if constexpr (walkable_v<std::remove_const_t<C>>) {
-        return std::apply([](auto&... fields) { return std::tuple_cat(parameters(fields)...); },
-                          boost::pfr::structure_tie(cell));
-    } else {
-        return std::tuple<>();
-    }
+    return tie_fields<fields::parameters>(cell);
 }
 
 template <class C>
@@ -49,18 +35,28 @@ std::size_t parameter_count(const C& cell) {
     return n;
 }
 
+namespace detail {
+
+// init_cell does not descend into a cell that initialises itself.
+template <class Scheme>
+struct resets_itself {
+    template <class F>
+    static constexpr bool test = requires(F& cell, random_engine& rng, const Scheme& scheme) {
+        cell.reset_parameters(rng, scheme);
+    } || requires(F& cell, random_engine& rng) { cell.reset_parameters(rng); };
+};
+
+}  // namespace detail
+
 // Initialises every layer from one seed with `scheme` (nn/init.hpp): a layer's
 // reset_parameters(rng, scheme) when it has one, else a cell's own reset_parameters(rng), else
 // the cell's fields in order.
 template <class C, class Scheme = init::pytorch_default>
 void init_cell(C& cell, random_engine& rng, const Scheme& scheme = {}) {
-    if constexpr (requires { cell.reset_parameters(rng, scheme); }) {
-        cell.reset_parameters(rng, scheme);
-    } else if constexpr (requires { cell.reset_parameters(rng); }) {
-        cell.reset_parameters(rng);
-    } else if constexpr (walkable_v<C>) {
-        boost::pfr::for_each_field(cell, [&](auto& field) { init_cell(field, rng, scheme); });
-    }
+    walk_fields<fields::all, detail::resets_itself<Scheme>>(cell, [&](auto& field, auto) {
+        if constexpr (requires { field.reset_parameters(rng, scheme); }) field.reset_parameters(rng, scheme);
+        else if constexpr (requires { field.reset_parameters(rng); }) field.reset_parameters(rng);
+    });
 }
 
 }  // namespace spore::nn

@@ -8,7 +8,7 @@
 // subtree reads all of the layer's parameters. For Dense that is the `+ bias` node, for Conv2d
 // the convolution; a nested cell gets the node that ends its block. A layer without
 // parameters (a pooling or activation cell, Dropout) shows "--". Paths are the field names joined with
-// dots, from nn/field_names.hpp.
+// dots, from the walk of nn/fields.hpp.
 
 #include <algorithm>
 #include <cstddef>
@@ -20,7 +20,6 @@
 #include <vector>
 
 #include <boost/core/demangle.hpp>
-#include <boost/pfr.hpp>
 
 #include <spore/core/format.hpp>
 #include <spore/core/shape.hpp>
@@ -28,7 +27,7 @@
 #include <spore/expr/node.hpp>
 #include <spore/expr/state.hpp>
 #include <spore/nn/cell.hpp>
-#include <spore/nn/field_names.hpp>
+#include <spore/nn/fields.hpp>
 
 namespace spore::nn {
 
@@ -73,11 +72,6 @@ std::string short_type_name() {
     return short_name(typeid(T).name());
 }
 
-template <class T, std::size_t I>
-std::string field_label() {
-    return std::string(field_name<T, I>());
-}
-
 // A node of the forward graph: its shape, and the range of `leaves` its subtree read.
 struct node_record {
     const std::size_t* extents;
@@ -104,29 +98,22 @@ struct layer_row {
     std::vector<const void*> addresses;
 };
 
+// Every cell field at every depth, in pre-order, with the parameters below it.
 template <class C>
-std::vector<const void*> parameter_addresses(const C& cell) {
-    std::vector<const void*> out;
-    for_each_parameter(cell, [&](const auto& t) { out.push_back(t.data()); });
-    return out;
-}
-
-// Every cell field at every depth, in pre-order.
-template <class C>
-void collect_layers(const C& cell, const std::string& prefix, std::vector<layer_row>& rows) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (
-            [&] {
-                using F = std::remove_cvref_t<decltype(boost::pfr::get<I>(cell))>;
-                if constexpr (!is_tensor_v<F> && walkable_v<F>) {
-                    const auto& field = boost::pfr::get<I>(cell);
-                    const std::string path = prefix + field_label<C, I>();
-                    rows.push_back({path, short_type_name<F>(), parameter_count(field), parameter_addresses(field)});
-                    collect_layers(field, path + ".", rows);
-                }
-            }(),
-            ...);
-    }(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
+std::vector<layer_row> collect_layers(const C& cell) {
+    std::vector<layer_row> rows;
+    walk_fields<fields::cells>(cell, [&](const auto& field, auto path) {
+        if constexpr (decltype(path)::depth > 0) {
+            layer_row& row = rows.emplace_back();
+            row.path = path.str();
+            row.type = short_type_name<std::remove_cvref_t<decltype(field)>>();
+            for_each_parameter(field, [&](const auto& t) {
+                row.parameters += t.size();
+                row.addresses.push_back(t.data());
+            });
+        }
+    });
+    return rows;
 }
 
 // The table, from what the templates gathered.
@@ -177,8 +164,7 @@ std::string summary(const Cell& net, shape<Input...> = {}) {
     std::vector<node_record> nodes;
     std::vector<const void*> leaves;
     record_nodes(output, nodes, leaves);
-    std::vector<layer_row> rows;
-    collect_layers(net, "", rows);
+    const std::vector<layer_row> rows = collect_layers(net);
     return format_summary(short_type_name<Cell>(), shape_text<typename decltype(output)::shape_type>(),
                           shape_text<shape<Input...>>(), rows, nodes, leaves, parameter_count(net), sizeof(T));
 }
