@@ -40,6 +40,7 @@
 #include <spore/expr/program.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/layers.hpp>
+#include <spore/nn/losses.hpp>
 #include <spore/nn/summary.hpp>
 #include <spore/optim/momentum.hpp>
 #include <spore/train/callbacks.hpp>
