@@ -206,6 +206,14 @@ TEST_CASE("opencv: LeNet-5 on Fashion-MNIST test images, batch 1 and batch 100, 
     CHECK(agree == 100);
 }
 
+namespace {
+struct GlobalPoolHead {  // input [N, 3, 5, 5]
+    nn::Conv2d<3, 4, 3> conv;
+    nn::Dense<4, 2> head;
+    auto construct(auto x) const { return head(spore::global_avg_pool2d(nn::relu(conv(x)))); }
+};
+}  // namespace
+
 TEST_CASE("opencv: single-operator models at batch 1 and a larger batch") {
     models::ConvStridePad conv;
     spore::init(conv, 11);
@@ -228,6 +236,10 @@ TEST_CASE("opencv: single-operator models at batch 1 and a larger batch") {
     models::ConvBatchNormDropout bn;
     spore::init(bn, 15);
     check_model<4, 2, 6, 6>("conv-bn-dropout", bn, 6);
+
+    GlobalPoolHead pooled;
+    spore::init(pooled, 16);
+    check_model<3, 3, 5, 5>("global-avg-pool", pooled, 7);
 }
 
 namespace {
