@@ -4888,7 +4888,7 @@ void push_gradient(const E& node, S& slot, Compute&& compute) {
 // For dense gradients formed by a loop: out[i] = d(i) or out[i] += d(i), SIMD batches of d.
 template <class T, class D>
 void store_or_add(T* out, std::size_t size, bool accumulate, D&& d) {
-    expr::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
+    simd::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
         V value = d.template operator()<V>(j);
         if (accumulate) value = value + simd::load<V>(out + j);
         simd::store(out + j, value);
@@ -5194,12 +5194,10 @@ struct heavy_rule<expr::batch_norm_node<A, W, B>> {
                 const T shift = sum_dy[ch] * batch_terms, slope = sum_dy_xhat[ch] * batch_terms;
                 for (std::size_t n = 0; n < N::batch; ++n) {
                     const std::size_t offset = (n * channels + ch) * N::plane;
-                    expr::for_each_batch<T>(N::plane, [&]<class V>(std::size_t j) {
+                    store_or_add(dx + offset, N::plane, accumulate, [&]<class V>(std::size_t j) {
                         const V xhat = (simd::load<V>(x + offset + j) - simd::splat<V>(mu)) * simd::splat<V>(s);
-                        V d = simd::splat<V>(scale) *
-                              (simd::load<V>(dy + offset + j) - simd::splat<V>(shift) - xhat * simd::splat<V>(slope));
-                        if (accumulate) d = d + simd::load<V>(dx + offset + j);
-                        simd::store(dx + offset + j, d);
+                        return simd::splat<V>(scale) *
+                               (simd::load<V>(dy + offset + j) - simd::splat<V>(shift) - xhat * simd::splat<V>(slope));
                     });
                 }
             }
@@ -5274,21 +5272,16 @@ struct heavy_rule<expr::cross_entropy_node<A, Y>> {
                         if (!accumulate) std::fill_n(out, classes, T(0));
                         continue;
                     }
-                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                        V d = simd::load<V>(pr + j) * simd::splat<V>(scale);
-                        if (accumulate) d = d + simd::load<V>(out + j);
-                        simd::store(out + j, d);
-                    });
+                    store_or_add(out, classes, accumulate,
+                                 [&]<class V>(std::size_t j) { return simd::load<V>(pr + j) * simd::splat<V>(scale); });
                     out[y[r]] -= scale;
                 } else {
                     const auto* t = y + r * classes;
                     expr::accumulator<expr::reductions::sum, T> sum;
                     expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) { sum.add(simd::load<V>(t + j)); });
                     const T weight = sum.result();
-                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                        V d = simd::splat<V>(scale) * (simd::load<V>(pr + j) * simd::splat<V>(weight) - simd::load<V>(t + j));
-                        if (accumulate) d = d + simd::load<V>(out + j);
-                        simd::store(out + j, d);
+                    store_or_add(out, classes, accumulate, [&]<class V>(std::size_t j) {
+                        return simd::splat<V>(scale) * (simd::load<V>(pr + j) * simd::splat<V>(weight) - simd::load<V>(t + j));
                     });
                 }
             }
@@ -5298,11 +5291,8 @@ struct heavy_rule<expr::cross_entropy_node<A, Y>> {
                 for (std::size_t r = 0; r < rows; ++r) {
                     const T lse = state.log_sum_exp.data()[r];
                     const T* x = state.a.values + r * classes;
-                    T* out = dt + r * classes;
-                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                        V d = simd::splat<V>(scale) * (simd::splat<V>(lse) - simd::load<V>(x + j));
-                        if (accumulate) d = d + simd::load<V>(out + j);
-                        simd::store(out + j, d);
+                    store_or_add(dt + r * classes, classes, accumulate, [&]<class V>(std::size_t j) {
+                        return simd::splat<V>(scale) * (simd::splat<V>(lse) - simd::load<V>(x + j));
                     });
                 }
             });
@@ -5328,11 +5318,9 @@ struct heavy_rule<expr::dropout_node<P, A>> {
         const T* mask = state.mask.data();
         const bool masked = state.training && P != 0.0;
         push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
-            expr::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
-                V d = simd::load<V>(dy + j);
-                if (masked) d = d * simd::load<V>(mask + j);
-                if (accumulate) d = d + simd::load<V>(dx + j);
-                simd::store(dx + j, d);
+            store_or_add(dx, size, accumulate, [&]<class V>(std::size_t j) {
+                const V d = simd::load<V>(dy + j);
+                return masked ? d * simd::load<V>(mask + j) : d;
             });
         });
     }

@@ -52,7 +52,7 @@ void push_gradient(const E& node, S& slot, Compute&& compute) {
 // For dense gradients formed by a loop: out[i] = d(i) or out[i] += d(i), SIMD batches of d.
 template <class T, class D>
 void store_or_add(T* out, std::size_t size, bool accumulate, D&& d) {
-    expr::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
+    simd::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
         V value = d.template operator()<V>(j);
         if (accumulate) value = value + simd::load<V>(out + j);
         simd::store(out + j, value);

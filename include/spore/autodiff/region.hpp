@@ -11,7 +11,6 @@
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/expr/plan.hpp>
-#include <spore/expr/reshape.hpp>
 
 namespace spore::autodiff {
 

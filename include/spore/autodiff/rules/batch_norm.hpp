@@ -49,12 +49,10 @@ struct heavy_rule<expr::batch_norm_node<A, W, B>> {
                 const T shift = sum_dy[ch] * batch_terms, slope = sum_dy_xhat[ch] * batch_terms;
                 for (std::size_t n = 0; n < N::batch; ++n) {
                     const std::size_t offset = (n * channels + ch) * N::plane;
-                    expr::for_each_batch<T>(N::plane, [&]<class V>(std::size_t j) {
+                    store_or_add(dx + offset, N::plane, accumulate, [&]<class V>(std::size_t j) {
                         const V xhat = (simd::load<V>(x + offset + j) - simd::splat<V>(mu)) * simd::splat<V>(s);
-                        V d = simd::splat<V>(scale) *
-                              (simd::load<V>(dy + offset + j) - simd::splat<V>(shift) - xhat * simd::splat<V>(slope));
-                        if (accumulate) d = d + simd::load<V>(dx + offset + j);
-                        simd::store(dx + offset + j, d);
+                        return simd::splat<V>(scale) *
+                               (simd::load<V>(dy + offset + j) - simd::splat<V>(shift) - xhat * simd::splat<V>(slope));
                     });
                 }
             }

@@ -32,21 +32,16 @@ struct heavy_rule<expr::cross_entropy_node<A, Y>> {
                         if (!accumulate) std::fill_n(out, classes, T(0));
                         continue;
                     }
-                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                        V d = simd::load<V>(pr + j) * simd::splat<V>(scale);
-                        if (accumulate) d = d + simd::load<V>(out + j);
-                        simd::store(out + j, d);
-                    });
+                    store_or_add(out, classes, accumulate,
+                                 [&]<class V>(std::size_t j) { return simd::load<V>(pr + j) * simd::splat<V>(scale); });
                     out[y[r]] -= scale;
                 } else {
                     const auto* t = y + r * classes;
                     expr::accumulator<expr::reductions::sum, T> sum;
                     expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) { sum.add(simd::load<V>(t + j)); });
                     const T weight = sum.result();
-                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                        V d = simd::splat<V>(scale) * (simd::load<V>(pr + j) * simd::splat<V>(weight) - simd::load<V>(t + j));
-                        if (accumulate) d = d + simd::load<V>(out + j);
-                        simd::store(out + j, d);
+                    store_or_add(out, classes, accumulate, [&]<class V>(std::size_t j) {
+                        return simd::splat<V>(scale) * (simd::load<V>(pr + j) * simd::splat<V>(weight) - simd::load<V>(t + j));
                     });
                 }
             }
@@ -56,11 +51,8 @@ struct heavy_rule<expr::cross_entropy_node<A, Y>> {
                 for (std::size_t r = 0; r < rows; ++r) {
                     const T lse = state.log_sum_exp.data()[r];
                     const T* x = state.a.values + r * classes;
-                    T* out = dt + r * classes;
-                    expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
-                        V d = simd::splat<V>(scale) * (simd::splat<V>(lse) - simd::load<V>(x + j));
-                        if (accumulate) d = d + simd::load<V>(out + j);
-                        simd::store(out + j, d);
+                    store_or_add(dt + r * classes, classes, accumulate, [&]<class V>(std::size_t j) {
+                        return simd::splat<V>(scale) * (simd::splat<V>(lse) - simd::load<V>(x + j));
                     });
                 }
             });

@@ -19,11 +19,9 @@ struct heavy_rule<expr::dropout_node<P, A>> {
         const T* mask = state.mask.data();
         const bool masked = state.training && P != 0.0;
         push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
-            expr::for_each_batch<T>(size, [&]<class V>(std::size_t j) {
-                V d = simd::load<V>(dy + j);
-                if (masked) d = d * simd::load<V>(mask + j);
-                if (accumulate) d = d + simd::load<V>(dx + j);
-                simd::store(dx + j, d);
+            store_or_add(dx, size, accumulate, [&]<class V>(std::size_t j) {
+                const V d = simd::load<V>(dy + j);
+                return masked ? d * simd::load<V>(mask + j) : d;
             });
         });
     }
