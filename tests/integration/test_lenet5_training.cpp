@@ -2,7 +2,7 @@
 #include <filesystem>
 #include <numeric>
 
-#include "support/check.hpp"
+#include "../support/check.hpp"
 
 namespace nn = spore::nn;
 using spore::shape;

@@ -14,7 +14,7 @@
 #include <spore/nn/fields.hpp>
 #include <spore/nn/layers.hpp>
 
-#include "../examples/lenet/lenet5.hpp"
+#include "../../examples/lenet/lenet5.hpp"
 
 namespace nn = spore::nn;
 using spore::shape;

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <type_traits>
 
-#include "support/check.hpp"
-#include "support/elementwise_cases.hpp"
+#include "../support/check.hpp"
+#include "../support/elementwise_cases.hpp"
 
 using spore::shape;
 using spore::tensor;

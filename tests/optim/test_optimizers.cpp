@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "support/check.hpp"
+#include "../support/check.hpp"
 
 namespace optim = spore::optim;
 using spore::shape;

@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "support/check.hpp"
+#include "../support/check.hpp"
 
 using spore::shape;
 using spore::tensor;

@@ -4,12 +4,12 @@
 #include <new>
 #include <vector>
 
-#include "support/check.hpp"
+#include "../support/check.hpp"
 
 // Every allocation in this program is counted, to prove that a built program allocates
 // nothing per call. AddressSanitizer brings its own operator new, so under it the counting
 // (and only the counting) is left out; the release build runs it.
-#include "support/count_allocations.hpp"
+#include "../support/count_allocations.hpp"
 using spore_test::allocations;
 using spore_test::counting_allocations;
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "support/check.hpp"
+#include "../support/check.hpp"
 
 namespace nn = spore::nn;
 using spore::shape;

@@ -4,7 +4,7 @@
 #include <spore/nn.hpp>
 #include <spore/nn/summary.hpp>
 
-#include "../examples/lenet/lenet5.hpp"
+#include "../../examples/lenet/lenet5.hpp"
 
 namespace nn = spore::nn;
 using spore::shape;

@@ -21,7 +21,7 @@
 #include <spore/nn/batch_norm.hpp>
 #include <spore/nn/layers.hpp>
 
-#include "../examples/lenet/lenet5.hpp"
+#include "../../examples/lenet/lenet5.hpp"
 
 namespace fs = std::filesystem;
 namespace nn = spore::nn;

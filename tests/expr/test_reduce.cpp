@@ -1,7 +1,7 @@
 #include <cmath>
 #include <limits>
 
-#include "support/check.hpp"
+#include "../support/check.hpp"
 
 using spore::shape;
 using spore::tensor;

@@ -12,7 +12,7 @@
 // nothing after the first one: batch filling, the forward and backward program, the
 // optimiser, the progress bar and a LossMonitor. AddressSanitizer brings its own operator
 // new, so under it the counting (and only the counting) is left out.
-#include "support/count_allocations.hpp"
+#include "../support/count_allocations.hpp"
 using spore_test::allocations;
 using spore_test::counting_allocations;
 

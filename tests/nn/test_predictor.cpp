@@ -11,9 +11,9 @@
 #include <spore/spore.hpp>
 #include <spore/nn/predictor.hpp>
 
-#include "../examples/lenet/lenet5.hpp"
+#include "../../examples/lenet/lenet5.hpp"
 
-#include "support/count_allocations.hpp"
+#include "../support/count_allocations.hpp"
 using spore_test::allocations;
 using spore_test::counting_allocations;
 

@@ -16,8 +16,8 @@
 #include <spore/io/onnx.hpp>
 #include <spore/spore.hpp>
 
-#include "support/onnx_models.hpp"
-#include "support/onnx_reader.hpp"
+#include "../support/onnx_models.hpp"
+#include "../support/onnx_reader.hpp"
 
 namespace {
 

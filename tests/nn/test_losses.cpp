@@ -2,7 +2,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "support/check.hpp"
+#include "../support/check.hpp"
 
 namespace nn = spore::nn;
 using spore::shape;

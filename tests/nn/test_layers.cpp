@@ -1,7 +1,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "support/check.hpp"
+#include "../support/check.hpp"
 
 namespace nn = spore::nn;
 using spore::shape;

@@ -3,8 +3,8 @@
 #include <thread>
 #include <vector>
 
-#include "support/check.hpp"
-#include "support/count_allocations.hpp"
+#include "../support/check.hpp"
+#include "../support/count_allocations.hpp"
 
 using spore::kernels::gemm;
 using spore::kernels::transpose;

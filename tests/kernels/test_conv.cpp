@@ -3,8 +3,8 @@
 #include <cstring>
 #include <vector>
 
-#include "support/check.hpp"
-#include "support/count_allocations.hpp"
+#include "../support/check.hpp"
+#include "../support/count_allocations.hpp"
 
 using spore::shape;
 using spore::tensor;

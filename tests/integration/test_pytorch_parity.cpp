@@ -24,7 +24,7 @@
 #include <catch2/catch.hpp>
 #include <spore/spore.hpp>
 
-#include "../examples/lenet/lenet5.hpp"
+#include "../../examples/lenet/lenet5.hpp"
 
 namespace fs = std::filesystem;
 namespace nn = spore::nn;
@@ -33,7 +33,7 @@ using spore::tensor;
 
 namespace {
 
-const fs::path fixtures = fs::path(__FILE__).parent_path() / "fixtures";
+const fs::path fixtures = fs::path(__FILE__).parent_path().parent_path() / "fixtures";  // tests/fixtures
 
 std::string fixture(const char* name) { return (fixtures / name).string(); }
 

@@ -1,7 +1,7 @@
 #include <cmath>
 #include <vector>
 
-#include "support/training.hpp"
+#include "../support/training.hpp"
 
 namespace nn = spore::nn;
 using spore::shape;
