@@ -1,4 +1,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // false positive on replaced new/delete
+// Gradient programs (autodiff/gradient.hpp): value_and_grad and grad, compile_grad programs that
+// allocate nothing per call, compute a shared heavy subexpression once, see new tensor values,
+// move, bind placeholders at run time, and give zero gradients to unused tensors.
 #include <atomic>
 #include <cstdlib>
 #include <new>

@@ -5,10 +5,12 @@
 #include <vector>
 
 #include "../support/check.hpp"
+#include "../support/nets.hpp"
 
 namespace nn = spore::nn;
 using spore::shape;
 using spore::tensor;
+using spore_test::LeNet5;
 
 namespace {
 
@@ -67,22 +69,6 @@ std::vector<std::size_t> check_announcements(Program& program, bool repeatable =
     CHECK(std::vector<std::size_t>(order.begin(), order.end()) == observer.order);
     return observer.order;
 }
-
-template <class T>
-struct LeNet5 {
-    nn::Conv2d<1, 6, 5, 1, 0, T> conv1;
-    nn::Conv2d<6, 16, 5, 1, 0, T> conv2;
-    nn::Dense<16 * 5 * 5, 120, T> fc1;
-    nn::Dense<120, 84, T> fc2;
-    nn::Dense<84, 10, T> fc3;
-
-    auto construct(auto x) const {
-        auto h1 = nn::max_pool2d<2, 2>(nn::relu(conv1(x)));
-        auto h2 = nn::max_pool2d<2, 2>(nn::relu(conv2(h1)));
-        auto h3 = nn::relu(fc1(nn::flatten(h2)));
-        return fc3(nn::relu(fc2(h3)));
-    }
-};
 
 struct NormNet {  // batch norm, dropout and the fused cross-entropy: heavy nodes of their own
     nn::Conv2d<1, 4, 3> conv;

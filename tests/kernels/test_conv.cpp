@@ -1,4 +1,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // false positive on replaced new/delete
+// The convolution kernels (kernels/conv.hpp and the direct and im2col paths under it) on raw
+// arrays: forward, input, weight and bias gradients against naive loops, results independent of
+// the thread count (with the pooling kernels), weights changed in place, and no allocation.
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -6,10 +9,7 @@
 #include "../support/check.hpp"
 #include "../support/count_allocations.hpp"
 
-using spore::shape;
-using spore::tensor;
 using spore::kernels::conv2d_geometry;
-using spore_test::check_gradients;
 using spore_test::random_vector;
 
 namespace {
@@ -114,111 +114,6 @@ TEST_CASE("conv2d and pooling: the thread count changes no bit", "[kernels][conv
     CHECK(run(2) == one);
     CHECK(run(5) == one);
     spore::set_num_threads(default_threads);
-}
-
-TEST_CASE("pooling: forward against naive windows", "[expr][pool]") {
-    tensor<float, shape<2, 3, 7, 8>> x;
-    x.fill_uniform(8);
-    tensor<float, shape<2, 3, 3, 4>> m = spore::max_pool2d<2>(x), a = spore::avg_pool2d<2>(x);
-    tensor<float, shape<2, 3, 3, 3>> m3 = spore::max_pool2d<3, 2>(x);
-    for (std::size_t p = 0; p < 6; ++p)
-        for (std::size_t oh = 0; oh < 3; ++oh)
-            for (std::size_t ow = 0; ow < 4; ++ow) {
-                float top = -INFINITY, total = 0, top3 = -INFINITY;
-                for (std::size_t kh = 0; kh < 2; ++kh)
-                    for (std::size_t kw = 0; kw < 2; ++kw) {
-                        const float v = x[p * 56 + (oh * 2 + kh) * 8 + ow * 2 + kw];
-                        top = std::max(top, v);
-                        total += v;
-                    }
-                CHECK(m[p * 12 + oh * 4 + ow] == top);
-                CHECK(a[p * 12 + oh * 4 + ow] == Approx(total / 4));
-                if (ow < 3) {
-                    for (std::size_t kh = 0; kh < 3; ++kh)
-                        for (std::size_t kw = 0; kw < 3; ++kw) top3 = std::max(top3, x[p * 56 + (oh * 2 + kh) * 8 + ow * 2 + kw]);
-                    CHECK(m3[p * 9 + oh * 3 + ow] == top3);
-                }
-            }
-}
-
-TEST_CASE("conv2d and pooling: gradients against finite differences", "[autodiff][conv][pool]") {
-    tensor<double, shape<2, 2, 7, 6>> x;
-    tensor<double, shape<3, 2, 3, 3>> w;
-    tensor<double, shape<3>> b;
-    x.fill_uniform(9);
-    w.fill_uniform(10);
-    b.fill_uniform(11);
-    tensor<double, shape<2, 3, 5, 4>> wy;
-    wy.fill_uniform(12);
-    check_gradients(spore::sum(spore::conv2d(x, w, b) * wy), x, w, b);
-    tensor<double, shape<2, 3, 4, 3>> ws;
-    ws.fill_uniform(13);
-    check_gradients(spore::sum(spore::conv2d<2, 1>(x, w) * ws), x, w);
-    check_gradients(spore::sum(spore::conv2d(spore::tanh(x), w * 0.5, b + 1.0) * wy), x, w, b);
-    tensor<double, shape<2, 2, 3, 3>> wp;
-    wp.fill_uniform(14);
-    check_gradients(spore::sum(spore::max_pool2d<2>(x * x) * wp), x);
-    check_gradients(spore::sum(spore::avg_pool2d<2>(x) * wp), x);
-    tensor<double, shape<2, 2, 3, 2>> wp3;
-    wp3.fill_uniform(15);
-    check_gradients(spore::sum(spore::max_pool2d<3, 2>(x) * wp3), x);
-}
-
-TEST_CASE("a small LeNet: conv, relu, pooling, dense layers, cross-entropy", "[autodiff][conv]") {
-    tensor<double, shape<2, 1, 12, 12>> images;
-    tensor<double, shape<4, 1, 5, 5>> w1;
-    tensor<double, shape<4>> b1;
-    tensor<double, shape<4 * 4 * 4, 3>> w2;
-    tensor<double, shape<3>> b2;
-    tensor<double, shape<2, 3>> onehot{0, 1, 0, 0, 0, 1};
-    images.fill_uniform(16, 0, 1);
-    w1.fill_uniform(17, -0.5, 0.5);
-    b1.fill_uniform(18, -0.1, 0.1);
-    w2.fill_uniform(19, -0.5, 0.5);
-    b2.fill_uniform(20);
-    auto features = spore::flatten(spore::max_pool2d<2>(spore::relu(spore::conv2d(images, w1, b1))));
-    auto logits = spore::matmul(features, w2) + b2;
-    auto loss = -spore::mean(spore::sum<1>(spore::log_softmax(logits) * onehot));
-    check_gradients(loss, w1, b1, w2, b2);
-}
-
-TEST_CASE("max pooling: ties send the gradient to the first maximum in the window", "[kernels][pool]") {
-    for (std::size_t kernel : {2, 3}) {
-        const spore::kernels::pool2d_geometry g{2, 6, 6, kernel, kernel};
-        std::vector<float> x(g.planes * g.input_plane(), 1.5f), y(g.planes * g.output_plane());
-        x[7] = 2.0f;  // plane 0: the window at (0, 0) of the 2x2 pooling has one larger value at (1, 1)
-        std::vector<std::uint32_t> where(y.size());
-        spore::kernels::max_pool2d_forward(g, x.data(), y.data(), where.data());
-        for (std::size_t p = 0; p < g.planes; ++p)
-            for (std::size_t oh = 0; oh < g.out_h(); ++oh)
-                for (std::size_t ow = 0; ow < g.out_w(); ++ow) {
-                    const std::size_t o = p * g.output_plane() + oh * g.out_w() + ow;
-                    const bool larger = p == 0 && oh == 0 && ow == 0 && kernel == 2;
-                    CHECK(y[o] == (larger || (p == 0 && oh == 0 && ow == 0) ? 2.0f : 1.5f));
-                    CHECK(where[o] == (larger || (kernel == 3 && o == 0) ? 7u : (oh * kernel) * 6 + ow * kernel));
-                }
-    }
-}
-
-TEST_CASE("max pooling without indices gives the values of the indexed pass, NaN included", "[kernels][pool]") {
-    for (std::size_t size : {2, 3, 17, 28, 33})
-        for (std::size_t kernel : {2, 3}) {
-            if (kernel > size) continue;
-            const spore::kernels::pool2d_geometry g{3, size, size + 1, kernel, kernel};
-            auto x = random_vector<float>(g.planes * g.input_plane(), 9);
-            x[1] = NAN;  // in the first window, after the first element
-            x[g.input_plane() + g.width] = NAN;  // in the first window of plane 1, below the first element
-            std::vector<float> indexed(g.planes * g.output_plane()), values(indexed.size(), -1.0f);
-            std::vector<std::uint32_t> where(indexed.size());
-            spore::kernels::max_pool2d_forward(g, x.data(), indexed.data(), where.data());
-            spore::kernels::max_pool2d_forward(g, x.data(), values.data(), static_cast<std::uint32_t*>(nullptr));
-            INFO("size " << size << " kernel " << kernel);
-            for (std::size_t i = 0; i < values.size(); ++i) {
-                const float from_index = x[i / g.output_plane() * g.input_plane() + where[i]];
-                CHECK(std::memcmp(&values[i], &indexed[i], sizeof(float)) == 0);
-                CHECK(std::memcmp(&from_index, &indexed[i], sizeof(float)) == 0);
-            }
-        }
 }
 
 TEST_CASE("conv2d forward: weights changed in place give the new result, unchanged ones the same", "[kernels][conv]") {
