@@ -1,4 +1,5 @@
-// Optimisers against PyTorch: the expected parameters below were computed with
+// The optimisers (optim/: SGD, Momentum, Adam, AdamW, their states and the optimizer skeleton)
+// against PyTorch: the expected parameters below were computed with
 // tests/reference/optim_reference.py (python3-torch 1.13, float32), which runs the same five
 // steps with the same gradient formulas, and printed with 9 significant digits.
 #include <algorithm>
@@ -128,19 +129,6 @@ TEST_CASE("optimiser states: lr() and set_lr(), settings kept", "[optim]") {
     sgd.set_lr(0.5f);
     sgd.step(gradients);
     CHECK(net.a[7] == -0.5f);
-}
-
-TEST_CASE("StepLR matches torch.optim.lr_scheduler.StepLR", "[optim][schedule]") {
-    // tests/reference/optim_reference.py: StepLR(step_size=3, gamma=0.5) from lr 0.2, epochs 0..7
-    const std::array<float, 8> torch{0.2f, 0.2f, 0.2f, 0.1f, 0.1f, 0.1f, 0.05f, 0.05f};
-    const optim::StepLR schedule{.step_size = 3, .gamma = 0.5f};
-    for (int epoch = 0; epoch < 8; ++epoch) CHECK(schedule.lr_at(0.2f, epoch) == Approx(torch[epoch]).epsilon(1e-7));
-    two_parameters net;
-    auto state = optim::make_state(optim::SGD{.lr = 0.2f}, spore::nn::parameters(net));
-    schedule.apply(state, 0.2f, 6);
-    CHECK(state.lr() == Approx(0.05f));
-    CHECK_THROWS_AS(optim::StepLR{.step_size = 0}.lr_at(0.1f, 1), spore::error);
-    CHECK_THROWS_WITH(optim::StepLR{}.lr_at(0.1f, -1), Catch::Contains("epochs count from 0"));
 }
 
 TEST_CASE("optimisers train a gradient program: least squares converges", "[optim]") {
