@@ -60,7 +60,7 @@ void write_set(const temp_dir& dir, std::uint32_t train, std::uint32_t test) {
 
 }  // namespace
 
-TEST_CASE("fashion_mnist: a directory of IDX files, gzip or plain; errors name the file", "[data][dataset]") {
+TEST_CASE("fashion_mnist: a directory of IDX files, gzip or plain, errors name the file", "[data][dataset]") {
     temp_dir dir;
     write_set(dir, 7, 3);
     const auto set = data::fashion_mnist(dir.path.string(), {.pad = 1});

@@ -101,7 +101,7 @@ TEST_CASE("pgm: bad input names the file and the problem", "[data][pgm]") {
     }
 }
 
-TEST_CASE("pgm: read_pgm reads files; a missing file is an error naming it", "[data][pgm]") {
+TEST_CASE("pgm: read_pgm reads files, a missing file is an error naming it", "[data][pgm]") {
     const auto path = std::filesystem::temp_directory_path() / ("spore_test_pgm_" + std::to_string(::getpid()) + ".pgm");
     {
         std::ofstream out(path, std::ios::binary);

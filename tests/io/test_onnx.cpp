@@ -211,7 +211,7 @@ TEST_CASE("onnx: names of nested cells join field names with dots, in field orde
     CHECK(names == expected);
 }
 
-TEST_CASE("onnx: BatchNorm2d in evaluation mode with its running statistics; Dropout is the identity") {
+TEST_CASE("onnx: BatchNorm2d in evaluation mode with its running statistics, Dropout is the identity") {
     models::ConvBatchNormDropout net;
     spore::init(net, 12);
     const reader::model m = exported<shape<1, 2, 6, 6>>(net);
@@ -317,7 +317,7 @@ TEST_CASE("onnx: the other operators and their attributes") {
     }
 }
 
-TEST_CASE("onnx: a tensor read twice is one initializer; a repeated subexpression is one node") {
+TEST_CASE("onnx: a tensor read twice is one initializer, a repeated subexpression is one node") {
     Shared net;
     spore::init(net, 10);
     const reader::model m = exported<shape<2, 4>>(net);
@@ -342,7 +342,7 @@ TEST_CASE("onnx: a graph whose batch cannot be symbolic is refused, and exports 
           strings{"Transpose", "Reshape", "Conv"});
 }
 
-TEST_CASE("onnx: files are replaced whole; bad paths and names throw spore::error") {
+TEST_CASE("onnx: files are replaced whole, bad paths and names throw spore::error") {
     models::DenseChain net;
     spore::init(net, 11);
     scratch_dir dir("files");

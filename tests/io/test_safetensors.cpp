@@ -178,7 +178,7 @@ TEST_CASE("safetensors: LeNet-5 round trip is bit exact, keys are the field path
     CHECK(file.metadata == spore::io::metadata{{"format", "pt"}});
 }
 
-TEST_CASE("safetensors: double cells are F64; nested cells and scalar tensors", "[io][safetensors]") {
+TEST_CASE("safetensors: double cells are F64, nested cells and scalar tensors", "[io][safetensors]") {
     scratch_dir dir;
     SmallDouble a, b;
     a.fc.weight.fill_uniform(1);
@@ -520,7 +520,7 @@ TEST_CASE("safetensors: saving to a symbolic link replaces the file it leads to 
     CHECK(dir.entries() == std::vector<std::string>{"epoch_3", "latest.safetensors"});
 }
 
-TEST_CASE("safetensors: writing to a stream gives the file's bytes; a failing stream throws", "[io][safetensors]") {
+TEST_CASE("safetensors: writing to a stream gives the file's bytes, a failing stream throws", "[io][safetensors]") {
     scratch_dir dir;
     Small net;
     net.fc.weight.fill_uniform(1);

@@ -51,7 +51,7 @@ struct Block {  // a cell with a buffer inside, one level down
 
 }  // namespace
 
-TEST_CASE("BatchNorm2d: parameters are weight and bias; the running statistics are buffers", "[nn][batchnorm]") {
+TEST_CASE("BatchNorm2d: parameters are weight and bias, the running statistics are buffers", "[nn][batchnorm]") {
     nn::BatchNorm2d<C, double> bn;
     STATIC_REQUIRE(std::tuple_size_v<decltype(nn::parameters(bn))> == 2);
     CHECK(&std::get<0>(nn::parameters(bn)) == &bn.weight);

@@ -121,7 +121,7 @@ TEST_CASE("Dropout: gradients are the mask, against training-mode finite differe
     CHECK(dropped < x.size());
 }
 
-TEST_CASE("Dropout: one cell applied twice draws two masks; P = 0 is the identity", "[nn][dropout]") {
+TEST_CASE("Dropout: one cell applied twice draws two masks, P = 0 is the identity", "[nn][dropout]") {
     big x, probe;
     x.fill_uniform(11, 0.5, 2);
     nn::Dropout<0.5> drop;

@@ -66,7 +66,7 @@ bool all_zero(const Tensor& t) {
 }
 }  // namespace
 
-TEST_CASE("init schemes: Xavier and Kaiming bounds and spreads, normal, uniform; biases zero", "[nn][init]") {
+TEST_CASE("init schemes: Xavier and Kaiming bounds and spreads, normal, uniform, biases zero", "[nn][init]") {
     nn::Dense<400, 120> fc;  // 48,000 weights: sample spreads within 2%
     nn::Conv2d<16, 32, 3> conv;  // fan_in 144, fan_out 288
     namespace init = nn::init;

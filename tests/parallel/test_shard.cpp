@@ -50,7 +50,7 @@ TEST_CASE("shard: each global step is the single-process batch, split by rank", 
     }
 }
 
-TEST_CASE("shard: a final partial step leaves later ranks short or empty; drop_remainder skips it", "[parallel][shard]") {
+TEST_CASE("shard: a final partial step leaves later ranks short or empty, drop_remainder skips it", "[parallel][shard]") {
     const auto order = shuffled(1000, 3);  // 31 steps of 32, then 8 rows
     epoch_shard rank0(order, 16, 0, 2), rank1(order, 16, 1, 2);
     REQUIRE(rank0.steps() == 32);

@@ -90,7 +90,7 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("Model: trains a small generated set; the loss falls and the test set is learnt", "[train][model]") {
+TEST_CASE("Model: trains a small generated set, the loss falls and the test set is learnt", "[train][model]") {
     const auto train_set = stripes(123, 1), test_set = stripes(40, 2);  // 123 = 15 batches of 8 and one of 3
     Mlp net;
     spore::init(net, 3);
@@ -220,7 +220,7 @@ TEST_CASE("Model: a loss that becomes NaN stops training, naming the epoch and s
     }
 }
 
-TEST_CASE("Model: callbacks see every step and epoch; schedules set the learning rate", "[train][model]") {
+TEST_CASE("Model: callbacks see every step and epoch, schedules set the learning rate", "[train][model]") {
     const auto set = pairs({{255, 0, 0}, {0, 255, 1}, {255, 0, 1}, {0, 255, 0}, {128, 0, 0}});
     Linear net;
     spore::init(net, 1);

@@ -129,7 +129,7 @@ TEST_CASE("CsvLogger: a header and one row per epoch, flushed as it goes", "[tra
     }
 }
 
-TEST_CASE("SVG chart: two panels with axes, labels, legends and a line per series; well-formed XML", "[train][svg]") {
+TEST_CASE("SVG chart: two panels with axes, labels, legends and a line per series, well-formed XML", "[train][svg]") {
     const std::string svg = train::training_chart(three_epochs(true), "LeNet-5 <Fashion-MNIST> & co");
     INFO(svg);
     CHECK(xml_problem(svg).empty());
