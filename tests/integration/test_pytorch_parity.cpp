@@ -125,7 +125,7 @@ TEST_CASE("PyTorch parity: the file spore writes for PyTorch is current", "[io][
     const fs::path scratch = fs::temp_directory_path() / ("spore_parity_" + std::to_string(::getpid()));
     fs::create_directories(scratch);
     const std::string written = (scratch / "spore_written.safetensors").string();
-    spore::save(cell, written, {{"producer", "spore tests/test_pytorch_parity.cpp"}});
+    spore::save(cell, written, {{"producer", "spore tests/integration/test_pytorch_parity.cpp"}});
     if (std::getenv("SPORE_WRITE_FIXTURES")) {
         fs::copy_file(written, fixture("spore_written.safetensors"), fs::copy_options::overwrite_existing);
         WARN("wrote " << fixture("spore_written.safetensors") << ": check it with make_lenet_fixture.py --check");
