@@ -5,6 +5,10 @@ int main() {
     struct input;
     auto x = spore::expr::placeholder<input, float, spore::shape<4, 4>>();
     auto program = spore::compile(x * 2.0f);
-    spore::tensor<float, spore::shape<2>> wrong;
-    program.feed<input>(wrong);
+#ifdef SPORE_FAILTEST_SHOULD_FAIL
+    spore::tensor<float, spore::shape<2>> batch;
+#else
+    spore::tensor<float, spore::shape<4, 4>> batch;
+#endif
+    program.feed<input>(batch);
 }

@@ -8,5 +8,10 @@ struct Net {
 };
 int main() {
     Net net;
+#ifdef SPORE_FAILTEST_SHOULD_FAIL
     auto model = spore::Model(net, nn::SoftmaxCrossEntropy{}, spore::optim::Momentum{}, spore::batch<8>);
+#else
+    auto model = spore::Model(net, nn::SoftmaxCrossEntropy{}, spore::optim::Momentum{}, spore::batch<8>,
+                              spore::input_shape<1, 2, 2>);
+#endif
 }

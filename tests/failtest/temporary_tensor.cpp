@@ -4,6 +4,11 @@
 spore::tensor<float, spore::shape<3>> make() { return {}; }
 int main() {
     spore::tensor<float, spore::shape<3>> a;
+#ifdef SPORE_FAILTEST_SHOULD_FAIL
     auto e = a + make();
+#else
+    const auto b = make();
+    auto e = a + b;
+#endif
     (void)e;
 }

@@ -1,4 +1,5 @@
-# Reference values for tests/test_optim.cpp, computed with PyTorch (python3-torch 1.13 here):
+# Reference values for tests/optim/test_optimizers.cpp and tests/optim/test_schedule.cpp,
+# computed with PyTorch (python3-torch 1.13 here):
 #   /usr/bin/python3 tests/reference/optim_reference.py
 # Two float32 parameters, a = 0.5 sin(i + 1) (19 values) and b = 0.25 cos(i) (3 values); at
 # step k (from 0) the gradients are cos(0.37 i + 1.3 k) + 0.1 p (a) and sin(0.5 i - k) - 0.2 p

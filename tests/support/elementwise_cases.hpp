@@ -2,7 +2,7 @@
 // One entry per elementwise operation: the spore function under test, a reference formula in
 // double precision, and the inputs it is defined on. Every check of elementwise operations
 // runs over these lists: the forward pass in float and double, the gradient against central
-// differences (test_elementwise.cpp), and the exported ONNX operator run by OpenCV
+// differences (tests/expr/test_elementwise.cpp), and the exported ONNX operator run by OpenCV
 // (tests/onnx). A new operation is one entry here.
 
 #include <algorithm>
