@@ -1,20 +1,21 @@
 #pragma once
 // The one builder of spore's messages, and of any other text it makes from pieces:
-//   concat("key ", name, ": shape [", joined(extents), "], found ", 2.5)
-//   append(out, ", ", n);  // the same, added to the end of `out`
-// A piece is a string (anything that converts to std::string_view), a char, an integer (bool
-// is refused; signed and unsigned char are numbers, as with std::to_string), a floating-point
-// number (written as printf's %g), or joined(values[, separator]): the elements of a range or
-// of (pointer, count), each a piece, separated by ", " unless told otherwise.
+//   concat({"key ", name, ": shape [", joined(extents), "], found ", 2.5})
+//   append(out, {", ", n});  // the same, added to the end of `out`
+// A piece is a string (std::string, std::string_view, const char*), a char, an integer (bool is
+// refused; signed and unsigned char are numbers, as with std::to_string), a floating-point
+// number (written as printf's %g), or joined(values[, separator]): the elements of a range or of
+// (pointer, count), each a piece, separated by ", " unless told otherwise.
 //
-// A call turns its pieces into an array of small views and hands it to one function compiled
-// once and never inlined, so each message costs a call's worth of code and of build time where
-// it is written. Not `"text" + std::to_string(n)`: once inlined into a user's code, GCC 12
-// reports a false -Wrestrict for that pattern.
+// The braces make the pieces an array of small views, handed to one function compiled once and
+// never inlined: a message instantiates no template and costs a call's worth of code and of
+// build time where it is written. Not `"text" + std::to_string(n)`: once inlined into a user's
+// code, GCC 12 reports a false -Wrestrict for that pattern.
 
 #include <concepts>
 #include <cstddef>
 #include <cstdio>
+#include <initializer_list>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -29,7 +30,7 @@ struct joined_piece {
     void (*write)(std::string& out, const void* data, std::size_t index);
 };
 
-// One piece, as a view: nothing is copied or formatted until append_pieces.
+// One piece, as a view: nothing is copied or formatted until append() writes it.
 struct text_piece {
     enum class kind : unsigned char { text, character, signed_integer, unsigned_integer, floating, joined };
 
@@ -57,11 +58,10 @@ struct text_piece {
     };
 };
 
-// Compiled once per program, never inlined into a call site.
-[[gnu::noinline]] inline void append_pieces(std::string& out, const text_piece* pieces, std::size_t count) {
+// Adds the pieces to the end of `out`. Compiled once, never inlined into a call site.
+[[gnu::noinline]] inline void append(std::string& out, std::initializer_list<text_piece> pieces) {
     using kind = text_piece::kind;
-    for (std::size_t i = 0; i < count; ++i) {
-        const text_piece& p = pieces[i];
+    for (const text_piece& p : pieces) {
         switch (p.type) {
             case kind::text: out.append(p.text.data(), p.text.size()); break;
             case kind::character: out.push_back(p.character); break;
@@ -82,7 +82,7 @@ struct text_piece {
             case kind::floating: {
                 char digits[32];
                 const int n = std::snprintf(digits, sizeof digits, "%g", p.real);
-                if (n > 0) out.append(digits, static_cast<std::size_t>(n) < sizeof digits ? std::size_t(n) : sizeof digits - 1);
+                if (n > 0) out.append(digits, std::size_t(n) < sizeof digits ? std::size_t(n) : sizeof digits - 1);
                 break;
             }
             case kind::joined:
@@ -95,10 +95,16 @@ struct text_piece {
     }
 }
 
+// The pieces, one after another, as a string.
+[[gnu::noinline]] inline std::string concat(std::initializer_list<text_piece> pieces) {
+    std::string out;
+    append(out, pieces);
+    return out;
+}
+
 template <class T>
 void write_joined_element(std::string& out, const void* data, std::size_t index) {
-    const text_piece piece(static_cast<const T*>(data)[index]);
-    append_pieces(out, &piece, 1);
+    append(out, {text_piece(static_cast<const T*>(data)[index])});
 }
 
 // The elements of a range or of (data, count), separated by `separator`: "1, 2, 3".
@@ -109,22 +115,6 @@ joined_piece joined(const T* data, std::size_t count, std::string_view separator
 template <class Range>
 joined_piece joined(const Range& range, std::string_view separator = ", ") noexcept {
     return joined(std::data(range), std::size(range), separator);
-}
-
-// Adds the pieces to the end of `out`.
-template <class... P>
-void append(std::string& out, const P&... pieces) {
-    const text_piece parts[] = {text_piece(pieces)...};
-    append_pieces(out, parts, sizeof...(P));
-}
-
-// The pieces, one after another, as a string.
-template <class... P>
-std::string concat(const P&... pieces) {
-    std::string out;
-    const text_piece parts[] = {text_piece(pieces)...};
-    append_pieces(out, parts, sizeof...(P));
-    return out;
 }
 
 }  // namespace spore::detail
