@@ -171,6 +171,125 @@ private:
 // Compile-time shapes. Every extent is a template argument, except that the leading (batch)
 // extent may be `dynamic`, whose value a tensor then carries at run time.
 
+// ---- begin spore/core/text.hpp ----
+// The one builder of spore's messages, and of any other text it makes from pieces:
+//   concat({"key ", name, ": shape [", joined(extents), "], found ", 2.5})
+//   append(out, {", ", n});  // the same, added to the end of `out`
+// A piece is a string (std::string, std::string_view, const char*), a char, an integer (bool is
+// refused; signed and unsigned char are numbers, as with std::to_string), a floating-point
+// number (written as printf's %g), or joined(values[, separator]): the elements of a range or of
+// (pointer, count), each a piece, separated by ", " unless told otherwise.
+//
+// The braces make the pieces an array of small views, handed to one function compiled once and
+// never inlined: a message instantiates no template and costs a call's worth of code and of
+// build time where it is written. Not `"text" + std::to_string(n)`: once inlined into a user's
+// code, GCC 12 reports a false -Wrestrict for that pattern.
+
+#include <concepts>
+#include <cstdio>
+#include <iterator>
+#include <string_view>
+
+namespace spore::detail {
+
+// joined(...): `size` elements from `data`, each written by `write`.
+struct joined_piece {
+    const void* data;
+    std::size_t size;
+    std::string_view separator;
+    void (*write)(std::string& out, const void* data, std::size_t index);
+};
+
+// One piece, as a view: nothing is copied or formatted until append() writes it.
+struct text_piece {
+    enum class kind : unsigned char { text, character, signed_integer, unsigned_integer, floating, joined };
+
+    text_piece(std::string_view s) noexcept : type(kind::text), text(s) {}
+    text_piece(const char* s) noexcept : type(kind::text), text(s ? std::string_view(s) : std::string_view()) {}
+    text_piece(const std::string& s) noexcept : type(kind::text), text(s) {}
+    text_piece(char c) noexcept : type(kind::character), character(c) {}
+    text_piece(bool) = delete;
+    template <std::signed_integral N>
+    text_piece(N n) noexcept : type(kind::signed_integer), signed_value(n) {}
+    template <std::unsigned_integral N>
+    text_piece(N n) noexcept : type(kind::unsigned_integer), unsigned_value(n) {}
+    template <std::floating_point F>
+    text_piece(F x) noexcept : type(kind::floating), real(static_cast<double>(x)) {}
+    text_piece(const joined_piece& j) noexcept : type(kind::joined), list(j) {}
+
+    kind type;
+    union {
+        std::string_view text;
+        char character;
+        long long signed_value;
+        unsigned long long unsigned_value;
+        double real;
+        joined_piece list;
+    };
+};
+
+// Adds the pieces to the end of `out`. Compiled once, never inlined into a call site.
+[[gnu::noinline]] inline void append(std::string& out, std::initializer_list<text_piece> pieces) {
+    using kind = text_piece::kind;
+    for (const text_piece& p : pieces) {
+        switch (p.type) {
+            case kind::text: out.append(p.text.data(), p.text.size()); break;
+            case kind::character: out.push_back(p.character); break;
+            case kind::signed_integer:
+            case kind::unsigned_integer: {
+                const bool negative = p.type == kind::signed_integer && p.signed_value < 0;
+                unsigned long long n = p.type == kind::unsigned_integer ? p.unsigned_value
+                                       : negative ? 0ull - static_cast<unsigned long long>(p.signed_value)
+                                                  : static_cast<unsigned long long>(p.signed_value);
+                char digits[24];
+                char* at = digits + sizeof digits;
+                do *--at = static_cast<char>('0' + n % 10);
+                while ((n /= 10) != 0);
+                if (negative) *--at = '-';
+                out.append(at, static_cast<std::size_t>(digits + sizeof digits - at));
+                break;
+            }
+            case kind::floating: {
+                char digits[32];
+                const int n = std::snprintf(digits, sizeof digits, "%g", p.real);
+                if (n > 0) out.append(digits, std::size_t(n) < sizeof digits ? std::size_t(n) : sizeof digits - 1);
+                break;
+            }
+            case kind::joined:
+                for (std::size_t k = 0; k < p.list.size; ++k) {
+                    if (k) out.append(p.list.separator.data(), p.list.separator.size());
+                    p.list.write(out, p.list.data, k);
+                }
+                break;
+        }
+    }
+}
+
+// The pieces, one after another, as a string.
+[[gnu::noinline]] inline std::string concat(std::initializer_list<text_piece> pieces) {
+    std::string out;
+    append(out, pieces);
+    return out;
+}
+
+template <class T>
+void write_joined_element(std::string& out, const void* data, std::size_t index) {
+    append(out, {text_piece(static_cast<const T*>(data)[index])});
+}
+
+// The elements of a range or of (data, count), separated by `separator`: "1, 2, 3".
+template <class T>
+joined_piece joined(const T* data, std::size_t count, std::string_view separator = ", ") noexcept {
+    return {data, count, separator, &write_joined_element<T>};
+}
+template <class Range>
+joined_piece joined(const Range& range, std::string_view separator = ", ") noexcept {
+    return joined(std::data(range), std::size(range), separator);
+}
+
+}  // namespace spore::detail
+// ---- end spore/core/text.hpp ----
+
 namespace spore {
 
 inline constexpr std::size_t dynamic = static_cast<std::size_t>(-1);
@@ -206,12 +325,9 @@ struct shape {
     }();
 
     static std::string to_string() {
-        std::string text = "shape<";
-        for (std::size_t i = 0; i < rank; ++i) {
-            if (i) text += ", ";
-            text += extents[i] == dynamic ? std::string("dynamic") : std::to_string(extents[i]);
-        }
-        return text + ">";
+        if constexpr (has_dynamic_batch)
+            return detail::concat({"shape<dynamic", rank > 1 ? ", " : "", detail::joined(extents.data() + 1, rank - 1), ">"});
+        else return detail::concat({"shape<", detail::joined(extents), ">"});
     }
 };
 
@@ -376,8 +492,8 @@ public:
     // Row-major values, for tests and small constants.
     tensor(std::initializer_list<T> values) requires(!Shape::has_dynamic_batch) : storage_(Shape::size) {
         if (values.size() != Shape::size)
-            throw shape_error("spore::tensor: " + std::to_string(values.size()) + " initial values for " +
-                              Shape::to_string() + ", which holds " + std::to_string(Shape::size));
+            throw shape_error(detail::concat({"spore::tensor: ", values.size(), " initial values for ", Shape::to_string(),
+                                              ", which holds ", Shape::size}));
         std::copy(values.begin(), values.end(), storage_.data());
     }
     template <expression_like E>
@@ -479,11 +595,9 @@ bool allclose(const A& a, const B& b, double rtol = 1e-5, double atol = 1e-8) {
 }  // namespace spore
 // ---- end spore/core/compare.hpp ----
 // ---- begin spore/core/format.hpp ----
-// printf-style text, for error messages and reports. One out-of-line formatter keeps the many
-// messages small in code (a chain of std::string operator+ inlines a lot) and so in build time.
+// printf-style text, kept only for printf widths and precisions (nn/summary.hpp's columns, train/'s SVG); messages use detail::concat.
 
 #include <cstdarg>
-#include <cstdio>
 
 namespace spore {
 
@@ -557,32 +671,6 @@ std::ostream& operator<<(std::ostream& out, const tensor<T, S>& t) {
 
 }  // namespace spore
 // ---- end spore/core/print.hpp ----
-// ---- begin spore/core/text.hpp ----
-// Messages built from strings, characters and integers: concat("key ", name, ": ", 3). Not
-// `"text" + std::to_string(n)`: once inlined into a user's code, GCC 12 reports a false
-// -Wrestrict for that pattern.
-
-#include <string_view>
-
-namespace spore::detail {
-
-inline void append_piece(std::string& out, std::string_view piece) { out += piece; }
-inline void append_piece(std::string& out, char c) { out += c; }
-template <class N>
-    requires(std::is_integral_v<N> && !std::is_same_v<N, char> && !std::is_same_v<N, bool>)
-void append_piece(std::string& out, N n) {
-    out += std::to_string(n);
-}
-
-template <class... P>
-std::string concat(const P&... pieces) {
-    std::string out;
-    (append_piece(out, pieces), ...);
-    return out;
-}
-
-}  // namespace spore::detail
-// ---- end spore/core/text.hpp ----
 // ---- end spore/core.hpp ----
 // ---- begin spore/expr.hpp ----
 // Every header of include/spore/expr/. Generated by tools/amalgamate.py from the
@@ -1606,8 +1694,8 @@ struct batch_norm_node : node_base<typename A::value_type, typename A::shape_typ
         T* inv_std = state.inv_std.data();
         if (state.training) {
             if constexpr (count < 2) {
-                throw error("spore::nn::BatchNorm2d: training needs more than one value per channel, found " +
-                            std::to_string(count) + " (batch " + std::to_string(batch) + ")");
+                throw error(spore::detail::concat({"spore::nn::BatchNorm2d: training needs more than one value per channel, found ",
+                                                   count, " (batch ", batch, ")"}));
             } else {
                 for (std::size_t ch = 0; ch < channels; ++ch) {
                     // two passes (mean, then squared deviations) stay accurate for large planes
@@ -3494,9 +3582,8 @@ struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind
             if constexpr (integer_labels) {
                 const std::int64_t label = y[r];
                 if (label < -1 || label >= std::int64_t(classes))
-                    throw error("spore::nn::SoftmaxCrossEntropy: label " + std::to_string(label) + " in row " +
-                                std::to_string(r) + " is outside [0, " + std::to_string(classes) +
-                                "); -1 ignores a row");
+                    throw error(spore::detail::concat({"spore::nn::SoftmaxCrossEntropy: label ", label, " in row ", r,
+                                                       " is outside [0, ", classes, "); -1 ignores a row"}));
                 if (label == -1) {
                     state.log_sum_exp.data()[r] = T(0);
                     continue;
@@ -4025,10 +4112,10 @@ private:
         // the batch axis as an axis of op(A) [m, k] and op(B) [k, n]
         const int axis_a = x.batch_axis < 0 ? -1 : (ta ? 1 - x.batch_axis : x.batch_axis);
         const int axis_b = y.batch_axis < 0 ? -1 : (tb ? 1 - y.batch_axis : y.batch_axis);
-        const std::string op = bias || ta || tb ? "Gemm" : "MatMul";
+        const std::string_view op = bias || ta || tb ? "Gemm" : "MatMul";
         if ((axis_a == 1) != (axis_b == 0))
-            graph.batch_error(op + " sums over the batch axis of one operand against a fixed extent of the other");
-        if (axis_a == 0 && axis_b == 1) graph.batch_error(op + " has the batch axis in both operands");
+            graph.batch_error(spore::detail::concat({op, " sums over the batch axis of one operand against a fixed extent of the other"}));
+        if (axis_a == 0 && axis_b == 1) graph.batch_error(spore::detail::concat({op, " has the batch axis in both operands"}));
         int axis = axis_a == 0 ? 0 : (axis_b == 1 ? 1 : -1);
         std::vector<std::string> inputs{x.name, y.name};
         if (bias) {
@@ -4571,7 +4658,7 @@ struct reshape_node
         const auto x = graph.emit(a);
         const bool keeps_leading = Shape::rank >= 1 && in::rank >= 1 && Shape::extents[0] == in::extents[0];
         if (x.batch_axis >= 0 && !(x.batch_axis == 0 && keeps_leading))
-            graph.batch_error("Reshape from " + in::to_string() + " to " + Shape::to_string() + " moves the batch axis");
+            graph.batch_error(spore::detail::concat({"Reshape from ", in::to_string(), " to ", Shape::to_string(), " moves the batch axis"}));
         if (Shape::rank == 2 && in::rank >= 2 && keeps_leading)
             return {graph.node("Flatten", {x.name}, {graph.integer("axis", 1)}), x.batch_axis};
         auto target = Graph::template dims_of<Shape>();
@@ -4955,8 +5042,8 @@ public:
         for (std::size_t i = 0; i < addresses.size(); ++i) {
             for (std::size_t j = 0; j < i; ++j)
                 if (addresses[i] == addresses[j])
-                    throw error("spore::grad: the same tensor is listed twice (arguments " + std::to_string(j + 1) +
-                                " and " + std::to_string(i + 1) + ")");
+                    throw error(spore::detail::concat({"spore::grad: the same tensor is listed twice (arguments ", j + 1,
+                                                       " and ", i + 1, ")"}));
             p.gradient_targets.push_back({addresses[i], &storage_->grad_sinks[i]});
         }
         expr::plan(expression_, storage_->state, p);
@@ -5632,7 +5719,7 @@ public:
 #else
         file_ = gzopen(path.c_str(), "rb");
 #endif
-        if (!file_) throw data_error(path + ": cannot open the file");
+        if (!file_) throw data_error(spore::detail::concat({path, ": cannot open the file"}));
     }
     ~byte_reader() {
 #if defined(SPORE_NO_ZLIB)
@@ -5652,18 +5739,18 @@ public:
 #if defined(SPORE_NO_ZLIB)
             const std::size_t got = std::fread(bytes + done, 1, count - done, file_);
             if (got == 0) {
-                if (std::ferror(file_)) throw data_error(path_ + ": read error");
+                if (std::ferror(file_)) throw data_error(spore::detail::concat({path_, ": read error"}));
                 break;
             }
             if (done == 0 && got >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
-                throw data_error(path_ + ": a gzip file, and spore was built without zlib (SPORE_NO_ZLIB)");
+                throw data_error(spore::detail::concat({path_, ": a gzip file, and spore was built without zlib (SPORE_NO_ZLIB)"}));
 #else
             const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(count - done, 1u << 30));
             const int got = gzread(file_, bytes + done, chunk);
             if (got < 0) {
                 int code = 0;
                 const char* message = gzerror(file_, &code);
-                throw data_error(path_ + ": corrupt data (" + std::string(message ? message : "zlib error") + ")");
+                throw data_error(spore::detail::concat({path_, ": corrupt data (", message ? message : "zlib error", ")"}));
             }
             if (got == 0) break;
 #endif
@@ -5686,35 +5773,32 @@ private:
 inline idx_array read_idx(const std::string& path) {
     detail::byte_reader in(path);
     unsigned char magic[4];
-    if (in.read(magic, 4) != 4) throw data_error(path + ": truncated: no IDX header (4 bytes expected)");
+    if (in.read(magic, 4) != 4) throw data_error(spore::detail::concat({path, ": truncated: no IDX header (4 bytes expected)"}));
     if (magic[0] != 0 || magic[1] != 0)
-        throw data_error(path + ": not an IDX file (the magic number must start with two zero bytes, found " +
-                         std::to_string(magic[0]) + " " + std::to_string(magic[1]) + ")");
+        throw data_error(spore::detail::concat({path, ": not an IDX file (the magic number must start with two zero bytes, found ",
+                                                magic[0], " ", magic[1], ")"}));
     if (magic[2] != 0x08)
-        throw data_error(path + ": IDX element type " + std::to_string(magic[2]) +
-                         " is not supported (only 8, unsigned bytes)");
+        throw data_error(spore::detail::concat({path, ": IDX element type ", magic[2], " is not supported (only 8, unsigned bytes)"}));
     const std::size_t rank = magic[3];
-    if (rank == 0) throw data_error(path + ": IDX rank 0");
+    if (rank == 0) throw data_error(spore::detail::concat({path, ": IDX rank 0"}));
     idx_array array;
     std::size_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) {
         unsigned char b[4];
         if (in.read(b, 4) != 4)
-            throw data_error(path + ": truncated header: " + std::to_string(rank) + " extents expected, found " +
-                             std::to_string(i));
+            throw data_error(spore::detail::concat({path, ": truncated header: ", rank, " extents expected, found ", i}));
         const std::uint32_t extent = std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
-        if (extent == 0) throw data_error(path + ": extent " + std::to_string(i) + " is 0");
+        if (extent == 0) throw data_error(spore::detail::concat({path, ": extent ", i, " is 0"}));
         array.extents.push_back(extent);
         count *= extent;
-        if (count > (std::size_t(1) << 34)) throw data_error(path + ": the header describes more than 16 GiB");
+        if (count > (std::size_t(1) << 34)) throw data_error(spore::detail::concat({path, ": the header describes more than 16 GiB"}));
     }
     array.values.resize(count);
     const std::size_t got = in.read(array.values.data(), count);
     if (got != count)
-        throw data_error(path + ": truncated: " + std::to_string(count) + " data bytes expected, found " +
-                         std::to_string(got));
+        throw data_error(spore::detail::concat({path, ": truncated: ", count, " data bytes expected, found ", got}));
     unsigned char extra;
-    if (in.read(&extra, 1) != 0) throw data_error(path + ": more data than the header describes");
+    if (in.read(&extra, 1) != 0) throw data_error(spore::detail::concat({path, ": more data than the header describes"}));
     return array;
 }
 
@@ -5730,18 +5814,17 @@ inline labelled_images read_idx_images(const std::string& images_path, const std
     idx_array images = read_idx(images_path);
     idx_array labels = read_idx(labels_path);
     if (images.extents.size() != 3)
-        throw data_error(images_path + ": images must have 3 extents [count, rows, cols], found " +
-                         std::to_string(images.extents.size()));
+        throw data_error(spore::detail::concat({images_path, ": images must have 3 extents [count, rows, cols], found ",
+                                                images.extents.size()}));
     if (labels.extents.size() != 1)
-        throw data_error(labels_path + ": labels must have 1 extent [count], found " +
-                         std::to_string(labels.extents.size()));
+        throw data_error(spore::detail::concat({labels_path, ": labels must have 1 extent [count], found ", labels.extents.size()}));
     if (images.extents[0] != labels.extents[0])
-        throw data_error(images_path + " holds " + std::to_string(images.extents[0]) + " images but " + labels_path +
-                         " holds " + std::to_string(labels.extents[0]) + " labels");
+        throw data_error(spore::detail::concat({images_path, " holds ", images.extents[0], " images but ", labels_path, " holds ",
+                                                labels.extents[0], " labels"}));
     for (std::size_t i = 0; i < labels.values.size(); ++i)
         if (labels.values[i] >= classes)
-            throw data_error(labels_path + ": label " + std::to_string(labels.values[i]) + " of item " +
-                             std::to_string(i) + " is not below " + std::to_string(classes));
+            throw data_error(spore::detail::concat({labels_path, ": label ", labels.values[i], " of item ", i, " is not below ",
+                                                    classes}));
     labelled_images out;
     out.count = images.extents[0];
     out.rows = images.extents[1];
@@ -5799,18 +5882,18 @@ public:
         const char* name = source_.c_str();
         if (!(options_.normalise.stddev > 0.0f) || !std::isfinite(options_.normalise.stddev) ||
             !std::isfinite(options_.normalise.mean))
-            throw error(format("%s: normalisation needs a finite mean and a positive stddev, found mean %g, stddev %g",
-                               name, double(options_.normalise.mean), double(options_.normalise.stddev)));
+            throw error(spore::detail::concat({name, ": normalisation needs a finite mean and a positive stddev, found mean ",
+                                               options_.normalise.mean, ", stddev ", options_.normalise.stddev}));
         const std::size_t pixels = images_.count * images_.rows * images_.cols;
         if (images_.pixels.size() != pixels)
-            throw data_error(format("%s: %zu images of %zux%zu need %zu pixels, found %zu", name, images_.count,
-                                    images_.rows, images_.cols, pixels, images_.pixels.size()));
+            throw data_error(spore::detail::concat({name, ": ", images_.count, " images of ", images_.rows, 'x', images_.cols,
+                                                    " need ", pixels, " pixels, found ", images_.pixels.size()}));
         if (images_.labels.size() != images_.count)
-            throw data_error(format("%s: %zu images but %zu labels", name, images_.count, images_.labels.size()));
+            throw data_error(spore::detail::concat({name, ": ", images_.count, " images but ", images_.labels.size(), " labels"}));
         for (std::size_t i = 0; i < images_.labels.size(); ++i)
             if (images_.labels[i] >= classes_)
-                throw data_error(format("%s: label %d of item %zu is not below the class count %zu", name,
-                                        int(images_.labels[i]), i, classes_));
+                throw data_error(spore::detail::concat({name, ": label ", images_.labels[i], " of item ", i,
+                                                        " is not below the class count ", classes_}));
         for (std::size_t v = 0; v < 256; ++v)
             values_[v] = (float(v) / 255.0f - options_.normalise.mean) / options_.normalise.stddev;
     }
@@ -5856,11 +5939,11 @@ public:
         constexpr std::size_t batch = S::extents[0];
         check_geometry<S>("fill_batch");
         if (items.size() > batch || labels.size() != batch)
-            throw error(format("%s: fill_batch: %zu items and %zu labels for a batch of %zu", source_.c_str(),
-                               items.size(), labels.size(), batch));
+            throw error(spore::detail::concat({source_, ": fill_batch: ", items.size(), " items and ", labels.size(),
+                                               " labels for a batch of ", batch}));
         float* out = images.data();
         for (std::size_t i = 0; i < items.size(); ++i) {
-            if (items[i] >= size()) throw error(format("%s: item %zu of a set of %zu", source_.c_str(), items[i], size()));
+            if (items[i] >= size()) throw error(spore::detail::concat({source_, ": item ", items[i], " of a set of ", size()}));
             write_image(items[i], out + i * image_size());
             labels[i] = label(items[i]);
         }
@@ -5876,9 +5959,9 @@ public:
     }
     void check_geometry(const char* who, std::size_t channels_, std::size_t rows_, std::size_t cols_) const {
         if (channels_ != channels() || rows_ != rows() || cols_ != cols())
-            throw error(format("%s: %s: the batch holds images of %zux%zux%zu, the set has %zux%zux%zu (%zux%zu padded by %zu)",
-                               source_.c_str(), who, channels_, rows_, cols_, channels(), rows(), cols(), images_.rows,
-                               images_.cols, options_.pad));
+            throw error(spore::detail::concat({source_, ": ", who, ": the batch holds images of ", channels_, 'x', rows_, 'x', cols_,
+                                               ", the set has ", channels(), 'x', rows(), 'x', cols(), " (", images_.rows, 'x',
+                                               images_.cols, " padded by ", options_.pad, ")"}));
     }
 
 private:
@@ -5915,13 +5998,13 @@ inline bool readable(const std::string& path) {
 }
 // `name` with .gz if that file exists, else the plain file.
 inline std::string idx_file(const std::string& dir, const std::string& name) {
-    const std::string base = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-    const std::string packed = base + name + ".gz", plain = base + name;
+    const char* const slash = dir.empty() || dir.back() == '/' ? "" : "/";
+    const std::string packed = spore::detail::concat({dir, slash, name, ".gz"}), plain = spore::detail::concat({dir, slash, name});
     if (readable(packed)) return packed;
     if (readable(plain)) return plain;
-    throw data_error(packed + ": cannot open the file (nor " + plain +
-                     "); on Debian, apt-get install dataset-fashion-mnist puts Fashion-MNIST in "
-                     "/usr/share/datasets/fashion-mnist");
+    throw data_error(spore::detail::concat({packed, ": cannot open the file (nor ", plain,
+                                            "); on Debian, apt-get install dataset-fashion-mnist puts Fashion-MNIST in "
+                                            "/usr/share/datasets/fashion-mnist"}));
 }
 inline image_set idx_image_set(const std::string& dir, const std::string& images, const std::string& labels,
                                const image_options& options) {
@@ -5979,26 +6062,26 @@ public:
         image.height = header_number("the height");
         const std::size_t maxval = header_number("maxval");
         if (image.width == 0 || image.height == 0)
-            fail(concat("the image is ", image.width, "x", image.height, ", it must not be empty"));
+            fail(concat({"the image is ", image.width, "x", image.height, ", it must not be empty"}));
         if (image.width > max_side || image.height > max_side || image.width * image.height > max_samples)
-            fail(concat("the image is ", image.width, "x", image.height, ", larger than spore reads (at most ", max_side,
-                        " pixels a side and ", max_samples, " in all)"));
-        if (maxval == 0 || maxval > 65535) fail(concat("maxval is ", maxval, ", it must be 1 to 65535"));
+            fail(concat({"the image is ", image.width, "x", image.height, ", larger than spore reads (at most ", max_side,
+                         " pixels a side and ", max_samples, " in all)"}));
+        if (maxval == 0 || maxval > 65535) fail(concat({"maxval is ", maxval, ", it must be 1 to 65535"}));
         image.maxval = static_cast<unsigned>(maxval);
         image.samples.resize(image.width * image.height);
         if (kind == '5') binary_raster(image);
         else ascii_raster(image);
         while (at_ < s_.size() && is_space(s_[at_])) ++at_;
         if (at_ < s_.size())
-            fail(concat(s_.size() - at_, " bytes of unexpected data after the image, at byte ", at_,
-                        " (spore reads one image per file)"));
+            fail(concat({s_.size() - at_, " bytes of unexpected data after the image, at byte ", at_,
+                         " (spore reads one image per file)"}));
         return image;
     }
 
 private:
     static constexpr std::size_t max_side = 1 << 16, max_samples = std::size_t(1) << 28;
 
-    [[noreturn]] void fail(const std::string& problem) const { throw data_error(concat(name_, ": ", problem)); }
+    [[noreturn]] void fail(const std::string& problem) const { throw data_error(concat({name_, ": ", problem})); }
 
     static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
     static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -6016,22 +6099,22 @@ private:
                 break;
             }
         }
-        if (at_ == start) fail(concat("expected whitespace before ", what, ", found ", describe()));
+        if (at_ == start) fail(concat({"expected whitespace before ", what, ", found ", describe()}));
     }
 
     std::string describe() const {
         if (at_ >= s_.size()) return "the end of the file";
         const unsigned char c = static_cast<unsigned char>(s_[at_]);
-        if (c >= 0x20 && c < 0x7f) return concat('\'', static_cast<char>(c), "' at byte ", at_);
-        return concat("byte ", unsigned(c), " at byte ", at_);
+        if (c >= 0x20 && c < 0x7f) return concat({'\'', static_cast<char>(c), "' at byte ", at_});
+        return concat({"byte ", unsigned(c), " at byte ", at_});
     }
 
     std::size_t number(const char* what) {
-        if (at_ >= s_.size() || !is_digit(s_[at_])) fail(concat("expected ", what, " (a decimal number), found ", describe()));
+        if (at_ >= s_.size() || !is_digit(s_[at_])) fail(concat({"expected ", what, " (a decimal number), found ", describe()}));
         std::size_t n = 0;
         while (at_ < s_.size() && is_digit(s_[at_])) {
             n = n * 10 + static_cast<std::size_t>(s_[at_] - '0');
-            if (n > (std::size_t(1) << 32)) fail(concat(what, " is too large"));
+            if (n > (std::size_t(1) << 32)) fail(concat({what, " is too large"}));
             ++at_;
         }
         return n;
@@ -6041,24 +6124,24 @@ private:
         skip_header_space(what);
         const std::size_t n = number(what);
         if (at_ < s_.size() && !is_space(s_[at_]) && s_[at_] != '#')
-            fail(concat("expected whitespace after ", what, ", found ", describe()));
+            fail(concat({"expected whitespace after ", what, ", found ", describe()}));
         return n;
     }
 
     void check_sample(std::size_t value, std::size_t index, unsigned maxval) const {
         if (value > maxval)
-            fail(concat("sample ", index, " is ", value, ", above maxval ", maxval));
+            fail(concat({"sample ", index, " is ", value, ", above maxval ", maxval}));
     }
 
     void binary_raster(gray_image& image) {
         if (at_ >= s_.size()) fail("truncated: no raster after the header");
-        if (!is_space(s_[at_])) fail(concat("expected one whitespace byte after maxval, found ", describe()));
+        if (!is_space(s_[at_])) fail(concat({"expected one whitespace byte after maxval, found ", describe()}));
         ++at_;  // exactly one: the raster may start with a byte that looks like whitespace
         const std::size_t bytes_per_sample = image.maxval < 256 ? 1 : 2;
         const std::size_t needed = image.samples.size() * bytes_per_sample;
         if (s_.size() - at_ < needed)
-            fail(concat("truncated: the raster of ", image.width, "x", image.height, " needs ", needed, " bytes, found ",
-                        s_.size() - at_));
+            fail(concat({"truncated: the raster of ", image.width, "x", image.height, " needs ", needed, " bytes, found ",
+                         s_.size() - at_}));
         for (std::size_t i = 0; i < image.samples.size(); ++i) {
             std::size_t value = static_cast<unsigned char>(s_[at_]);
             if (bytes_per_sample == 2) value = value << 8 | static_cast<unsigned char>(s_[at_ + 1]);  // big-endian
@@ -6073,8 +6156,8 @@ private:
             const std::size_t before = at_;
             while (at_ < s_.size() && is_space(s_[at_])) ++at_;
             if (at_ >= s_.size())
-                fail(concat("truncated: ", image.samples.size(), " samples expected, found ", i));
-            if (at_ == before) fail(concat("expected whitespace between samples, found ", describe()));
+                fail(concat({"truncated: ", image.samples.size(), " samples expected, found ", i}));
+            if (at_ == before) fail(concat({"expected whitespace between samples, found ", describe()}));
             const std::size_t value = number("a sample");
             check_sample(value, i, image.maxval);
             image.samples[i] = static_cast<std::uint16_t>(value);
@@ -6099,15 +6182,15 @@ inline gray_image parse_pgm(std::string_view bytes, const std::string& name = "P
 
 inline gray_image read_pgm(const std::string& path) {
     std::unique_ptr<std::FILE, detail::pgm_file_closer> in(std::fopen(path.c_str(), "rb"));
-    if (!in) throw data_error(spore::detail::concat(path, ": cannot open the file"));
+    if (!in) throw data_error(spore::detail::concat({path, ": cannot open the file"}));
     std::string bytes;
     char chunk[1 << 16];
     for (;;) {
         const std::size_t got = std::fread(chunk, 1, sizeof chunk, in.get());
         bytes.append(chunk, got);
-        if (bytes.size() > (std::size_t(1) << 30)) throw data_error(spore::detail::concat(path, ": larger than 1 GiB, not a PGM spore reads"));
+        if (bytes.size() > (std::size_t(1) << 30)) throw data_error(spore::detail::concat({path, ": larger than 1 GiB, not a PGM spore reads"}));
         if (got < sizeof chunk) {
-            if (std::ferror(in.get())) throw data_error(spore::detail::concat(path, ": read error"));
+            if (std::ferror(in.get())) throw data_error(spore::detail::concat({path, ": read error"}));
             break;
         }
     }
@@ -6144,8 +6227,8 @@ struct shard {
 // most one item.
 inline std::pair<std::size_t, std::size_t> shard_bounds(std::size_t n, shard s) {
     if (s.count == 0 || s.rank >= s.count)
-        throw error("spore::data::shard: rank " + std::to_string(s.rank) + " of " + std::to_string(s.count) +
-                    " processes (the rank must be below the count)");
+        throw error(spore::detail::concat({"spore::data::shard: rank ", s.rank, " of ", s.count,
+                                           " processes (the rank must be below the count)"}));
     return {n * s.rank / s.count, n * (s.rank + 1) / s.count};
 }
 
@@ -7172,9 +7255,7 @@ namespace summary_detail {
 struct input_tag;
 
 inline std::string shape_text(const std::size_t* extents, std::size_t rank) {
-    std::string text = "[";
-    for (std::size_t i = 0; i < rank; ++i) text += (i ? ", " : "") + std::to_string(extents[i]);
-    return text + "]";
+    return spore::detail::concat({'[', spore::detail::joined(extents, rank), ']'});
 }
 template <class S>
 std::string shape_text() {
@@ -7182,7 +7263,8 @@ std::string shape_text() {
 }
 
 inline std::string thousands(std::size_t n) {
-    std::string digits = std::to_string(n), out;
+    const std::string digits = spore::detail::concat({n});
+    std::string out;
     for (std::size_t i = 0; i < digits.size(); ++i) {
         if (i && (digits.size() - i) % 3 == 0) out += ',';
         out += digits[i];
@@ -7281,8 +7363,8 @@ inline std::string format_summary(const std::string& top, const std::string& out
     append_format(text, "%s\n%-*s %-*s Param #\n%s\n%-*s %-*s --\n", rule.c_str(), nw, "Layer (type)", sw, "Output shape",
                   rule.c_str(), nw, top.c_str(), sw, output_shape.c_str());
     for (std::size_t i = 0; i < rows.size(); ++i)
-        append_format(text, "%-*s %-*s %s\n", nw, (rows[i].path + " (" + rows[i].type + ")").c_str(), sw, shapes[i].c_str(),
-                      thousands(rows[i].parameters).c_str());
+        append_format(text, "%-*s %-*s %s\n", nw, spore::detail::concat({rows[i].path, " (", rows[i].type, ")"}).c_str(), sw,
+                      shapes[i].c_str(), thousands(rows[i].parameters).c_str());
     append_format(text, "%s\nTotal params: %s\nTrainable params: %s\nInput shape: %s\nParameter size: %.2f MB\n%s\n",
                   rule.c_str(), thousands(total).c_str(), thousands(total).c_str(), input_shape.c_str(),
                   double(total * element_size) / 1e6, rule.c_str());
@@ -7339,8 +7421,6 @@ std::string summary(const Cell& net, shape<Input...> = {}) {
 //
 // optim::make_state(MyRule{...}, nn::parameters(net)) (or optim::optimizer) then gives its
 // optimiser: step(gradients), lr(), set_lr(), settings(), steps(), and the state for checkpoints.
-
-#include <concepts>
 
 namespace spore::optim {
 
@@ -7461,10 +7541,8 @@ private:
     static std::size_t index_of(std::string_view name) {
         for (std::size_t k = 0; k < states_per_parameter; ++k)
             if (Rule::state_names[k] == name) return k;
-        std::string known;
-        for (std::size_t k = 0; k < states_per_parameter; ++k) known += (k ? ", " : "") + std::string(Rule::state_names[k]);
-        throw error("spore::optim::optimizer::state: no state named '" + std::string(name) + "' (this optimiser has " +
-                    (known.empty() ? std::string("none") : known) + ")");
+        throw error(spore::detail::concat({"spore::optim::optimizer::state: no state named '", name, "' (this optimiser has ",
+                                           spore::detail::joined(Rule::state_names), states_per_parameter ? "" : "none", ")"}));
     }
 
     template <class Self, class F>
@@ -7609,8 +7687,8 @@ struct StepLR {
 
     float lr_at(float base_lr, int epoch) const {
         if (step_size <= 0)
-            throw error("spore::optim::StepLR: step_size must be positive, found " + std::to_string(step_size));
-        if (epoch < 0) throw error("spore::optim::StepLR: epochs count from 0, found " + std::to_string(epoch));
+            throw error(spore::detail::concat({"spore::optim::StepLR: step_size must be positive, found ", step_size}));
+        if (epoch < 0) throw error(spore::detail::concat({"spore::optim::StepLR: epochs count from 0, found ", epoch}));
         return float(double(base_lr) * std::pow(double(gamma), double(epoch / step_size)));
     }
     // Sets the rate of an optimiser state for `epoch`.
@@ -7717,14 +7795,14 @@ public:
         while (size > 0) {
             const ::ssize_t n = ::write(fd_, bytes, size);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) fail_system([&] { return "writing " + temporary_ + " failed"; });
-            if (n == 0) fail("writing " + temporary_ + " failed (no progress)");
+            if (n < 0) fail_system([&] { return spore::detail::concat({"writing ", temporary_, " failed"}); });
+            if (n == 0) fail(spore::detail::concat({"writing ", temporary_, " failed (no progress)"}));
             bytes += n;
             size -= static_cast<std::size_t>(n);
         }
 #else
         out_.write(bytes, static_cast<std::streamsize>(size));
-        if (!out_) fail("writing " + temporary_ + " failed");
+        if (!out_) fail(spore::detail::concat({"writing ", temporary_, " failed"}));
 #endif
     }
     void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
@@ -7733,20 +7811,20 @@ public:
     void commit() {
         check_open("commit");
 #if SPORE_ATOMIC_FILE_POSIX
-        if (::fsync(fd_) != 0) fail_system([&] { return "flushing " + temporary_ + " to disk failed"; });
+        if (::fsync(fd_) != 0) fail_system([&] { return spore::detail::concat({"flushing ", temporary_, " to disk failed"}); });
         open_ = false;
-        if (::close(fd_) != 0) fail_system([&] { return "closing " + temporary_ + " failed"; });
+        if (::close(fd_) != 0) fail_system([&] { return spore::detail::concat({"closing ", temporary_, " failed"}); });
         if (::rename(temporary_.c_str(), target_.c_str()) != 0)
-            fail_system([&] { return "cannot replace the file: cannot rename " + temporary_ + " to " + target_; });
+            fail_system([&] { return spore::detail::concat({"cannot replace the file: cannot rename ", temporary_, " to ", target_}); });
         committed_ = true;
         sync_directory();
 #else
         open_ = false;
         out_.close();
-        if (!out_) fail("closing " + temporary_ + " failed");
+        if (!out_) fail(spore::detail::concat({"closing ", temporary_, " failed"}));
         std::error_code ec;
         std::filesystem::rename(temporary_, target_, ec);
-        if (ec) fail("cannot replace the file: cannot rename " + temporary_ + " to " + target_ + " (" + ec.message() + ")");
+        if (ec) fail(spore::detail::concat({"cannot replace the file: cannot rename ", temporary_, " to ", target_, " (", ec.message(), ")"}));
         committed_ = true;
 #endif
     }
@@ -7758,7 +7836,7 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& problem) const {
-        const std::string message = what_ + ": " + path_ + ": " + problem;
+        const std::string message = spore::detail::concat({what_, ": ", path_, ": ", problem});
         if (raise_) raise_(message);
         throw error(message);
     }
@@ -7767,10 +7845,10 @@ private:
     template <class Problem>
     [[noreturn]] void fail_system(const Problem& problem) const {
         const std::string reason = system_message();
-        fail(problem() + " (" + reason + ")");
+        fail(spore::detail::concat({problem(), " (", reason, ")"}));
     }
     void check_open(const char* action) const {
-        if (!open_) fail(std::string("cannot ") + action + " the file: it was already committed");
+        if (!open_) fail(spore::detail::concat({"cannot ", action, " the file: it was already committed"}));
     }
 
     // Where a chain of symbolic links from path_ ends (a dangling link's end is created, as
@@ -7782,7 +7860,7 @@ private:
             std::error_code ec;
             if (!fs::is_symlink(fs::symlink_status(at, ec)) || ec) return at.string();
             const fs::path next = fs::read_symlink(at, ec);
-            if (ec) fail("cannot read the symbolic link " + at.string() + " (" + ec.message() + ")");
+            if (ec) fail(spore::detail::concat({"cannot read the symbolic link ", at.string(), " (", ec.message(), ")"}));
             at = next.is_absolute() ? next : at.parent_path() / next;
         }
         fail("too many levels of symbolic links");
@@ -7791,9 +7869,9 @@ private:
     void create_temporary() {
         static std::atomic<unsigned> counter{0};
         const std::filesystem::path target(target_);
-        const std::string prefix = "." + target.filename().string() + ".tmp-" + process_tag() + "-";
+        const std::string prefix = spore::detail::concat({'.', target.filename().string(), ".tmp-", process_tag(), '-'});
         for (int attempt = 0; attempt < 100; ++attempt) {
-            temporary_ = (target.parent_path() / (prefix + std::to_string(counter.fetch_add(1)))).string();
+            temporary_ = (target.parent_path() / spore::detail::concat({prefix, counter.fetch_add(1)})).string();
 #if SPORE_ATOMIC_FILE_POSIX
             fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
             if (fd_ >= 0) break;
@@ -7807,16 +7885,16 @@ private:
 #endif
         }
 #if SPORE_ATOMIC_FILE_POSIX
-        if (fd_ < 0) fail_system([&] { return "cannot create the temporary file " + temporary_; });
+        if (fd_ < 0) fail_system([&] { return spore::detail::concat({"cannot create the temporary file ", temporary_}); });
 #else
-        if (!out_.is_open() && errno != 0) fail_system([&] { return "cannot create the temporary file " + temporary_; });
-        if (!out_.is_open()) fail("cannot create the temporary file " + temporary_);
+        if (!out_.is_open() && errno != 0) fail_system([&] { return spore::detail::concat({"cannot create the temporary file ", temporary_}); });
+        if (!out_.is_open()) fail(spore::detail::concat({"cannot create the temporary file ", temporary_}));
 #endif
         open_ = true;
     }
 
 #if SPORE_ATOMIC_FILE_POSIX
-    static std::string process_tag() { return std::to_string(::getpid()); }
+    static std::string process_tag() { return spore::detail::concat({::getpid()}); }
     void close_temporary() { ::close(fd_); }
     void remove_temporary() { ::unlink(temporary_.c_str()); }
     // Makes the rename itself durable; a failure here leaves a complete file in place, so it
@@ -7832,7 +7910,7 @@ private:
     }
 #else
     static std::string process_tag() {
-        static const std::string tag = std::to_string(std::random_device{}());
+        static const std::string tag = spore::detail::concat({std::random_device{}()});
         return tag;
     }
     void close_temporary() { out_.close(); }
@@ -7875,7 +7953,7 @@ namespace spore {
 
 struct json_error : error {
     json_error(std::size_t at, const std::string& problem)
-        : error(detail::concat("at byte ", at, ": ", problem)), offset(at) {}
+        : error(detail::concat({"at byte ", at, ": ", problem})), offset(at) {}
     std::size_t offset;
 };
 
@@ -7935,7 +8013,7 @@ public:
         skip_space();
         value v = parse_value(0);
         skip_space();
-        if (at_ < s_.size()) fail(concat("unexpected ", describe(at_), " after the JSON value"));
+        if (at_ < s_.size()) fail(concat({"unexpected ", describe(at_), " after the JSON value"}));
         return v;
     }
 
@@ -7947,9 +8025,9 @@ private:
     std::string describe(std::size_t i) const {
         if (i >= s_.size()) return "end of the text";
         const unsigned char c = static_cast<unsigned char>(s_[i]);
-        if (c >= 0x20 && c < 0x7f) return concat('\'', static_cast<char>(c), '\'');
+        if (c >= 0x20 && c < 0x7f) return concat({'\'', static_cast<char>(c), '\''});
         static const char* hex = "0123456789abcdef";
-        return concat("byte 0x", hex[c >> 4], hex[c & 15]);
+        return concat({"byte 0x", hex[c >> 4], hex[c & 15]});
     }
 
     void skip_space() {
@@ -7957,7 +8035,7 @@ private:
     }
 
     void expect(char c, const char* what) {
-        if (at_ >= s_.size() || s_[at_] != c) fail(concat("expected ", what, ", found ", describe(at_)));
+        if (at_ >= s_.size() || s_[at_] != c) fail(concat({"expected ", what, ", found ", describe(at_)}));
         ++at_;
     }
 
@@ -7965,7 +8043,7 @@ private:
         if (at_ >= s_.size()) fail("expected a value, found the end of the text");
         const char c = s_[at_];
         if (c == '{' || c == '[') {
-            if (depth >= max_depth) fail(concat("nesting deeper than ", max_depth));
+            if (depth >= max_depth) fail(concat({"nesting deeper than ", max_depth}));
             return c == '{' ? parse_object(depth + 1) : parse_array(depth + 1);
         }
         value v;
@@ -7983,7 +8061,7 @@ private:
         } else if (literal("null")) {
             v.type = kind::null;
         } else {
-            fail(concat("expected a value, found ", describe(at_)));
+            fail(concat({"expected a value, found ", describe(at_)}));
         }
         return v;
     }
@@ -8005,7 +8083,7 @@ private:
         }
         for (;;) {
             skip_space();
-            if (at_ >= s_.size() || s_[at_] != '"') fail(concat("expected a key (a string), found ", describe(at_)));
+            if (at_ >= s_.size() || s_[at_] != '"') fail(concat({"expected a key (a string), found ", describe(at_)}));
             const std::size_t key_at = at_;
             std::string key = parse_string();
             skip_space();
@@ -8037,7 +8115,7 @@ private:
         for (std::size_t i = 1; i < order.size(); ++i)
             if (v.keys[order[i]] == v.keys[order[i - 1]]) {
                 at_ = key_offsets_[first + order[i]];
-                fail(concat("duplicate key \"", v.keys[order[i]], '"'));
+                fail(concat({"duplicate key \"", v.keys[order[i]], '"'}));
             }
         key_offsets_.resize(first);
     }
@@ -8070,7 +8148,7 @@ private:
     std::string parse_number() {
         const std::size_t begin = at_;
         if (s_[at_] == '-') ++at_;
-        if (!digit_at(at_)) fail(concat("expected a digit in a number, found ", describe(at_)));
+        if (!digit_at(at_)) fail(concat({"expected a digit in a number, found ", describe(at_)}));
         if (s_[at_] == '0') {
             ++at_;
             if (digit_at(at_)) fail("a number with a leading zero");
@@ -8079,13 +8157,13 @@ private:
         }
         if (at_ < s_.size() && s_[at_] == '.') {
             ++at_;
-            if (!digit_at(at_)) fail(concat("expected a digit after the decimal point, found ", describe(at_)));
+            if (!digit_at(at_)) fail(concat({"expected a digit after the decimal point, found ", describe(at_)}));
             while (digit_at(at_)) ++at_;
         }
         if (at_ < s_.size() && (s_[at_] == 'e' || s_[at_] == 'E')) {
             ++at_;
             if (at_ < s_.size() && (s_[at_] == '+' || s_[at_] == '-')) ++at_;
-            if (!digit_at(at_)) fail(concat("expected a digit in the exponent, found ", describe(at_)));
+            if (!digit_at(at_)) fail(concat({"expected a digit in the exponent, found ", describe(at_)}));
             while (digit_at(at_)) ++at_;
         }
         return std::string(s_.substr(begin, at_ - begin));
@@ -8100,7 +8178,7 @@ private:
             if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
             else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
             else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-            else fail(concat("a \\u escape needs four hex digits, found ", describe(at_)));
+            else fail(concat({"a \\u escape needs four hex digits, found ", describe(at_)}));
             code = code * 16 + d;
         }
         return code;
@@ -8153,10 +8231,10 @@ private:
                 ++at_;
                 return out;
             }
-            if (c < 0x20) fail(concat("an unescaped control character (", describe(at_), ") in a string"));
+            if (c < 0x20) fail(concat({"an unescaped control character (", describe(at_), ") in a string"}));
             if (c >= 0x80) {
                 const std::size_t length = utf8_sequence(at_);
-                if (length == 0) fail(concat("invalid UTF-8 (", describe(at_), ") in a string"));
+                if (length == 0) fail(concat({"invalid UTF-8 (", describe(at_), ") in a string"}));
                 out.append(s_.substr(at_, length));
                 at_ += length;
                 continue;
@@ -8191,7 +8269,7 @@ private:
                     append_utf8(out, code);
                     break;
                 }
-                default: --at_; fail(concat("an unknown escape \\", describe(at_)));
+                default: --at_; fail(concat({"an unknown escape \\", describe(at_)}));
             }
         }
     }
@@ -8227,7 +8305,8 @@ inline std::string quote(std::string_view text) {
                 }
         }
     }
-    return out + "\"";
+    out += '"';
+    return out;
 }
 
 }  // namespace io::json
@@ -8673,8 +8752,8 @@ public:
 
     explicit graph_builder(const onnx_options& options) : options_(options) {
         if (options.input_name.empty() || options.output_name.empty() || options.input_name == options.output_name)
-            throw error("spore::io::export_onnx: the input and output names must be non-empty and different (found '" +
-                        options.input_name + "' and '" + options.output_name + "')");
+            throw error(spore::detail::concat({"spore::io::export_onnx: the input and output names must be non-empty and different (found '",
+                                               options.input_name, "' and '", options.output_name, "')"}));
         used_.insert(options.input_name);
         used_.insert(options.output_name);
     }
@@ -8797,13 +8876,8 @@ public:
 
     // The symbolic batch axis: which operations keep it, and the error when one cannot.
     [[noreturn]] static void batch_error(std::string_view what) {
-        throw error("spore::io::export_onnx: cannot keep the batch axis symbolic: " + std::string(what) +
-                    "; export with onnx_options{.symbolic_batch = false} for a graph of fixed batch size");
-    }
-    static std::string extents_text(const std::vector<std::int64_t>& extents) {
-        std::string text = "[";
-        for (std::size_t i = 0; i < extents.size(); ++i) text += (i ? ", " : "") + std::to_string(extents[i]);
-        return text + "]";
+        throw error(spore::detail::concat({"spore::io::export_onnx: cannot keep the batch axis symbolic: ", what,
+                                           "; export with onnx_options{.symbolic_batch = false} for a graph of fixed batch size"}));
     }
     // Numpy broadcasting aligns on the right; the batch axis survives when every operand that
     // does not carry it has extent 1 there.
@@ -8814,7 +8888,7 @@ public:
             if (o.batch_axis < 0) continue;
             const int at = o.batch_axis + static_cast<int>(out.size() - o.extents.size());
             if (axis >= 0 && axis != at)
-                batch_error(std::string(op) + " aligns the batch axes of its operands at different positions");
+                batch_error(spore::detail::concat({op, " aligns the batch axes of its operands at different positions"}));
             axis = at;
         }
         if (axis < 0) return -1;
@@ -8822,17 +8896,17 @@ public:
             if (o.batch_axis >= 0) continue;
             const int offset = static_cast<int>(out.size() - o.extents.size());
             if (axis >= offset && o.extents[axis - offset] != 1)
-                batch_error(std::string(op) + " combines the batch axis with a fixed extent " +
-                            std::to_string(o.extents[axis - offset]) + " (operand of shape " + extents_text(o.extents) + ")");
+                batch_error(spore::detail::concat({op, " combines the batch axis with a fixed extent ", o.extents[axis - offset],
+                                                   " (operand of shape [", spore::detail::joined(o.extents), "])"}));
         }
         return axis;
     }
     static void require_unbatched(std::string_view op, std::string_view operand, const value& v) {
-        if (v.batch_axis >= 0) batch_error(std::string(op) + ": its " + std::string(operand) + " depends on the batch");
+        if (v.batch_axis >= 0) batch_error(spore::detail::concat({op, ": its ", operand, " depends on the batch"}));
     }
     static void require_leading_batch(std::string_view op, const value& v) {
         if (v.batch_axis > 0)
-            batch_error(std::string(op) + " reads the batch as axis " + std::to_string(v.batch_axis) + ", not axis 0");
+            batch_error(spore::detail::concat({op, " reads the batch as axis ", v.batch_axis, ", not axis 0"}));
     }
 
     // A tensor the node holds by pointer (BatchNorm2d's running statistics), read at export.
@@ -8855,7 +8929,7 @@ private:
     std::string unique(const std::string& base) {
         std::string name = base;
         for (std::size_t k = 1; used_.contains(name) || parameter_paths_.contains(name); ++k)
-            name = base + "_" + std::to_string(k);
+            name = spore::detail::concat({base, '_', k});
         used_.insert(name);
         return name;
     }
@@ -8864,7 +8938,7 @@ private:
         for (const std::string& in : inputs) {
             if (!parameter_paths_.contains(in)) continue;
             const std::size_t dot = in.rfind('.');
-            return unique((dot == std::string::npos ? in : in.substr(0, dot)) + "/" + std::string(op_type));
+            return unique(spore::detail::concat({std::string_view(in).substr(0, dot), '/', op_type}));
         }
         return unique(std::string(op_type));
     }
@@ -8993,8 +9067,7 @@ std::string onnx_model_bytes(const Cell& net, const onnx_options& options = {}) 
     onnx::model model;
     model.ir_version = onnx_ir_version;
     model.producer_name = "spore";
-    model.producer_version = std::to_string(SPORE_VERSION_MAJOR) + "." + std::to_string(SPORE_VERSION_MINOR) + "." +
-                             std::to_string(SPORE_VERSION_PATCH);
+    model.producer_version = spore::detail::concat({SPORE_VERSION_MAJOR, '.', SPORE_VERSION_MINOR, '.', SPORE_VERSION_PATCH});
     model.main_graph = builder.take_graph();
     model.opset_import.push_back({"", onnx_opset_version});
     return model.serialize();
@@ -9096,18 +9169,16 @@ struct safetensors_file {
 
 namespace safetensors_detail {
 
+using spore::detail::append;
 using spore::detail::concat;
+using spore::detail::joined;
 
-inline std::string shape_text(const std::vector<std::uint64_t>& shape) {
-    std::string text = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) text += concat(i ? ", " : "", shape[i]);
-    return text + "]";
-}
+inline std::string shape_text(const std::vector<std::uint64_t>& shape) { return concat({'[', joined(shape), ']'}); }
 
 inline std::string quote_key(std::string_view key) { return json::quote(key); }
 
 [[noreturn]] inline void fail(const std::string& path, const std::string& problem) {
-    throw checkpoint_error(concat(path, ": ", problem));
+    throw checkpoint_error(concat({path, ": ", problem}));
 }
 
 inline std::string system_message() { return std::strerror(errno); }
@@ -9157,21 +9228,20 @@ inline std::string make_header(const std::vector<tensor_slot>& slots, const io::
         const auto& [key, val] = extra[i];
         for (std::size_t j = 0; j < i; ++j)
             if (extra[j].first == key)
-                throw checkpoint_error(concat("spore::save: the metadata key ", quote_key(key), " is given twice"));
+                throw checkpoint_error(concat({"spore::save: the metadata key ", quote_key(key), " is given twice"}));
         if (key == "format") meta[0].second = val;
         else meta.emplace_back(key, val);
     }
     std::string header = "{\"__metadata__\":{";
     for (std::size_t i = 0; i < meta.size(); ++i)
-        header += concat(i ? "," : "", json::quote(meta[i].first), ":", json::quote(meta[i].second));
+        append(header, {i ? "," : "", json::quote(meta[i].first), ":", json::quote(meta[i].second)});
     header += "}";
     std::uint64_t offset = 0;
     for (const auto& slot : slots) {
         if (slot.name == "__metadata__") throw checkpoint_error("spore::save: a tensor may not be named __metadata__");
         const std::uint64_t bytes = slot.count * slot.element_size;
-        header += concat(",", json::quote(slot.name), ":{\"dtype\":\"", slot.dtype, "\",\"shape\":[");
-        for (std::size_t i = 0; i < slot.shape.size(); ++i) header += concat(i ? "," : "", slot.shape[i]);
-        header += concat("],\"data_offsets\":[", offset, ",", offset + bytes, "]}");
+        append(header, {",", json::quote(slot.name), ":{\"dtype\":\"", slot.dtype, "\",\"shape\":[", joined(slot.shape, ","),
+               "],\"data_offsets\":[", offset, ",", offset + bytes, "]}"});
         offset += bytes;
     }
     header += "}";
@@ -9179,7 +9249,7 @@ inline std::string make_header(const std::vector<tensor_slot>& slots, const io::
     try {
         json::parse(header);
     } catch (const json_error& e) {
-        throw checkpoint_error(concat("spore::save: the header would not be valid JSON (", e.what(), ")"));
+        throw checkpoint_error(concat({"spore::save: the header would not be valid JSON (", e.what(), ")"}));
     }
     header.append((8 - header.size() % 8) % 8, ' ');
     return header;
@@ -9210,50 +9280,50 @@ void write_safetensors_bytes(const std::vector<tensor_slot>& slots, const io::me
 // Checks one header entry against the format and appends it to `file`.
 inline void read_entry(safetensors_file& file, const std::string& name, const json::value& v) {
     const std::string& path = file.path;
-    const std::string key = concat("key ", quote_key(name));
+    const std::string key = concat({"key ", quote_key(name)});
     if (v.type != json::kind::object)
-        fail(path, concat(key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(v.type)));
+        fail(path, concat({key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(v.type)}));
     for (const auto& field : v.keys)
         if (field != "dtype" && field != "shape" && field != "data_offsets")
-            fail(path, concat(key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"));
+            fail(path, concat({key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"}));
     safetensors_entry entry;
     entry.name = name;
 
     const json::value* dtype = v.find("dtype");
-    if (!dtype) fail(path, concat(key, ": no dtype"));
+    if (!dtype) fail(path, concat({key, ": no dtype"}));
     if (dtype->type != json::kind::string)
-        fail(path, concat(key, ": dtype: expected a string, found ", json::kind_name(dtype->type)));
-    if (dtype_size(dtype->text) == 0) fail(path, concat(key, ": unknown dtype ", quote_key(dtype->text)));
+        fail(path, concat({key, ": dtype: expected a string, found ", json::kind_name(dtype->type)}));
+    if (dtype_size(dtype->text) == 0) fail(path, concat({key, ": unknown dtype ", quote_key(dtype->text)}));
     entry.dtype = dtype->text;
 
     const json::value* shape = v.find("shape");
-    if (!shape) fail(path, concat(key, ": no shape"));
+    if (!shape) fail(path, concat({key, ": no shape"}));
     if (shape->type != json::kind::array)
-        fail(path, concat(key, ": shape: expected an array of integers, found ", json::kind_name(shape->type)));
+        fail(path, concat({key, ": shape: expected an array of integers, found ", json::kind_name(shape->type)}));
     std::uint64_t elements = 1;
     bool overflow = false;
     for (const auto& extent : shape->items) {
         std::uint64_t n;
         if (!extent.to_u64(n))
-            fail(path, concat(key, ": shape: expected non-negative integers, found ",
-                           extent.type == json::kind::number ? extent.text : std::string(json::kind_name(extent.type))));
+            fail(path, concat({key, ": shape: expected non-negative integers, found ",
+                           extent.type == json::kind::number ? extent.text : std::string(json::kind_name(extent.type))}));
         entry.shape.push_back(n);
         if (n != 0 && elements > UINT64_MAX / n) overflow = true;
         else elements *= n;
     }
     const std::uint64_t size = dtype_size(entry.dtype);
-    if (overflow || elements > UINT64_MAX / size) fail(path, concat(key, ": shape ", shape_text(entry.shape), " is too large"));
+    if (overflow || elements > UINT64_MAX / size) fail(path, concat({key, ": shape ", shape_text(entry.shape), " is too large"}));
 
     const json::value* offsets = v.find("data_offsets");
-    if (!offsets) fail(path, concat(key, ": no data_offsets"));
+    if (!offsets) fail(path, concat({key, ": no data_offsets"}));
     if (offsets->type != json::kind::array || offsets->items.size() != 2 || !offsets->items[0].to_u64(entry.begin) ||
         !offsets->items[1].to_u64(entry.end))
-        fail(path, concat(key, ": data_offsets: expected [begin, end], two non-negative integers"));
+        fail(path, concat({key, ": data_offsets: expected [begin, end], two non-negative integers"}));
     if (entry.end < entry.begin)
-        fail(path, concat(key, ": data_offsets [", entry.begin, ", ", entry.end, "] end before they begin"));
+        fail(path, concat({key, ": data_offsets [", entry.begin, ", ", entry.end, "] end before they begin"}));
     if (entry.end - entry.begin != elements * size)
-        fail(path, concat(key, ": data_offsets [", entry.begin, ", ", entry.end, "] hold ", entry.end - entry.begin,
-                       " bytes, but shape ", shape_text(entry.shape), " of ", entry.dtype, " needs ", elements * size));
+        fail(path, concat({key, ": data_offsets [", entry.begin, ", ", entry.end, "] hold ", entry.end - entry.begin,
+                       " bytes, but shape ", shape_text(entry.shape), " of ", entry.dtype, " needs ", elements * size}));
     file.tensors.push_back(std::move(entry));
 }
 
@@ -9265,26 +9335,26 @@ inline void check_coverage(const safetensors_file& file, std::uint64_t data_size
         return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
     });
     auto range = [](const safetensors_entry* e) {
-        return concat("[", e->begin, ", ", e->end, "]");
+        return concat({"[", e->begin, ", ", e->end, "]"});
     };
     std::uint64_t covered = 0;
     const safetensors_entry* last = nullptr;
     for (const auto* e : order) {
         if (e->end > data_size)
-            fail(file.path, concat("key ", quote_key(e->name), ": data_offsets ", range(e), " run past the end of the data (",
-                                data_size, " bytes after the header)"));
+            fail(file.path, concat({"key ", quote_key(e->name), ": data_offsets ", range(e), " run past the end of the data (",
+                                data_size, " bytes after the header)"}));
         if (e->begin < covered)
-            fail(file.path, concat("key ", quote_key(e->name), ": data_offsets ", range(e), " overlap those of ",
-                                quote_key(last->name), " ", range(last)));
+            fail(file.path, concat({"key ", quote_key(e->name), ": data_offsets ", range(e), " overlap those of ",
+                                quote_key(last->name), " ", range(last)}));
         if (e->begin > covered)
-            fail(file.path, concat("bytes ", covered, " to ", e->begin, " of the data belong to no tensor (a hole before ",
-                                quote_key(e->name), ")"));
+            fail(file.path, concat({"bytes ", covered, " to ", e->begin, " of the data belong to no tensor (a hole before ",
+                                quote_key(e->name), ")"}));
         covered = e->end;
         last = e;
     }
     if (covered < data_size)
-        fail(file.path, concat("bytes ", covered, " to ", data_size,
-                            " of the data belong to no tensor (the file is longer than its tensors)"));
+        fail(file.path, concat({"bytes ", covered, " to ", data_size,
+                            " of the data belong to no tensor (the file is longer than its tensors)"}));
 }
 
 struct file_closer {
@@ -9299,34 +9369,34 @@ inline safetensors_file read_safetensors(const std::string& path) {
     file.path = path;
     std::error_code ec;
     const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
-    if (ec) safetensors_detail::fail(path, spore::detail::concat("cannot read the file (", ec.message(), ")"));
+    if (ec) safetensors_detail::fail(path, spore::detail::concat({"cannot read the file (", ec.message(), ")"}));
     std::unique_ptr<std::FILE, safetensors_detail::file_closer> in(std::fopen(path.c_str(), "rb"));
-    if (!in) safetensors_detail::fail(path, spore::detail::concat("cannot open the file (", safetensors_detail::system_message(), ")"));
+    if (!in) safetensors_detail::fail(path, spore::detail::concat({"cannot open the file (", safetensors_detail::system_message(), ")"}));
 
     if (file_size < 8)
-        safetensors_detail::fail(path, spore::detail::concat("truncated: the file has ", file_size,
-                               " bytes, and a safetensors file starts with an 8-byte header length"));
+        safetensors_detail::fail(path, spore::detail::concat({"truncated: the file has ", file_size,
+                               " bytes, and a safetensors file starts with an 8-byte header length"}));
     unsigned char length_bytes[8];
     if (std::fread(length_bytes, 1, 8, in.get()) != 8) safetensors_detail::fail(path, "truncated: cannot read the header length");
     std::uint64_t header_length = 0;
     for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
     if (header_length > safetensors_max_header)
-        safetensors_detail::fail(path, spore::detail::concat("the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
-                               " bytes"));
+        safetensors_detail::fail(path, spore::detail::concat({"the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
+                               " bytes"}));
     if (header_length > file_size - 8)
-        safetensors_detail::fail(path, spore::detail::concat("truncated: the header length ", header_length, " runs past the end of the file (",
-                               file_size - 8, " bytes follow the length)"));
+        safetensors_detail::fail(path, spore::detail::concat({"truncated: the header length ", header_length, " runs past the end of the file (",
+                               file_size - 8, " bytes follow the length)"}));
 
     std::string header(header_length, '\0');
     if (std::fread(header.data(), 1, header.size(), in.get()) != header.size())
-        safetensors_detail::fail(path, spore::detail::concat("truncated: cannot read the ", header_length, "-byte header"));
+        safetensors_detail::fail(path, spore::detail::concat({"truncated: cannot read the ", header_length, "-byte header"}));
     if (header.empty() || header[0] != '{')
         safetensors_detail::fail(path, "malformed header: it must be a JSON object starting with '{'");
     json::value root;
     try {
         root = json::parse(header);
     } catch (const json_error& e) {
-        safetensors_detail::fail(path, spore::detail::concat("malformed header JSON ", e.what()));
+        safetensors_detail::fail(path, spore::detail::concat({"malformed header JSON ", e.what()}));
     }
 
     for (std::size_t i = 0; i < root.keys.size(); ++i) {
@@ -9336,11 +9406,11 @@ inline safetensors_file read_safetensors(const std::string& path) {
             continue;
         }
         if (v.type != json::kind::object)
-            safetensors_detail::fail(path, spore::detail::concat("__metadata__: expected an object of strings, found ", json::kind_name(v.type)));
+            safetensors_detail::fail(path, spore::detail::concat({"__metadata__: expected an object of strings, found ", json::kind_name(v.type)}));
         for (std::size_t k = 0; k < v.keys.size(); ++k) {
             if (v.items[k].type != json::kind::string)
-                safetensors_detail::fail(path, spore::detail::concat("__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
-                                       json::kind_name(v.items[k].type)));
+                safetensors_detail::fail(path, spore::detail::concat({"__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
+                                       json::kind_name(v.items[k].type)}));
             file.metadata.emplace_back(v.keys[k], v.items[k].text);
         }
     }
@@ -9357,15 +9427,15 @@ inline safetensors_file read_safetensors(const std::string& path) {
 template <class T, class S>
 void copy_tensor(const safetensors_file& file, std::string_view name, tensor<T, S>& out) {
     const safetensors_entry* entry = file.find(name);
-    if (!entry) safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), " is missing"));
+    if (!entry) safetensors_detail::fail(file.path, spore::detail::concat({"key ", safetensors_detail::quote_key(name), " is missing"}));
     std::vector<std::uint64_t> shape(out.rank);
     for (std::size_t axis = 0; axis < out.rank; ++axis) shape[axis] = out.extent(axis);
     if (entry->dtype != dtype_name<T>())
-        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected dtype ", dtype_name<T>(), ", found ",
-                                    entry->dtype));
+        safetensors_detail::fail(file.path, spore::detail::concat({"key ", safetensors_detail::quote_key(name), ": expected dtype ", dtype_name<T>(), ", found ",
+                                    entry->dtype}));
     if (entry->shape != shape)
-        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected shape ", safetensors_detail::shape_text(shape),
-                                    ", found ", safetensors_detail::shape_text(entry->shape)));
+        safetensors_detail::fail(file.path, spore::detail::concat({"key ", safetensors_detail::quote_key(name), ": expected shape ", safetensors_detail::shape_text(shape),
+                                    ", found ", safetensors_detail::shape_text(entry->shape)}));
     safetensors_detail::copy_little_endian(out.data(), file.data.data() + entry->begin, out.size());
 }
 
@@ -9389,29 +9459,25 @@ inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path)
     std::vector<const safetensors_entry*> sources;
     for (const auto& slot : slots) {
         const auto found = by_name.find(slot.name);
-        const std::string expected = concat(slot.dtype, " ", shape_text(slot.shape));
+        const std::string expected = concat({slot.dtype, " ", shape_text(slot.shape)});
         if (found == by_name.end()) {
-            problems.push_back(concat("key ", quote_key(slot.name), " is missing (expected ", expected, ")"));
+            problems.push_back(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
             continue;
         }
         const safetensors_entry& e = *found->second;
         by_name.erase(found);
         if (e.dtype != slot.dtype)
-            problems.push_back(concat("key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype));
+            problems.push_back(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
         else if (e.shape != slot.shape)
             problems.push_back(
-                concat("key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)));
+                concat({"key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)}));
         sources.push_back(&e);
     }
     for (const auto& e : file.tensors)  // header order, so the message does not depend on hashing
         if (by_name.count(e.name))
-            problems.push_back(concat("unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
-                                   "), which the cell does not have"));
-    if (!problems.empty()) {
-        std::string message;
-        for (std::size_t i = 0; i < problems.size(); ++i) message += concat(i ? "; " : "", problems[i]);
-        fail(path, message);
-    }
+            problems.push_back(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
+                                   "), which the cell does not have"}));
+    if (!problems.empty()) fail(path, concat({joined(problems, "; ")}));
     for (std::size_t i = 0; i < slots.size(); ++i)
         slots[i].read(slots[i].data, file.data.data() + sources[i]->begin, slots[i].count);
 }
@@ -9665,7 +9731,7 @@ public:
         if (!run.reporting) return;
         close();
         file_ = std::fopen(path_.c_str(), "w");
-        if (!file_) throw error(path_ + ": cannot open the file for writing (CsvLogger)");
+        if (!file_) throw error(spore::detail::concat({path_, ": cannot open the file for writing (CsvLogger)"}));
         std::fputs("epoch,train_loss,test_loss,test_accuracy,images_per_second,lr\n", file_);
         std::fflush(file_);
     }
@@ -9675,7 +9741,7 @@ public:
         if (e.tested) std::fprintf(file_, "%.6g,%.6g,", e.test_loss, e.test_accuracy);
         else std::fputs(",,", file_);
         std::fprintf(file_, "%.1f,%.6g\n", e.images_per_second, double(e.lr));
-        if (std::fflush(file_) != 0) throw error(path_ + ": write failed (CsvLogger)");
+        if (std::fflush(file_) != 0) throw error(spore::detail::concat({path_, ": write failed (CsvLogger)"}));
     }
     void on_train_end(const history&) { close(); }
 
@@ -9847,23 +9913,22 @@ void set_learning_rate(State& state, float lr) {
 
 // Run-time checks, out of the templates so each Model does not compile them again.
 [[noreturn]] inline void stop_on_non_finite(float loss, int epoch, std::size_t step, std::size_t steps) {
-    throw error(format("spore::Model::train: the loss became %s at epoch %d, step %zu of %zu; training stopped (a "
-                       "smaller learning rate may help)",
-                       std::isnan(loss) ? "NaN" : "infinite", epoch, step, steps));
+    throw error(spore::detail::concat({"spore::Model::train: the loss became ", std::isnan(loss) ? "NaN" : "infinite", " at epoch ",
+                                       epoch, ", step ", step, " of ", steps, "; training stopped (a smaller learning rate may help)"}));
 }
 [[noreturn]] inline void too_few_images(const data::image_set& set, std::size_t batch) {
-    throw error(format("spore::Model::train: %s holds %zu images, less than a batch of %zu per process",
-                       set.source().c_str(), set.size(), batch));
+    throw error(spore::detail::concat({"spore::Model::train: ", set.source(), " holds ", set.size(),
+                                       " images, less than a batch of ", batch, " per process"}));
 }
 // `images` is the batch shape [B, C, H, W].
 inline void check_set(const data::image_set& set, const char* who, const std::size_t* images, std::size_t classes) {
     if (images[1] != set.channels() || images[2] != set.rows() || images[3] != set.cols())
-        throw error(format("%s: %s: the model takes images of %zux%zux%zu, the set has %zux%zux%zu (padding %zu)",
-                           set.source().c_str(), who, images[1], images[2], images[3], set.channels(), set.rows(),
-                           set.cols(), set.options().pad));
+        throw error(spore::detail::concat({set.source(), ": ", who, ": the model takes images of ", images[1], 'x', images[2], 'x',
+                                           images[3], ", the set has ", set.channels(), 'x', set.rows(), 'x', set.cols(),
+                                           " (padding ", set.options().pad, ")"}));
     if (set.classes() > classes)
-        throw error(format("%s: %s: the set has %zu classes, the net's logits %zu", set.source().c_str(), who,
-                           set.classes(), classes));
+        throw error(spore::detail::concat({set.source(), ": ", who, ": the set has ", set.classes(), " classes, the net's logits ",
+                                           classes}));
 }
 
 template <class X>
@@ -10221,7 +10286,8 @@ inline std::string svg_chart(const std::vector<chart_panel>& panels, const std::
         }
         s += "</g>\n";
     }
-    return s + "</svg>\n";
+    s += "</svg>\n";
+    return s;
 }
 
 // Loss (train and, when tested, test) and test accuracy per epoch.

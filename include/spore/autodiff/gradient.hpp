@@ -18,6 +18,7 @@
 #include <spore/autodiff/backward_steps.hpp>
 #include <spore/autodiff/heavy_rule.hpp>
 #include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 #include <spore/expr/program.hpp>
 
 namespace spore::autodiff {
@@ -77,8 +78,8 @@ public:
         for (std::size_t i = 0; i < addresses.size(); ++i) {
             for (std::size_t j = 0; j < i; ++j)
                 if (addresses[i] == addresses[j])
-                    throw error("spore::grad: the same tensor is listed twice (arguments " + std::to_string(j + 1) +
-                                " and " + std::to_string(i + 1) + ")");
+                    throw error(spore::detail::concat({"spore::grad: the same tensor is listed twice (arguments ", j + 1,
+                                                       " and ", i + 1, ")"}));
             p.gradient_targets.push_back({addresses[i], &storage_->grad_sinks[i]});
         }
         expr::plan(expression_, storage_->state, p);

@@ -1,6 +1,5 @@
 #pragma once
-// printf-style text, for error messages and reports. One out-of-line formatter keeps the many
-// messages small in code (a chain of std::string operator+ inlines a lot) and so in build time.
+// printf-style text, kept only for printf widths and precisions (nn/summary.hpp's columns, train/'s SVG); messages use detail::concat.
 
 #include <cstdarg>
 #include <cstddef>

@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include <spore/core/text.hpp>
+
 namespace spore {
 
 inline constexpr std::size_t dynamic = static_cast<std::size_t>(-1);
@@ -42,12 +44,9 @@ struct shape {
     }();
 
     static std::string to_string() {
-        std::string text = "shape<";
-        for (std::size_t i = 0; i < rank; ++i) {
-            if (i) text += ", ";
-            text += extents[i] == dynamic ? std::string("dynamic") : std::to_string(extents[i]);
-        }
-        return text + ">";
+        if constexpr (has_dynamic_batch)
+            return detail::concat({"shape<dynamic", rank > 1 ? ", " : "", detail::joined(extents.data() + 1, rank - 1), ">"});
+        else return detail::concat({"shape<", detail::joined(extents), ">"});
     }
 };
 

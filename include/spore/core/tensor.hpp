@@ -14,6 +14,7 @@
 #include <spore/core/error.hpp>
 #include <spore/core/random.hpp>
 #include <spore/core/shape.hpp>
+#include <spore/core/text.hpp>
 
 namespace spore {
 
@@ -106,8 +107,8 @@ public:
     // Row-major values, for tests and small constants.
     tensor(std::initializer_list<T> values) requires(!Shape::has_dynamic_batch) : storage_(Shape::size) {
         if (values.size() != Shape::size)
-            throw shape_error("spore::tensor: " + std::to_string(values.size()) + " initial values for " +
-                              Shape::to_string() + ", which holds " + std::to_string(Shape::size));
+            throw shape_error(detail::concat({"spore::tensor: ", values.size(), " initial values for ", Shape::to_string(),
+                                              ", which holds ", Shape::size}));
         std::copy(values.begin(), values.end(), storage_.data());
     }
     template <expression_like E>

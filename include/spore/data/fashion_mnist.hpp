@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include <spore/core/text.hpp>
 #include <spore/data/idx.hpp>
 #include <spore/data/image_set.hpp>
 
@@ -32,13 +33,13 @@ inline bool readable(const std::string& path) {
 }
 // `name` with .gz if that file exists, else the plain file.
 inline std::string idx_file(const std::string& dir, const std::string& name) {
-    const std::string base = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-    const std::string packed = base + name + ".gz", plain = base + name;
+    const char* const slash = dir.empty() || dir.back() == '/' ? "" : "/";
+    const std::string packed = spore::detail::concat({dir, slash, name, ".gz"}), plain = spore::detail::concat({dir, slash, name});
     if (readable(packed)) return packed;
     if (readable(plain)) return plain;
-    throw data_error(packed + ": cannot open the file (nor " + plain +
-                     "); on Debian, apt-get install dataset-fashion-mnist puts Fashion-MNIST in "
-                     "/usr/share/datasets/fashion-mnist");
+    throw data_error(spore::detail::concat({packed, ": cannot open the file (nor ", plain,
+                                            "); on Debian, apt-get install dataset-fashion-mnist puts Fashion-MNIST in "
+                                            "/usr/share/datasets/fashion-mnist"}));
 }
 inline image_set idx_image_set(const std::string& dir, const std::string& images, const std::string& labels,
                                const image_options& options) {

@@ -18,6 +18,7 @@
 #endif
 
 #include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 
 namespace spore {
 
@@ -44,7 +45,7 @@ public:
 #else
         file_ = gzopen(path.c_str(), "rb");
 #endif
-        if (!file_) throw data_error(path + ": cannot open the file");
+        if (!file_) throw data_error(spore::detail::concat({path, ": cannot open the file"}));
     }
     ~byte_reader() {
 #if defined(SPORE_NO_ZLIB)
@@ -64,18 +65,18 @@ public:
 #if defined(SPORE_NO_ZLIB)
             const std::size_t got = std::fread(bytes + done, 1, count - done, file_);
             if (got == 0) {
-                if (std::ferror(file_)) throw data_error(path_ + ": read error");
+                if (std::ferror(file_)) throw data_error(spore::detail::concat({path_, ": read error"}));
                 break;
             }
             if (done == 0 && got >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
-                throw data_error(path_ + ": a gzip file, and spore was built without zlib (SPORE_NO_ZLIB)");
+                throw data_error(spore::detail::concat({path_, ": a gzip file, and spore was built without zlib (SPORE_NO_ZLIB)"}));
 #else
             const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(count - done, 1u << 30));
             const int got = gzread(file_, bytes + done, chunk);
             if (got < 0) {
                 int code = 0;
                 const char* message = gzerror(file_, &code);
-                throw data_error(path_ + ": corrupt data (" + std::string(message ? message : "zlib error") + ")");
+                throw data_error(spore::detail::concat({path_, ": corrupt data (", message ? message : "zlib error", ")"}));
             }
             if (got == 0) break;
 #endif
@@ -98,35 +99,32 @@ private:
 inline idx_array read_idx(const std::string& path) {
     detail::byte_reader in(path);
     unsigned char magic[4];
-    if (in.read(magic, 4) != 4) throw data_error(path + ": truncated: no IDX header (4 bytes expected)");
+    if (in.read(magic, 4) != 4) throw data_error(spore::detail::concat({path, ": truncated: no IDX header (4 bytes expected)"}));
     if (magic[0] != 0 || magic[1] != 0)
-        throw data_error(path + ": not an IDX file (the magic number must start with two zero bytes, found " +
-                         std::to_string(magic[0]) + " " + std::to_string(magic[1]) + ")");
+        throw data_error(spore::detail::concat({path, ": not an IDX file (the magic number must start with two zero bytes, found ",
+                                                magic[0], " ", magic[1], ")"}));
     if (magic[2] != 0x08)
-        throw data_error(path + ": IDX element type " + std::to_string(magic[2]) +
-                         " is not supported (only 8, unsigned bytes)");
+        throw data_error(spore::detail::concat({path, ": IDX element type ", magic[2], " is not supported (only 8, unsigned bytes)"}));
     const std::size_t rank = magic[3];
-    if (rank == 0) throw data_error(path + ": IDX rank 0");
+    if (rank == 0) throw data_error(spore::detail::concat({path, ": IDX rank 0"}));
     idx_array array;
     std::size_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) {
         unsigned char b[4];
         if (in.read(b, 4) != 4)
-            throw data_error(path + ": truncated header: " + std::to_string(rank) + " extents expected, found " +
-                             std::to_string(i));
+            throw data_error(spore::detail::concat({path, ": truncated header: ", rank, " extents expected, found ", i}));
         const std::uint32_t extent = std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
-        if (extent == 0) throw data_error(path + ": extent " + std::to_string(i) + " is 0");
+        if (extent == 0) throw data_error(spore::detail::concat({path, ": extent ", i, " is 0"}));
         array.extents.push_back(extent);
         count *= extent;
-        if (count > (std::size_t(1) << 34)) throw data_error(path + ": the header describes more than 16 GiB");
+        if (count > (std::size_t(1) << 34)) throw data_error(spore::detail::concat({path, ": the header describes more than 16 GiB"}));
     }
     array.values.resize(count);
     const std::size_t got = in.read(array.values.data(), count);
     if (got != count)
-        throw data_error(path + ": truncated: " + std::to_string(count) + " data bytes expected, found " +
-                         std::to_string(got));
+        throw data_error(spore::detail::concat({path, ": truncated: ", count, " data bytes expected, found ", got}));
     unsigned char extra;
-    if (in.read(&extra, 1) != 0) throw data_error(path + ": more data than the header describes");
+    if (in.read(&extra, 1) != 0) throw data_error(spore::detail::concat({path, ": more data than the header describes"}));
     return array;
 }
 
@@ -142,18 +140,17 @@ inline labelled_images read_idx_images(const std::string& images_path, const std
     idx_array images = read_idx(images_path);
     idx_array labels = read_idx(labels_path);
     if (images.extents.size() != 3)
-        throw data_error(images_path + ": images must have 3 extents [count, rows, cols], found " +
-                         std::to_string(images.extents.size()));
+        throw data_error(spore::detail::concat({images_path, ": images must have 3 extents [count, rows, cols], found ",
+                                                images.extents.size()}));
     if (labels.extents.size() != 1)
-        throw data_error(labels_path + ": labels must have 1 extent [count], found " +
-                         std::to_string(labels.extents.size()));
+        throw data_error(spore::detail::concat({labels_path, ": labels must have 1 extent [count], found ", labels.extents.size()}));
     if (images.extents[0] != labels.extents[0])
-        throw data_error(images_path + " holds " + std::to_string(images.extents[0]) + " images but " + labels_path +
-                         " holds " + std::to_string(labels.extents[0]) + " labels");
+        throw data_error(spore::detail::concat({images_path, " holds ", images.extents[0], " images but ", labels_path, " holds ",
+                                                labels.extents[0], " labels"}));
     for (std::size_t i = 0; i < labels.values.size(); ++i)
         if (labels.values[i] >= classes)
-            throw data_error(labels_path + ": label " + std::to_string(labels.values[i]) + " of item " +
-                             std::to_string(i) + " is not below " + std::to_string(classes));
+            throw data_error(spore::detail::concat({labels_path, ": label ", labels.values[i], " of item ", i, " is not below ",
+                                                    classes}));
     labelled_images out;
     out.count = images.extents[0];
     out.rows = images.extents[1];

@@ -14,7 +14,7 @@
 #include <utility>
 
 #include <spore/core/error.hpp>
-#include <spore/core/format.hpp>
+#include <spore/core/text.hpp>
 #include <spore/data/idx.hpp>
 
 namespace spore::data {
@@ -54,18 +54,18 @@ public:
         const char* name = source_.c_str();
         if (!(options_.normalise.stddev > 0.0f) || !std::isfinite(options_.normalise.stddev) ||
             !std::isfinite(options_.normalise.mean))
-            throw error(format("%s: normalisation needs a finite mean and a positive stddev, found mean %g, stddev %g",
-                               name, double(options_.normalise.mean), double(options_.normalise.stddev)));
+            throw error(spore::detail::concat({name, ": normalisation needs a finite mean and a positive stddev, found mean ",
+                                               options_.normalise.mean, ", stddev ", options_.normalise.stddev}));
         const std::size_t pixels = images_.count * images_.rows * images_.cols;
         if (images_.pixels.size() != pixels)
-            throw data_error(format("%s: %zu images of %zux%zu need %zu pixels, found %zu", name, images_.count,
-                                    images_.rows, images_.cols, pixels, images_.pixels.size()));
+            throw data_error(spore::detail::concat({name, ": ", images_.count, " images of ", images_.rows, 'x', images_.cols,
+                                                    " need ", pixels, " pixels, found ", images_.pixels.size()}));
         if (images_.labels.size() != images_.count)
-            throw data_error(format("%s: %zu images but %zu labels", name, images_.count, images_.labels.size()));
+            throw data_error(spore::detail::concat({name, ": ", images_.count, " images but ", images_.labels.size(), " labels"}));
         for (std::size_t i = 0; i < images_.labels.size(); ++i)
             if (images_.labels[i] >= classes_)
-                throw data_error(format("%s: label %d of item %zu is not below the class count %zu", name,
-                                        int(images_.labels[i]), i, classes_));
+                throw data_error(spore::detail::concat({name, ": label ", images_.labels[i], " of item ", i,
+                                                        " is not below the class count ", classes_}));
         for (std::size_t v = 0; v < 256; ++v)
             values_[v] = (float(v) / 255.0f - options_.normalise.mean) / options_.normalise.stddev;
     }
@@ -111,11 +111,11 @@ public:
         constexpr std::size_t batch = S::extents[0];
         check_geometry<S>("fill_batch");
         if (items.size() > batch || labels.size() != batch)
-            throw error(format("%s: fill_batch: %zu items and %zu labels for a batch of %zu", source_.c_str(),
-                               items.size(), labels.size(), batch));
+            throw error(spore::detail::concat({source_, ": fill_batch: ", items.size(), " items and ", labels.size(),
+                                               " labels for a batch of ", batch}));
         float* out = images.data();
         for (std::size_t i = 0; i < items.size(); ++i) {
-            if (items[i] >= size()) throw error(format("%s: item %zu of a set of %zu", source_.c_str(), items[i], size()));
+            if (items[i] >= size()) throw error(spore::detail::concat({source_, ": item ", items[i], " of a set of ", size()}));
             write_image(items[i], out + i * image_size());
             labels[i] = label(items[i]);
         }
@@ -131,9 +131,9 @@ public:
     }
     void check_geometry(const char* who, std::size_t channels_, std::size_t rows_, std::size_t cols_) const {
         if (channels_ != channels() || rows_ != rows() || cols_ != cols())
-            throw error(format("%s: %s: the batch holds images of %zux%zux%zu, the set has %zux%zux%zu (%zux%zu padded by %zu)",
-                               source_.c_str(), who, channels_, rows_, cols_, channels(), rows(), cols(), images_.rows,
-                               images_.cols, options_.pad));
+            throw error(spore::detail::concat({source_, ": ", who, ": the batch holds images of ", channels_, 'x', rows_, 'x', cols_,
+                                               ", the set has ", channels(), 'x', rows(), 'x', cols(), " (", images_.rows, 'x',
+                                               images_.cols, " padded by ", options_.pad, ")"}));
     }
 
 private:

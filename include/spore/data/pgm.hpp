@@ -51,26 +51,26 @@ public:
         image.height = header_number("the height");
         const std::size_t maxval = header_number("maxval");
         if (image.width == 0 || image.height == 0)
-            fail(concat("the image is ", image.width, "x", image.height, ", it must not be empty"));
+            fail(concat({"the image is ", image.width, "x", image.height, ", it must not be empty"}));
         if (image.width > max_side || image.height > max_side || image.width * image.height > max_samples)
-            fail(concat("the image is ", image.width, "x", image.height, ", larger than spore reads (at most ", max_side,
-                        " pixels a side and ", max_samples, " in all)"));
-        if (maxval == 0 || maxval > 65535) fail(concat("maxval is ", maxval, ", it must be 1 to 65535"));
+            fail(concat({"the image is ", image.width, "x", image.height, ", larger than spore reads (at most ", max_side,
+                         " pixels a side and ", max_samples, " in all)"}));
+        if (maxval == 0 || maxval > 65535) fail(concat({"maxval is ", maxval, ", it must be 1 to 65535"}));
         image.maxval = static_cast<unsigned>(maxval);
         image.samples.resize(image.width * image.height);
         if (kind == '5') binary_raster(image);
         else ascii_raster(image);
         while (at_ < s_.size() && is_space(s_[at_])) ++at_;
         if (at_ < s_.size())
-            fail(concat(s_.size() - at_, " bytes of unexpected data after the image, at byte ", at_,
-                        " (spore reads one image per file)"));
+            fail(concat({s_.size() - at_, " bytes of unexpected data after the image, at byte ", at_,
+                         " (spore reads one image per file)"}));
         return image;
     }
 
 private:
     static constexpr std::size_t max_side = 1 << 16, max_samples = std::size_t(1) << 28;
 
-    [[noreturn]] void fail(const std::string& problem) const { throw data_error(concat(name_, ": ", problem)); }
+    [[noreturn]] void fail(const std::string& problem) const { throw data_error(concat({name_, ": ", problem})); }
 
     static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
     static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -88,22 +88,22 @@ private:
                 break;
             }
         }
-        if (at_ == start) fail(concat("expected whitespace before ", what, ", found ", describe()));
+        if (at_ == start) fail(concat({"expected whitespace before ", what, ", found ", describe()}));
     }
 
     std::string describe() const {
         if (at_ >= s_.size()) return "the end of the file";
         const unsigned char c = static_cast<unsigned char>(s_[at_]);
-        if (c >= 0x20 && c < 0x7f) return concat('\'', static_cast<char>(c), "' at byte ", at_);
-        return concat("byte ", unsigned(c), " at byte ", at_);
+        if (c >= 0x20 && c < 0x7f) return concat({'\'', static_cast<char>(c), "' at byte ", at_});
+        return concat({"byte ", unsigned(c), " at byte ", at_});
     }
 
     std::size_t number(const char* what) {
-        if (at_ >= s_.size() || !is_digit(s_[at_])) fail(concat("expected ", what, " (a decimal number), found ", describe()));
+        if (at_ >= s_.size() || !is_digit(s_[at_])) fail(concat({"expected ", what, " (a decimal number), found ", describe()}));
         std::size_t n = 0;
         while (at_ < s_.size() && is_digit(s_[at_])) {
             n = n * 10 + static_cast<std::size_t>(s_[at_] - '0');
-            if (n > (std::size_t(1) << 32)) fail(concat(what, " is too large"));
+            if (n > (std::size_t(1) << 32)) fail(concat({what, " is too large"}));
             ++at_;
         }
         return n;
@@ -113,24 +113,24 @@ private:
         skip_header_space(what);
         const std::size_t n = number(what);
         if (at_ < s_.size() && !is_space(s_[at_]) && s_[at_] != '#')
-            fail(concat("expected whitespace after ", what, ", found ", describe()));
+            fail(concat({"expected whitespace after ", what, ", found ", describe()}));
         return n;
     }
 
     void check_sample(std::size_t value, std::size_t index, unsigned maxval) const {
         if (value > maxval)
-            fail(concat("sample ", index, " is ", value, ", above maxval ", maxval));
+            fail(concat({"sample ", index, " is ", value, ", above maxval ", maxval}));
     }
 
     void binary_raster(gray_image& image) {
         if (at_ >= s_.size()) fail("truncated: no raster after the header");
-        if (!is_space(s_[at_])) fail(concat("expected one whitespace byte after maxval, found ", describe()));
+        if (!is_space(s_[at_])) fail(concat({"expected one whitespace byte after maxval, found ", describe()}));
         ++at_;  // exactly one: the raster may start with a byte that looks like whitespace
         const std::size_t bytes_per_sample = image.maxval < 256 ? 1 : 2;
         const std::size_t needed = image.samples.size() * bytes_per_sample;
         if (s_.size() - at_ < needed)
-            fail(concat("truncated: the raster of ", image.width, "x", image.height, " needs ", needed, " bytes, found ",
-                        s_.size() - at_));
+            fail(concat({"truncated: the raster of ", image.width, "x", image.height, " needs ", needed, " bytes, found ",
+                         s_.size() - at_}));
         for (std::size_t i = 0; i < image.samples.size(); ++i) {
             std::size_t value = static_cast<unsigned char>(s_[at_]);
             if (bytes_per_sample == 2) value = value << 8 | static_cast<unsigned char>(s_[at_ + 1]);  // big-endian
@@ -145,8 +145,8 @@ private:
             const std::size_t before = at_;
             while (at_ < s_.size() && is_space(s_[at_])) ++at_;
             if (at_ >= s_.size())
-                fail(concat("truncated: ", image.samples.size(), " samples expected, found ", i));
-            if (at_ == before) fail(concat("expected whitespace between samples, found ", describe()));
+                fail(concat({"truncated: ", image.samples.size(), " samples expected, found ", i}));
+            if (at_ == before) fail(concat({"expected whitespace between samples, found ", describe()}));
             const std::size_t value = number("a sample");
             check_sample(value, i, image.maxval);
             image.samples[i] = static_cast<std::uint16_t>(value);
@@ -171,15 +171,15 @@ inline gray_image parse_pgm(std::string_view bytes, const std::string& name = "P
 
 inline gray_image read_pgm(const std::string& path) {
     std::unique_ptr<std::FILE, detail::pgm_file_closer> in(std::fopen(path.c_str(), "rb"));
-    if (!in) throw data_error(spore::detail::concat(path, ": cannot open the file"));
+    if (!in) throw data_error(spore::detail::concat({path, ": cannot open the file"}));
     std::string bytes;
     char chunk[1 << 16];
     for (;;) {
         const std::size_t got = std::fread(chunk, 1, sizeof chunk, in.get());
         bytes.append(chunk, got);
-        if (bytes.size() > (std::size_t(1) << 30)) throw data_error(spore::detail::concat(path, ": larger than 1 GiB, not a PGM spore reads"));
+        if (bytes.size() > (std::size_t(1) << 30)) throw data_error(spore::detail::concat({path, ": larger than 1 GiB, not a PGM spore reads"}));
         if (got < sizeof chunk) {
-            if (std::ferror(in.get())) throw data_error(spore::detail::concat(path, ": read error"));
+            if (std::ferror(in.get())) throw data_error(spore::detail::concat({path, ": read error"}));
             break;
         }
     }

@@ -13,6 +13,7 @@
 
 #include <spore/core/error.hpp>
 #include <spore/core/random.hpp>
+#include <spore/core/text.hpp>
 
 namespace spore::data {
 
@@ -34,8 +35,8 @@ struct shard {
 // most one item.
 inline std::pair<std::size_t, std::size_t> shard_bounds(std::size_t n, shard s) {
     if (s.count == 0 || s.rank >= s.count)
-        throw error("spore::data::shard: rank " + std::to_string(s.rank) + " of " + std::to_string(s.count) +
-                    " processes (the rank must be below the count)");
+        throw error(spore::detail::concat({"spore::data::shard: rank ", s.rank, " of ", s.count,
+                                           " processes (the rank must be below the count)"}));
     return {n * s.rank / s.count, n * (s.rank + 1) / s.count};
 }
 

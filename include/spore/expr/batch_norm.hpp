@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/expr/reduce.hpp>
@@ -56,8 +57,8 @@ struct batch_norm_node : node_base<typename A::value_type, typename A::shape_typ
         T* inv_std = state.inv_std.data();
         if (state.training) {
             if constexpr (count < 2) {
-                throw error("spore::nn::BatchNorm2d: training needs more than one value per channel, found " +
-                            std::to_string(count) + " (batch " + std::to_string(batch) + ")");
+                throw error(spore::detail::concat({"spore::nn::BatchNorm2d: training needs more than one value per channel, found ",
+                                                   count, " (batch ", batch, ")"}));
             } else {
                 for (std::size_t ch = 0; ch < channels; ++ch) {
                     // two passes (mean, then squared deviations) stay accurate for large planes

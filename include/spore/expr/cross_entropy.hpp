@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/expr/reduce.hpp>
@@ -62,9 +63,8 @@ struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind
             if constexpr (integer_labels) {
                 const std::int64_t label = y[r];
                 if (label < -1 || label >= std::int64_t(classes))
-                    throw error("spore::nn::SoftmaxCrossEntropy: label " + std::to_string(label) + " in row " +
-                                std::to_string(r) + " is outside [0, " + std::to_string(classes) +
-                                "); -1 ignores a row");
+                    throw error(spore::detail::concat({"spore::nn::SoftmaxCrossEntropy: label ", label, " in row ", r,
+                                                       " is outside [0, ", classes, "); -1 ignores a row"}));
                 if (label == -1) {
                     state.log_sum_exp.data()[r] = T(0);
                     continue;

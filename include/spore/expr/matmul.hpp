@@ -4,8 +4,10 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include <spore/core/text.hpp>
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/kernels/counters.hpp>
@@ -93,10 +95,10 @@ private:
         // the batch axis as an axis of op(A) [m, k] and op(B) [k, n]
         const int axis_a = x.batch_axis < 0 ? -1 : (ta ? 1 - x.batch_axis : x.batch_axis);
         const int axis_b = y.batch_axis < 0 ? -1 : (tb ? 1 - y.batch_axis : y.batch_axis);
-        const std::string op = bias || ta || tb ? "Gemm" : "MatMul";
+        const std::string_view op = bias || ta || tb ? "Gemm" : "MatMul";
         if ((axis_a == 1) != (axis_b == 0))
-            graph.batch_error(op + " sums over the batch axis of one operand against a fixed extent of the other");
-        if (axis_a == 0 && axis_b == 1) graph.batch_error(op + " has the batch axis in both operands");
+            graph.batch_error(spore::detail::concat({op, " sums over the batch axis of one operand against a fixed extent of the other"}));
+        if (axis_a == 0 && axis_b == 1) graph.batch_error(spore::detail::concat({op, " has the batch axis in both operands"}));
         int axis = axis_a == 0 ? 0 : (axis_b == 1 ? 1 : -1);
         std::vector<std::string> inputs{x.name, y.name};
         if (bias) {

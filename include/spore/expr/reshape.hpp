@@ -5,6 +5,7 @@
 
 #include <cstddef>
 
+#include <spore/core/text.hpp>
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/heavy.hpp>
 
@@ -41,7 +42,7 @@ struct reshape_node
         const auto x = graph.emit(a);
         const bool keeps_leading = Shape::rank >= 1 && in::rank >= 1 && Shape::extents[0] == in::extents[0];
         if (x.batch_axis >= 0 && !(x.batch_axis == 0 && keeps_leading))
-            graph.batch_error("Reshape from " + in::to_string() + " to " + Shape::to_string() + " moves the batch axis");
+            graph.batch_error(spore::detail::concat({"Reshape from ", in::to_string(), " to ", Shape::to_string(), " moves the batch axis"}));
         if (Shape::rank == 2 && in::rank >= 2 && keeps_leading)
             return {graph.node("Flatten", {x.name}, {graph.integer("axis", 1)}), x.batch_axis};
         auto target = Graph::template dims_of<Shape>();

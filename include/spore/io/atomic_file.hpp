@@ -44,6 +44,7 @@
 #endif
 
 #include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 
 namespace spore::io {
 
@@ -73,14 +74,14 @@ public:
         while (size > 0) {
             const ::ssize_t n = ::write(fd_, bytes, size);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) fail_system([&] { return "writing " + temporary_ + " failed"; });
-            if (n == 0) fail("writing " + temporary_ + " failed (no progress)");
+            if (n < 0) fail_system([&] { return spore::detail::concat({"writing ", temporary_, " failed"}); });
+            if (n == 0) fail(spore::detail::concat({"writing ", temporary_, " failed (no progress)"}));
             bytes += n;
             size -= static_cast<std::size_t>(n);
         }
 #else
         out_.write(bytes, static_cast<std::streamsize>(size));
-        if (!out_) fail("writing " + temporary_ + " failed");
+        if (!out_) fail(spore::detail::concat({"writing ", temporary_, " failed"}));
 #endif
     }
     void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
@@ -89,20 +90,20 @@ public:
     void commit() {
         check_open("commit");
 #if SPORE_ATOMIC_FILE_POSIX
-        if (::fsync(fd_) != 0) fail_system([&] { return "flushing " + temporary_ + " to disk failed"; });
+        if (::fsync(fd_) != 0) fail_system([&] { return spore::detail::concat({"flushing ", temporary_, " to disk failed"}); });
         open_ = false;
-        if (::close(fd_) != 0) fail_system([&] { return "closing " + temporary_ + " failed"; });
+        if (::close(fd_) != 0) fail_system([&] { return spore::detail::concat({"closing ", temporary_, " failed"}); });
         if (::rename(temporary_.c_str(), target_.c_str()) != 0)
-            fail_system([&] { return "cannot replace the file: cannot rename " + temporary_ + " to " + target_; });
+            fail_system([&] { return spore::detail::concat({"cannot replace the file: cannot rename ", temporary_, " to ", target_}); });
         committed_ = true;
         sync_directory();
 #else
         open_ = false;
         out_.close();
-        if (!out_) fail("closing " + temporary_ + " failed");
+        if (!out_) fail(spore::detail::concat({"closing ", temporary_, " failed"}));
         std::error_code ec;
         std::filesystem::rename(temporary_, target_, ec);
-        if (ec) fail("cannot replace the file: cannot rename " + temporary_ + " to " + target_ + " (" + ec.message() + ")");
+        if (ec) fail(spore::detail::concat({"cannot replace the file: cannot rename ", temporary_, " to ", target_, " (", ec.message(), ")"}));
         committed_ = true;
 #endif
     }
@@ -114,7 +115,7 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& problem) const {
-        const std::string message = what_ + ": " + path_ + ": " + problem;
+        const std::string message = spore::detail::concat({what_, ": ", path_, ": ", problem});
         if (raise_) raise_(message);
         throw error(message);
     }
@@ -123,10 +124,10 @@ private:
     template <class Problem>
     [[noreturn]] void fail_system(const Problem& problem) const {
         const std::string reason = system_message();
-        fail(problem() + " (" + reason + ")");
+        fail(spore::detail::concat({problem(), " (", reason, ")"}));
     }
     void check_open(const char* action) const {
-        if (!open_) fail(std::string("cannot ") + action + " the file: it was already committed");
+        if (!open_) fail(spore::detail::concat({"cannot ", action, " the file: it was already committed"}));
     }
 
     // Where a chain of symbolic links from path_ ends (a dangling link's end is created, as
@@ -138,7 +139,7 @@ private:
             std::error_code ec;
             if (!fs::is_symlink(fs::symlink_status(at, ec)) || ec) return at.string();
             const fs::path next = fs::read_symlink(at, ec);
-            if (ec) fail("cannot read the symbolic link " + at.string() + " (" + ec.message() + ")");
+            if (ec) fail(spore::detail::concat({"cannot read the symbolic link ", at.string(), " (", ec.message(), ")"}));
             at = next.is_absolute() ? next : at.parent_path() / next;
         }
         fail("too many levels of symbolic links");
@@ -147,9 +148,9 @@ private:
     void create_temporary() {
         static std::atomic<unsigned> counter{0};
         const std::filesystem::path target(target_);
-        const std::string prefix = "." + target.filename().string() + ".tmp-" + process_tag() + "-";
+        const std::string prefix = spore::detail::concat({'.', target.filename().string(), ".tmp-", process_tag(), '-'});
         for (int attempt = 0; attempt < 100; ++attempt) {
-            temporary_ = (target.parent_path() / (prefix + std::to_string(counter.fetch_add(1)))).string();
+            temporary_ = (target.parent_path() / spore::detail::concat({prefix, counter.fetch_add(1)})).string();
 #if SPORE_ATOMIC_FILE_POSIX
             fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
             if (fd_ >= 0) break;
@@ -163,16 +164,16 @@ private:
 #endif
         }
 #if SPORE_ATOMIC_FILE_POSIX
-        if (fd_ < 0) fail_system([&] { return "cannot create the temporary file " + temporary_; });
+        if (fd_ < 0) fail_system([&] { return spore::detail::concat({"cannot create the temporary file ", temporary_}); });
 #else
-        if (!out_.is_open() && errno != 0) fail_system([&] { return "cannot create the temporary file " + temporary_; });
-        if (!out_.is_open()) fail("cannot create the temporary file " + temporary_);
+        if (!out_.is_open() && errno != 0) fail_system([&] { return spore::detail::concat({"cannot create the temporary file ", temporary_}); });
+        if (!out_.is_open()) fail(spore::detail::concat({"cannot create the temporary file ", temporary_}));
 #endif
         open_ = true;
     }
 
 #if SPORE_ATOMIC_FILE_POSIX
-    static std::string process_tag() { return std::to_string(::getpid()); }
+    static std::string process_tag() { return spore::detail::concat({::getpid()}); }
     void close_temporary() { ::close(fd_); }
     void remove_temporary() { ::unlink(temporary_.c_str()); }
     // Makes the rename itself durable; a failure here leaves a complete file in place, so it
@@ -188,7 +189,7 @@ private:
     }
 #else
     static std::string process_tag() {
-        static const std::string tag = std::to_string(std::random_device{}());
+        static const std::string tag = spore::detail::concat({std::random_device{}()});
         return tag;
     }
     void close_temporary() { out_.close(); }

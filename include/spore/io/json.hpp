@@ -20,7 +20,7 @@ namespace spore {
 
 struct json_error : error {
     json_error(std::size_t at, const std::string& problem)
-        : error(detail::concat("at byte ", at, ": ", problem)), offset(at) {}
+        : error(detail::concat({"at byte ", at, ": ", problem})), offset(at) {}
     std::size_t offset;
 };
 
@@ -80,7 +80,7 @@ public:
         skip_space();
         value v = parse_value(0);
         skip_space();
-        if (at_ < s_.size()) fail(concat("unexpected ", describe(at_), " after the JSON value"));
+        if (at_ < s_.size()) fail(concat({"unexpected ", describe(at_), " after the JSON value"}));
         return v;
     }
 
@@ -92,9 +92,9 @@ private:
     std::string describe(std::size_t i) const {
         if (i >= s_.size()) return "end of the text";
         const unsigned char c = static_cast<unsigned char>(s_[i]);
-        if (c >= 0x20 && c < 0x7f) return concat('\'', static_cast<char>(c), '\'');
+        if (c >= 0x20 && c < 0x7f) return concat({'\'', static_cast<char>(c), '\''});
         static const char* hex = "0123456789abcdef";
-        return concat("byte 0x", hex[c >> 4], hex[c & 15]);
+        return concat({"byte 0x", hex[c >> 4], hex[c & 15]});
     }
 
     void skip_space() {
@@ -102,7 +102,7 @@ private:
     }
 
     void expect(char c, const char* what) {
-        if (at_ >= s_.size() || s_[at_] != c) fail(concat("expected ", what, ", found ", describe(at_)));
+        if (at_ >= s_.size() || s_[at_] != c) fail(concat({"expected ", what, ", found ", describe(at_)}));
         ++at_;
     }
 
@@ -110,7 +110,7 @@ private:
         if (at_ >= s_.size()) fail("expected a value, found the end of the text");
         const char c = s_[at_];
         if (c == '{' || c == '[') {
-            if (depth >= max_depth) fail(concat("nesting deeper than ", max_depth));
+            if (depth >= max_depth) fail(concat({"nesting deeper than ", max_depth}));
             return c == '{' ? parse_object(depth + 1) : parse_array(depth + 1);
         }
         value v;
@@ -128,7 +128,7 @@ private:
         } else if (literal("null")) {
             v.type = kind::null;
         } else {
-            fail(concat("expected a value, found ", describe(at_)));
+            fail(concat({"expected a value, found ", describe(at_)}));
         }
         return v;
     }
@@ -150,7 +150,7 @@ private:
         }
         for (;;) {
             skip_space();
-            if (at_ >= s_.size() || s_[at_] != '"') fail(concat("expected a key (a string), found ", describe(at_)));
+            if (at_ >= s_.size() || s_[at_] != '"') fail(concat({"expected a key (a string), found ", describe(at_)}));
             const std::size_t key_at = at_;
             std::string key = parse_string();
             skip_space();
@@ -182,7 +182,7 @@ private:
         for (std::size_t i = 1; i < order.size(); ++i)
             if (v.keys[order[i]] == v.keys[order[i - 1]]) {
                 at_ = key_offsets_[first + order[i]];
-                fail(concat("duplicate key \"", v.keys[order[i]], '"'));
+                fail(concat({"duplicate key \"", v.keys[order[i]], '"'}));
             }
         key_offsets_.resize(first);
     }
@@ -215,7 +215,7 @@ private:
     std::string parse_number() {
         const std::size_t begin = at_;
         if (s_[at_] == '-') ++at_;
-        if (!digit_at(at_)) fail(concat("expected a digit in a number, found ", describe(at_)));
+        if (!digit_at(at_)) fail(concat({"expected a digit in a number, found ", describe(at_)}));
         if (s_[at_] == '0') {
             ++at_;
             if (digit_at(at_)) fail("a number with a leading zero");
@@ -224,13 +224,13 @@ private:
         }
         if (at_ < s_.size() && s_[at_] == '.') {
             ++at_;
-            if (!digit_at(at_)) fail(concat("expected a digit after the decimal point, found ", describe(at_)));
+            if (!digit_at(at_)) fail(concat({"expected a digit after the decimal point, found ", describe(at_)}));
             while (digit_at(at_)) ++at_;
         }
         if (at_ < s_.size() && (s_[at_] == 'e' || s_[at_] == 'E')) {
             ++at_;
             if (at_ < s_.size() && (s_[at_] == '+' || s_[at_] == '-')) ++at_;
-            if (!digit_at(at_)) fail(concat("expected a digit in the exponent, found ", describe(at_)));
+            if (!digit_at(at_)) fail(concat({"expected a digit in the exponent, found ", describe(at_)}));
             while (digit_at(at_)) ++at_;
         }
         return std::string(s_.substr(begin, at_ - begin));
@@ -245,7 +245,7 @@ private:
             if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
             else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
             else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-            else fail(concat("a \\u escape needs four hex digits, found ", describe(at_)));
+            else fail(concat({"a \\u escape needs four hex digits, found ", describe(at_)}));
             code = code * 16 + d;
         }
         return code;
@@ -298,10 +298,10 @@ private:
                 ++at_;
                 return out;
             }
-            if (c < 0x20) fail(concat("an unescaped control character (", describe(at_), ") in a string"));
+            if (c < 0x20) fail(concat({"an unescaped control character (", describe(at_), ") in a string"}));
             if (c >= 0x80) {
                 const std::size_t length = utf8_sequence(at_);
-                if (length == 0) fail(concat("invalid UTF-8 (", describe(at_), ") in a string"));
+                if (length == 0) fail(concat({"invalid UTF-8 (", describe(at_), ") in a string"}));
                 out.append(s_.substr(at_, length));
                 at_ += length;
                 continue;
@@ -336,7 +336,7 @@ private:
                     append_utf8(out, code);
                     break;
                 }
-                default: --at_; fail(concat("an unknown escape \\", describe(at_)));
+                default: --at_; fail(concat({"an unknown escape \\", describe(at_)}));
             }
         }
     }
@@ -372,7 +372,8 @@ inline std::string quote(std::string_view text) {
                 }
         }
     }
-    return out + "\"";
+    out += '"';
+    return out;
 }
 
 }  // namespace io::json

@@ -36,6 +36,7 @@
 #include <spore/core/config.hpp>
 #include <spore/core/error.hpp>
 #include <spore/core/shape.hpp>
+#include <spore/core/text.hpp>
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/node.hpp>
 #include <spore/io/atomic_file.hpp>
@@ -127,8 +128,8 @@ public:
 
     explicit graph_builder(const onnx_options& options) : options_(options) {
         if (options.input_name.empty() || options.output_name.empty() || options.input_name == options.output_name)
-            throw error("spore::io::export_onnx: the input and output names must be non-empty and different (found '" +
-                        options.input_name + "' and '" + options.output_name + "')");
+            throw error(spore::detail::concat({"spore::io::export_onnx: the input and output names must be non-empty and different (found '",
+                                               options.input_name, "' and '", options.output_name, "')"}));
         used_.insert(options.input_name);
         used_.insert(options.output_name);
     }
@@ -251,13 +252,8 @@ public:
 
     // The symbolic batch axis: which operations keep it, and the error when one cannot.
     [[noreturn]] static void batch_error(std::string_view what) {
-        throw error("spore::io::export_onnx: cannot keep the batch axis symbolic: " + std::string(what) +
-                    "; export with onnx_options{.symbolic_batch = false} for a graph of fixed batch size");
-    }
-    static std::string extents_text(const std::vector<std::int64_t>& extents) {
-        std::string text = "[";
-        for (std::size_t i = 0; i < extents.size(); ++i) text += (i ? ", " : "") + std::to_string(extents[i]);
-        return text + "]";
+        throw error(spore::detail::concat({"spore::io::export_onnx: cannot keep the batch axis symbolic: ", what,
+                                           "; export with onnx_options{.symbolic_batch = false} for a graph of fixed batch size"}));
     }
     // Numpy broadcasting aligns on the right; the batch axis survives when every operand that
     // does not carry it has extent 1 there.
@@ -268,7 +264,7 @@ public:
             if (o.batch_axis < 0) continue;
             const int at = o.batch_axis + static_cast<int>(out.size() - o.extents.size());
             if (axis >= 0 && axis != at)
-                batch_error(std::string(op) + " aligns the batch axes of its operands at different positions");
+                batch_error(spore::detail::concat({op, " aligns the batch axes of its operands at different positions"}));
             axis = at;
         }
         if (axis < 0) return -1;
@@ -276,17 +272,17 @@ public:
             if (o.batch_axis >= 0) continue;
             const int offset = static_cast<int>(out.size() - o.extents.size());
             if (axis >= offset && o.extents[axis - offset] != 1)
-                batch_error(std::string(op) + " combines the batch axis with a fixed extent " +
-                            std::to_string(o.extents[axis - offset]) + " (operand of shape " + extents_text(o.extents) + ")");
+                batch_error(spore::detail::concat({op, " combines the batch axis with a fixed extent ", o.extents[axis - offset],
+                                                   " (operand of shape [", spore::detail::joined(o.extents), "])"}));
         }
         return axis;
     }
     static void require_unbatched(std::string_view op, std::string_view operand, const value& v) {
-        if (v.batch_axis >= 0) batch_error(std::string(op) + ": its " + std::string(operand) + " depends on the batch");
+        if (v.batch_axis >= 0) batch_error(spore::detail::concat({op, ": its ", operand, " depends on the batch"}));
     }
     static void require_leading_batch(std::string_view op, const value& v) {
         if (v.batch_axis > 0)
-            batch_error(std::string(op) + " reads the batch as axis " + std::to_string(v.batch_axis) + ", not axis 0");
+            batch_error(spore::detail::concat({op, " reads the batch as axis ", v.batch_axis, ", not axis 0"}));
     }
 
     // A tensor the node holds by pointer (BatchNorm2d's running statistics), read at export.
@@ -310,7 +306,7 @@ private:
     std::string unique(const std::string& base) {
         std::string name = base;
         for (std::size_t k = 1; used_.contains(name) || parameter_paths_.contains(name); ++k)
-            name = base + "_" + std::to_string(k);
+            name = spore::detail::concat({base, '_', k});
         used_.insert(name);
         return name;
     }
@@ -319,7 +315,7 @@ private:
         for (const std::string& in : inputs) {
             if (!parameter_paths_.contains(in)) continue;
             const std::size_t dot = in.rfind('.');
-            return unique((dot == std::string::npos ? in : in.substr(0, dot)) + "/" + std::string(op_type));
+            return unique(spore::detail::concat({std::string_view(in).substr(0, dot), '/', op_type}));
         }
         return unique(std::string(op_type));
     }
@@ -448,8 +444,7 @@ std::string onnx_model_bytes(const Cell& net, const onnx_options& options = {}) 
     onnx::model model;
     model.ir_version = onnx_ir_version;
     model.producer_name = "spore";
-    model.producer_version = std::to_string(SPORE_VERSION_MAJOR) + "." + std::to_string(SPORE_VERSION_MINOR) + "." +
-                             std::to_string(SPORE_VERSION_PATCH);
+    model.producer_version = spore::detail::concat({SPORE_VERSION_MAJOR, '.', SPORE_VERSION_MINOR, '.', SPORE_VERSION_PATCH});
     model.main_graph = builder.take_graph();
     model.opset_import.push_back({"", onnx_opset_version});
     return model.serialize();

@@ -99,18 +99,16 @@ struct safetensors_file {
 
 namespace safetensors_detail {
 
+using spore::detail::append;
 using spore::detail::concat;
+using spore::detail::joined;
 
-inline std::string shape_text(const std::vector<std::uint64_t>& shape) {
-    std::string text = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) text += concat(i ? ", " : "", shape[i]);
-    return text + "]";
-}
+inline std::string shape_text(const std::vector<std::uint64_t>& shape) { return concat({'[', joined(shape), ']'}); }
 
 inline std::string quote_key(std::string_view key) { return json::quote(key); }
 
 [[noreturn]] inline void fail(const std::string& path, const std::string& problem) {
-    throw checkpoint_error(concat(path, ": ", problem));
+    throw checkpoint_error(concat({path, ": ", problem}));
 }
 
 inline std::string system_message() { return std::strerror(errno); }
@@ -160,21 +158,20 @@ inline std::string make_header(const std::vector<tensor_slot>& slots, const io::
         const auto& [key, val] = extra[i];
         for (std::size_t j = 0; j < i; ++j)
             if (extra[j].first == key)
-                throw checkpoint_error(concat("spore::save: the metadata key ", quote_key(key), " is given twice"));
+                throw checkpoint_error(concat({"spore::save: the metadata key ", quote_key(key), " is given twice"}));
         if (key == "format") meta[0].second = val;
         else meta.emplace_back(key, val);
     }
     std::string header = "{\"__metadata__\":{";
     for (std::size_t i = 0; i < meta.size(); ++i)
-        header += concat(i ? "," : "", json::quote(meta[i].first), ":", json::quote(meta[i].second));
+        append(header, {i ? "," : "", json::quote(meta[i].first), ":", json::quote(meta[i].second)});
     header += "}";
     std::uint64_t offset = 0;
     for (const auto& slot : slots) {
         if (slot.name == "__metadata__") throw checkpoint_error("spore::save: a tensor may not be named __metadata__");
         const std::uint64_t bytes = slot.count * slot.element_size;
-        header += concat(",", json::quote(slot.name), ":{\"dtype\":\"", slot.dtype, "\",\"shape\":[");
-        for (std::size_t i = 0; i < slot.shape.size(); ++i) header += concat(i ? "," : "", slot.shape[i]);
-        header += concat("],\"data_offsets\":[", offset, ",", offset + bytes, "]}");
+        append(header, {",", json::quote(slot.name), ":{\"dtype\":\"", slot.dtype, "\",\"shape\":[", joined(slot.shape, ","),
+               "],\"data_offsets\":[", offset, ",", offset + bytes, "]}"});
         offset += bytes;
     }
     header += "}";
@@ -182,7 +179,7 @@ inline std::string make_header(const std::vector<tensor_slot>& slots, const io::
     try {
         json::parse(header);
     } catch (const json_error& e) {
-        throw checkpoint_error(concat("spore::save: the header would not be valid JSON (", e.what(), ")"));
+        throw checkpoint_error(concat({"spore::save: the header would not be valid JSON (", e.what(), ")"}));
     }
     header.append((8 - header.size() % 8) % 8, ' ');
     return header;
@@ -213,50 +210,50 @@ void write_safetensors_bytes(const std::vector<tensor_slot>& slots, const io::me
 // Checks one header entry against the format and appends it to `file`.
 inline void read_entry(safetensors_file& file, const std::string& name, const json::value& v) {
     const std::string& path = file.path;
-    const std::string key = concat("key ", quote_key(name));
+    const std::string key = concat({"key ", quote_key(name)});
     if (v.type != json::kind::object)
-        fail(path, concat(key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(v.type)));
+        fail(path, concat({key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(v.type)}));
     for (const auto& field : v.keys)
         if (field != "dtype" && field != "shape" && field != "data_offsets")
-            fail(path, concat(key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"));
+            fail(path, concat({key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"}));
     safetensors_entry entry;
     entry.name = name;
 
     const json::value* dtype = v.find("dtype");
-    if (!dtype) fail(path, concat(key, ": no dtype"));
+    if (!dtype) fail(path, concat({key, ": no dtype"}));
     if (dtype->type != json::kind::string)
-        fail(path, concat(key, ": dtype: expected a string, found ", json::kind_name(dtype->type)));
-    if (dtype_size(dtype->text) == 0) fail(path, concat(key, ": unknown dtype ", quote_key(dtype->text)));
+        fail(path, concat({key, ": dtype: expected a string, found ", json::kind_name(dtype->type)}));
+    if (dtype_size(dtype->text) == 0) fail(path, concat({key, ": unknown dtype ", quote_key(dtype->text)}));
     entry.dtype = dtype->text;
 
     const json::value* shape = v.find("shape");
-    if (!shape) fail(path, concat(key, ": no shape"));
+    if (!shape) fail(path, concat({key, ": no shape"}));
     if (shape->type != json::kind::array)
-        fail(path, concat(key, ": shape: expected an array of integers, found ", json::kind_name(shape->type)));
+        fail(path, concat({key, ": shape: expected an array of integers, found ", json::kind_name(shape->type)}));
     std::uint64_t elements = 1;
     bool overflow = false;
     for (const auto& extent : shape->items) {
         std::uint64_t n;
         if (!extent.to_u64(n))
-            fail(path, concat(key, ": shape: expected non-negative integers, found ",
-                           extent.type == json::kind::number ? extent.text : std::string(json::kind_name(extent.type))));
+            fail(path, concat({key, ": shape: expected non-negative integers, found ",
+                           extent.type == json::kind::number ? extent.text : std::string(json::kind_name(extent.type))}));
         entry.shape.push_back(n);
         if (n != 0 && elements > UINT64_MAX / n) overflow = true;
         else elements *= n;
     }
     const std::uint64_t size = dtype_size(entry.dtype);
-    if (overflow || elements > UINT64_MAX / size) fail(path, concat(key, ": shape ", shape_text(entry.shape), " is too large"));
+    if (overflow || elements > UINT64_MAX / size) fail(path, concat({key, ": shape ", shape_text(entry.shape), " is too large"}));
 
     const json::value* offsets = v.find("data_offsets");
-    if (!offsets) fail(path, concat(key, ": no data_offsets"));
+    if (!offsets) fail(path, concat({key, ": no data_offsets"}));
     if (offsets->type != json::kind::array || offsets->items.size() != 2 || !offsets->items[0].to_u64(entry.begin) ||
         !offsets->items[1].to_u64(entry.end))
-        fail(path, concat(key, ": data_offsets: expected [begin, end], two non-negative integers"));
+        fail(path, concat({key, ": data_offsets: expected [begin, end], two non-negative integers"}));
     if (entry.end < entry.begin)
-        fail(path, concat(key, ": data_offsets [", entry.begin, ", ", entry.end, "] end before they begin"));
+        fail(path, concat({key, ": data_offsets [", entry.begin, ", ", entry.end, "] end before they begin"}));
     if (entry.end - entry.begin != elements * size)
-        fail(path, concat(key, ": data_offsets [", entry.begin, ", ", entry.end, "] hold ", entry.end - entry.begin,
-                       " bytes, but shape ", shape_text(entry.shape), " of ", entry.dtype, " needs ", elements * size));
+        fail(path, concat({key, ": data_offsets [", entry.begin, ", ", entry.end, "] hold ", entry.end - entry.begin,
+                       " bytes, but shape ", shape_text(entry.shape), " of ", entry.dtype, " needs ", elements * size}));
     file.tensors.push_back(std::move(entry));
 }
 
@@ -268,26 +265,26 @@ inline void check_coverage(const safetensors_file& file, std::uint64_t data_size
         return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
     });
     auto range = [](const safetensors_entry* e) {
-        return concat("[", e->begin, ", ", e->end, "]");
+        return concat({"[", e->begin, ", ", e->end, "]"});
     };
     std::uint64_t covered = 0;
     const safetensors_entry* last = nullptr;
     for (const auto* e : order) {
         if (e->end > data_size)
-            fail(file.path, concat("key ", quote_key(e->name), ": data_offsets ", range(e), " run past the end of the data (",
-                                data_size, " bytes after the header)"));
+            fail(file.path, concat({"key ", quote_key(e->name), ": data_offsets ", range(e), " run past the end of the data (",
+                                data_size, " bytes after the header)"}));
         if (e->begin < covered)
-            fail(file.path, concat("key ", quote_key(e->name), ": data_offsets ", range(e), " overlap those of ",
-                                quote_key(last->name), " ", range(last)));
+            fail(file.path, concat({"key ", quote_key(e->name), ": data_offsets ", range(e), " overlap those of ",
+                                quote_key(last->name), " ", range(last)}));
         if (e->begin > covered)
-            fail(file.path, concat("bytes ", covered, " to ", e->begin, " of the data belong to no tensor (a hole before ",
-                                quote_key(e->name), ")"));
+            fail(file.path, concat({"bytes ", covered, " to ", e->begin, " of the data belong to no tensor (a hole before ",
+                                quote_key(e->name), ")"}));
         covered = e->end;
         last = e;
     }
     if (covered < data_size)
-        fail(file.path, concat("bytes ", covered, " to ", data_size,
-                            " of the data belong to no tensor (the file is longer than its tensors)"));
+        fail(file.path, concat({"bytes ", covered, " to ", data_size,
+                            " of the data belong to no tensor (the file is longer than its tensors)"}));
 }
 
 struct file_closer {
@@ -302,34 +299,34 @@ inline safetensors_file read_safetensors(const std::string& path) {
     file.path = path;
     std::error_code ec;
     const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
-    if (ec) safetensors_detail::fail(path, spore::detail::concat("cannot read the file (", ec.message(), ")"));
+    if (ec) safetensors_detail::fail(path, spore::detail::concat({"cannot read the file (", ec.message(), ")"}));
     std::unique_ptr<std::FILE, safetensors_detail::file_closer> in(std::fopen(path.c_str(), "rb"));
-    if (!in) safetensors_detail::fail(path, spore::detail::concat("cannot open the file (", safetensors_detail::system_message(), ")"));
+    if (!in) safetensors_detail::fail(path, spore::detail::concat({"cannot open the file (", safetensors_detail::system_message(), ")"}));
 
     if (file_size < 8)
-        safetensors_detail::fail(path, spore::detail::concat("truncated: the file has ", file_size,
-                               " bytes, and a safetensors file starts with an 8-byte header length"));
+        safetensors_detail::fail(path, spore::detail::concat({"truncated: the file has ", file_size,
+                               " bytes, and a safetensors file starts with an 8-byte header length"}));
     unsigned char length_bytes[8];
     if (std::fread(length_bytes, 1, 8, in.get()) != 8) safetensors_detail::fail(path, "truncated: cannot read the header length");
     std::uint64_t header_length = 0;
     for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
     if (header_length > safetensors_max_header)
-        safetensors_detail::fail(path, spore::detail::concat("the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
-                               " bytes"));
+        safetensors_detail::fail(path, spore::detail::concat({"the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
+                               " bytes"}));
     if (header_length > file_size - 8)
-        safetensors_detail::fail(path, spore::detail::concat("truncated: the header length ", header_length, " runs past the end of the file (",
-                               file_size - 8, " bytes follow the length)"));
+        safetensors_detail::fail(path, spore::detail::concat({"truncated: the header length ", header_length, " runs past the end of the file (",
+                               file_size - 8, " bytes follow the length)"}));
 
     std::string header(header_length, '\0');
     if (std::fread(header.data(), 1, header.size(), in.get()) != header.size())
-        safetensors_detail::fail(path, spore::detail::concat("truncated: cannot read the ", header_length, "-byte header"));
+        safetensors_detail::fail(path, spore::detail::concat({"truncated: cannot read the ", header_length, "-byte header"}));
     if (header.empty() || header[0] != '{')
         safetensors_detail::fail(path, "malformed header: it must be a JSON object starting with '{'");
     json::value root;
     try {
         root = json::parse(header);
     } catch (const json_error& e) {
-        safetensors_detail::fail(path, spore::detail::concat("malformed header JSON ", e.what()));
+        safetensors_detail::fail(path, spore::detail::concat({"malformed header JSON ", e.what()}));
     }
 
     for (std::size_t i = 0; i < root.keys.size(); ++i) {
@@ -339,11 +336,11 @@ inline safetensors_file read_safetensors(const std::string& path) {
             continue;
         }
         if (v.type != json::kind::object)
-            safetensors_detail::fail(path, spore::detail::concat("__metadata__: expected an object of strings, found ", json::kind_name(v.type)));
+            safetensors_detail::fail(path, spore::detail::concat({"__metadata__: expected an object of strings, found ", json::kind_name(v.type)}));
         for (std::size_t k = 0; k < v.keys.size(); ++k) {
             if (v.items[k].type != json::kind::string)
-                safetensors_detail::fail(path, spore::detail::concat("__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
-                                       json::kind_name(v.items[k].type)));
+                safetensors_detail::fail(path, spore::detail::concat({"__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
+                                       json::kind_name(v.items[k].type)}));
             file.metadata.emplace_back(v.keys[k], v.items[k].text);
         }
     }
@@ -360,15 +357,15 @@ inline safetensors_file read_safetensors(const std::string& path) {
 template <class T, class S>
 void copy_tensor(const safetensors_file& file, std::string_view name, tensor<T, S>& out) {
     const safetensors_entry* entry = file.find(name);
-    if (!entry) safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), " is missing"));
+    if (!entry) safetensors_detail::fail(file.path, spore::detail::concat({"key ", safetensors_detail::quote_key(name), " is missing"}));
     std::vector<std::uint64_t> shape(out.rank);
     for (std::size_t axis = 0; axis < out.rank; ++axis) shape[axis] = out.extent(axis);
     if (entry->dtype != dtype_name<T>())
-        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected dtype ", dtype_name<T>(), ", found ",
-                                    entry->dtype));
+        safetensors_detail::fail(file.path, spore::detail::concat({"key ", safetensors_detail::quote_key(name), ": expected dtype ", dtype_name<T>(), ", found ",
+                                    entry->dtype}));
     if (entry->shape != shape)
-        safetensors_detail::fail(file.path, spore::detail::concat("key ", safetensors_detail::quote_key(name), ": expected shape ", safetensors_detail::shape_text(shape),
-                                    ", found ", safetensors_detail::shape_text(entry->shape)));
+        safetensors_detail::fail(file.path, spore::detail::concat({"key ", safetensors_detail::quote_key(name), ": expected shape ", safetensors_detail::shape_text(shape),
+                                    ", found ", safetensors_detail::shape_text(entry->shape)}));
     safetensors_detail::copy_little_endian(out.data(), file.data.data() + entry->begin, out.size());
 }
 
@@ -392,29 +389,25 @@ inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path)
     std::vector<const safetensors_entry*> sources;
     for (const auto& slot : slots) {
         const auto found = by_name.find(slot.name);
-        const std::string expected = concat(slot.dtype, " ", shape_text(slot.shape));
+        const std::string expected = concat({slot.dtype, " ", shape_text(slot.shape)});
         if (found == by_name.end()) {
-            problems.push_back(concat("key ", quote_key(slot.name), " is missing (expected ", expected, ")"));
+            problems.push_back(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
             continue;
         }
         const safetensors_entry& e = *found->second;
         by_name.erase(found);
         if (e.dtype != slot.dtype)
-            problems.push_back(concat("key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype));
+            problems.push_back(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
         else if (e.shape != slot.shape)
             problems.push_back(
-                concat("key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)));
+                concat({"key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)}));
         sources.push_back(&e);
     }
     for (const auto& e : file.tensors)  // header order, so the message does not depend on hashing
         if (by_name.count(e.name))
-            problems.push_back(concat("unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
-                                   "), which the cell does not have"));
-    if (!problems.empty()) {
-        std::string message;
-        for (std::size_t i = 0; i < problems.size(); ++i) message += concat(i ? "; " : "", problems[i]);
-        fail(path, message);
-    }
+            problems.push_back(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
+                                   "), which the cell does not have"}));
+    if (!problems.empty()) fail(path, concat({joined(problems, "; ")}));
     for (std::size_t i = 0; i < slots.size(); ++i)
         slots[i].read(slots[i].data, file.data.data() + sources[i]->begin, slots[i].count);
 }

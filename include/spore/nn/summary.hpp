@@ -24,6 +24,7 @@
 #include <spore/core/format.hpp>
 #include <spore/core/shape.hpp>
 #include <spore/core/tensor.hpp>
+#include <spore/core/text.hpp>
 #include <spore/expr/node.hpp>
 #include <spore/expr/state.hpp>
 #include <spore/nn/cell.hpp>
@@ -36,9 +37,7 @@ namespace summary_detail {
 struct input_tag;
 
 inline std::string shape_text(const std::size_t* extents, std::size_t rank) {
-    std::string text = "[";
-    for (std::size_t i = 0; i < rank; ++i) text += (i ? ", " : "") + std::to_string(extents[i]);
-    return text + "]";
+    return spore::detail::concat({'[', spore::detail::joined(extents, rank), ']'});
 }
 template <class S>
 std::string shape_text() {
@@ -46,7 +45,8 @@ std::string shape_text() {
 }
 
 inline std::string thousands(std::size_t n) {
-    std::string digits = std::to_string(n), out;
+    const std::string digits = spore::detail::concat({n});
+    std::string out;
     for (std::size_t i = 0; i < digits.size(); ++i) {
         if (i && (digits.size() - i) % 3 == 0) out += ',';
         out += digits[i];
@@ -145,8 +145,8 @@ inline std::string format_summary(const std::string& top, const std::string& out
     append_format(text, "%s\n%-*s %-*s Param #\n%s\n%-*s %-*s --\n", rule.c_str(), nw, "Layer (type)", sw, "Output shape",
                   rule.c_str(), nw, top.c_str(), sw, output_shape.c_str());
     for (std::size_t i = 0; i < rows.size(); ++i)
-        append_format(text, "%-*s %-*s %s\n", nw, (rows[i].path + " (" + rows[i].type + ")").c_str(), sw, shapes[i].c_str(),
-                      thousands(rows[i].parameters).c_str());
+        append_format(text, "%-*s %-*s %s\n", nw, spore::detail::concat({rows[i].path, " (", rows[i].type, ")"}).c_str(), sw,
+                      shapes[i].c_str(), thousands(rows[i].parameters).c_str());
     append_format(text, "%s\nTotal params: %s\nTrainable params: %s\nInput shape: %s\nParameter size: %.2f MB\n%s\n",
                   rule.c_str(), thousands(total).c_str(), thousands(total).c_str(), input_shape.c_str(),
                   double(total * element_size) / 1e6, rule.c_str());

@@ -31,6 +31,7 @@
 #include <spore/core/config.hpp>
 #include <spore/core/error.hpp>
 #include <spore/core/tensor.hpp>
+#include <spore/core/text.hpp>
 #include <spore/kernels/simd.hpp>
 
 namespace spore::optim {
@@ -152,10 +153,8 @@ private:
     static std::size_t index_of(std::string_view name) {
         for (std::size_t k = 0; k < states_per_parameter; ++k)
             if (Rule::state_names[k] == name) return k;
-        std::string known;
-        for (std::size_t k = 0; k < states_per_parameter; ++k) known += (k ? ", " : "") + std::string(Rule::state_names[k]);
-        throw error("spore::optim::optimizer::state: no state named '" + std::string(name) + "' (this optimiser has " +
-                    (known.empty() ? std::string("none") : known) + ")");
+        throw error(spore::detail::concat({"spore::optim::optimizer::state: no state named '", name, "' (this optimiser has ",
+                                           spore::detail::joined(Rule::state_names), states_per_parameter ? "" : "none", ")"}));
     }
 
     template <class Self, class F>

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 
 namespace spore::optim {
 
@@ -16,8 +17,8 @@ struct StepLR {
 
     float lr_at(float base_lr, int epoch) const {
         if (step_size <= 0)
-            throw error("spore::optim::StepLR: step_size must be positive, found " + std::to_string(step_size));
-        if (epoch < 0) throw error("spore::optim::StepLR: epochs count from 0, found " + std::to_string(epoch));
+            throw error(spore::detail::concat({"spore::optim::StepLR: step_size must be positive, found ", step_size}));
+        if (epoch < 0) throw error(spore::detail::concat({"spore::optim::StepLR: epochs count from 0, found ", epoch}));
         return float(double(base_lr) * std::pow(double(gamma), double(epoch / step_size)));
     }
     // Sets the rate of an optimiser state for `epoch`.

@@ -29,6 +29,7 @@
 #include <thread>
 
 #include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 #include <spore/kernels/thread_pool.hpp>
 
 namespace spore::parallel {
@@ -72,10 +73,10 @@ public:
         if (current_slot()) throw error("spore::parallel::context: a context exists already; create one per process");
         const mode m = settings.parallel_mode;
         if (m != mode::stand_alone && m != mode::data_parallel)
-            throw error(std::string("spore::parallel: parallel_mode ") + to_string(m) +
-                        " is not available yet; use stand_alone or data_parallel");
+            throw error(spore::detail::concat({"spore::parallel: parallel_mode ", to_string(m),
+                                               " is not available yet; use stand_alone or data_parallel"}));
         if (!(settings.timeout_seconds > 0))
-            throw error("spore::parallel: timeout_seconds must be positive, found " + std::to_string(settings.timeout_seconds));
+            throw error(spore::detail::concat({"spore::parallel: timeout_seconds must be positive, found ", settings.timeout_seconds}));
         if (m == mode::stand_alone) start_alone();
         else start_mpi();
         current_slot() = this;
@@ -110,7 +111,7 @@ public:
     double timeout_seconds() const noexcept { return settings_.timeout_seconds; }
     // "rank 1 of 2 on host": how messages name this process.
     std::string where() const {
-        return "rank " + std::to_string(global_rank_) + " of " + std::to_string(device_num_) + (host_.empty() ? "" : " on " + host_);
+        return spore::detail::concat({"rank ", global_rank_, " of ", device_num_, host_.empty() ? "" : " on ", host_});
     }
 
     // Prints why, then ends every rank of the job. For failures after which the ranks can no
@@ -131,13 +132,13 @@ public:
         for (unsigned polls = 0;; ++polls) {
             int done = 0;
             const int rc = MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE);
-            if (rc != MPI_SUCCESS) abort(std::string(what) + " failed: " + error_string(rc));
+            if (rc != MPI_SUCCESS) abort(spore::detail::concat({what, " failed: ", error_string(rc)}));
             if (done) return;
             if (polls % 64 != 63) continue;
             const double waited = std::chrono::duration<double>(clock::now() - start).count();
             if (waited > settings_.timeout_seconds)
-                abort(std::string("waited ") + std::to_string(int(settings_.timeout_seconds)) + " s for " + what +
-                      " to complete; another rank has died, hangs or left the job (timeout_seconds)");
+                abort(spore::detail::concat({"waited ", int(settings_.timeout_seconds), " s for ", what,
+                                             " to complete; another rank has died, hangs or left the job (timeout_seconds)"}));
             if (waited > 0.05) std::this_thread::sleep_for(std::chrono::microseconds(200));
             else if (waited > 0.001) std::this_thread::yield();
         }
@@ -168,7 +169,7 @@ public:
         check(MPI_Iallreduce(local, top, 2, MPI_UINT64_T, MPI_MAX, comm_, &request), "a comparison across ranks");
         wait(request, "a comparison across ranks");
         if (top[0] != value || top[1] != ~value)
-            throw error("spore::parallel: the ranks disagree on " + what + " (" + where() + " differs from another rank)");
+            throw error(spore::detail::concat({"spore::parallel: the ranks disagree on ", what, " (", where(), " differs from another rank)"}));
     }
 
     // Runs f() and returns what it returns; an exception from it is printed with this rank's
@@ -179,7 +180,7 @@ public:
         try {
             return f();
         } catch (const std::exception& e) {
-            abort(std::string("stopped by an error: ") + e.what());
+            abort(spore::detail::concat({"stopped by an error: ", e.what()}));
         }
     }
 
@@ -199,7 +200,7 @@ public:
 
     // Ends the job on an MPI error code.
     void check(int rc, const char* what) const {
-        if (rc != MPI_SUCCESS) abort(std::string(what) + " failed: " + error_string(rc));
+        if (rc != MPI_SUCCESS) abort(spore::detail::concat({what, " failed: ", error_string(rc)}));
     }
 
 private:
@@ -210,16 +211,16 @@ private:
     static std::string error_string(int rc) {
         char text[MPI_MAX_ERROR_STRING];
         int length = 0;
-        if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) return "MPI error " + std::to_string(rc);
+        if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) return spore::detail::concat({"MPI error ", rc});
         return std::string(text, static_cast<std::size_t>(length));
     }
     void start_alone() {
         device_num_ = 1;
         global_rank_ = 0;
         if (const int n = launched_processes(); n > 1)
-            throw error("spore::parallel: parallel_mode stand_alone, but the job has " + std::to_string(n) +
-                        " processes: each would train on all the data alone and overwrite the others' checkpoints; "
-                        "use data_parallel");
+            throw error(spore::detail::concat({"spore::parallel: parallel_mode stand_alone, but the job has ", n,
+                                               " processes: each would train on all the data alone and overwrite the "
+                                               "others' checkpoints; use data_parallel"}));
         check_requested();
     }
 
@@ -263,11 +264,11 @@ private:
 
     void check_requested() const {
         if (settings_.device_num > 0 && settings_.device_num != device_num_)
-            throw error("spore::parallel: device_num " + std::to_string(settings_.device_num) + " was asked for, but the job has " +
-                        std::to_string(device_num_) + " processes (mpirun -np)");
+            throw error(spore::detail::concat({"spore::parallel: device_num ", settings_.device_num, " was asked for, but the job has ",
+                                               device_num_, " processes (mpirun -np)"}));
         if (settings_.global_rank >= 0 && settings_.global_rank != global_rank_)
-            throw error("spore::parallel: global_rank " + std::to_string(settings_.global_rank) + " was asked for, but MPI numbers this process " +
-                        std::to_string(global_rank_));
+            throw error(spore::detail::concat({"spore::parallel: global_rank ", settings_.global_rank,
+                                               " was asked for, but MPI numbers this process ", global_rank_}));
     }
 
     // Ranks on one machine share its cores: without SPORE_NUM_THREADS, each rank's kernels get

@@ -31,6 +31,7 @@
 #endif
 
 #include <spore/core/aligned_buffer.hpp>
+#include <spore/core/text.hpp>
 #include <spore/parallel/context.hpp>
 
 #if MPI_VERSION >= 4
@@ -67,8 +68,8 @@ public:
                        reducer_options options)
         : ctx_(&ctx), state_(std::make_unique<state>()) {
         if (options.bucket_bytes < sizeof(T))
-            throw error("spore::parallel::gradient_reducer: bucket_bytes must hold one element, found " +
-                        std::to_string(options.bucket_bytes));
+            throw error(spore::detail::concat({"spore::parallel::gradient_reducer: bucket_bytes must hold one element, found ",
+                                               options.bucket_bytes}));
         std::apply([&](auto&... g) {
             std::size_t i = 0;
             ((data_[i] = g.data(), sizes_[i] = g.size(), ++i), ...);

@@ -15,6 +15,7 @@
 #include <string>
 
 #include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 
 namespace spore::parallel {
 
@@ -30,8 +31,8 @@ public:
         : order_(order), local_batch_(local_batch), rank_(rank), device_num_(device_num) {
         if (local_batch == 0) throw error("spore::parallel::shard: the local batch size must be at least 1, found 0");
         if (device_num == 0 || rank >= device_num)
-            throw error("spore::parallel::shard: rank " + std::to_string(rank) + " of " + std::to_string(device_num) +
-                        " processes (the rank must be below the process count)");
+            throw error(spore::detail::concat({"spore::parallel::shard: rank ", rank, " of ", device_num,
+                                               " processes (the rank must be below the process count)"}));
         const std::size_t global = global_batch();
         steps_ = options.drop_remainder ? order.size() / global : (order.size() + global - 1) / global;
     }
@@ -58,8 +59,7 @@ public:
 private:
     void check_step(std::size_t step) const {
         if (step >= steps_)
-            throw error("spore::parallel::shard: step " + std::to_string(step) + " of an epoch of " +
-                        std::to_string(steps_) + " steps");
+            throw error(spore::detail::concat({"spore::parallel::shard: step ", step, " of an epoch of ", steps_, " steps"}));
     }
 
     std::span<const std::size_t> order_;

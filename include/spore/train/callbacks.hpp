@@ -9,6 +9,7 @@
 #include <string>
 
 #include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 #include <spore/train/progress.hpp>
 #include <spore/train/records.hpp>
 
@@ -44,7 +45,7 @@ public:
         if (!run.reporting) return;
         close();
         file_ = std::fopen(path_.c_str(), "w");
-        if (!file_) throw error(path_ + ": cannot open the file for writing (CsvLogger)");
+        if (!file_) throw error(spore::detail::concat({path_, ": cannot open the file for writing (CsvLogger)"}));
         std::fputs("epoch,train_loss,test_loss,test_accuracy,images_per_second,lr\n", file_);
         std::fflush(file_);
     }
@@ -54,7 +55,7 @@ public:
         if (e.tested) std::fprintf(file_, "%.6g,%.6g,", e.test_loss, e.test_accuracy);
         else std::fputs(",,", file_);
         std::fprintf(file_, "%.1f,%.6g\n", e.images_per_second, double(e.lr));
-        if (std::fflush(file_) != 0) throw error(path_ + ": write failed (CsvLogger)");
+        if (std::fflush(file_) != 0) throw error(spore::detail::concat({path_, ": write failed (CsvLogger)"}));
     }
     void on_train_end(const history&) { close(); }
 

@@ -32,9 +32,9 @@
 
 #include <spore/autodiff.hpp>
 #include <spore/core/error.hpp>
-#include <spore/core/format.hpp>
 #include <spore/core/shape.hpp>
 #include <spore/core/tensor.hpp>
+#include <spore/core/text.hpp>
 #include <spore/data/image_set.hpp>
 #include <spore/data/sampler.hpp>
 #include <spore/expr/program.hpp>
@@ -161,23 +161,22 @@ void set_learning_rate(State& state, float lr) {
 
 // Run-time checks, out of the templates so each Model does not compile them again.
 [[noreturn]] inline void stop_on_non_finite(float loss, int epoch, std::size_t step, std::size_t steps) {
-    throw error(format("spore::Model::train: the loss became %s at epoch %d, step %zu of %zu; training stopped (a "
-                       "smaller learning rate may help)",
-                       std::isnan(loss) ? "NaN" : "infinite", epoch, step, steps));
+    throw error(spore::detail::concat({"spore::Model::train: the loss became ", std::isnan(loss) ? "NaN" : "infinite", " at epoch ",
+                                       epoch, ", step ", step, " of ", steps, "; training stopped (a smaller learning rate may help)"}));
 }
 [[noreturn]] inline void too_few_images(const data::image_set& set, std::size_t batch) {
-    throw error(format("spore::Model::train: %s holds %zu images, less than a batch of %zu per process",
-                       set.source().c_str(), set.size(), batch));
+    throw error(spore::detail::concat({"spore::Model::train: ", set.source(), " holds ", set.size(),
+                                       " images, less than a batch of ", batch, " per process"}));
 }
 // `images` is the batch shape [B, C, H, W].
 inline void check_set(const data::image_set& set, const char* who, const std::size_t* images, std::size_t classes) {
     if (images[1] != set.channels() || images[2] != set.rows() || images[3] != set.cols())
-        throw error(format("%s: %s: the model takes images of %zux%zux%zu, the set has %zux%zux%zu (padding %zu)",
-                           set.source().c_str(), who, images[1], images[2], images[3], set.channels(), set.rows(),
-                           set.cols(), set.options().pad));
+        throw error(spore::detail::concat({set.source(), ": ", who, ": the model takes images of ", images[1], 'x', images[2], 'x',
+                                           images[3], ", the set has ", set.channels(), 'x', set.rows(), 'x', set.cols(),
+                                           " (padding ", set.options().pad, ")"}));
     if (set.classes() > classes)
-        throw error(format("%s: %s: the set has %zu classes, the net's logits %zu", set.source().c_str(), who,
-                           set.classes(), classes));
+        throw error(spore::detail::concat({set.source(), ": ", who, ": the set has ", set.classes(), " classes, the net's logits ",
+                                           classes}));
 }
 
 template <class X>

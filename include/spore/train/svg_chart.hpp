@@ -127,7 +127,8 @@ inline std::string svg_chart(const std::vector<chart_panel>& panels, const std::
         }
         s += "</g>\n";
     }
-    return s + "</svg>\n";
+    s += "</svg>\n";
+    return s;
 }
 
 // Loss (train and, when tested, test) and test accuracy per epoch.
