@@ -11,6 +11,7 @@
 #include <spore/expr/global_pool.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/expr/matmul.hpp>
+#include <spore/expr/nll.hpp>
 #include <spore/expr/node.hpp>
 #include <spore/expr/plan.hpp>
 #include <spore/expr/pool.hpp>
