@@ -35,6 +35,9 @@ int main(int argc, char** argv) try {
     models::SigmoidTanh activations;
     spore::init(activations, 3);
     spore::io::export_onnx<shape<1, 7>>(activations, path("sigmoid_tanh.onnx"));
+    models::Activations activation_cells;
+    spore::init(activation_cells, 8);
+    spore::io::export_onnx<shape<1, 7>>(activation_cells, path("activations.onnx"));
     models::DenseChain chain;
     spore::init(chain, 4);
     spore::io::export_onnx<shape<1, 20>>(chain, path("dense_chain.onnx"));
@@ -48,7 +51,7 @@ int main(int argc, char** argv) try {
     spore::init(elementwise, 6);
     spore::io::export_onnx<shape<1, 6>>(elementwise, path("elementwise.onnx"));
     spore::io::export_onnx<shape<1, 3, 5>>(models::Reductions{}, path("reductions.onnx"));
-    std::printf("wrote 10 models to %s\n", dir.string().c_str());
+    std::printf("wrote 11 models to %s\n", dir.string().c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "export_models: %s\n", e.what());
