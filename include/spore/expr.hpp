@@ -8,6 +8,7 @@
 #include <spore/expr/dropout.hpp>
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/elementwise_ops.hpp>
+#include <spore/expr/embedding.hpp>
 #include <spore/expr/global_pool.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/expr/matmul.hpp>

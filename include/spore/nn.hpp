@@ -6,6 +6,7 @@
 #include <spore/nn/buffer.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/dropout.hpp>
+#include <spore/nn/embedding.hpp>
 #include <spore/nn/field_names.hpp>
 #include <spore/nn/fields.hpp>
 #include <spore/nn/init.hpp>

@@ -4151,6 +4151,89 @@ auto smooth_l1(X&& difference, double beta = 1.0) {
 
 }  // namespace spore
 // ---- end spore/expr/elementwise_ops.hpp ----
+// ---- begin spore/expr/embedding.hpp ----
+// embedding(table, indices): the rows of table [V, D] picked by integer indices of any shape
+// [I...], as [I..., D] (torch.nn.functional.embedding). An index outside [0, V) is an error
+// naming it. With a padding index, that row's gradient stays zero, as PyTorch's padding_idx.
+// Rule: autodiff/rules/embedding.hpp.
+
+namespace spore::expr {
+
+template <class TableShape>
+struct check_embedding {
+    static constexpr bool ok = TableShape::rank == 2;
+    static_assert(ok, "spore: embedding takes a table [rows, dimension] (see check_embedding<table shape> above)");
+};
+
+template <class IndexShape, std::size_t Dimension>
+struct embedding_shape;
+template <std::size_t... I, std::size_t Dimension>
+struct embedding_shape<shape<I...>, Dimension> {
+    using type = shape<I..., Dimension>;
+};
+
+inline constexpr std::size_t no_padding_index = std::numeric_limits<std::size_t>::max();
+
+template <class A, class Y>
+struct embedding_node
+    : node_base<typename A::value_type,
+                typename embedding_shape<typename Y::shape_type, A::shape_type::extents[1]>::type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t rows = A::shape_type::extents[0];
+    static constexpr std::size_t dimension = A::shape_type::extents[1];
+    static constexpr std::size_t lookups = Y::shape_type::size;
+    A a;  // the table
+    Y b;  // the indices
+    std::size_t padding_index = no_padding_index;
+    bool operator==(const embedding_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* table = read_operand(a, state.a);
+        const auto* indices = read_operand(b, state.b);
+        T* out = state.mutable_value();
+        for (std::size_t i = 0; i < lookups; ++i) {
+            const std::int64_t index = indices[i];
+            if (index < 0 || index >= std::int64_t(rows))
+                throw error(spore::detail::concat({"spore::nn::Embedding: index ", index, " at position ", i,
+                                                   " is outside [0, ", rows, ")"}));
+            std::memcpy(out + i * dimension, table + std::size_t(index) * dimension, dimension * sizeof(T));
+        }
+    }
+
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto table = graph.emit(a);
+        const auto indices = graph.emit(b);
+        return {graph.node("Gather", {table.name, indices.name}, {graph.integer("axis", 0)}), indices.batch_axis};
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// The rows of `table` [V, D] at `indices` (an integer tensor or placeholder of any shape).
+template <expr::non_scalar_operand Table, class Indices>
+auto embedding(Table&& table, Indices&& indices, std::size_t padding_index = expr::no_padding_index) {
+    static_assert(!(is_tensor_v<std::remove_cvref_t<Indices>> && std::is_rvalue_reference_v<Indices&&>),
+                  "spore: a temporary tensor in an expression would dangle; give it a name first");
+    static_assert(std::is_integral_v<typename expr::expression_of<Indices>::value_type> &&
+                      expr::expression_of<Indices>::kind == expr::node_kind::leaf,
+                  "spore: Embedding: the indices must be an integer tensor or placeholder");
+    auto a = expr::operand_expression<Table, Table>(std::forward<Table>(table));
+    auto b = expr::as_expression(indices);
+    using A = decltype(a);
+    if constexpr (expr::check_embedding<typename A::shape_type>::ok) {
+        if (padding_index != expr::no_padding_index && padding_index >= A::shape_type::extents[0])
+            throw error(spore::detail::concat({"spore::nn::Embedding: padding_idx ", padding_index, " is outside [0, ",
+                                               A::shape_type::extents[0], ")"}));
+        return expr::embedding_node<A, decltype(b)>{{}, a, b, padding_index};
+    }
+}
+
+}  // namespace spore
+// ---- end spore/expr/embedding.hpp ----
 // ---- begin spore/expr/global_pool.hpp ----
 // global_avg_pool2d(x): the mean of each plane of x [N, C, H, W], as [N, C] (PyTorch's
 // AdaptiveAvgPool2d(1) followed by flatten). Rule: autodiff/rules/global_pool.hpp.
@@ -5678,6 +5761,38 @@ struct heavy_rule<expr::dropout_node<P, A>> {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/rules/dropout.hpp ----
+// ---- begin spore/autodiff/rules/embedding.hpp ----
+// Rule of the embedding: each looked-up row's adjoint is added into its table row (a row picked
+// twice receives both); the padding row receives nothing.
+
+namespace spore::autodiff {
+
+template <class A, class Y>
+struct heavy_rule<expr::embedding_node<A, Y>> {
+    using N = expr::embedding_node<A, Y>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* dy = state.adjoint->data;
+        const auto* indices = state.b.values;
+        push_gradient(node.a, state.a, [&](T* dtable, bool accumulate) {
+            if (!accumulate) std::fill_n(dtable, A::shape_type::size, T(0));
+            for (std::size_t i = 0; i < N::lookups; ++i) {
+                const std::size_t row = std::size_t(indices[i]);
+                if (row == node.padding_index) continue;
+                T* target = dtable + row * N::dimension;
+                const T* g = dy + i * N::dimension;
+                simd::for_each_batch<T>(N::dimension, [&]<class V>(std::size_t j) {
+                    simd::store(target + j, simd::load<V>(target + j) + simd::load<V>(g + j));
+                });
+            }
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/embedding.hpp ----
 // ---- begin spore/autodiff/rules/global_pool.hpp ----
 // Rule of global average pooling: each plane's adjoint, divided by the plane's size, spread
 // over the plane.
@@ -7258,6 +7373,37 @@ struct Dropout {
 
 }  // namespace spore::nn
 // ---- end spore/nn/dropout.hpp ----
+// ---- begin spore/nn/embedding.hpp ----
+// nn::Embedding<Rows, Dimension>: a table of Rows vectors, looked up by integer indices of any
+// shape, as torch.nn.Embedding (parameter `weight` [Rows, Dimension], initialised N(0, 1); an
+// optional padding_idx whose row starts at zero and is never trained).
+
+#include <optional>
+
+namespace spore::nn {
+
+template <std::size_t Rows, std::size_t Dimension, class T = float>
+struct Embedding {
+    tensor<T, shape<Rows, Dimension>> weight;
+    std::optional<std::size_t> padding_idx;
+
+    template <class Indices>
+    auto operator()(Indices&& indices) const {
+        return spore::embedding(weight, std::forward<Indices>(indices), padding_idx.value_or(expr::no_padding_index));
+    }
+    // PyTorch's default is N(0, 1); another scheme sees the fans PyTorch computes for a 2-D
+    // weight [Rows, Dimension] (in = Dimension, out = Rows).
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        if constexpr (std::is_same_v<Scheme, init::pytorch_default>) init::detail::fill_normal(weight, rng, 0.0, 1.0);
+        else scheme.weight(weight, {Dimension, Rows}, rng);
+        if (padding_idx && *padding_idx < Rows)
+            for (std::size_t j = 0; j < Dimension; ++j) weight(*padding_idx, j) = T(0);
+    }
+};
+
+}  // namespace spore::nn
+// ---- end spore/nn/embedding.hpp ----
 // ---- begin spore/nn/field_names.hpp ----
 // Walks of a cell that pass each field's path ("conv1.weight", "block.conv.bias"): the keys of
 // checkpoints and exported graphs. No registration macro: the walk and the compile-time field
@@ -8772,8 +8918,6 @@ inline std::string quote(std::string_view text) {
 // official ones; fields are written in field-number order, and proto2's unpacked repeated
 // scalars (dims, ints, floats) one record per value, as protoc does.
 
-#include <optional>
-
 // ---- begin spore/io/protobuf.hpp ----
 // The protocol-buffers wire format, write side only: enough to serialise a message whose
 // schema is known at compile time (ONNX). A message is written into a byte string; a nested
@@ -9121,11 +9265,18 @@ struct unsupported_onnx_node {
                   "(see unsupported_onnx_node<node type> above)");
 };
 
+// Values are float or double; a model's input may also hold indices (int32 or int64, as an
+// Embedding reads).
 template <class T>
 struct element_type {
-    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                  "spore::io::export_onnx: ONNX export supports float and double tensors");
-    static constexpr onnx::data_type value = std::is_same_v<T, float> ? onnx::data_type::float32 : onnx::data_type::float64;
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int32_t> ||
+                      std::is_same_v<T, std::int64_t>,
+                  "spore::io::export_onnx: ONNX export supports float and double tensors (and int32 or int64 "
+                  "indices as the input)");
+    static constexpr onnx::data_type value = std::is_same_v<T, float>          ? onnx::data_type::float32
+                                             : std::is_same_v<T, double>       ? onnx::data_type::float64
+                                             : std::is_same_v<T, std::int32_t> ? onnx::data_type::int32
+                                                                               : onnx::data_type::int64;
 };
 
 template <class E>

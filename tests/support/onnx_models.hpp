@@ -41,6 +41,14 @@ struct Activations {
     }
 };
 
+// Input: int32 token indices [N, 5]; the mean of their embeddings, classified. Checked by
+// onnx.checker only: OpenCV 4.6 builds Gather only with constant indices.
+struct TokenClassifier {
+    nn::Embedding<12, 4> embed;
+    nn::Dense<4, 3> head;
+    auto construct(auto tokens) const { return head(spore::mean<1>(embed(tokens))); }
+};
+
 // Input [N, 20]: a chain of Dense layers ending in a softmax.
 struct DenseChain {
     nn::Dense<20, 16> fc1;
