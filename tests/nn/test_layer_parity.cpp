@@ -1,6 +1,6 @@
-// Parity with PyTorch 1.13 of every activation and loss, with each reduction: outputs and
-// gradients in float and double against tests/fixtures/activations_losses.safetensors, made by
-// tests/fixtures/make_activation_loss_fixtures.py (CI has no torch: the file is committed).
+// Parity with PyTorch 1.13 of every activation, every loss with each reduction, and Embedding:
+// outputs and gradients in float and double against tests/fixtures/layers.safetensors, made by
+// tests/fixtures/make_layer_fixtures.py (CI has no torch: the file is committed).
 // Errors are relative to the largest magnitude of PyTorch's tensor.
 #include <algorithm>
 #include <cmath>
@@ -21,7 +21,7 @@ namespace {
 
 const spore::io::safetensors_file& fixture() {
     static const spore::io::safetensors_file file = spore::io::read_safetensors(
-        (fs::path(__FILE__).parent_path().parent_path() / "fixtures" / "activations_losses.safetensors").string());
+        (fs::path(__FILE__).parent_path().parent_path() / "fixtures" / "layers.safetensors").string());
     return file;
 }
 
@@ -37,15 +37,16 @@ Tensor fixture_tensor(const std::string& name) {
     return t;
 }
 
-// The labels (I32; spore's copy_tensor reads the floating-point types of checkpoints only).
-tensor<std::int32_t, shape<5>> fixture_labels() {
-    const auto* entry = fixture().find("f32.labels");
+// Labels and indices (I32; spore's copy_tensor reads the floating-point types of checkpoints only).
+template <class Tensor>
+Tensor fixture_integers(const std::string& name) {
+    const auto* entry = fixture().find("f32." + name);
     REQUIRE(entry != nullptr);
     REQUIRE(entry->dtype == "I32");
-    REQUIRE(entry->end - entry->begin == 5 * sizeof(std::int32_t));
-    tensor<std::int32_t, shape<5>> labels;
-    std::memcpy(labels.data(), fixture().data.data() + entry->begin, 5 * sizeof(std::int32_t));
-    return labels;
+    Tensor t;
+    REQUIRE(entry->end - entry->begin == t.size() * sizeof(std::int32_t));
+    std::memcpy(t.data(), fixture().data.data() + entry->begin, t.size() * sizeof(std::int32_t));
+    return t;
 }
 
 template <class T>
@@ -117,7 +118,7 @@ void check_all() {
     using Elements = tensor<T, shape<3, 4>>;
     Rows logits = fixture_tensor<Rows>("logits"), log_probabilities = fixture_tensor<Rows>("log_probabilities");
     const Rows soft = fixture_tensor<Rows>("soft");
-    const auto labels = fixture_labels();
+    const auto labels = fixture_integers<tensor<std::int32_t, shape<5>>>("labels");
     const auto row_weights = fixture_tensor<tensor<T, shape<5>>>("row_weights");
     Elements prediction = fixture_tensor<Elements>("prediction");
     const Elements target = fixture_tensor<Elements>("target"), probability = fixture_tensor<Elements>("probability"),
@@ -137,10 +138,21 @@ void check_all() {
     check_loss<T>("smooth_l1", prediction, target, weights,
                   []<nn::reduction R>() { return nn::SmoothL1Loss<R>{.beta = 0.5}; });
     check_loss<T>("huber", prediction, target, weights, []<nn::reduction R>() { return nn::HuberLoss<R>{.delta = 0.7}; });
+
+    nn::Embedding<10, 4, T> embed{.padding_idx = 2};
+    embed.weight = fixture_tensor<tensor<T, shape<10, 4>>>("embedding.weight");
+    const auto indices = fixture_integers<tensor<std::int32_t, shape<3, 5>>>("embedding.indices");
+    using Out = tensor<T, shape<3, 5, 4>>;
+    const Out embedded = embed(indices);
+    check_parity<T>("embedding output", embedded, fixture_tensor<Out>("embedding.out"));
+    const Out upstream = fixture_tensor<Out>("embedding.upstream");
+    auto [value, grad] = spore::value_and_grad(spore::sum(embed(indices) * upstream), embed.weight);
+    (void)value;
+    check_parity<T>("embedding gradient", grad, fixture_tensor<tensor<T, shape<10, 4>>>("embedding.grad"));
 }
 
 }  // namespace
 
-TEST_CASE("PyTorch parity: activations and losses with every reduction, in float", "[nn][parity]") { check_all<float>(); }
+TEST_CASE("PyTorch parity: activations, losses with every reduction, Embedding, in float", "[nn][parity]") { check_all<float>(); }
 
-TEST_CASE("PyTorch parity: activations and losses with every reduction, in double", "[nn][parity]") { check_all<double>(); }
+TEST_CASE("PyTorch parity: activations, losses with every reduction, Embedding, in double", "[nn][parity]") { check_all<double>(); }
