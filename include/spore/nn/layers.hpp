@@ -1,5 +1,7 @@
 #pragma once
-// Layers: small aggregates of parameter tensors with an operator() that builds the expression.
+// Layers: small aggregates of parameter tensors with an operator() that builds the expression
+// and returns it through nn::record_output (nn/call.hpp), so nn::summary sees every layer's
+// output shape, parameters or not.
 // Hyper-parameters are template arguments, so a layer stays a plain aggregate of tensors that
 // Boost.PFR can walk. Layouts follow PyTorch (Dense weight [out, in], Conv2d weight
 // [out, in, kh, kw]) so weights move between the two unchanged. reset_parameters fills them
@@ -18,6 +20,7 @@
 #include <spore/expr/reduce.hpp>
 #include <spore/expr/reshape.hpp>
 #include <spore/expr/softmax.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/init.hpp>
 
 namespace spore::nn {
@@ -43,7 +46,8 @@ struct Dense {
 
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias;
+        if constexpr (dense_accepts_v<In, Out, X>)
+            return record_output(*this, spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias);
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -58,7 +62,8 @@ struct Dense<In, Out, T, false> {
 
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight));
+        if constexpr (dense_accepts_v<In, Out, X>)
+            return record_output(*this, spore::matmul(std::forward<X>(x), spore::transpose(weight)));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -96,7 +101,7 @@ struct Conv2d {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias);
+        return record_output(*this, spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -112,7 +117,7 @@ struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight);
+        return record_output(*this, spore::conv2d<Stride, pad>(std::forward<X>(x), weight));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -124,30 +129,30 @@ struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
 // call the functions below.
 struct ReLU {
     template <class X>
-    auto operator()(X&& x) const { return spore::relu(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::relu(std::forward<X>(x))); }
 };
 struct Sigmoid {
     template <class X>
-    auto operator()(X&& x) const { return spore::sigmoid(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::sigmoid(std::forward<X>(x))); }
 };
 struct Tanh {
     template <class X>
-    auto operator()(X&& x) const { return spore::tanh(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::tanh(std::forward<X>(x))); }
 };
 // [N, ...] -> [N, product of the rest].
 struct Flatten {
     template <class X>
-    auto operator()(X&& x) const { return spore::flatten(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::flatten(std::forward<X>(x))); }
 };
 template <std::size_t Kernel, std::size_t Stride = Kernel>
 struct MaxPool2d {
     template <class X>
-    auto operator()(X&& x) const { return spore::max_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::max_pool2d<Kernel, Stride>(std::forward<X>(x))); }
 };
 template <std::size_t Kernel, std::size_t Stride = Kernel>
 struct AvgPool2d {
     template <class X>
-    auto operator()(X&& x) const { return spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x))); }
 };
 
 using spore::flatten;

@@ -27,6 +27,7 @@
 #include <spore/core/text.hpp>
 #include <spore/expr/node.hpp>
 #include <spore/expr/state.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/fields.hpp>
 
@@ -160,7 +161,7 @@ inline std::string format_summary(const std::string& top, const std::string& out
 template <class T = float, class Cell, std::size_t... Input>
 std::string summary(const Cell& net, shape<Input...> = {}) {
     using namespace summary_detail;
-    const auto output = net.construct(expr::placeholder<input_tag, T, shape<Input...>>());
+    const auto output = spore::call(net, expr::placeholder<input_tag, T, shape<Input...>>());
     std::vector<node_record> nodes;
     std::vector<const void*> leaves;
     record_nodes(output, nodes, leaves);
