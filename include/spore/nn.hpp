@@ -3,6 +3,7 @@
 // folder's files (a new header is listed by running it); do not edit.
 #include <spore/nn/batch_norm.hpp>
 #include <spore/nn/buffer.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/dropout.hpp>
 #include <spore/nn/field_names.hpp>
@@ -11,4 +12,5 @@
 #include <spore/nn/layers.hpp>
 #include <spore/nn/losses.hpp>
 #include <spore/nn/predictor.hpp>
+#include <spore/nn/sequential.hpp>
 #include <spore/nn/summary.hpp>

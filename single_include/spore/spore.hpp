@@ -6277,6 +6277,18 @@ inline std::size_t steps_per_epoch(std::size_t n, shard s, std::size_t batch, bo
 //   an aggregate class that is not a tensor -> a cell, walked in turn (walkable_v)
 //   anything else (e.g. Dropout's seed)     -> neither
 //
+// A cell that holds its children in a way Boost.PFR cannot walk (nn::Sequential keeps its layers
+// in a std::tuple), or whose children are not named like fields ("0", "1", ... in PyTorch's
+// Sequential), lists them itself, and the walk asks it instead of Boost.PFR (lists_children):
+//
+//   static constexpr std::size_t child_count = N;                 // how many children
+//   template <std::size_t I> auto& child();                         // child I, and its const twin
+//   template <std::size_t I> const auto& child() const;
+//   template <std::size_t I> static constexpr std::string_view child_name();   // e.g. index_name<I>()
+//
+// Such a cell need not be an aggregate. Its children are walked like fields: tensors are
+// parameters, buffers are state, cells are walked in turn, at any depth.
+//
 // The walk is defined at compile time, as a list of index paths in pre-order (a cell before its
 // fields, fields in declaration order), one list per type; nn::parameters(cell) is std::tie over
 // that list, and a run of the walk follows the same recursion, so its code is made once per
@@ -6307,9 +6319,16 @@ inline std::size_t steps_per_epoch(std::size_t n, shard s, std::size_t batch, bo
 
 namespace spore::nn {
 
+// A cell that lists its children itself (the protocol above), rather than by its fields.
+template <class C>
+concept lists_children = std::is_class_v<C> && requires {
+    typename std::integral_constant<std::size_t, C::child_count>;
+};
+
 // A cell: a field (or a whole net) that the walk descends into.
 template <class C>
-inline constexpr bool walkable_v = std::is_aggregate_v<C> && std::is_class_v<C> && !is_tensor_v<C>;
+inline constexpr bool walkable_v =
+    std::is_class_v<C> && !is_tensor_v<C> && (lists_children<C> || std::is_aggregate_v<C>);
 
 // ---- field names -------------------------------------------------------------------------------
 
@@ -6389,17 +6408,46 @@ struct check_field_index {
 
 }  // namespace detail
 
-// The name of field I of aggregate T, e.g. field_name<LeNet5, 0>() == "conv1".
+namespace detail {
+template <std::size_t I>
+struct index_name_storage {
+    static constexpr std::size_t digits = [] {
+        std::size_t n = 1;
+        for (std::size_t v = I; v >= 10; v /= 10) ++n;
+        return n;
+    }();
+    static constexpr std::array<char, digits + 1> chars = [] {
+        std::array<char, digits + 1> out{};
+        std::size_t v = I;
+        for (std::size_t k = digits; k-- > 0; v /= 10) out[k] = static_cast<char>('0' + v % 10);
+        return out;
+    }();
+};
+}  // namespace detail
+
+// "0", "1", ..., "12", ...: the names of a Sequential's children, as PyTorch's.
+template <std::size_t I>
+constexpr std::string_view index_name() noexcept {
+    return std::string_view(detail::index_name_storage<I>::chars.data(), detail::index_name_storage<I>::digits);
+}
+
+// The name of field I of aggregate T, e.g. field_name<LeNet5, 0>() == "conv1"; for a cell that
+// lists its children, the name of child I (field_name<nn::Sequential<...>, 2>() == "2").
 template <class T, std::size_t I>
 constexpr std::string_view field_name() {
     using type = std::remove_cv_t<T>;
-    static_assert(detail::check_field_index<type, I>::value);
+    if constexpr (lists_children<type>) {
+        static_assert(I < type::child_count, "spore::nn::field_name: the child index is out of range");
+        return type::template child_name<I>();
+    } else {
+        static_assert(detail::check_field_index<type, I>::value);
 #if SPORE_FIELD_NAMES_FROM_PFR
-    return boost::pfr::get_name<I, type>();
+        return boost::pfr::get_name<I, type>();
 #else
-    constexpr auto& chars = detail::field_name_storage<type, I>::chars;
-    return std::string_view(chars.data(), chars.size() - 1);
+        constexpr auto& chars = detail::field_name_storage<type, I>::chars;
+        return std::string_view(chars.data(), chars.size() - 1);
 #endif
+    }
 }
 
 // ---- which fields ------------------------------------------------------------------------------
@@ -6474,8 +6522,29 @@ public:
 
 namespace fields_detail {
 
+// A cell's fields (or the children it lists): how many, field I, and its type.
+template <class C>
+constexpr std::size_t field_count() noexcept {
+    if constexpr (lists_children<C>) return C::child_count;
+    else return boost::pfr::tuple_size_v<C>;
+}
+
+template <std::size_t I, class C>
+constexpr auto& get_field(C& cell) noexcept {
+    if constexpr (lists_children<std::remove_cv_t<C>>) return cell.template child<I>();
+    else return boost::pfr::get<I>(cell);
+}
+
+template <class C, std::size_t I, bool = lists_children<C>>
+struct field_type_of {
+    using type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
+};
 template <class C, std::size_t I>
-using field_type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
+struct field_type_of<C, I, true> {
+    using type = std::remove_cvref_t<decltype(std::declval<C&>().template child<I>())>;
+};
+template <class C, std::size_t I>
+using field_type = typename field_type_of<C, I>::type;
 
 // The walk of nn::walk_fields<Select, Stop> from a field of type C visits it when Select accepts
 // it, and then, when C is a cell that Stop does not accept, walks each of its fields in order.
@@ -6520,7 +6589,7 @@ template <class C, class Select, class Stop>
 constexpr auto make_paths() noexcept {
     using self = std::conditional_t<visits_v<C, Select>, path_list<std::index_sequence<>>, path_list<>>;
     if constexpr (descends_v<C, Stop>)
-        return self{} + paths_below<C, Select, Stop>(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
+        return self{} + paths_below<C, Select, Stop>(std::make_index_sequence<field_count<C>()>{});
     else
         return self{};
 }
@@ -6532,7 +6601,7 @@ constexpr C& field_at(C& cell, std::index_sequence<>) noexcept {
 }
 template <class C, std::size_t I, std::size_t... J>
 constexpr auto& field_at(C& cell, std::index_sequence<I, J...>) noexcept {
-    return field_at(boost::pfr::get<I>(cell), std::index_sequence<J...>{});
+    return field_at(get_field<I>(cell), std::index_sequence<J...>{});
 }
 
 // The same walk at run time, made once per (type, depth) rather than once per path: it skips a
@@ -6547,7 +6616,7 @@ constexpr void walk(C& cell, V& visitor, const Path& path) {
     if constexpr (descends_v<type, Stop>)
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (walk_field<Select, Stop, I>(cell, visitor, path), ...);
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<type>>{});
+        }(std::make_index_sequence<field_count<type>()>{});
 }
 
 template <class Select, class Stop, std::size_t I, class C, class V, class Path>
@@ -6555,7 +6624,7 @@ constexpr void walk_field(C& cell, V& visitor, const Path& path) {
     using type = std::remove_cv_t<C>;
     if constexpr (paths_t<field_type<type, I>, Select, Stop>::size > 0) {
         constexpr std::string_view name = field_name<type, I>();
-        walk<Select, Stop>(boost::pfr::get<I>(cell), visitor, field_path<Path::depth + 1>(path, name));
+        walk<Select, Stop>(get_field<I>(cell), visitor, field_path<Path::depth + 1>(path, name));
     }
 }
 
@@ -6671,6 +6740,124 @@ private:
 
 }  // namespace spore::nn
 // ---- end spore/nn/batch_norm.hpp ----
+// ---- begin spore/nn/call.hpp ----
+// Calling a cell, and the record of what each cell returned.
+//
+// spore::call(cell, x) applies any cell to an expression: its construct(x) when it has one, else
+// its operator()(x). Everything in spore that applies a cell goes through it (spore::Model,
+// spore::predictor, io::export_onnx, nn::summary, nn::Sequential), so a cell may name its
+// forward pass either way. A cell whose forward pass is its operator() is called like a layer,
+// `block(h)`, and is a whole net all the same:
+//
+//   struct Block {
+//       nn::Dense<64, 64> fc;
+//       nn::ReLU relu;
+//       auto operator()(auto x) const { return relu(fc(x)); }
+//   };
+//
+// (A base class that would give every cell an operator() is not possible: C++20 has no
+// "deducing this", and Boost.PFR refuses an aggregate with a base class, "Boost.PFR: Inherited
+// types are not supported", so a cell with a base could not be walked.)
+//
+// The record: while an nn::output_recorder is alive on a thread (nn::summary makes one while it
+// builds the forward graph), every cell applied through spore::call, and every layer of spore
+// (whose operator() returns nn::record_output(*this, expression)), notes its address, its type
+// and the shape of its result. Otherwise record_output is one test of a thread-local pointer,
+// made when the graph is built, never when it is evaluated.
+
+namespace spore::nn {
+
+// One call of a cell: which cell (its address and a key of its type: a cell and its first field
+// share an address), and the shape of the expression it returned.
+struct output_record {
+    const void* cell;
+    const void* type;
+    const std::size_t* extents;
+    std::size_t rank;
+};
+
+namespace detail {
+template <class T>
+inline constexpr char type_key = 0;
+inline thread_local std::vector<output_record>* active_output_records = nullptr;
+}  // namespace detail
+
+// The key of a type in output_record::type.
+template <class T>
+constexpr const void* type_key_of() noexcept {
+    return &detail::type_key<std::remove_cvref_t<T>>;
+}
+
+// Records, on this thread and while it lives, the outputs of the cells applied. Recorders nest
+// (the inner one records, the outer one resumes afterwards).
+class output_recorder {
+public:
+    output_recorder() noexcept : previous_(detail::active_output_records) { detail::active_output_records = &records_; }
+    ~output_recorder() { detail::active_output_records = previous_; }
+    output_recorder(const output_recorder&) = delete;
+    output_recorder& operator=(const output_recorder&) = delete;
+
+    // In the order the calls returned (an inner layer before the cell that called it).
+    const std::vector<output_record>& records() const noexcept { return records_; }
+    // The first call of `cell`, or nullptr.
+    template <class Cell>
+    const output_record* find(const Cell& cell) const noexcept {
+        return find(static_cast<const void*>(&cell), type_key_of<Cell>());
+    }
+    const output_record* find(const void* cell, const void* type) const noexcept {
+        for (const output_record& r : records_)
+            if (r.cell == cell && r.type == type) return &r;
+        return nullptr;
+    }
+
+private:
+    std::vector<output_record> records_;
+    std::vector<output_record>* previous_;
+};
+
+// What a layer's operator() returns its expression through: `result` itself, noted by the
+// thread's output_recorder when there is one.
+template <class Cell, class E>
+E record_output(const Cell& cell, E result) {
+    if constexpr (requires { E::shape_type::extents.data(); E::shape_type::rank; }) {
+        if (std::vector<output_record>* records = detail::active_output_records) [[unlikely]]
+            records->push_back({static_cast<const void*>(&cell), type_key_of<Cell>(), E::shape_type::extents.data(),
+                                E::shape_type::rank});
+    }
+    return result;
+}
+
+namespace detail {
+template <class Cell, class X>
+struct check_callable {
+    static_assert(sizeof(Cell) == 0,
+                  "spore::call: the cell has neither construct(x) nor operator()(x) taking this input "
+                  "(see check_callable<cell, input> above)");
+};
+}  // namespace detail
+
+}  // namespace spore::nn
+
+namespace spore {
+
+// Applies `cell` to the expression `x`: cell.construct(x) when the cell has a construct, else
+// cell(x); the result is recorded for nn::summary (nn::record_output).
+template <class Cell, class X>
+auto call(const Cell& cell, X&& x) {
+    if constexpr (requires { cell.construct(std::forward<X>(x)); })
+        return nn::record_output(cell, cell.construct(std::forward<X>(x)));
+    else if constexpr (requires { cell(std::forward<X>(x)); })
+        return nn::record_output(cell, cell(std::forward<X>(x)));
+    else
+        return nn::detail::check_callable<Cell, std::remove_cvref_t<X>>{};
+}
+
+// The type of spore::call(cell, x).
+template <class Cell, class X>
+using call_result_t = decltype(spore::call(std::declval<const Cell&>(), std::declval<X>()));
+
+}  // namespace spore
+// ---- end spore/nn/call.hpp ----
 // ---- begin spore/nn/cell.hpp ----
 // Cells: a model is a plain aggregate struct whose fields are layers (or other cells) and
 // whose construct(x) builds the forward expression. The walk of nn/fields.hpp finds the
@@ -6905,7 +7092,7 @@ struct Dropout {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::dropout<P>(std::forward<X>(x), seed);
+        return record_output(*this, spore::dropout<P>(std::forward<X>(x), seed));
     }
     template <class Scheme>
     void reset_parameters(random_engine& rng, const Scheme&) {
@@ -6965,7 +7152,9 @@ void for_each_named_state(C& cell, F&& f) {
 }  // namespace spore::nn
 // ---- end spore/nn/field_names.hpp ----
 // ---- begin spore/nn/layers.hpp ----
-// Layers: small aggregates of parameter tensors with an operator() that builds the expression.
+// Layers: small aggregates of parameter tensors with an operator() that builds the expression
+// and returns it through nn::record_output (nn/call.hpp), so nn::summary sees every layer's
+// output shape, parameters or not.
 // Hyper-parameters are template arguments, so a layer stays a plain aggregate of tensors that
 // Boost.PFR can walk. Layouts follow PyTorch (Dense weight [out, in], Conv2d weight
 // [out, in, kh, kw]) so weights move between the two unchanged. reset_parameters fills them
@@ -6994,7 +7183,8 @@ struct Dense {
 
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias;
+        if constexpr (dense_accepts_v<In, Out, X>)
+            return record_output(*this, spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias);
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -7009,7 +7199,8 @@ struct Dense<In, Out, T, false> {
 
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight));
+        if constexpr (dense_accepts_v<In, Out, X>)
+            return record_output(*this, spore::matmul(std::forward<X>(x), spore::transpose(weight)));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -7047,7 +7238,7 @@ struct Conv2d {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias);
+        return record_output(*this, spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -7063,7 +7254,7 @@ struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight);
+        return record_output(*this, spore::conv2d<Stride, pad>(std::forward<X>(x), weight));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -7075,30 +7266,30 @@ struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
 // call the functions below.
 struct ReLU {
     template <class X>
-    auto operator()(X&& x) const { return spore::relu(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::relu(std::forward<X>(x))); }
 };
 struct Sigmoid {
     template <class X>
-    auto operator()(X&& x) const { return spore::sigmoid(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::sigmoid(std::forward<X>(x))); }
 };
 struct Tanh {
     template <class X>
-    auto operator()(X&& x) const { return spore::tanh(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::tanh(std::forward<X>(x))); }
 };
 // [N, ...] -> [N, product of the rest].
 struct Flatten {
     template <class X>
-    auto operator()(X&& x) const { return spore::flatten(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::flatten(std::forward<X>(x))); }
 };
 template <std::size_t Kernel, std::size_t Stride = Kernel>
 struct MaxPool2d {
     template <class X>
-    auto operator()(X&& x) const { return spore::max_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::max_pool2d<Kernel, Stride>(std::forward<X>(x))); }
 };
 template <std::size_t Kernel, std::size_t Stride = Kernel>
 struct AvgPool2d {
     template <class X>
-    auto operator()(X&& x) const { return spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x))); }
 };
 
 using spore::flatten;
@@ -7149,8 +7340,9 @@ struct MSE {
 }  // namespace spore::nn
 // ---- end spore/nn/losses.hpp ----
 // ---- begin spore/nn/predictor.hpp ----
-// Inference: the forward-only program of a cell in evaluation mode (Dropout off, BatchNorm on
-// its running statistics), for input batches of one static shape.
+// Inference: the forward-only program of a cell (spore::call: its construct(x) or operator()) in
+// evaluation mode (Dropout off, BatchNorm on its running statistics), for input batches of one
+// static shape.
 //
 //   spore::predictor<LeNet5, spore::shape<1, 1, 32, 32>> classify(net);
 //   const auto& logits = classify(image);          // no allocation after construction
@@ -7171,7 +7363,7 @@ struct predictor_input;
 template <class Cell, class InputShape, class T = float>
 class predictor {
     static auto build(const Cell& net) {
-        return compile(net.construct(expr::placeholder<nn::detail::predictor_input, T, InputShape>()));
+        return compile(spore::call(net, expr::placeholder<nn::detail::predictor_input, T, InputShape>()));
     }
     using program_type = decltype(build(std::declval<const Cell&>()));
 
@@ -7232,6 +7424,70 @@ const auto& predict(const Cell& net, const tensor<T, S>& images) {
 
 }  // namespace spore
 // ---- end spore/nn/predictor.hpp ----
+// ---- begin spore/nn/sequential.hpp ----
+// nn::Sequential<L0, L1, ...>: layers (or any cells, Sequentials too) applied in order, as
+// torch.nn.Sequential. Its children are named "0", "1", ... as PyTorch names them, so the
+// parameters of
+//
+//   nn::Sequential<nn::Dense<784, 128>, nn::ReLU, nn::Dense<128, 10>> mlp;
+//
+// are "0.weight", "0.bias", "2.weight", "2.bias" in checkpoints, the summary and ONNX
+// initializers, and a state_dict of the same torch.nn.Sequential loads as it is. A Sequential
+// lists its children to the field walk itself (child_count, child<I>(), child_name<I>(): the
+// protocol of nn/fields.hpp), since Boost.PFR walks no std::tuple and no field is named "0".
+//
+// Each child is applied with spore::call (its construct(x), else its operator()), so a user's
+// cell may be a child; a Sequential is a layer itself: seq(x), also inside another Sequential.
+//
+//   nn::Sequential<nn::Dense<4, 3>, nn::Dropout<0.25>> a;          // default-constructed layers
+//   nn::Sequential b{nn::Dense<4, 3>{}, nn::ReLU{}};                 // or from layer values
+//   a.child<0>().weight, std::get<0>(a.layers).weight                // child 0
+
+namespace spore::nn {
+
+template <class... L>
+struct Sequential {
+    std::tuple<L...> layers;
+
+    Sequential() = default;
+    explicit Sequential(L... children)
+        requires(sizeof...(L) > 0)
+        : layers(std::move(children)...) {}
+
+    // The field walk's protocol (nn/fields.hpp).
+    static constexpr std::size_t child_count = sizeof...(L);
+    template <std::size_t I>
+    auto& child() noexcept {
+        return std::get<I>(layers);
+    }
+    template <std::size_t I>
+    const auto& child() const noexcept {
+        return std::get<I>(layers);
+    }
+    template <std::size_t I>
+    static constexpr std::string_view child_name() noexcept {
+        return index_name<I>();
+    }
+
+    // The children applied in order to x (x itself for an empty Sequential).
+    template <class X>
+    auto operator()(X&& x) const {
+        return record_output(*this, apply<0>(std::forward<X>(x)));
+    }
+
+private:
+    template <std::size_t I, class X>
+    auto apply(X&& x) const {
+        if constexpr (I == sizeof...(L)) return std::forward<X>(x);
+        else return apply<I + 1>(spore::call(std::get<I>(layers), std::forward<X>(x)));
+    }
+};
+
+template <class... L>
+Sequential(L...) -> Sequential<L...>;
+
+}  // namespace spore::nn
+// ---- end spore/nn/sequential.hpp ----
 // ---- begin spore/nn/summary.hpp ----
 // nn::summary(net, shape<...>{}): a table of a cell's layers, like torchinfo's, with each
 // layer's path, type, output shape and parameter count, and the totals.
@@ -7378,7 +7634,7 @@ inline std::string format_summary(const std::string& top, const std::string& out
 template <class T = float, class Cell, std::size_t... Input>
 std::string summary(const Cell& net, shape<Input...> = {}) {
     using namespace summary_detail;
-    const auto output = net.construct(expr::placeholder<input_tag, T, shape<Input...>>());
+    const auto output = spore::call(net, expr::placeholder<input_tag, T, shape<Input...>>());
     std::vector<node_record> nodes;
     std::vector<const void*> leaves;
     record_nodes(output, nodes, leaves);
@@ -8317,15 +8573,15 @@ inline std::string quote(std::string_view text) {
 //
 //     spore::io::export_onnx<spore::shape<1, 1, 32, 32>>(net, "lenet.onnx");
 //
-// calls net.construct(x) on an input placeholder of that shape and walks the type of the
-// expression it returns. Each operation says what it exports as, beside its forward pass: an
-// elementwise operation by its `onnx` name or `to_onnx` (expr/elementwise_ops.hpp), a heavy
-// node by its `to_onnx(graph)` member, which emits its operands through this builder and adds
-// its node(s) (a Dense layer's matmul by a transposed weight plus bias becomes one Gemm). The
-// graph is the evaluation-mode one (Dropout is the identity, BatchNorm2d uses its running
-// statistics). Parameters and buffers become initializers named by their
-// field paths ("conv1.weight", "bn.running_mean"); other tensors the expression reads are
-// initializers too. By default axis 0
+// calls the cell on an input placeholder of that shape (spore::call: net.construct(x), or net(x))
+// and walks the type of the expression it returns. Each operation says what it exports as,
+// beside its forward pass: an elementwise operation by its `onnx` name or `to_onnx`
+// (expr/elementwise_ops.hpp), a heavy node by its `to_onnx(graph)` member, which emits its
+// operands through this builder and adds its node(s) (a Dense layer's matmul by a transposed
+// weight plus bias becomes one Gemm). The graph is the evaluation-mode one (Dropout is the
+// identity, BatchNorm2d uses its running statistics). Parameters and buffers become initializers
+// named by their field paths ("conv1.weight", "bn.running_mean", "seq.0.weight" in an
+// nn::Sequential); other tensors the expression reads are initializers too. By default axis 0
 // of the input is the symbolic dimension "N", so one file serves any batch size; the export
 // refuses (spore::error) when a node would tie that axis to a fixed extent. A node with no ONNX
 // mapping is a compile error naming its type (unsupported_onnx_node<...>).
@@ -9037,13 +9293,6 @@ std::vector<onnx::dimension> value_shape(int batch_axis) {
     return dims;
 }
 
-template <class Cell, class X>
-auto call_cell(const Cell& net, const X& x) {
-    if constexpr (requires { net.construct(x); }) return net.construct(x);
-    else if constexpr (requires { net(x); }) return net(x);
-    else static_assert(requires { net.construct(x); }, "spore::io::export_onnx: the cell needs a construct(x) member");
-}
-
 }  // namespace onnx_detail
 
 // The ONNX model of `net` applied to an input of shape InputShape, as bytes.
@@ -9052,9 +9301,10 @@ std::string onnx_model_bytes(const Cell& net, const onnx_options& options = {}) 
     static_assert(static_shape<InputShape> && InputShape::rank >= 1,
                   "spore::io::export_onnx: the input shape must be a static spore::shape with at least one axis");
     const auto x = expr::placeholder<onnx_detail::input_tag, T, InputShape>();
-    const auto root = onnx_detail::call_cell(net, x);
+    const auto root = spore::call(net, x);
     using E = std::remove_cvref_t<decltype(root)>;
-    static_assert(expr::expression<E>, "spore::io::export_onnx: construct(x) must return an expression");
+    static_assert(expr::expression<E>,
+                  "spore::io::export_onnx: the cell (its construct(x) or operator()) must return an expression");
 
     onnx_detail::graph_builder builder(options);
     builder.name_parameters(net);
@@ -9860,25 +10110,25 @@ struct with_batch<Batch, shape<E...>> {
 };
 
 template <class Net, class ImagesShape>
-using logits_t = decltype(std::declval<const Net&>().construct(expr::placeholder<images_tag, float, ImagesShape>()));
+using logits_t = call_result_t<Net, expr::tensor_ref<float, ImagesShape, images_tag>>;
 
 template <class LogitsShape, std::size_t Batch>
 struct check_logits {
     static_assert(LogitsShape::rank == 2 && LogitsShape::extents[0] == Batch,
-                  "spore::Model: the net's construct(x) must return logits [batch, classes] "
+                  "spore::Model: the net (its construct(x) or operator()) must return logits [batch, classes] "
                   "(see check_logits<logits shape, batch> above)");
     static constexpr bool ok = LogitsShape::rank == 2 && LogitsShape::extents[0] == Batch;
 };
 
 template <class ImagesShape, class TargetsShape, class Net, class Loss>
 auto make_step_program(Net& net, const Loss& loss) {
-    auto logits = net.construct(expr::placeholder<images_tag, float, ImagesShape>());
+    auto logits = spore::call(net, expr::placeholder<images_tag, float, ImagesShape>());
     auto objective = loss(logits, expr::placeholder<targets_tag, float, TargetsShape>());
     return std::apply([&](auto&... p) { return spore::compile_grad(objective, p...); }, nn::parameters(net));
 }
 template <class ImagesShape, class Net>
 auto make_logits_program(const Net& net) {
-    return spore::compile(net.construct(expr::placeholder<images_tag, float, ImagesShape>()));
+    return spore::compile(spore::call(net, expr::placeholder<images_tag, float, ImagesShape>()));
 }
 template <class TargetsShape, class Loss>
 auto make_loss_program(const Loss& loss) {
