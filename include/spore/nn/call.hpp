@@ -83,9 +83,13 @@ private:
 template <class Cell, class E>
 E record_output(const Cell& cell, E result) {
     if constexpr (requires { E::shape_type::extents.data(); E::shape_type::rank; }) {
-        if (std::vector<output_record>* records = detail::active_output_records) [[unlikely]]
-            records->push_back({static_cast<const void*>(&cell), type_key_of<Cell>(), E::shape_type::extents.data(),
-                                E::shape_type::rank});
+        if (std::vector<output_record>* records = detail::active_output_records) [[unlikely]] {
+            const output_record r{static_cast<const void*>(&cell), type_key_of<Cell>(), E::shape_type::extents.data(),
+                                  E::shape_type::rank};
+            // a layer applied with spore::call records itself, and spore::call would again
+            if (records->empty() || records->back().cell != r.cell || records->back().type != r.type)
+                records->push_back(r);
+        }
     }
     return result;
 }
