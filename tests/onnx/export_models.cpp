@@ -48,7 +48,10 @@ int main(int argc, char** argv) try {
     spore::init(elementwise, 6);
     spore::io::export_onnx<shape<1, 6>>(elementwise, path("elementwise.onnx"));
     spore::io::export_onnx<shape<1, 3, 5>>(models::Reductions{}, path("reductions.onnx"));
-    std::printf("wrote 10 models to %s\n", dir.string().c_str());
+    models::SequentialNet sequential;
+    spore::init(sequential, 8);
+    spore::io::export_onnx<shape<1, 2, 6, 6>>(sequential, path("sequential.onnx"));
+    std::printf("wrote 11 models to %s\n", dir.string().c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "export_models: %s\n", e.what());

@@ -105,4 +105,14 @@ struct Reductions {
     }
 };
 
+// Input [N, 2, 6, 6]: an nn::Sequential as the whole net, so its initializers are named as a
+// torch.nn.Sequential's state_dict ("0.weight", "4.0.weight", "5.fc.weight"), holding a nested
+// Sequential and a cell of one's own called like a layer.
+struct SequentialHead {
+    nn::Dense<8, 4> fc;
+    auto operator()(auto x) const { return nn::sigmoid(fc(x)); }
+};
+using SequentialNet = nn::Sequential<nn::Conv2d<2, 3, 3, 1, 1>, nn::ReLU, nn::MaxPool2d<2>, nn::Flatten,
+                                     nn::Sequential<nn::Dense<27, 8>, nn::Tanh>, SequentialHead, nn::Dense<4, 3>>;
+
 }  // namespace spore_test::onnx_models
