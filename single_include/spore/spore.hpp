@@ -398,6 +398,34 @@ inline constexpr bool broadcasts_to_v = From::rank <= To::rank && [] {
     return true;
 }();
 
+// Shape with the extent of Axis replaced by E.
+template <class Shape, std::size_t Axis, std::size_t E>
+struct shape_with_extent {
+    struct holder {
+        static constexpr std::array<std::size_t, Shape::rank> value = [] {
+            std::array<std::size_t, Shape::rank> out = Shape::extents;
+            out[Axis] = E;
+            return out;
+        }();
+    };
+    using type = shape_from_array<holder>;
+};
+
+// Elements of the axes before Axis and after it: in row-major order, Shape is outer_size_v
+// contiguous blocks of extents[Axis] * inner_size_v elements.
+template <class Shape, std::size_t Axis>
+inline constexpr std::size_t outer_size_v = [] {
+    std::size_t n = 1;
+    for (std::size_t i = 0; i < Axis; ++i) n *= Shape::extents[i];
+    return n;
+}();
+template <class Shape, std::size_t Axis>
+inline constexpr std::size_t inner_size_v = [] {
+    std::size_t n = 1;
+    for (std::size_t i = Axis + 1; i < Shape::rank; ++i) n *= Shape::extents[i];
+    return n;
+}();
+
 }  // namespace spore
 // ---- end spore/core/shape.hpp ----
 
@@ -1803,6 +1831,117 @@ constexpr auto batch_norm2d(X&& x, W&& weight, B&& bias, T* running_mean, T* run
 
 }  // namespace spore
 // ---- end spore/expr/batch_norm.hpp ----
+// ---- begin spore/expr/concat.hpp ----
+// concat<Axis>(a, b, ...): the operands joined along Axis (torch.cat(dim=Axis)); every other
+// extent must agree. Two operands make one node; more are joined from the left,
+// concat(concat(a, b), c), and exported as one ONNX Concat. Rule: autodiff/rules/concat.hpp.
+//
+// In row-major order an operand of shape [..., e, inner...] is, per index of the axes before
+// Axis, one contiguous block of e * inner elements: the result is these blocks interleaved.
+
+namespace spore::expr {
+
+template <std::size_t Axis, class LeftShape, class RightShape>
+struct check_concat {
+    static constexpr bool axis_ok = Axis < LeftShape::rank && Axis < RightShape::rank;
+    static constexpr bool ok = axis_ok && LeftShape::rank == RightShape::rank && [] {
+        if constexpr (LeftShape::rank == RightShape::rank)
+            for (std::size_t i = 0; i < LeftShape::rank; ++i)
+                if (i != Axis && LeftShape::extents[i] != RightShape::extents[i]) return false;
+        return true;
+    }();
+    static_assert(axis_ok, "spore: concat axis out of range (see check_concat<axis, left shape, right shape> above)");
+    static_assert(!axis_ok || ok, "spore: concat needs operands of equal rank whose extents agree on every axis but "
+                                  "the concatenation axis (see check_concat<axis, left shape, right shape> above)");
+};
+
+template <std::size_t Axis, class A, class B>
+struct concat_node;
+template <class E, std::size_t Axis>
+inline constexpr bool is_concat_along = false;
+template <std::size_t Axis, class A, class B>
+inline constexpr bool is_concat_along<concat_node<Axis, A, B>, Axis> = true;
+
+template <std::size_t Axis, class A, class B>
+struct concat_node
+    : node_base<typename A::value_type,
+                typename shape_with_extent<typename A::shape_type, Axis,
+                                     A::shape_type::extents[Axis] + B::shape_type::extents[Axis]>::type,
+                node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t axis = Axis;
+    static constexpr std::size_t outer = outer_size_v<typename A::shape_type, Axis>;
+    static constexpr std::size_t inner = inner_size_v<typename A::shape_type, Axis>;
+    static constexpr std::size_t block_a = A::shape_type::extents[Axis] * inner;  // per block, from a
+    static constexpr std::size_t block_b = B::shape_type::extents[Axis] * inner;  // and from b
+    static constexpr std::size_t block = block_a + block_b;
+    A a;
+    B b;
+    bool operator==(const concat_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = read_operand(a, state.a);
+        const T* y = read_operand(b, state.b);
+        T* out = state.mutable_value();
+        for (std::size_t o = 0; o < outer; ++o) {
+            std::copy_n(x + o * block_a, block_a, out + o * block);
+            std::copy_n(y + o * block_b, block_b, out + o * block + block_a);
+        }
+    }
+
+    // One Concat over every operand of a chain of concatenations along the same axis.
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        std::vector<typename Graph::value> parts;
+        collect(graph, parts);
+        std::vector<std::string> inputs;
+        const int batch_axis = parts.front().batch_axis;
+        for (const auto& p : parts) {
+            if (p.batch_axis != batch_axis)
+                graph.batch_error("Concat joins an operand that depends on the batch with one of fixed extent");
+            inputs.push_back(p.name);
+        }
+        if (batch_axis == static_cast<int>(Axis)) graph.batch_error("Concat joins along the batch axis");
+        return {graph.node("Concat", std::move(inputs), {graph.integer("axis", static_cast<std::int64_t>(Axis))}),
+                batch_axis};
+    }
+    template <class Graph>
+    void collect(Graph& graph, std::vector<typename Graph::value>& parts) const {
+        collect_operand(graph, a, parts);
+        collect_operand(graph, b, parts);
+    }
+
+private:
+    template <class Graph, class E>
+    static void collect_operand(Graph& graph, const E& e, std::vector<typename Graph::value>& parts) {
+        if constexpr (is_concat_along<E, Axis>) e.collect(graph, parts);
+        else parts.push_back(graph.emit(e));
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+template <std::size_t Axis, expr::non_scalar_operand X, expr::non_scalar_operand Y, expr::non_scalar_operand... Rest>
+constexpr auto concat(X&& x, Y&& y, Rest&&... rest) {
+    if constexpr (sizeof...(Rest) > 0) {
+        return concat<Axis>(concat<Axis>(std::forward<X>(x), std::forward<Y>(y)), std::forward<Rest>(rest)...);
+    } else {
+        auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+        auto b = expr::operand_expression<Y, Y>(std::forward<Y>(y));
+        using A = decltype(a);
+        using B = decltype(b);
+        static_assert(std::is_same_v<typename A::value_type, typename B::value_type>,
+                      "spore: concat operands must have the same element type");
+        if constexpr (expr::check_concat<Axis, typename A::shape_type, typename B::shape_type>::ok)
+            return expr::concat_node<Axis, A, B>{{}, a, b};
+    }
+}
+
+}  // namespace spore
+// ---- end spore/expr/concat.hpp ----
 // ---- begin spore/expr/conv.hpp ----
 // conv2d(x, w, b) over NCHW with compile-time stride and padding.
 // x [N, C, H, W], w [F, C, KH, KW], b [F] -> [N, F, OH, OW]. Operands are read dense
@@ -4692,6 +4831,70 @@ constexpr auto flatten(X&& x) {
 
 }  // namespace spore
 // ---- end spore/expr/reshape.hpp ----
+// ---- begin spore/expr/slice.hpp ----
+// slice<Axis, Begin, End>(x): the elements of x with index Begin <= i < End along Axis
+// (x[..., Begin:End, ...] in numpy and PyTorch), every other axis whole. Rule:
+// autodiff/rules/slice.hpp.
+//
+// In row-major order x is outer_size_v blocks of extents[Axis] * inner elements; the result
+// takes (End - Begin) * inner elements from each block, starting at Begin * inner.
+
+namespace spore::expr {
+
+template <std::size_t Axis, std::size_t Begin, std::size_t End, class Shape>
+struct check_slice {
+    static constexpr bool axis_ok = Axis < Shape::rank;
+    static constexpr bool ok = axis_ok && Begin < End && End <= Shape::extents[axis_ok ? Axis : 0];
+    static_assert(axis_ok, "spore: slice axis out of range (see check_slice<axis, begin, end, shape> above)");
+    static_assert(!axis_ok || ok, "spore: slice needs begin < end <= the extent of the axis "
+                                  "(see check_slice<axis, begin, end, shape> above)");
+};
+
+template <std::size_t Axis, std::size_t Begin, std::size_t End, class A>
+struct slice_node : node_base<typename A::value_type, typename shape_with_extent<typename A::shape_type, Axis, End - Begin>::type,
+                              node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t outer = outer_size_v<typename A::shape_type, Axis>;
+    static constexpr std::size_t inner = inner_size_v<typename A::shape_type, Axis>;
+    static constexpr std::size_t block_in = A::shape_type::extents[Axis] * inner;  // per block of x
+    static constexpr std::size_t block_out = (End - Begin) * inner;                // of the result
+    static constexpr std::size_t offset = Begin * inner;                          // where it starts
+    A a;
+    bool operator==(const slice_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = read_operand(a, state.a);
+        T* out = state.mutable_value();
+        for (std::size_t o = 0; o < outer; ++o) std::copy_n(x + o * block_in + offset, block_out, out + o * block_out);
+    }
+
+    // Slice of operator set 10 and later: starts, ends and axes are inputs (int64 tensors).
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        if (x.batch_axis == static_cast<int>(Axis)) graph.batch_error("Slice cuts the batch axis to a fixed extent");
+        return {graph.node("Slice", {x.name, graph.int64_initializer("starts", {static_cast<std::int64_t>(Begin)}),
+                                     graph.int64_initializer("ends", {static_cast<std::int64_t>(End)}),
+                                     graph.int64_initializer("axes", {static_cast<std::int64_t>(Axis)})}),
+                x.batch_axis};
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+template <std::size_t Axis, std::size_t Begin, std::size_t End, expr::non_scalar_operand X>
+constexpr auto slice(X&& x) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    using A = decltype(a);
+    if constexpr (expr::check_slice<Axis, Begin, End, typename A::shape_type>::ok)
+        return expr::slice_node<Axis, Begin, End, A>{{}, a};
+}
+
+}  // namespace spore
+// ---- end spore/expr/slice.hpp ----
 // ---- begin spore/expr/softmax.hpp ----
 // softmax and log_softmax over the last axis, stabilised by subtracting each row's maximum.
 // Rule: autodiff/rules/softmax.hpp.
@@ -5300,6 +5503,35 @@ struct heavy_rule<expr::batch_norm_node<A, W, B>> {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/rules/batch_norm.hpp ----
+// ---- begin spore/autodiff/rules/concat.hpp ----
+// Rule of concatenation: each operand's adjoint is its blocks of the result's adjoint.
+
+namespace spore::autodiff {
+
+template <std::size_t Axis, class A, class B>
+struct heavy_rule<expr::concat_node<Axis, A, B>> {
+    using N = expr::concat_node<Axis, A, B>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* dy = state.adjoint->data;
+        const auto part = [&](std::size_t block, std::size_t start) {
+            return [=](T* dx, bool accumulate) {
+                for (std::size_t o = 0; o < N::outer; ++o) {
+                    const T* from = dy + o * N::block + start;
+                    store_or_add(dx + o * block, block, accumulate,
+                                 [&]<class V>(std::size_t j) { return simd::load<V>(from + j); });
+                }
+            };
+        };
+        push_gradient(node.a, state.a, part(N::block_a, 0));
+        push_gradient(node.b, state.b, part(N::block_b, N::block_a));
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/concat.hpp ----
 // ---- begin spore/autodiff/rules/conv.hpp ----
 // Rule of conv2d: dx = conv_transpose(dy, w); dw = sum_n dy[n] col(x[n])^T; db = sum of dy.
 // Each is computed only when wanted.
@@ -5641,6 +5873,33 @@ struct heavy_rule<expr::reshape_node<Shape, A>> {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/rules/reshape.hpp ----
+// ---- begin spore/autodiff/rules/slice.hpp ----
+// Rule of slicing: the adjoint goes back into the sliced range of each block; the rest of the
+// operand's gradient is zero.
+
+namespace spore::autodiff {
+
+template <std::size_t Axis, std::size_t Begin, std::size_t End, class A>
+struct heavy_rule<expr::slice_node<Axis, Begin, End, A>> {
+    using N = expr::slice_node<Axis, Begin, End, A>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* dy = state.adjoint->data;
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            if (!accumulate) std::fill_n(dx, A::shape_type::size, T(0));
+            for (std::size_t o = 0; o < N::outer; ++o) {
+                const T* from = dy + o * N::block_out;
+                store_or_add(dx + o * N::block_in + N::offset, N::block_out, accumulate,
+                             [&]<class V>(std::size_t j) { return simd::load<V>(from + j); });
+            }
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/slice.hpp ----
 // ---- begin spore/autodiff/rules/softmax.hpp ----
 // Rule of softmax and log_softmax, per row: softmax dx = y * (g - sum(g * y));
 // log_softmax dx = g - exp(y) * sum(g).

@@ -51,7 +51,10 @@ int main(int argc, char** argv) try {
     models::SequentialNet sequential;
     spore::init(sequential, 8);
     spore::io::export_onnx<shape<1, 2, 6, 6>>(sequential, path("sequential.onnx"));
-    std::printf("wrote 11 models to %s\n", dir.string().c_str());
+    models::ConcatSlice concat_slice;
+    spore::init(concat_slice, 9);
+    spore::io::export_onnx<shape<1, 3, 6, 6>>(concat_slice, path("concat_slice.onnx"));
+    std::printf("wrote 12 models to %s\n", dir.string().c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "export_models: %s\n", e.what());

@@ -248,6 +248,12 @@ TEST_CASE("opencv: an nn::Sequential with a nested Sequential and a cell of one'
     check_model<4, 2, 6, 6>("sequential", sequential, 8);
 }
 
+TEST_CASE("opencv: concatenation along channels and features, slices of channels and spatial axes") {
+    models::ConcatSlice net;
+    spore::init(net, 18);
+    check_model<3, 3, 6, 6>("concat-slice", net, 9);
+}
+
 namespace {
 struct Arithmetic {  // input [N, 6]
     spore::tensor<float, shape<6, 4>> w;

@@ -115,4 +115,18 @@ struct SequentialHead {
 using SequentialNet = nn::Sequential<nn::Conv2d<2, 3, 3, 1, 1>, nn::ReLU, nn::MaxPool2d<2>, nn::Flatten,
                                      nn::Sequential<nn::Dense<27, 8>, nn::Tanh>, SequentialHead, nn::Dense<4, 3>>;
 
+// Input [N, 3, 6, 6]: concatenation of feature maps along the channels (three operands, one of
+// them a slice of the input), slices of the spatial axes, and a concatenation of matrices.
+struct ConcatSlice {
+    nn::Conv2d<3, 4, 3, 1, 1> left;
+    nn::Conv2d<3, 2, 3, 1, 1> right;
+    nn::Dense<28, 3> fc;
+    auto construct(auto x) const {
+        auto maps = spore::concat<1>(nn::relu(left(x)), right(x), spore::slice<1, 2, 3>(x));       // [N, 7, 6, 6]
+        auto cut = nn::max_pool2d<2>(spore::slice<3, 1, 5>(spore::slice<2, 0, 4>(maps)));          // [N, 7, 2, 2]
+        auto features = nn::flatten(cut);                                                     // [N, 28]
+        return spore::concat<1>(fc(features), spore::slice<1, 5, 7>(features));                    // [N, 5]
+    }
+};
+
 }  // namespace spore_test::onnx_models
