@@ -4166,19 +4166,33 @@ constexpr auto global_avg_pool2d(X&& x) {
 }  // namespace spore
 // ---- end spore/expr/global_pool.hpp ----
 // ---- begin spore/expr/matmul.hpp ----
-// matmul(A [M, K], B [K, N]) -> [M, N], and transpose of a matrix. Both read their operands as
-// dense memory and run through the GEMM kernel. Their rules: autodiff/rules/matmul.hpp.
+// matmul(A, B) and transpose of a matrix. matmul takes matrices, A [M, K] x B [K, N] -> [M, N],
+// or batches of them as torch.matmul: A [Bt, M, K] x B [Bt, K, N] -> [Bt, M, N], one product
+// per batch item, and A [Bt, M, K] x B [K, N] -> [Bt, M, N], one B for every item, which is a
+// single product of A's Bt * M rows. Both read their operands as dense memory and run through
+// the GEMM kernel. Their rules: autodiff/rules/matmul.hpp.
 
 namespace spore::expr {
 
 template <class LeftShape, class RightShape>
 struct check_matmul {
-    static constexpr bool ok = LeftShape::rank == 2 && RightShape::rank == 2 &&
-                               LeftShape::extents[LeftShape::rank - 1] == RightShape::extents[0];
-    static_assert(LeftShape::rank == 2 && RightShape::rank == 2,
-                  "spore: matmul takes two matrices (see check_matmul<left shape, right shape> above)");
-    static_assert(ok, "spore: matmul needs the columns of the left operand to equal the rows of the right "
-                      "(see check_matmul<left shape, right shape> above)");
+    static constexpr bool ranks_ok = (LeftShape::rank == 2 && RightShape::rank == 2) ||
+                                     (LeftShape::rank == 3 && (RightShape::rank == 2 || RightShape::rank == 3));
+    static constexpr bool inner_ok = [] {
+        if constexpr (ranks_ok) return LeftShape::extents[LeftShape::rank - 1] == RightShape::extents[RightShape::rank - 2];
+        else return true;
+    }();
+    static constexpr bool batch_ok = [] {
+        if constexpr (ranks_ok && RightShape::rank == 3) return LeftShape::extents[0] == RightShape::extents[0];
+        else return true;
+    }();
+    static constexpr bool ok = ranks_ok && inner_ok && batch_ok;
+    static_assert(ranks_ok, "spore: matmul takes two matrices [M, K] x [K, N], or a batch [B, M, K] times a batch "
+                            "[B, K, N] or a matrix [K, N] (see check_matmul<left shape, right shape> above)");
+    static_assert(inner_ok, "spore: matmul needs the columns of the left operand to equal the rows of the right "
+                            "(see check_matmul<left shape, right shape> above)");
+    static_assert(batch_ok, "spore: batched matmul needs both operands to have the same batch extent "
+                            "(see check_matmul<left shape, right shape> above)");
 };
 
 template <class A>
@@ -4196,14 +4210,24 @@ inline constexpr bool transposed_leaf_v = false;
 template <class A>
 inline constexpr bool transposed_leaf_v<transpose_node<A>> = A::kind == node_kind::leaf;
 
+template <class SA, class SB>
+using matmul_shape = std::conditional_t<SA::rank == 3, shape<SA::extents[0], SA::extents[1], SB::extents[SB::rank - 1]>,
+                                        shape<SA::extents[0], SB::extents[SB::rank - 1]>>;
+
 template <class A, class B>
-struct matmul_node : node_base<typename A::value_type,
-                               shape<A::shape_type::extents[0], B::shape_type::extents[B::shape_type::rank - 1]>,
-                               node_kind::heavy> {
+struct matmul_node
+    : node_base<typename A::value_type, matmul_shape<typename A::shape_type, typename B::shape_type>, node_kind::heavy> {
     using T = typename A::value_type;
-    static constexpr std::size_t m = A::shape_type::extents[0];
-    static constexpr std::size_t k = B::shape_type::extents[0];
-    static constexpr std::size_t n = B::shape_type::extents[1];
+    using SA = typename A::shape_type;
+    using SB = typename B::shape_type;
+    // `batches` products of op(A) [m, k] and op(B) [k, n]; a batch A [Bt, M, K] times a matrix
+    // is one product with m = Bt * M.
+    static constexpr bool batched = SB::rank == 3;
+    static constexpr std::size_t batches = batched ? SA::extents[0] : 1;
+    static constexpr std::size_t k = SA::extents[SA::rank - 1];
+    static constexpr std::size_t m = SA::size / k / batches;
+    static constexpr std::size_t n = SB::extents[SB::rank - 1];
+    static constexpr std::size_t stride_a = m * k, stride_b = k * n, stride_c = m * n;  // between batch items
     A a;
     B b;
     bool operator==(const matmul_node&) const = default;
@@ -4222,8 +4246,10 @@ struct matmul_node : node_base<typename A::value_type,
         else read_operand(a, state.a);
         if constexpr (transposed_leaf_v<B>) state.b.values = b.a.data;
         else read_operand(b, state.b);
-        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a.values, lda, state.b.values, ldb, T(0),
-                      state.mutable_value(), n);
+        T* c = state.mutable_value();
+        for (std::size_t i = 0; i < batches; ++i)
+            kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a.values + i * stride_a, lda, state.b.values + i * stride_b,
+                          ldb, T(0), c + i * stride_c, n);
     }
 
     // MatMul, or Gemm when an operand is transposed; a bias added to the product is Gemm's C.
@@ -4239,6 +4265,38 @@ struct matmul_node : node_base<typename A::value_type,
 private:
     template <class Graph, class C>
     auto product(Graph& graph, const C* bias) const -> typename Graph::value {
+        if constexpr (SA::rank == 3) return batched_product(graph, bias);
+        else return matrix_product(graph, bias);
+    }
+
+    // A batch: MatMul (numpy's batched product; a transposed weight is a Transpose node), then
+    // Add for a bias. The batch axis of the result: axis 0 when it is both operands' (or the
+    // left one's, times a matrix), axis 1 from the left's rows, axis 2 from the right's columns.
+    template <class Graph, class C>
+    auto batched_product(Graph& graph, const C* bias) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        const auto y = graph.emit(b);
+        const int from_b = y.batch_axis < 0 ? -1 : y.batch_axis + (3 - static_cast<int>(SB::rank));  // as a result axis
+        if (x.batch_axis == 2 || from_b == 1)
+            graph.batch_error("MatMul sums over the batch axis of one operand against a fixed extent of the other");
+        if (batched && (x.batch_axis == 0) != (from_b == 0))
+            graph.batch_error("MatMul pairs the batch axis of one operand with a fixed batch extent of the other");
+        if (x.batch_axis > 0 && from_b > 0) graph.batch_error("MatMul has the batch axis in both operands");
+        int axis = x.batch_axis >= 0 ? x.batch_axis : from_b;
+        std::string out = graph.node("MatMul", {x.name, y.name});
+        if (bias) {
+            using out_shape = typename matmul_node::shape_type;
+            const auto c = graph.emit(*bias);
+            axis = graph.elementwise_batch_axis("Add", Graph::template dims_of<out_shape>(),
+                                                {{axis, Graph::template dims_of<out_shape>()},
+                                                 {c.batch_axis, Graph::template dims_of<typename C::shape_type>()}});
+            out = graph.node("Add", {out, c.name});
+        }
+        return {out, axis};
+    }
+
+    template <class Graph, class C>
+    auto matrix_product(Graph& graph, const C* bias) const -> typename Graph::value {
         constexpr bool ta = is_transpose_v<A>, tb = is_transpose_v<B>;
         const auto x = [&] {
             if constexpr (ta) return graph.emit(a.a);
@@ -5675,7 +5733,9 @@ struct heavy_rule<expr::global_avg_pool_node<A>> {
 // ---- begin spore/autodiff/rules/matmul.hpp ----
 // Rules of matmul and transpose. C = op(A) op(B), op(A) [m, k], op(B) [k, n]:
 //   d op(A) = dC op(B)^T [m, k],   d op(B) = op(A)^T dC [k, n],
-// by GEMM, straight into the sink of a dense operand. A transposed tensor that the matmul read
+// by GEMM, straight into the sink of a dense operand; one pair per batch item of a batched
+// product (a batch times one matrix is a single product of all rows, so the matrix's gradient
+// sums over the batch inside the GEMM). A transposed tensor that the matmul read
 // in place (stored [k, m] or [n, k]) gets its gradient in its own layout:
 //   dL = op(B) dC^T [k, m] for A = L^T,   dL = dC^T op(A) [n, k] for B = L^T.
 // (When that transpose is a repeat of another occurrence, its leaf has no sink of its own:
@@ -5695,13 +5755,16 @@ struct heavy_rule<expr::matmul_node<A, B>> {
         const T* dc = state.adjoint->data;
         const T* a = state.a.values;
         const T* b = state.b.values;
+        // per batch item (a batch times a matrix is one product, batches == 1)
         const auto d_op_a = [&](T* out, bool accumulate) {
-            kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, b, N::ldb,
-                          accumulate ? T(1) : T(0), out, N::k);
+            for (std::size_t i = 0; i < N::batches; ++i)
+                kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc + i * N::stride_c,
+                              N::n, b + i * N::stride_b, N::ldb, accumulate ? T(1) : T(0), out + i * N::stride_a, N::k);
         };
         const auto d_op_b = [&](T* out, bool accumulate) {
-            kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), a, N::lda, dc, N::n,
-                          accumulate ? T(1) : T(0), out, N::n);
+            for (std::size_t i = 0; i < N::batches; ++i)
+                kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), a + i * N::stride_a,
+                              N::lda, dc + i * N::stride_c, N::n, accumulate ? T(1) : T(0), out + i * N::stride_b, N::n);
         };
         if constexpr (ta) {
             if (!state.a.alias)
@@ -7427,10 +7490,10 @@ namespace spore::nn {
 
 template <class Features, class InputShape>
 struct check_dense {
-    static constexpr bool matrix = InputShape::rank == 2;
-    static_assert(matrix, "spore: nn::Dense takes an input [batch, features]; flatten it first "
-                          "(see check_dense<shape<in features, out features>, input shape> above)");
-    static constexpr bool ok = matrix && InputShape::extents[1] == Features::extents[0];
+    static constexpr bool matrix = InputShape::rank == 2 || InputShape::rank == 3;
+    static_assert(matrix, "spore: nn::Dense takes an input [batch, features] or [batch, positions, features]; "
+                          "flatten it first (see check_dense<shape<in features, out features>, input shape> above)");
+    static constexpr bool ok = matrix && InputShape::extents[InputShape::rank - 1] == Features::extents[0];
     static_assert(!matrix || ok, "spore: nn::Dense: the input's features differ from the layer's in-features "
                                  "(see check_dense<shape<in features, out features>, input shape> above)");
 };
@@ -7438,7 +7501,8 @@ struct check_dense {
 template <std::size_t In, std::size_t Out, class X>
 inline constexpr bool dense_accepts_v = check_dense<shape<In, Out>, typename expr::expression_of<X>::shape_type>::ok;
 
-// y = x W^T + b for x [batch, In]; Bias = false drops the bias field.
+// y = x W^T + b for x [batch, In], or [batch, positions, In] as torch.nn.Linear (a batched matmul
+// by one matrix); Bias = false drops the bias field.
 template <std::size_t In, std::size_t Out, class T = float, bool Bias = true>
 struct Dense {
     tensor<T, shape<Out, In>> weight;

@@ -9,7 +9,7 @@ import onnx.shape_inference
 
 EXPECTED = {"lenet", "lenet_batch8", "conv_stride_pad", "avg_pool", "sigmoid_tanh", "dense_chain",
             "small_cnn", "conv_batchnorm_dropout", "elementwise", "reductions", "sequential",
-            "concat_slice"}
+            "concat_slice", "batched_matmul"}
 
 
 def dims(value_info):

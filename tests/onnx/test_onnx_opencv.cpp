@@ -254,6 +254,12 @@ TEST_CASE("opencv: concatenation along channels and features, slices of channels
     check_model<3, 3, 6, 6>("concat-slice", net, 9);
 }
 
+TEST_CASE("opencv: batched matmul, by a matrix (a Dense layer on positions) and by a batch") {
+    models::BatchedMatmul net;
+    spore::init(net, 19);
+    check_model<3, 4, 6>("batched-matmul", net, 10);
+}
+
 namespace {
 struct Arithmetic {  // input [N, 6]
     spore::tensor<float, shape<6, 4>> w;

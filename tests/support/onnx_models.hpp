@@ -3,6 +3,7 @@
 // that each exercise a few operators.
 
 #include <cstddef>
+#include <type_traits>
 
 #include <spore/spore.hpp>
 
@@ -126,6 +127,19 @@ struct ConcatSlice {
         auto cut = nn::max_pool2d<2>(spore::slice<3, 1, 5>(spore::slice<2, 0, 4>(maps)));          // [N, 7, 2, 2]
         auto features = nn::flatten(cut);                                                     // [N, 28]
         return spore::concat<1>(fc(features), spore::slice<1, 5, 7>(features));                    // [N, 5]
+    }
+};
+
+// Input [N, 4, 6]: a Dense layer on [batch, positions, features] (a batch times a transposed
+// matrix, plus a bias), then a batch times a batch of matrices made from the same input.
+struct BatchedMatmul {
+    nn::Dense<6, 5> fc;
+    nn::Dense<24, 10> mix;
+    auto construct(auto x) const {
+        auto h = nn::relu(fc(x));                                                              // [N, 4, 5]
+        constexpr std::size_t batch = std::remove_cvref_t<decltype(h)>::shape_type::extents[0];
+        auto g = spore::reshape<spore::shape<batch, 5, 2>>(nn::tanh(mix(nn::flatten(x))));   // [N, 5, 2]
+        return spore::matmul(h, g);                                                            // [N, 4, 2]
     }
 };
 

@@ -27,10 +27,10 @@ namespace spore::nn {
 
 template <class Features, class InputShape>
 struct check_dense {
-    static constexpr bool matrix = InputShape::rank == 2;
-    static_assert(matrix, "spore: nn::Dense takes an input [batch, features]; flatten it first "
-                          "(see check_dense<shape<in features, out features>, input shape> above)");
-    static constexpr bool ok = matrix && InputShape::extents[1] == Features::extents[0];
+    static constexpr bool matrix = InputShape::rank == 2 || InputShape::rank == 3;
+    static_assert(matrix, "spore: nn::Dense takes an input [batch, features] or [batch, positions, features]; "
+                          "flatten it first (see check_dense<shape<in features, out features>, input shape> above)");
+    static constexpr bool ok = matrix && InputShape::extents[InputShape::rank - 1] == Features::extents[0];
     static_assert(!matrix || ok, "spore: nn::Dense: the input's features differ from the layer's in-features "
                                  "(see check_dense<shape<in features, out features>, input shape> above)");
 };
@@ -38,7 +38,8 @@ struct check_dense {
 template <std::size_t In, std::size_t Out, class X>
 inline constexpr bool dense_accepts_v = check_dense<shape<In, Out>, typename expr::expression_of<X>::shape_type>::ok;
 
-// y = x W^T + b for x [batch, In]; Bias = false drops the bias field.
+// y = x W^T + b for x [batch, In], or [batch, positions, In] as torch.nn.Linear (a batched matmul
+// by one matrix); Bias = false drops the bias field.
 template <std::size_t In, std::size_t Out, class T = float, bool Bias = true>
 struct Dense {
     tensor<T, shape<Out, In>> weight;
