@@ -8,7 +8,8 @@ import onnx.checker
 import onnx.shape_inference
 
 EXPECTED = {"lenet", "lenet_batch8", "conv_stride_pad", "avg_pool", "sigmoid_tanh", "dense_chain",
-            "small_cnn", "conv_batchnorm_dropout", "elementwise", "reductions"}
+            "small_cnn", "conv_batchnorm_dropout", "elementwise", "reductions", "dense_batchnorm1d",
+            "sequence_batchnorm1d"}
 
 
 def dims(value_info):

@@ -48,7 +48,13 @@ int main(int argc, char** argv) try {
     spore::init(elementwise, 6);
     spore::io::export_onnx<shape<1, 6>>(elementwise, path("elementwise.onnx"));
     spore::io::export_onnx<shape<1, 3, 5>>(models::Reductions{}, path("reductions.onnx"));
-    std::printf("wrote 10 models to %s\n", dir.string().c_str());
+    models::DenseBatchNorm1d dense_bn;
+    spore::init(dense_bn, 8);
+    spore::io::export_onnx<shape<1, 6>>(dense_bn, path("dense_batchnorm1d.onnx"));
+    models::SequenceBatchNorm1d sequence_bn;
+    spore::init(sequence_bn, 9);
+    spore::io::export_onnx<shape<1, 3, 5>>(sequence_bn, path("sequence_batchnorm1d.onnx"));
+    std::printf("wrote 12 models to %s\n", dir.string().c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "export_models: %s\n", e.what());

@@ -240,6 +240,14 @@ TEST_CASE("opencv: single-operator models at batch 1 and a larger batch") {
     GlobalPoolHead pooled;
     spore::init(pooled, 16);
     check_model<3, 3, 5, 5>("global-avg-pool", pooled, 7);
+
+    models::DenseBatchNorm1d dense_bn;
+    spore::init(dense_bn, 17);
+    check_model<5, 6>("dense-bn1d", dense_bn, 8);
+
+    models::SequenceBatchNorm1d sequence_bn;
+    spore::init(sequence_bn, 18);
+    check_model<4, 3, 5>("sequence-bn1d", sequence_bn, 9);
 }
 
 namespace {
