@@ -10,6 +10,7 @@
 #include <spore/autodiff/rules/cross_entropy.hpp>
 #include <spore/autodiff/rules/dropout.hpp>
 #include <spore/autodiff/rules/global_pool.hpp>
+#include <spore/autodiff/rules/layer_norm.hpp>
 #include <spore/autodiff/rules/matmul.hpp>
 #include <spore/autodiff/rules/pool.hpp>
 #include <spore/autodiff/rules/reduce.hpp>

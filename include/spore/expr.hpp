@@ -10,6 +10,7 @@
 #include <spore/expr/elementwise_ops.hpp>
 #include <spore/expr/global_pool.hpp>
 #include <spore/expr/heavy.hpp>
+#include <spore/expr/layer_norm.hpp>
 #include <spore/expr/matmul.hpp>
 #include <spore/expr/node.hpp>
 #include <spore/expr/plan.hpp>

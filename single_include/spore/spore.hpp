@@ -4074,6 +4074,132 @@ constexpr auto global_avg_pool2d(X&& x) {
 
 }  // namespace spore
 // ---- end spore/expr/global_pool.hpp ----
+// ---- begin spore/expr/layer_norm.hpp ----
+// Layer normalisation over the last K axes, as torch.nn.LayerNorm with elementwise_affine:
+// each "row" (the last K axes, D values) is normalised by its own mean and biased variance,
+//   y = (x - mean) / sqrt(var + eps) * weight + bias,   weight and bias of the row's shape.
+// The same in training and evaluation (no running statistics). Rule:
+// autodiff/rules/layer_norm.hpp. ONNX opset 11 has no LayerNormalization (opset 17 has): the
+// export is its composition ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div, Mul, Add.
+
+namespace spore::expr {
+
+template <class NormalizedShape, class InputShape>
+struct check_layer_norm {
+    static constexpr std::size_t k = NormalizedShape::rank;
+    static constexpr bool ok = k >= 1 && InputShape::rank >= k && [] {
+        for (std::size_t i = 0; i < k && i < InputShape::rank; ++i)
+            if (InputShape::extents[InputShape::rank - k + i] != NormalizedShape::extents[i]) return false;
+        return true;
+    }();
+    static_assert(ok, "spore: nn::LayerNorm (layer_norm): the input's last axes must be the normalised shape, "
+                      "the shape of weight and bias (see check_layer_norm<normalised shape, input shape> above)");
+};
+
+// a: input [..., D1, ..., DK]; b: weight [D1, ..., DK]; c: bias [D1, ..., DK].
+template <class A, class W, class B>
+struct layer_norm_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t axes = W::shape_type::rank;       // K, the normalised axes
+    static constexpr std::size_t width = W::shape_type::size;      // D, values per row
+    static constexpr std::size_t rows = A::shape_type::size / width;
+    A a;
+    W b;
+    B c;
+    T eps = T(1e-5);
+    bool operator==(const layer_norm_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = read_operand(a, state.a);
+        const T* w = read_operand(b, state.b);
+        const T* bias = read_operand(c, state.c);
+        T* y = state.mutable_value();
+        T* mean = state.mean.data();
+        T* inv_std = state.inv_std.data();
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* row = x + r * width;
+            // two passes (mean, then squared deviations) stay accurate for rows far from zero
+            accumulator<reductions::sum, T> total;
+            for_each_batch<T>(width, [&]<class V>(std::size_t j) { total.add(simd::load<V>(row + j)); });
+            const T mu = total.result() / T(width);
+            accumulator<reductions::sum, T> squares;
+            for_each_batch<T>(width, [&]<class V>(std::size_t j) {
+                const V d = simd::load<V>(row + j) - simd::splat<V>(mu);
+                squares.add(d * d);
+            });
+            const T s = T(1) / std::sqrt(squares.result() / T(width) + eps);
+            mean[r] = mu;
+            inv_std[r] = s;
+            T* out = y + r * width;
+            for_each_batch<T>(width, [&]<class V>(std::size_t j) {
+                const V xhat = (simd::load<V>(row + j) - simd::splat<V>(mu)) * simd::splat<V>(s);
+                simd::store(out + j, xhat * simd::load<V>(w + j) + simd::load<V>(bias + j));
+            });
+        }
+    }
+
+    struct scratch {
+        aligned_buffer<T> mean, inv_std;  // per row, for the backward pass
+        template <class Planner>
+        void prepare(const Planner&, bool) {
+            mean = aligned_buffer<T>(rows);
+            inv_std = aligned_buffer<T>(rows);
+        }
+    };
+
+    // ReduceMean over the last K axes (keepdims), Sub, Mul (the square), ReduceMean, Add eps,
+    // Sqrt, Div, then Mul by weight and Add bias (numpy broadcasting on the right). The batch
+    // axis stays where it is; it may not be one of the normalised axes.
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        constexpr std::size_t rank = A::shape_type::rank;
+        const auto x = graph.emit(a);
+        const auto scale = graph.emit(b);
+        const auto shift = graph.emit(c);
+        graph.require_unbatched("LayerNorm", "weight", scale);
+        graph.require_unbatched("LayerNorm", "bias", shift);
+        if (x.batch_axis >= static_cast<int>(rank - axes))
+            graph.batch_error("LayerNorm normalises over the batch axis");
+        std::vector<std::int64_t> reduced;
+        for (std::size_t i = rank - axes; i < rank; ++i) reduced.push_back(static_cast<std::int64_t>(i));
+        const std::string mean = graph.node("ReduceMean", {x.name}, {graph.integers("axes", reduced), graph.integer("keepdims", 1)});
+        const std::string centred = graph.node("Sub", {x.name, mean});
+        const std::string squared = graph.node("Mul", {centred, centred});
+        const std::string variance =
+            graph.node("ReduceMean", {squared}, {graph.integers("axes", reduced), graph.integer("keepdims", 1)});
+        const auto epsilon = graph.emit(constant<T>{{}, eps});
+        const std::string deviation = graph.node("Sqrt", {graph.node("Add", {variance, epsilon.name})});
+        const std::string normalised = graph.node("Div", {centred, deviation});
+        return {graph.node("Add", {graph.node("Mul", {normalised, scale.name}), shift.name}), x.batch_axis};
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// layer_norm(x, weight, bias, eps): normalises x over its last K axes, K the rank of weight and
+// bias (which have the shape of those axes). See nn::LayerNorm, which owns weight and bias.
+template <expr::non_scalar_operand X, expr::non_scalar_operand W, expr::non_scalar_operand B, class T>
+constexpr auto layer_norm(X&& x, W&& weight, B&& bias, T eps) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    auto w = expr::operand_expression<W, W>(std::forward<W>(weight));
+    auto b = expr::operand_expression<B, B>(std::forward<B>(bias));
+    using EA = decltype(a);
+    using EW = decltype(w);
+    using EB = decltype(b);
+    static_assert(std::is_same_v<typename EA::value_type, T> && std::is_same_v<typename EW::value_type, T> &&
+                      std::is_same_v<typename EB::value_type, T>,
+                  "spore: layer_norm: operands and eps must have the same element type");
+    static_assert(same_shape_v<typename EW::shape_type, typename EB::shape_type>,
+                  "spore: layer_norm: weight and bias must have the same shape, the normalised one");
+    if constexpr (expr::check_layer_norm<typename EW::shape_type, typename EA::shape_type>::ok)
+        return expr::layer_norm_node<EA, EW, EB>{{}, a, w, b, eps};
+}
+
+}  // namespace spore
+// ---- end spore/expr/layer_norm.hpp ----
 // ---- begin spore/expr/matmul.hpp ----
 // matmul(A [M, K], B [K, N]) -> [M, N], and transpose of a matrix. Both read their operands as
 // dense memory and run through the GEMM kernel. Their rules: autodiff/rules/matmul.hpp.
@@ -5489,6 +5615,64 @@ struct heavy_rule<expr::global_avg_pool_node<A>> {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/rules/global_pool.hpp ----
+// ---- begin spore/autodiff/rules/layer_norm.hpp ----
+// Vector-Jacobian rule of layer normalisation. Per row of D values, with
+// x_hat = (x - mean) * inv_std and g = dy * weight:
+//   dx = inv_std * (g - (sum(g) + x_hat * sum(g * x_hat)) / D)
+// (the row's statistics depend on x); over all rows,
+//   d weight = sum(dy * x_hat);   d bias = sum(dy).
+
+namespace spore::autodiff {
+
+template <class A, class W, class B>
+struct heavy_rule<expr::layer_norm_node<A, W, B>> {
+    using N = expr::layer_norm_node<A, W, B>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        constexpr std::size_t width = N::width;
+        const T* dy = state.adjoint->data;
+        const T* x = state.a.values;
+        const T* mean = state.mean.data();
+        const T* inv_std = state.inv_std.data();
+        auto xhat = [&]<class V>(std::size_t r, std::size_t j) {
+            return (simd::load<V>(x + r * width + j) - simd::splat<V>(mean[r])) * simd::splat<V>(inv_std[r]);
+        };
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            const T* w = state.b.values;
+            for (std::size_t r = 0; r < N::rows; ++r) {
+                const T* d = dy + r * width;
+                expr::accumulator<expr::reductions::sum, T> g, gx;
+                expr::for_each_batch<T>(width, [&]<class V>(std::size_t j) {
+                    const V gj = simd::load<V>(d + j) * simd::load<V>(w + j);
+                    g.add(gj);
+                    gx.add(gj * xhat.template operator()<V>(r, j));
+                });
+                const T shift = g.result() / T(width), slope = gx.result() / T(width), s = inv_std[r];
+                store_or_add(dx + r * width, width, accumulate, [&]<class V>(std::size_t j) {
+                    const V gj = simd::load<V>(d + j) * simd::load<V>(w + j);
+                    return simd::splat<V>(s) *
+                           (gj - simd::splat<V>(shift) - xhat.template operator()<V>(r, j) * simd::splat<V>(slope));
+                });
+            }
+        });
+        push_gradient(node.b, state.b, [&](T* dw, bool accumulate) {
+            for (std::size_t r = 0; r < N::rows; ++r)
+                store_or_add(dw, width, accumulate || r > 0, [&]<class V>(std::size_t j) {
+                    return simd::load<V>(dy + r * width + j) * xhat.template operator()<V>(r, j);
+                });
+        });
+        push_gradient(node.c, state.c, [&](T* db, bool accumulate) {
+            for (std::size_t r = 0; r < N::rows; ++r)
+                store_or_add(db, width, accumulate || r > 0,
+                             [&]<class V>(std::size_t j) { return simd::load<V>(dy + r * width + j); });
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/layer_norm.hpp ----
 // ---- begin spore/autodiff/rules/matmul.hpp ----
 // Rules of matmul and transpose. C = op(A) op(B), op(A) [m, k], op(B) [k, n]:
 //   d op(A) = dC op(B)^T [m, k],   d op(B) = op(A)^T dC [k, n],
@@ -7054,6 +7238,45 @@ void for_each_named_state(C& cell, F&& f) {
 
 }  // namespace spore::nn
 // ---- end spore/nn/field_names.hpp ----
+// ---- begin spore/nn/layer_norm.hpp ----
+// LayerNorm<shape<D1, ..., DK>, T>: layer normalisation over the last K axes of its input, as
+// torch.nn.LayerNorm(normalized_shape=[D1, ..., DK]) with elementwise_affine: weight (ones) and
+// bias (zeros) of that shape are parameters; there are no buffers, and training and evaluation
+// compute the same. eps is a run-time field (PyTorch's name and default, 1e-5), checked to be
+// positive when the expression is built: `nn::LayerNorm<shape<64>> ln{.eps = 1e-6}`.
+
+namespace spore::nn {
+
+template <class NormalizedShape, class T = float>
+struct LayerNorm {
+    static_assert(NormalizedShape::rank >= 1, "spore: nn::LayerNorm: the normalised shape needs at least one axis");
+    tensor<T, NormalizedShape> weight = ones();
+    tensor<T, NormalizedShape> bias{};  // {}: so designated initializers omit it without a warning
+    double eps = 1e-5;                  // added to the variance
+
+    template <class X>
+    auto operator()(X&& x) const {
+        if (!(eps > 0.0)) throw error(spore::detail::concat({"spore::nn::LayerNorm: eps must be positive, found ", eps}));
+        return spore::layer_norm(std::forward<X>(x), weight, bias, T(eps));
+    }
+    // PyTorch's reset: weight 1, bias 0, whatever the scheme.
+    template <class Scheme>
+    void reset_parameters(random_engine&, const Scheme&) {
+        weight.fill(T(1));
+        bias.fill(T(0));
+    }
+    void reset_parameters(random_engine& rng) { reset_parameters(rng, 0); }
+
+private:
+    static tensor<T, NormalizedShape> ones() {
+        tensor<T, NormalizedShape> t;
+        t.fill(T(1));
+        return t;
+    }
+};
+
+}  // namespace spore::nn
+// ---- end spore/nn/layer_norm.hpp ----
 // ---- begin spore/nn/layers.hpp ----
 // Layers: small aggregates of parameter tensors with an operator() that builds the expression.
 // Hyper-parameters are template arguments, so a layer stays a plain aggregate of tensors that

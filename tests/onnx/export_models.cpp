@@ -54,7 +54,13 @@ int main(int argc, char** argv) try {
     models::SequenceBatchNorm1d sequence_bn;
     spore::init(sequence_bn, 9);
     spore::io::export_onnx<shape<1, 3, 5>>(sequence_bn, path("sequence_batchnorm1d.onnx"));
-    std::printf("wrote 12 models to %s\n", dir.string().c_str());
+    models::DenseLayerNorm dense_ln;
+    spore::init(dense_ln, 10);
+    spore::io::export_onnx<shape<1, 6>>(dense_ln, path("dense_layernorm.onnx"));
+    models::SequenceLayerNorm sequence_ln;
+    spore::init(sequence_ln, 11);
+    spore::io::export_onnx<shape<1, 3, 5>>(sequence_ln, path("sequence_layernorm.onnx"));
+    std::printf("wrote 14 models to %s\n", dir.string().c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "export_models: %s\n", e.what());

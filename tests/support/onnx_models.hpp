@@ -105,6 +105,31 @@ struct SequenceBatchNorm1d {
     }
 };
 
+// Input [N, 6]: LayerNorm over the features after a Dense layer (the ReduceMean ... Add
+// composition of opset 11), then a classifier.
+struct DenseLayerNorm {
+    nn::Dense<6, 8> fc;
+    nn::LayerNorm<spore::shape<8>> norm{.eps = 1e-3};
+    nn::Dense<8, 3> head;
+    auto construct(auto x) const { return head(nn::relu(norm(fc(x)))); }
+    void reset_parameters(spore::random_engine& rng) {
+        fc.reset_parameters(rng);
+        norm.weight.fill_uniform(rng, 0.5f, 1.5f);
+        norm.bias.fill_uniform(rng, -0.5f, 0.5f);
+        head.reset_parameters(rng);
+    }
+};
+
+// Input [N, 3, 5]: LayerNorm over the last two axes.
+struct SequenceLayerNorm {
+    nn::LayerNorm<spore::shape<3, 5>> norm;
+    auto construct(auto x) const { return norm(x); }
+    void reset_parameters(spore::random_engine& rng) {
+        norm.weight.fill_uniform(rng, 0.5f, 1.5f);
+        norm.bias.fill_uniform(rng, -0.5f, 0.5f);
+    }
+};
+
 // Input [N, 6]: the remaining elementwise operations, constants, reductions, a plain matmul,
 // a transpose and a reshape.
 struct Elementwise {
