@@ -140,7 +140,7 @@ struct TokenBlock {  // LayerNorm inside a cell, as in a transformer block: inpu
 };
 }  // namespace
 
-TEST_CASE("LayerNorm: PyTorch's parameters, eps field and reset; the same as layer_norm", "[nn][layers][layernorm]") {
+TEST_CASE("LayerNorm: PyTorch's parameters, eps field and reset, and the same as layer_norm", "[nn][layers][layernorm]") {
     nn::LayerNorm<shape<4, 6>> ln;
     STATIC_REQUIRE(std::tuple_size_v<decltype(nn::parameters(ln))> == 2);
     CHECK(&std::get<0>(nn::parameters(ln)) == &ln.weight);
