@@ -6482,8 +6482,9 @@ inline std::size_t steps_per_epoch(std::size_t n, shard s, std::size_t batch, bo
 // ---- begin spore/nn/batch_norm.hpp ----
 // BatchNorm1d<C> and BatchNorm2d<C>: batch normalisation per channel (axis 1) as in
 // torch.nn.BatchNorm1d (input [N, C] or [N, C, L]) and torch.nn.BatchNorm2d ([N, C, H, W]),
-// affine and tracking running statistics. weight and bias are parameters; running_mean and
-// running_var are buffers (nn/buffer.hpp): saved with the cell, never trained. A gradient
+// affine and tracking running statistics. weight and bias are parameters; running_mean,
+// running_var and num_batches_tracked (an int64 scalar, one more per training forward pass, as
+// PyTorch counts and saves it) are buffers (nn/buffer.hpp): saved with the cell, never trained. A gradient
 // program (training mode) normalises by batch statistics and updates the running ones in its
 // forward pass; a forward program (spore::compile, spore::eval) normalises by the running statistics.
 // eps and momentum are run-time fields with PyTorch's names, defaults and order, after the
@@ -6890,7 +6891,8 @@ tensor<T, shape<Channels>> filled(T value) {
     return t;
 }
 
-// PyTorch's reset: weight 1, bias 0, running mean 0, running variance 1, whatever the scheme.
+// PyTorch's reset: weight 1, bias 0, running mean 0, running variance 1, no batch tracked,
+// whatever the scheme.
 template <class Layer>
 void reset_batch_norm(Layer& bn) {
     using T = typename decltype(bn.weight)::value_type;
@@ -6898,6 +6900,7 @@ void reset_batch_norm(Layer& bn) {
     bn.bias.fill(T(0));
     bn.running_mean.fill(T(0));
     bn.running_var.fill(T(1));
+    bn.num_batches_tracked.fill(0);
 }
 }  // namespace detail
 
@@ -6908,6 +6911,7 @@ struct BatchNorm1d {
     tensor<T, shape<Channels>> bias{};  // {}: so designated initializers omit it without a warning
     buffer<T, shape<Channels>> running_mean{};
     buffer<T, shape<Channels>> running_var{T(1)};
+    buffer<std::int64_t, shape<>> num_batches_tracked{};  // training forward passes run: I64 [], as PyTorch saves it
     double eps = 1e-5;      // added to the variance
     double momentum = 0.1;  // running = (1 - momentum) * running + momentum * batch statistic
 
@@ -6915,7 +6919,7 @@ struct BatchNorm1d {
     auto operator()(X&& x) const {
         detail::check_batch_norm_settings("BatchNorm1d", momentum, eps);
         return spore::batch_norm1d(std::forward<X>(x), weight, bias, running_mean.mutable_data(), running_var.mutable_data(),
-                                   T(momentum), T(eps));
+                                   T(momentum), T(eps), num_batches_tracked.mutable_data());
     }
     template <class Scheme>
     void reset_parameters(random_engine&, const Scheme&) { detail::reset_batch_norm(*this); }
@@ -6929,6 +6933,7 @@ struct BatchNorm2d {
     tensor<T, shape<Channels>> bias{};  // {}: so designated initializers omit it without a warning
     buffer<T, shape<Channels>> running_mean{};
     buffer<T, shape<Channels>> running_var{T(1)};
+    buffer<std::int64_t, shape<>> num_batches_tracked{};  // training forward passes run: I64 [], as PyTorch saves it
     double eps = 1e-5;      // added to the variance
     double momentum = 0.1;  // running = (1 - momentum) * running + momentum * batch statistic
 
@@ -6936,7 +6941,7 @@ struct BatchNorm2d {
     auto operator()(X&& x) const {
         detail::check_batch_norm_settings("BatchNorm2d", momentum, eps);
         return spore::batch_norm2d(std::forward<X>(x), weight, bias, running_mean.mutable_data(), running_var.mutable_data(),
-                                   T(momentum), T(eps));
+                                   T(momentum), T(eps), num_batches_tracked.mutable_data());
     }
     template <class Scheme>
     void reset_parameters(random_engine&, const Scheme&) { detail::reset_batch_norm(*this); }
@@ -9425,12 +9430,26 @@ using io::export_onnx;
 // any malformed file (truncated, header length past the end or over 100 MB, bad JSON, offsets
 // that overlap, leave holes or run past the end) throw spore::checkpoint_error naming the file,
 // the key and what was expected and found. Everything is read and checked before the first
-// parameter is written, so the cell is unchanged when loading fails.
+// parameter is written, so the cell is unchanged when loading fails. spore::load(cell, path,
+// {.strict = false}) loads the keys both have and returns the missing and unexpected ones.
 
 namespace spore {
 
 struct checkpoint_error : error {
     using error::error;
+};
+
+// How spore::load matches the file's keys with the cell's.
+struct load_options {
+    bool strict = true;  // a missing or unexpected key is an error
+};
+
+// What a load did not match: the cell's keys the file lacks (their tensors are unchanged) and
+// the file's keys the cell lacks (ignored), in the cell's and the file's order. Both are empty
+// after a strict load.
+struct load_report {
+    std::vector<std::string> missing, unexpected;
+    bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
 };
 
 namespace io {
@@ -9455,7 +9474,8 @@ template <class T>
 constexpr std::string_view dtype_name() {
     if constexpr (std::is_same_v<T, float>) return "F32";
     else if constexpr (std::is_same_v<T, double>) return "F64";
-    else static_assert(sizeof(T) == 0, "spore checkpoints: tensors of float (F32) or double (F64) only");
+    else if constexpr (std::is_same_v<T, std::int64_t>) return "I64";  // BatchNorm's num_batches_tracked
+    else static_assert(sizeof(T) == 0, "spore checkpoints: tensors of float (F32), double (F64) or int64 (I64) only");
 }
 
 struct safetensors_entry {
@@ -9763,36 +9783,55 @@ void write_safetensors(std::ostream& out, const C& cell, const io::metadata& met
 
 namespace safetensors_detail {
 
-inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path) {
-    const safetensors_file file = read_safetensors(path);
+// The cell's slots matched with the file's entries by key: sources[i] is slot i's entry (null
+// when the file lacks it); `problems` lists, in the order of the messages, every missing key
+// (when `strict`), dtype or shape that differs, and unexpected key (when `strict`).
+struct key_match {
+    std::vector<const safetensors_entry*> sources;
+    load_report report;
+    std::vector<std::string> problems;
+};
+
+inline key_match match_keys(const std::vector<tensor_slot>& slots, const safetensors_file& file, bool strict) {
     std::unordered_map<std::string_view, const safetensors_entry*> by_name;
     for (const auto& e : file.tensors) by_name.emplace(e.name, &e);
 
-    std::vector<std::string> problems;
-    std::vector<const safetensors_entry*> sources;
+    key_match m;
     for (const auto& slot : slots) {
         const auto found = by_name.find(slot.name);
         const std::string expected = concat({slot.dtype, " ", shape_text(slot.shape)});
         if (found == by_name.end()) {
-            problems.push_back(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
+            m.report.missing.push_back(slot.name);
+            if (strict) m.problems.push_back(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
+            m.sources.push_back(nullptr);
             continue;
         }
         const safetensors_entry& e = *found->second;
         by_name.erase(found);
         if (e.dtype != slot.dtype)
-            problems.push_back(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
+            m.problems.push_back(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
         else if (e.shape != slot.shape)
-            problems.push_back(
+            m.problems.push_back(
                 concat({"key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)}));
-        sources.push_back(&e);
+        m.sources.push_back(&e);
     }
     for (const auto& e : file.tensors)  // header order, so the message does not depend on hashing
-        if (by_name.count(e.name))
-            problems.push_back(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
-                                   "), which the cell does not have"}));
-    if (!problems.empty()) fail(path, concat({joined(problems, "; ")}));
+        if (by_name.count(e.name)) {
+            m.report.unexpected.push_back(e.name);
+            if (strict)
+                m.problems.push_back(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
+                                             "), which the cell does not have"}));
+        }
+    return m;
+}
+
+inline load_report load_slots(std::vector<tensor_slot>& slots, const std::string& path, bool strict = true) {
+    const safetensors_file file = read_safetensors(path);
+    key_match m = match_keys(slots, file, strict);
+    if (!m.problems.empty()) fail(path, concat({joined(m.problems, "; ")}));
     for (std::size_t i = 0; i < slots.size(); ++i)
-        slots[i].read(slots[i].data, file.data.data() + sources[i]->begin, slots[i].count);
+        if (m.sources[i]) slots[i].read(slots[i].data, file.data.data() + m.sources[i]->begin, slots[i].count);
+    return std::move(m.report);
 }
 
 }  // namespace safetensors_detail
@@ -9809,12 +9848,15 @@ void save(const C& cell, const std::string& path, const io::metadata& meta = {})
 }
 
 // Loads every tensor of `cell` from `path`, checking keys, dtypes and shapes; on any error the
-// cell is unchanged.
+// cell is unchanged. Strict by default: a missing or unexpected key is an error. With
+// `{.strict = false}` (PyTorch's load_state_dict(strict=False)) the tensors the file lacks keep
+// their values and the file's other tensors are ignored; the returned report lists both (a
+// dtype or shape that differs is an error all the same).
 template <class C>
-void load(C& cell, const std::string& path) {
+load_report load(C& cell, const std::string& path, const load_options& options = {}) {
     static_assert(!std::is_const_v<C>, "spore::load: the cell must not be const");
     auto slots = io::safetensors_detail::tensor_slots(cell);
-    io::safetensors_detail::load_slots(slots, path);
+    return io::safetensors_detail::load_slots(slots, path, options.strict);
 }
 
 }  // namespace spore

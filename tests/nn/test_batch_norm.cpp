@@ -69,9 +69,10 @@ TEST_CASE("BatchNorm2d: parameters are weight and bias, the running statistics a
     CHECK(block.norm.running_var[1] == 1.0);
     std::vector<const void*> found;
     nn::for_each_buffer(block, [&](auto& b) { found.push_back(&b); });
-    REQUIRE(found.size() == 2);
+    REQUIRE(found.size() == 3);
     CHECK(found[0] == &block.norm.running_mean);
     CHECK(found[1] == &block.norm.running_var);
+    CHECK(found[2] == &block.norm.num_batches_tracked);
     STATIC_REQUIRE(std::tuple_size_v<decltype(nn::parameters(block))> == 4);
 }
 
@@ -361,4 +362,30 @@ TEST_CASE("BatchNorm1d: float kernels agree with double on rows of odd width", "
     const auto& gd = std::get<0>(programd.gradients());
     for (std::size_t i = 0; i < g.size(); ++i) CHECK(g[i] == Approx(gd[i]).margin(1e-4));
     for (std::size_t c = 0; c < 37; ++c) CHECK(bn.running_var[c] == Approx(bnd.running_var[c]).epsilon(1e-5));
+}
+
+TEST_CASE("BatchNorm: num_batches_tracked counts training forward passes, as PyTorch does", "[nn][batchnorm]") {
+    nn::BatchNorm2d<C, double> bn2;
+    nn::BatchNorm1d<C, double> bn1;
+    STATIC_REQUIRE(std::is_same_v<decltype(bn2.num_batches_tracked), nn::buffer<std::int64_t, shape<>>>);
+    CHECK(bn2.num_batches_tracked[0] == 0);
+    std::size_t buffers = 0;
+    nn::for_each_buffer(bn1, [&](auto&) { ++buffers; });
+    CHECK(buffers == 3);
+    STATIC_REQUIRE(std::tuple_size_v<decltype(nn::parameters(bn1))> == 2);  // never trained
+
+    images x;
+    tensor<double, shape<N, C>> rows;
+    x.fill_uniform(12, -1, 1);
+    rows.fill_uniform(13, -1, 1);
+    auto train2 = spore::compile_grad(spore::sum(spore::square(bn2(spore::input(x)))), bn2.weight);
+    auto train1 = spore::compile_grad(spore::sum(spore::square(bn1(spore::input(rows)))), bn1.bias);
+    for (int i = 0; i < 3; ++i) train2.run();
+    train1.run();
+    CHECK(bn2.num_batches_tracked[0] == 3);
+    CHECK(bn1.num_batches_tracked[0] == 1);
+    (void)spore::eval(bn2(spore::input(x)));  // evaluation counts nothing
+    CHECK(bn2.num_batches_tracked[0] == 3);
+    spore::init(bn2, 1);  // PyTorch's reset_running_stats zeroes it
+    CHECK(bn2.num_batches_tracked[0] == 0);
 }

@@ -1,8 +1,9 @@
 #pragma once
 // BatchNorm1d<C> and BatchNorm2d<C>: batch normalisation per channel (axis 1) as in
 // torch.nn.BatchNorm1d (input [N, C] or [N, C, L]) and torch.nn.BatchNorm2d ([N, C, H, W]),
-// affine and tracking running statistics. weight and bias are parameters; running_mean and
-// running_var are buffers (nn/buffer.hpp): saved with the cell, never trained. A gradient
+// affine and tracking running statistics. weight and bias are parameters; running_mean,
+// running_var and num_batches_tracked (an int64 scalar, one more per training forward pass, as
+// PyTorch counts and saves it) are buffers (nn/buffer.hpp): saved with the cell, never trained. A gradient
 // program (training mode) normalises by batch statistics and updates the running ones in its
 // forward pass; a forward program (spore::compile, spore::eval) normalises by the running statistics.
 // eps and momentum are run-time fields with PyTorch's names, defaults and order, after the
@@ -38,7 +39,8 @@ tensor<T, shape<Channels>> filled(T value) {
     return t;
 }
 
-// PyTorch's reset: weight 1, bias 0, running mean 0, running variance 1, whatever the scheme.
+// PyTorch's reset: weight 1, bias 0, running mean 0, running variance 1, no batch tracked,
+// whatever the scheme.
 template <class Layer>
 void reset_batch_norm(Layer& bn) {
     using T = typename decltype(bn.weight)::value_type;
@@ -46,6 +48,7 @@ void reset_batch_norm(Layer& bn) {
     bn.bias.fill(T(0));
     bn.running_mean.fill(T(0));
     bn.running_var.fill(T(1));
+    bn.num_batches_tracked.fill(0);
 }
 }  // namespace detail
 
@@ -56,6 +59,7 @@ struct BatchNorm1d {
     tensor<T, shape<Channels>> bias{};  // {}: so designated initializers omit it without a warning
     buffer<T, shape<Channels>> running_mean{};
     buffer<T, shape<Channels>> running_var{T(1)};
+    buffer<std::int64_t, shape<>> num_batches_tracked{};  // training forward passes run: I64 [], as PyTorch saves it
     double eps = 1e-5;      // added to the variance
     double momentum = 0.1;  // running = (1 - momentum) * running + momentum * batch statistic
 
@@ -63,7 +67,7 @@ struct BatchNorm1d {
     auto operator()(X&& x) const {
         detail::check_batch_norm_settings("BatchNorm1d", momentum, eps);
         return spore::batch_norm1d(std::forward<X>(x), weight, bias, running_mean.mutable_data(), running_var.mutable_data(),
-                                   T(momentum), T(eps));
+                                   T(momentum), T(eps), num_batches_tracked.mutable_data());
     }
     template <class Scheme>
     void reset_parameters(random_engine&, const Scheme&) { detail::reset_batch_norm(*this); }
@@ -77,6 +81,7 @@ struct BatchNorm2d {
     tensor<T, shape<Channels>> bias{};  // {}: so designated initializers omit it without a warning
     buffer<T, shape<Channels>> running_mean{};
     buffer<T, shape<Channels>> running_var{T(1)};
+    buffer<std::int64_t, shape<>> num_batches_tracked{};  // training forward passes run: I64 [], as PyTorch saves it
     double eps = 1e-5;      // added to the variance
     double momentum = 0.1;  // running = (1 - momentum) * running + momentum * batch statistic
 
@@ -84,7 +89,7 @@ struct BatchNorm2d {
     auto operator()(X&& x) const {
         detail::check_batch_norm_settings("BatchNorm2d", momentum, eps);
         return spore::batch_norm2d(std::forward<X>(x), weight, bias, running_mean.mutable_data(), running_var.mutable_data(),
-                                   T(momentum), T(eps));
+                                   T(momentum), T(eps), num_batches_tracked.mutable_data());
     }
     template <class Scheme>
     void reset_parameters(random_engine&, const Scheme&) { detail::reset_batch_norm(*this); }
