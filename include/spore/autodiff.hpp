@@ -12,6 +12,7 @@
 #include <spore/autodiff/rules/dropout.hpp>
 #include <spore/autodiff/rules/embedding.hpp>
 #include <spore/autodiff/rules/global_pool.hpp>
+#include <spore/autodiff/rules/layer_norm.hpp>
 #include <spore/autodiff/rules/matmul.hpp>
 #include <spore/autodiff/rules/nll.hpp>
 #include <spore/autodiff/rules/pool.hpp>

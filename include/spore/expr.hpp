@@ -12,6 +12,7 @@
 #include <spore/expr/embedding.hpp>
 #include <spore/expr/global_pool.hpp>
 #include <spore/expr/heavy.hpp>
+#include <spore/expr/layer_norm.hpp>
 #include <spore/expr/matmul.hpp>
 #include <spore/expr/nll.hpp>
 #include <spore/expr/node.hpp>

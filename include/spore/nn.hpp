@@ -11,6 +11,7 @@
 #include <spore/nn/field_names.hpp>
 #include <spore/nn/fields.hpp>
 #include <spore/nn/init.hpp>
+#include <spore/nn/layer_norm.hpp>
 #include <spore/nn/layers.hpp>
 #include <spore/nn/losses.hpp>
 #include <spore/nn/predictor.hpp>

@@ -261,6 +261,25 @@ TEST_CASE("onnx: BatchNorm2d in evaluation mode with its running statistics, Dro
     CHECK(m.outputs[0].dims == strings{"N", "3"});
 }
 
+TEST_CASE("onnx: BatchNorm1d over [N, C] and [N, C, L] is BatchNormalization too") {
+    models::DenseBatchNorm1d net;
+    spore::init(net, 13);
+    const reader::model m = exported<shape<1, 6>>(net);
+    CHECK(m.op_types() == strings{"Gemm", "BatchNormalization", "Relu", "Gemm"});
+    const reader::node& bn = m.nodes[1];
+    CHECK(bn.name == "bn/BatchNormalization");
+    CHECK(bn.inputs == strings{"fc/Gemm", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"});
+    CHECK(bn.attributes.at("epsilon").f == Approx(1e-3f));
+    CHECK(m.initializer("bn.running_var")->raw_data == little_endian_bytes(net.bn.running_var.value()));
+    CHECK(m.outputs[0].dims == strings{"N", "3"});
+    models::SequenceBatchNorm1d sequence;
+    spore::init(sequence, 14);
+    const reader::model s = exported<shape<1, 3, 5>>(sequence);
+    CHECK(s.op_types() == strings{"BatchNormalization"});
+    CHECK(s.nodes[0].inputs == strings{"input", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"});
+    CHECK(s.outputs[0].dims == strings{"N", "3", "5"});
+}
+
 TEST_CASE("onnx: the other operators and their attributes") {
     SECTION("convolution with stride, padding and no bias; pooled log-softmax classifier") {
         models::SmallCnn net;

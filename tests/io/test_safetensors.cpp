@@ -223,6 +223,72 @@ TEST_CASE("safetensors: BatchNorm2d's running statistics are saved and loaded wi
     }
 }
 
+TEST_CASE("safetensors: BatchNorm's num_batches_tracked is I64 [] after running_var, as PyTorch writes it",
+          "[io][safetensors]") {
+    scratch_dir dir;
+    Normalised a, b;
+    spore::init(a, 1);
+    CHECK(a.bn.num_batches_tracked[0] == 0);
+    a.bn.num_batches_tracked[0] = std::int64_t(1) << 40;  // more than 32 bits survive
+    spore::save(a, dir.file("bn.safetensors"));
+    const auto file = spore::io::read_safetensors(dir.file("bn.safetensors"));
+    std::vector<std::string> keys;
+    for (const auto& e : file.tensors) keys.push_back(e.name);
+    CHECK(keys == std::vector<std::string>{"conv.weight", "conv.bias", "bn.weight", "bn.bias", "bn.running_mean",
+                                           "bn.running_var", "bn.num_batches_tracked"});
+    const auto* count = file.find("bn.num_batches_tracked");
+    REQUIRE(count != nullptr);
+    CHECK(count->dtype == "I64");
+    CHECK(count->shape.empty());
+    CHECK(count->end - count->begin == 8);
+    spore::load(b, dir.file("bn.safetensors"));
+    CHECK(b.bn.num_batches_tracked[0] == std::int64_t(1) << 40);
+}
+
+TEST_CASE("safetensors: non-strict loading reports missing and unexpected keys and loads the rest", "[io][safetensors]") {
+    scratch_dir dir;
+    const std::string path = dir.file("partial.safetensors");
+    // fc.bias is missing; "extra" and "block.gain" are not the cell's
+    write_bytes(path, craft("{" + entry("scale", "F32", "[4]", 0, 16) + "," + entry("extra", "F32", "[1]", 16, 20) + "," +
+                                entry("fc.weight", "F32", "[2,3]", 20, 44) + "," + entry("block.gain", "I64", "[]", 44, 52) +
+                                "}",
+                            raw(scale_values) + "abcd" + raw(weight_values) + std::string(8, '\0')));
+    Small net;
+    net.fc.bias.fill(7.0f);
+    const std::string before = parameter_bytes(net);
+    CHECK(contains(load_error(net, path), "key \"fc.bias\" is missing (expected F32 [2])"));  // strict by default
+    CHECK(parameter_bytes(net) == before);
+
+    const spore::load_report report = spore::load(net, path, {.strict = false});
+    CHECK(report.missing == std::vector<std::string>{"fc.bias"});
+    CHECK(report.unexpected == std::vector<std::string>{"extra", "block.gain"});
+    CHECK_FALSE(report.complete());
+    CHECK(std::vector<float>(net.fc.weight.begin(), net.fc.weight.end()) == weight_values);
+    CHECK(std::vector<float>(net.scale.begin(), net.scale.end()) == scale_values);
+    CHECK(net.fc.bias[0] == 7.0f);  // missing: unchanged
+    CHECK(net.fc.bias[1] == 7.0f);
+
+    // a complete file: the report is empty, strict or not
+    Small full;
+    write_bytes(path, small_reversed());
+    CHECK(spore::load(full, path).complete());
+    CHECK(spore::load(full, path, {.strict = false}).complete());
+
+    // a dtype or shape that differs is an error even when not strict, and nothing is loaded
+    write_bytes(path, craft("{" + entry("fc.weight", "F32", "[3,2]", 0, 24) + "," + entry("scale", "F32", "[4]", 24, 40) + "}",
+                            raw(weight_values) + raw(scale_values)));
+    const std::string kept = parameter_bytes(full);
+    try {
+        spore::load(full, path, {.strict = false});
+        FAIL("no error");
+    } catch (const spore::checkpoint_error& e) {
+        const std::string message = e.what();
+        CHECK(contains(message, "key \"fc.weight\": expected shape [2, 3], found [3, 2]"));
+        CHECK_FALSE(contains(message, "missing"));
+    }
+    CHECK(parameter_bytes(full) == kept);
+}
+
 TEST_CASE("safetensors: keys in another order, and a header JSON with whitespace, load", "[io][safetensors]") {
     scratch_dir dir;
     Small net;

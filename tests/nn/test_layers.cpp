@@ -1,8 +1,10 @@
 // The layers (nn/layers.hpp): Conv2d with padding::same, explicit padding, stride and no bias,
-// and Dense without bias, against naive loops and finite differences; the cells without
+// and Dense without bias, against naive loops and finite differences; LayerNorm's fields; the cells without
 // parameters (ReLU, pooling, Flatten, ...) against the functions, skipped by the parameter walk.
 #include <cmath>
+#include <string>
 #include <type_traits>
+#include <vector>
 
 #include "../support/check.hpp"
 #include "../support/nets.hpp"
@@ -128,4 +130,57 @@ TEST_CASE("cells without parameters: the same expressions as the functions, skip
     tensor<double, shape<2, 1, 6, 6>> images;
     images.fill_uniform(10, -1, 1);
     check_gradients(spore::sum(net.construct(spore::input(images))), net.conv.weight, net.conv.bias, net.head.weight);
+}
+
+namespace {
+struct TokenBlock {  // LayerNorm inside a cell, as in a transformer block: input [N, 3, 6]
+    nn::Dense<6, 6, double> fc;
+    nn::LayerNorm<shape<6>, double> norm{.eps = 1e-6};
+    auto construct(auto x) const { return norm(x + spore::tanh(x)); }
+};
+}  // namespace
+
+TEST_CASE("LayerNorm: PyTorch's parameters, eps field and reset, and the same as layer_norm", "[nn][layers][layernorm]") {
+    nn::LayerNorm<shape<4, 6>> ln;
+    STATIC_REQUIRE(std::tuple_size_v<decltype(nn::parameters(ln))> == 2);
+    CHECK(&std::get<0>(nn::parameters(ln)) == &ln.weight);
+    CHECK(&std::get<1>(nn::parameters(ln)) == &ln.bias);
+    CHECK(nn::parameter_count(ln) == 2 * 24);
+    CHECK(ln.eps == 1e-5);
+    for (std::size_t i = 0; i < 24; ++i) {
+        CHECK(ln.weight[i] == 1.0f);
+        CHECK(ln.bias[i] == 0.0f);
+    }
+    std::size_t buffers = 0;
+    nn::for_each_buffer(ln, [&](auto&) { ++buffers; });
+    CHECK(buffers == 0);
+    std::vector<std::string> names;
+    TokenBlock block;
+    nn::for_each_named_parameter(block, [&](const std::string& name, auto&) { names.push_back(name); });
+    CHECK(names == std::vector<std::string>{"fc.weight", "fc.bias", "norm.weight", "norm.bias"});
+    block.norm.weight.fill_uniform(3, 0.5, 1.5);
+    block.norm.bias.fill_uniform(4, -0.5, 0.5);
+    spore::init(block, 5);  // PyTorch's reset: ones and zeros
+    CHECK(block.norm.weight[5] == 1.0);
+    CHECK(block.norm.bias[5] == 0.0);
+
+    tensor<double, shape<2, 3, 6>> x;
+    x.fill_uniform(6, -2, 2);
+    block.norm.weight.fill_uniform(7, 0.5, 1.5);
+    block.norm.bias.fill_uniform(8, -0.5, 0.5);
+    const auto y = spore::eval(block.construct(spore::input(x)));
+    const tensor<double, shape<2, 3, 6>> expected =
+        spore::layer_norm(x + spore::tanh(x), block.norm.weight, block.norm.bias, 1e-6);
+    CHECK(spore::max_abs_diff(y, expected) == 0.0);
+    check_gradients(spore::sum(spore::square(block.construct(spore::input(x)))), x, block.norm.weight, block.norm.bias);
+}
+
+TEST_CASE("LayerNorm: eps not positive is refused where the expression is built", "[nn][layers][layernorm][error]") {
+    tensor<float, shape<2, 5>> x;
+    nn::LayerNorm<shape<5>> ln{.eps = 0.0};
+    CHECK_THROWS_WITH(ln(spore::input(x)), Catch::Contains("LayerNorm: eps must be positive, found 0"));
+    ln.eps = std::nan("");
+    CHECK_THROWS_AS(ln(spore::input(x)), spore::error);
+    ln.eps = 1e-3;
+    CHECK_NOTHROW(ln(spore::input(x)));
 }

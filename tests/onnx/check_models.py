@@ -9,7 +9,8 @@ import onnx.shape_inference
 
 EXPECTED = {"lenet", "lenet_batch8", "conv_stride_pad", "avg_pool", "sigmoid_tanh", "activations", "embedding",
             "dense_chain", "small_cnn", "conv_batchnorm_dropout", "elementwise", "reductions", "sequential",
-            "concat_slice", "batched_matmul"}
+            "concat_slice", "batched_matmul", "dense_batchnorm1d", "sequence_batchnorm1d", "dense_layernorm",
+            "sequence_layernorm"}
 
 
 def dims(value_info):

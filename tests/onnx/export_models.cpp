@@ -64,7 +64,19 @@ int main(int argc, char** argv) try {
     models::BatchedMatmul batched_matmul;
     spore::init(batched_matmul, 10);
     spore::io::export_onnx<shape<1, 4, 6>>(batched_matmul, path("batched_matmul.onnx"));
-    std::printf("wrote 15 models to %s\n", dir.string().c_str());
+    models::DenseBatchNorm1d dense_bn;
+    spore::init(dense_bn, 11);
+    spore::io::export_onnx<shape<1, 6>>(dense_bn, path("dense_batchnorm1d.onnx"));
+    models::SequenceBatchNorm1d sequence_bn;
+    spore::init(sequence_bn, 12);
+    spore::io::export_onnx<shape<1, 3, 5>>(sequence_bn, path("sequence_batchnorm1d.onnx"));
+    models::DenseLayerNorm dense_ln;
+    spore::init(dense_ln, 13);
+    spore::io::export_onnx<shape<1, 6>>(dense_ln, path("dense_layernorm.onnx"));
+    models::SequenceLayerNorm sequence_ln;
+    spore::init(sequence_ln, 14);
+    spore::io::export_onnx<shape<1, 3, 5>>(sequence_ln, path("sequence_layernorm.onnx"));
+    std::printf("wrote 19 models to %s\n", dir.string().c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "export_models: %s\n", e.what());

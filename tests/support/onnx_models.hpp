@@ -96,6 +96,59 @@ struct ConvBatchNormDropout {
     }
 };
 
+// Input [N, 6]: BatchNorm1d after a Dense layer ([N, C]) in evaluation mode.
+struct DenseBatchNorm1d {
+    nn::Dense<6, 8> fc;
+    nn::BatchNorm1d<8> bn{.eps = 1e-3f};
+    nn::Dense<8, 3> head;
+    auto construct(auto x) const { return head(nn::relu(bn(fc(x)))); }
+    void reset_parameters(spore::random_engine& rng) {
+        fc.reset_parameters(rng);
+        bn.weight.fill_uniform(rng, 0.5f, 1.5f);
+        bn.bias.fill_uniform(rng, -0.5f, 0.5f);
+        bn.running_mean.value().fill_uniform(rng, -0.3f, 0.3f);
+        bn.running_var.value().fill_uniform(rng, 0.5f, 2.0f);
+        head.reset_parameters(rng);
+    }
+};
+
+// Input [N, 3, 5]: BatchNorm1d over [N, C, L] in evaluation mode.
+struct SequenceBatchNorm1d {
+    nn::BatchNorm1d<3> bn;
+    auto construct(auto x) const { return bn(x); }
+    void reset_parameters(spore::random_engine& rng) {
+        bn.weight.fill_uniform(rng, 0.5f, 1.5f);
+        bn.bias.fill_uniform(rng, -0.5f, 0.5f);
+        bn.running_mean.value().fill_uniform(rng, -0.3f, 0.3f);
+        bn.running_var.value().fill_uniform(rng, 0.5f, 2.0f);
+    }
+};
+
+// Input [N, 6]: LayerNorm over the features after a Dense layer (the ReduceMean ... Add
+// composition of opset 11), then a classifier.
+struct DenseLayerNorm {
+    nn::Dense<6, 8> fc;
+    nn::LayerNorm<spore::shape<8>> norm{.eps = 1e-3};
+    nn::Dense<8, 3> head;
+    auto construct(auto x) const { return head(nn::relu(norm(fc(x)))); }
+    void reset_parameters(spore::random_engine& rng) {
+        fc.reset_parameters(rng);
+        norm.weight.fill_uniform(rng, 0.5f, 1.5f);
+        norm.bias.fill_uniform(rng, -0.5f, 0.5f);
+        head.reset_parameters(rng);
+    }
+};
+
+// Input [N, 3, 5]: LayerNorm over the last two axes.
+struct SequenceLayerNorm {
+    nn::LayerNorm<spore::shape<3, 5>> norm;
+    auto construct(auto x) const { return norm(x); }
+    void reset_parameters(spore::random_engine& rng) {
+        norm.weight.fill_uniform(rng, 0.5f, 1.5f);
+        norm.bias.fill_uniform(rng, -0.5f, 0.5f);
+    }
+};
+
 // Input [N, 6]: the remaining elementwise operations, constants, reductions, a plain matmul,
 // a transpose and a reshape.
 struct Elementwise {

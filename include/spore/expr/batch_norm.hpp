@@ -1,14 +1,19 @@
 #pragma once
-// Batch normalisation over NCHW, per channel, as one heavy node. In training mode (a gradient
-// program) it normalises by the batch's mean and biased variance and updates the running
-// statistics with the unbiased variance, as PyTorch does:
-//   running = (1 - momentum) * running + momentum * batch statistic;
+// Batch normalisation per channel, as one heavy node, for an input of any rank >= 2 with the
+// channels on axis 1: [N, C] and [N, C, L] (nn::BatchNorm1d), [N, C, H, W] (nn::BatchNorm2d).
+// Each channel's statistics run over the batch and the "plane", the axes after 1. In training
+// mode (a gradient program) it normalises by the batch's mean and biased variance, updates the
+// running statistics with the unbiased variance and counts the batch, as PyTorch does:
+//   running = (1 - momentum) * running + momentum * batch statistic;  num_batches_tracked += 1;
 // in evaluation mode it normalises by the running statistics. y = x_hat * weight + bias.
 // Rule: autodiff/rules/batch_norm.hpp.
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <spore/core/error.hpp>
@@ -22,27 +27,54 @@ namespace spore::expr {
 template <class Channels, class InputShape>
 struct check_batch_norm2d {
     static constexpr bool images = InputShape::rank == 4;
-    static_assert(images, "spore: batch_norm2d takes an input [N, C, H, W] "
+    static_assert(images, "spore: nn::BatchNorm2d (batch_norm2d) takes an input [N, C, H, W]; for [N, C] (after a "
+                          "Dense layer) or [N, C, L] use nn::BatchNorm1d "
                           "(see check_batch_norm2d<shape<channels>, input shape> above)");
     static constexpr bool ok = images && InputShape::extents[1] == Channels::extents[0];
-    static_assert(!images || ok, "spore: batch_norm2d: the input's channels differ from the layer's "
+    static_assert(!images || ok, "spore: nn::BatchNorm2d: batch_norm2d: the input's channels differ from the layer's "
                                  "(see check_batch_norm2d<shape<channels>, input shape> above)");
 };
 
-// a: input [N, C, H, W]; b: weight [C]; c: bias [C]. The running statistics are the cell's
-// buffers, by address.
+template <class Channels, class InputShape>
+struct check_batch_norm1d {
+    static constexpr bool rank_ok = InputShape::rank == 2 || InputShape::rank == 3;
+    static_assert(rank_ok, "spore: nn::BatchNorm1d (batch_norm1d) takes an input [N, C] or [N, C, L]; for images "
+                           "[N, C, H, W] use nn::BatchNorm2d "
+                           "(see check_batch_norm1d<shape<channels>, input shape> above)");
+    static constexpr bool ok = rank_ok && InputShape::extents[1] == Channels::extents[0];
+    static_assert(!rank_ok || ok, "spore: nn::BatchNorm1d: batch_norm1d: the input's channels (axis 1) differ from "
+                                  "the layer's (see check_batch_norm1d<shape<channels>, input shape> above)");
+};
+
+// The layer an input of this rank belongs to, for run-time messages.
+constexpr const char* batch_norm_layer_name(std::size_t rank) {
+    return rank <= 3 ? "BatchNorm1d" : rank == 4 ? "BatchNorm2d" : rank == 5 ? "BatchNorm3d" : "batch_norm";
+}
+
+template <class Shape>
+constexpr std::size_t batch_norm_plane() {
+    std::size_t n = 1;
+    for (std::size_t i = 2; i < Shape::rank; ++i) n *= Shape::extents[i];
+    return n;
+}
+
+// a: input [N, C, ...]; b: weight [C]; c: bias [C]. The running statistics (and the count of
+// training batches, when not null) are the cell's buffers, by address.
 template <class A, class W, class B>
 struct batch_norm_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
     using T = typename A::value_type;
+    static_assert(A::shape_type::rank >= 2, "spore: batch normalisation takes an input [N, C, ...]");
     static constexpr std::size_t batch = A::shape_type::extents[0];
     static constexpr std::size_t channels = A::shape_type::extents[1];
-    static constexpr std::size_t plane = A::shape_type::extents[2] * A::shape_type::extents[3];
-    static constexpr std::size_t count = batch * plane;  // values per channel
+    static constexpr std::size_t plane = batch_norm_plane<typename A::shape_type>();  // values per (sample, channel)
+    static constexpr std::size_t count = batch * plane;                               // values per channel
+    static constexpr const char* layer = batch_norm_layer_name(A::shape_type::rank);
     A a;
     W b;
     B c;
     T* running_mean = nullptr;
     T* running_var = nullptr;
+    std::int64_t* num_batches_tracked = nullptr;
     T momentum = T(0.1);
     T eps = T(1e-5);
     bool operator==(const batch_norm_node&) const = default;
@@ -57,8 +89,8 @@ struct batch_norm_node : node_base<typename A::value_type, typename A::shape_typ
         T* inv_std = state.inv_std.data();
         if (state.training) {
             if constexpr (count < 2) {
-                throw error(spore::detail::concat({"spore::nn::BatchNorm2d: training needs more than one value per channel, found ",
-                                                   count, " (batch ", batch, ")"}));
+                throw error(spore::detail::concat({"spore::nn::", layer, ": training needs more than one value per channel, found ",
+                                                   count, " (input [", spore::detail::joined(A::shape_type::extents), "])"}));
             } else {
                 for (std::size_t ch = 0; ch < channels; ++ch) {
                     // two passes (mean, then squared deviations) stay accurate for large planes
@@ -77,6 +109,7 @@ struct batch_norm_node : node_base<typename A::value_type, typename A::shape_typ
                     running_var[ch] = (T(1) - momentum) * running_var[ch] +
                                       momentum * variance * T(count) / T(count - 1);
                 }
+                if (num_batches_tracked) ++*num_batches_tracked;
             }
         } else {
             for (std::size_t ch = 0; ch < channels; ++ch) {
@@ -120,6 +153,7 @@ struct batch_norm_node : node_base<typename A::value_type, typename A::shape_typ
     };
 
     // Evaluation mode: normalisation by the running statistics (buffers, named by field path).
+    // BatchNormalization takes [N, C, D1, ..., Dk] for any k >= 0.
     template <class Graph>
     auto to_onnx(Graph& graph) const -> typename Graph::value {
         using stats = shape<channels>;
@@ -144,24 +178,41 @@ struct batch_norm_node : node_base<typename A::value_type, typename A::shape_typ
 
 namespace spore {
 
-// batch_norm2d(x, weight, bias, running_mean, running_var, momentum, eps): see
-// nn::BatchNorm2d, which owns the running statistics.
-template <expr::non_scalar_operand X, expr::non_scalar_operand W, expr::non_scalar_operand B, class T>
-constexpr auto batch_norm2d(X&& x, W&& weight, B&& bias, T* running_mean, T* running_var, T momentum = T(0.1),
-                            T eps = T(1e-5)) {
-    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    auto w = expr::operand_expression<W, W>(std::forward<W>(weight));
-    auto b = expr::operand_expression<B, B>(std::forward<B>(bias));
+namespace expr {
+template <template <class, class> class Check, class X, class W, class B, class T>
+constexpr auto make_batch_norm(X&& x, W&& weight, B&& bias, T* running_mean, T* running_var, T momentum, T eps,
+                               std::int64_t* num_batches_tracked) {
+    auto a = operand_expression<X, X>(std::forward<X>(x));
+    auto w = operand_expression<W, W>(std::forward<W>(weight));
+    auto b = operand_expression<B, B>(std::forward<B>(bias));
     using EA = decltype(a);
     using EW = decltype(w);
     using EB = decltype(b);
     static_assert(std::is_same_v<typename EA::value_type, T> && std::is_same_v<typename EW::value_type, T> &&
                       std::is_same_v<typename EB::value_type, T>,
-                  "spore: batch_norm2d: operands and running statistics must have the same element type");
-    static_assert(same_shape_v<typename EW::shape_type, typename EB::shape_type>,
-                  "spore: batch_norm2d: weight and bias must have the shape <channels>");
-    if constexpr (expr::check_batch_norm2d<typename EW::shape_type, typename EA::shape_type>::ok)
-        return expr::batch_norm_node<EA, EW, EB>{{}, a, w, b, running_mean, running_var, momentum, eps};
+                  "spore: batch normalisation: operands and running statistics must have the same element type");
+    static_assert(EW::shape_type::rank == 1 && same_shape_v<typename EW::shape_type, typename EB::shape_type>,
+                  "spore: batch normalisation: weight and bias must have the shape <channels>");
+    if constexpr (Check<typename EW::shape_type, typename EA::shape_type>::ok)
+        return batch_norm_node<EA, EW, EB>{{}, a, w, b, running_mean, running_var, num_batches_tracked, momentum, eps};
+}
+}  // namespace expr
+
+// batch_norm2d(x, weight, bias, running_mean, running_var, momentum, eps, num_batches_tracked)
+// for x [N, C, H, W]; batch_norm1d(...) the same for x [N, C] or [N, C, L]. See
+// nn::BatchNorm2d and nn::BatchNorm1d, which own the running statistics; num_batches_tracked
+// may be null.
+template <expr::non_scalar_operand X, expr::non_scalar_operand W, expr::non_scalar_operand B, class T>
+constexpr auto batch_norm2d(X&& x, W&& weight, B&& bias, T* running_mean, T* running_var, T momentum = T(0.1),
+                            T eps = T(1e-5), std::int64_t* num_batches_tracked = nullptr) {
+    return expr::make_batch_norm<expr::check_batch_norm2d>(std::forward<X>(x), std::forward<W>(weight), std::forward<B>(bias),
+                                                           running_mean, running_var, momentum, eps, num_batches_tracked);
+}
+template <expr::non_scalar_operand X, expr::non_scalar_operand W, expr::non_scalar_operand B, class T>
+constexpr auto batch_norm1d(X&& x, W&& weight, B&& bias, T* running_mean, T* running_var, T momentum = T(0.1),
+                            T eps = T(1e-5), std::int64_t* num_batches_tracked = nullptr) {
+    return expr::make_batch_norm<expr::check_batch_norm1d>(std::forward<X>(x), std::forward<W>(weight), std::forward<B>(bias),
+                                                           running_mean, running_var, momentum, eps, num_batches_tracked);
 }
 
 }  // namespace spore

@@ -18,7 +18,8 @@
 // any malformed file (truncated, header length past the end or over 100 MB, bad JSON, offsets
 // that overlap, leave holes or run past the end) throw spore::checkpoint_error naming the file,
 // the key and what was expected and found. Everything is read and checked before the first
-// parameter is written, so the cell is unchanged when loading fails.
+// parameter is written, so the cell is unchanged when loading fails. spore::load(cell, path,
+// {.strict = false}) loads the keys both have and returns the missing and unexpected ones.
 
 #include <algorithm>
 #include <bit>
@@ -50,6 +51,19 @@ struct checkpoint_error : error {
     using error::error;
 };
 
+// How spore::load matches the file's keys with the cell's.
+struct load_options {
+    bool strict = true;  // a missing or unexpected key is an error
+};
+
+// What a load did not match: the cell's keys the file lacks (their tensors are unchanged) and
+// the file's keys the cell lacks (ignored), in the cell's and the file's order. Both are empty
+// after a strict load.
+struct load_report {
+    std::vector<std::string> missing, unexpected;
+    bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
+};
+
 namespace io {
 
 // Key-value strings of the header's "__metadata__", in order.
@@ -72,7 +86,8 @@ template <class T>
 constexpr std::string_view dtype_name() {
     if constexpr (std::is_same_v<T, float>) return "F32";
     else if constexpr (std::is_same_v<T, double>) return "F64";
-    else static_assert(sizeof(T) == 0, "spore checkpoints: tensors of float (F32) or double (F64) only");
+    else if constexpr (std::is_same_v<T, std::int64_t>) return "I64";  // BatchNorm's num_batches_tracked
+    else static_assert(sizeof(T) == 0, "spore checkpoints: tensors of float (F32), double (F64) or int64 (I64) only");
 }
 
 struct safetensors_entry {
@@ -380,36 +395,55 @@ void write_safetensors(std::ostream& out, const C& cell, const io::metadata& met
 
 namespace safetensors_detail {
 
-inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path) {
-    const safetensors_file file = read_safetensors(path);
+// The cell's slots matched with the file's entries by key: sources[i] is slot i's entry (null
+// when the file lacks it); `problems` lists, in the order of the messages, every missing key
+// (when `strict`), dtype or shape that differs, and unexpected key (when `strict`).
+struct key_match {
+    std::vector<const safetensors_entry*> sources;
+    load_report report;
+    std::vector<std::string> problems;
+};
+
+inline key_match match_keys(const std::vector<tensor_slot>& slots, const safetensors_file& file, bool strict) {
     std::unordered_map<std::string_view, const safetensors_entry*> by_name;
     for (const auto& e : file.tensors) by_name.emplace(e.name, &e);
 
-    std::vector<std::string> problems;
-    std::vector<const safetensors_entry*> sources;
+    key_match m;
     for (const auto& slot : slots) {
         const auto found = by_name.find(slot.name);
         const std::string expected = concat({slot.dtype, " ", shape_text(slot.shape)});
         if (found == by_name.end()) {
-            problems.push_back(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
+            m.report.missing.push_back(slot.name);
+            if (strict) m.problems.push_back(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
+            m.sources.push_back(nullptr);
             continue;
         }
         const safetensors_entry& e = *found->second;
         by_name.erase(found);
         if (e.dtype != slot.dtype)
-            problems.push_back(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
+            m.problems.push_back(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
         else if (e.shape != slot.shape)
-            problems.push_back(
+            m.problems.push_back(
                 concat({"key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)}));
-        sources.push_back(&e);
+        m.sources.push_back(&e);
     }
     for (const auto& e : file.tensors)  // header order, so the message does not depend on hashing
-        if (by_name.count(e.name))
-            problems.push_back(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
-                                   "), which the cell does not have"}));
-    if (!problems.empty()) fail(path, concat({joined(problems, "; ")}));
+        if (by_name.count(e.name)) {
+            m.report.unexpected.push_back(e.name);
+            if (strict)
+                m.problems.push_back(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
+                                             "), which the cell does not have"}));
+        }
+    return m;
+}
+
+inline load_report load_slots(std::vector<tensor_slot>& slots, const std::string& path, bool strict = true) {
+    const safetensors_file file = read_safetensors(path);
+    key_match m = match_keys(slots, file, strict);
+    if (!m.problems.empty()) fail(path, concat({joined(m.problems, "; ")}));
     for (std::size_t i = 0; i < slots.size(); ++i)
-        slots[i].read(slots[i].data, file.data.data() + sources[i]->begin, slots[i].count);
+        if (m.sources[i]) slots[i].read(slots[i].data, file.data.data() + m.sources[i]->begin, slots[i].count);
+    return std::move(m.report);
 }
 
 }  // namespace safetensors_detail
@@ -426,12 +460,15 @@ void save(const C& cell, const std::string& path, const io::metadata& meta = {})
 }
 
 // Loads every tensor of `cell` from `path`, checking keys, dtypes and shapes; on any error the
-// cell is unchanged.
+// cell is unchanged. Strict by default: a missing or unexpected key is an error. With
+// `{.strict = false}` (PyTorch's load_state_dict(strict=False)) the tensors the file lacks keep
+// their values and the file's other tensors are ignored; the returned report lists both (a
+// dtype or shape that differs is an error all the same).
 template <class C>
-void load(C& cell, const std::string& path) {
+load_report load(C& cell, const std::string& path, const load_options& options = {}) {
     static_assert(!std::is_const_v<C>, "spore::load: the cell must not be const");
     auto slots = io::safetensors_detail::tensor_slots(cell);
-    io::safetensors_detail::load_slots(slots, path);
+    return io::safetensors_detail::load_slots(slots, path, options.strict);
 }
 
 }  // namespace spore

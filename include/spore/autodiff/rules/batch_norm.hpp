@@ -1,6 +1,7 @@
 #pragma once
-// Vector-Jacobian rule of batch normalisation. With x_hat = (x - mean) * inv_std, per channel
-// over its n values:
+// Vector-Jacobian rule of batch normalisation (BatchNorm1d and BatchNorm2d: any input
+// [N, C, ...]). With x_hat = (x - mean) * inv_std, per channel over its n values (the batch
+// and the axes after 1):
 //   d bias = sum(dy);   d weight = sum(dy * x_hat)
 //   dx = weight * inv_std * (dy - (sum(dy) + x_hat * sum(dy * x_hat)) / n)   in training mode,
 //        where the batch statistics depend on x;
