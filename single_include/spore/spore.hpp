@@ -8076,47 +8076,284 @@ struct value {
         return nullptr;
     }
     // A number that is a non-negative integer (no fraction, no exponent) fitting 64 bits.
-    bool to_u64(std::uint64_t& out) const {
-        if (type != kind::number || text.empty()) return false;
-        std::uint64_t n = 0;
-        for (char c : text) {
-            if (c < '0' || c > '9') return false;
-            const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
-            if (n > (UINT64_MAX - digit) / 10) return false;
-            n = n * 10 + digit;
-        }
-        out = n;
-        return true;
-    }
+    bool to_u64(std::uint64_t& out) const;
 };
 
-namespace detail {
+// A number as written that is a non-negative integer (no fraction, no exponent) fitting 64 bits.
+inline bool to_u64(std::string_view number, std::uint64_t& out) {
+    if (number.empty()) return false;
+    std::uint64_t n = 0;
+    for (char c : number) {
+        if (c < '0' || c > '9') return false;
+        const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+        if (n > (UINT64_MAX - digit) / 10) return false;
+        n = n * 10 + digit;
+    }
+    out = n;
+    return true;
+}
 
-using spore::detail::concat;
+inline bool value::to_u64(std::uint64_t& out) const { return type == kind::number && json::to_u64(text, out); }
 
-class parser {
+// A pull reader: the caller walks the document value by value and keeps only what it needs,
+// so reading costs the text plus what the caller keeps (plus 12 bytes a key of each object
+// being read, for the duplicate check). parse() builds a whole `value` tree with it; the
+// safetensors header reader walks the header with it directly, because a tree costs about
+// a hundred bytes a value (60 times the text for an array of small numbers).
+//
+//   reader r(text);
+//   r.begin_object();                       // '{' (a json_error if the next value is not an object)
+//   std::string key;
+//   while (r.next_member(key)) { ... read or r.skip() the member's value ... }
+//   r.begin_array(); while (r.next_element()) { ... }
+//   r.finish();                             // nothing but whitespace may follow
+class reader {
 public:
-    explicit parser(std::string_view text) : s_(text) {}
+    explicit reader(std::string_view text) : s_(text) {}
+    // A reader of the value at `offset` of `text` (one that offset() gave). `checked`: the text
+    // was read whole before, so duplicate keys need no second look.
+    reader(std::string_view text, std::size_t offset, bool checked = false) : s_(text), at_(offset), checked_(checked) {}
 
-    value parse_document() {
+    // The kind of the next value (after whitespace); a json_error if there is none.
+    kind peek() {
         skip_space();
-        value v = parse_value(0);
+        if (at_ >= s_.size()) fail("expected a value, found the end of the text");
+        switch (s_[at_]) {
+            case '{': return kind::object;
+            case '[': return kind::array;
+            case '"': return kind::string;
+            case 't':
+            case 'f': return kind::boolean;
+            case 'n': return kind::null;
+            default:
+                if (s_[at_] == '-' || (s_[at_] >= '0' && s_[at_] <= '9')) return kind::number;
+                fail(spore::detail::concat({"expected a value, found ", describe(at_)}));
+        }
+    }
+    // Where the next value starts (after whitespace), for messages.
+    std::size_t offset() {
         skip_space();
-        if (at_ < s_.size()) fail(concat({"unexpected ", describe(at_), " after the JSON value"}));
-        return v;
+        return at_;
     }
 
-private:
-    static constexpr int max_depth = 64;
+    void begin_object() {
+        open('{', kind::object);
+        frames_.push_back({true, true, keys_.size()});
+    }
+    // The next member's key and true (the reader then stands before its value), or false at
+    // the object's end, which it consumes after checking that no key came twice.
+    bool next_member(std::string& key) {
+        frame& f = frames_.back();
+        skip_space();
+        if (!f.first) {
+            if (at_ < s_.size() && s_[at_] == '}') return end_object();
+            expect(',', "',' or '}' in an object");
+            skip_space();
+        } else if (at_ < s_.size() && s_[at_] == '}') {
+            return end_object();
+        }
+        f.first = false;
+        if (at_ >= s_.size() || s_[at_] != '"') fail(spore::detail::concat({"expected a key (a string), found ", describe(at_)}));
+        const std::size_t key_at = at_;
+        key.clear();
+        read_string(key);
+        if (checked_) return expect_colon();
+        // a key holds an escape when its text is longer than its value
+        keys_.push_back(at_ - key_at - 2 != key.size() ? key_at | escaped_bit : key_at);
+        return expect_colon();
+    }
+
+    void begin_array() {
+        open('[', kind::array);
+        frames_.push_back({false, true, 0});
+    }
+    // True when another element follows (the reader then stands before it), false at the
+    // array's end, which it consumes.
+    bool next_element() {
+        frame& f = frames_.back();
+        skip_space();
+        if (at_ < s_.size() && s_[at_] == ']' ) {
+            ++at_;
+            frames_.pop_back();
+            return false;
+        }
+        if (!f.first) expect(',', "',' or ']' in an array");
+        f.first = false;
+        return true;
+    }
+
+    // A string's contents (UTF-8).
+    std::string string_value() {
+        if (peek() != kind::string) fail(spore::detail::concat({"expected a string, found ", describe(at_)}));
+        std::string out;
+        read_string(out);
+        return out;
+    }
+    // A number as written (a view into the text).
+    std::string_view number_value() {
+        if (peek() != kind::number) fail(spore::detail::concat({"expected a number, found ", describe(at_)}));
+        const std::size_t begin = at_;
+        scan_number();
+        return s_.substr(begin, at_ - begin);
+    }
+    bool boolean_value() {
+        if (peek() == kind::boolean) {
+            if (literal("true")) return true;
+            if (literal("false")) return false;
+        }
+        fail(spore::detail::concat({"expected a value, found ", describe(at_)}));
+    }
+    void null_value() {
+        if (peek() != kind::null || !literal("null")) fail(spore::detail::concat({"expected a value, found ", describe(at_)}));
+    }
+
+    // Reads the next value, checking it as strictly as any other, and keeps nothing of it.
+    void skip() {
+        const std::size_t depth = frames_.size();
+        std::string scratch;
+        do {
+            if (frames_.size() > depth) {
+                const bool more = frames_.back().object ? next_member(scratch) : next_element();
+                if (!more) continue;
+            }
+            switch (peek()) {
+                case kind::object: begin_object(); break;
+                case kind::array: begin_array(); break;
+                case kind::string: scratch.clear(); read_string(scratch); break;
+                case kind::number: scan_number(); break;
+                case kind::boolean: boolean_value(); break;
+                case kind::null: null_value(); break;
+            }
+        } while (frames_.size() > depth);
+    }
+
+    // After the document's value: only whitespace may follow.
+    void finish() {
+        skip_space();
+        if (at_ < s_.size()) fail(spore::detail::concat({"unexpected ", describe(at_), " after the JSON value"}));
+    }
 
     [[noreturn]] void fail(const std::string& problem) const { throw json_error(at_, problem); }
+    // A json_error at `offset` (a value's start, from offset()).
+    [[noreturn]] void fail_at(std::size_t offset, const std::string& problem) const { throw json_error(offset, problem); }
+
+    static constexpr std::size_t max_depth = 64;
+
+private:
+    struct frame {
+        bool object;
+        bool first;              // no member or element read yet
+        std::size_t first_key;   // an object's first entry in keys_
+    };
+
+    void open(char c, kind k) {
+        if (peek() != k) fail(spore::detail::concat({"expected ", kind_name(k), ", found ", describe(at_)}));
+        if (frames_.size() >= max_depth) fail(spore::detail::concat({"nesting deeper than ", max_depth}));
+        (void)c;
+        ++at_;
+    }
+
+    bool expect_colon() {
+        skip_space();
+        expect(':', "':' after a key");
+        return true;
+    }
+
+    bool end_object() {
+        if (!checked_) check_unique_keys(frames_.back().first_key);
+        keys_.resize(frames_.back().first_key);
+        frames_.pop_back();
+        ++at_;  // '}'
+        return false;
+    }
+
+    // The keys of the object being closed, keys_[first..]: sorted by value, neighbours differ.
+    // Compared by their values as they are decoded, so a check costs 12 bytes a key.
+    void check_unique_keys(std::size_t first) {
+        const std::size_t n = keys_.size() - first;
+        if (n < 2) return;
+        if (n > UINT32_MAX) fail("more than 2^32 keys in an object");
+        std::vector<std::uint32_t> order(n);
+        for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(i);
+        auto compare = [&](std::uint32_t a, std::uint32_t b) {
+            const std::size_t ka = keys_[first + a], kb = keys_[first + b];
+            if (!((ka | kb) & escaped_bit)) {  // both values are their text
+                const std::size_t ea = s_.find('"', ka + 1), eb = s_.find('"', kb + 1);
+                const int c = s_.substr(ka + 1, ea - ka - 1).compare(s_.substr(kb + 1, eb - kb - 1));
+                return c < 0 ? -1 : c > 0 ? 1 : 0;
+            }
+            key_cursor x{s_, (ka & ~escaped_bit) + 1}, y{s_, (kb & ~escaped_bit) + 1};
+            for (;;) {
+                const int cx = x.next(), cy = y.next();
+                if (cx != cy) return cx < cy ? -1 : 1;
+                if (cx < 0) return 0;
+            }
+        };
+        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            const int c = compare(a, b);
+            return c != 0 ? c < 0 : a < b;
+        });
+        std::size_t repeated = SIZE_MAX;  // the first repeated key in document order
+        for (std::size_t i = 1; i < n; ++i)
+            if (compare(order[i], order[i - 1]) == 0) repeated = std::min<std::size_t>(repeated, order[i]);
+        if (repeated != SIZE_MAX) {
+            at_ = keys_[first + repeated] & ~escaped_bit;
+            reader again(s_, at_);
+            std::string key;
+            again.read_string(key);
+            fail(spore::detail::concat({"duplicate key \"", key, '"'}));
+        }
+    }
+
+    // The bytes of a string's value, one at a time, from its text (checked already): -1 at
+    // its closing quote.
+    struct key_cursor {
+        std::string_view s;
+        std::size_t i;  // after the opening quote
+        unsigned char pending[4] = {};
+        int count = 0, next_pending = 0;
+
+        unsigned hex4() {
+            unsigned code = 0;
+            for (int k = 0; k < 4; ++k) {
+                const char c = s[i++];
+                code = code * 16 + static_cast<unsigned>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+            }
+            return code;
+        }
+        int next() {
+            if (next_pending < count) return pending[next_pending++];
+            const char c = s[i];
+            if (c == '"') return -1;
+            ++i;
+            if (c != '\\') return static_cast<unsigned char>(c);
+            const char e = s[i++];
+            switch (e) {
+                case 'b': return '\b';
+                case 'f': return '\f';
+                case 'n': return '\n';
+                case 'r': return '\r';
+                case 't': return '\t';
+                case 'u': break;
+                default: return static_cast<unsigned char>(e);  // '"', '\\', '/'
+            }
+            unsigned code = hex4();
+            if (code >= 0xd800 && code <= 0xdbff) {
+                i += 2;  // "\\u"
+                code = 0x10000 + ((code - 0xd800) << 10) + (hex4() - 0xdc00);
+            }
+            count = static_cast<int>(encode_utf8(pending, code));
+            next_pending = 1;
+            return pending[0];
+        }
+    };
 
     std::string describe(std::size_t i) const {
         if (i >= s_.size()) return "end of the text";
         const unsigned char c = static_cast<unsigned char>(s_[i]);
-        if (c >= 0x20 && c < 0x7f) return concat({'\'', static_cast<char>(c), '\''});
+        if (c >= 0x20 && c < 0x7f) return spore::detail::concat({'\'', static_cast<char>(c), '\''});
         static const char* hex = "0123456789abcdef";
-        return concat({"byte 0x", hex[c >> 4], hex[c & 15]});
+        return spore::detail::concat({"byte 0x", hex[c >> 4], hex[c & 15]});
     }
 
     void skip_space() {
@@ -8124,35 +8361,8 @@ private:
     }
 
     void expect(char c, const char* what) {
-        if (at_ >= s_.size() || s_[at_] != c) fail(concat({"expected ", what, ", found ", describe(at_)}));
+        if (at_ >= s_.size() || s_[at_] != c) fail(spore::detail::concat({"expected ", what, ", found ", describe(at_)}));
         ++at_;
-    }
-
-    value parse_value(int depth) {
-        if (at_ >= s_.size()) fail("expected a value, found the end of the text");
-        const char c = s_[at_];
-        if (c == '{' || c == '[') {
-            if (depth >= max_depth) fail(concat({"nesting deeper than ", max_depth}));
-            return c == '{' ? parse_object(depth + 1) : parse_array(depth + 1);
-        }
-        value v;
-        if (c == '"') {
-            v.type = kind::string;
-            v.text = parse_string();
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            v.type = kind::number;
-            v.text = parse_number();
-        } else if (literal("true")) {
-            v.type = kind::boolean;
-            v.boolean = true;
-        } else if (literal("false")) {
-            v.type = kind::boolean;
-        } else if (literal("null")) {
-            v.type = kind::null;
-        } else {
-            fail(concat({"expected a value, found ", describe(at_)}));
-        }
-        return v;
     }
 
     bool literal(std::string_view word) {
@@ -8161,83 +8371,11 @@ private:
         return true;
     }
 
-    value parse_object(int depth) {
-        value v;
-        v.type = kind::object;
-        ++at_;  // '{'
-        skip_space();
-        if (at_ < s_.size() && s_[at_] == '}') {
-            ++at_;
-            return v;
-        }
-        for (;;) {
-            skip_space();
-            if (at_ >= s_.size() || s_[at_] != '"') fail(concat({"expected a key (a string), found ", describe(at_)}));
-            const std::size_t key_at = at_;
-            std::string key = parse_string();
-            skip_space();
-            expect(':', "':' after a key");
-            skip_space();
-            v.items.push_back(parse_value(depth));
-            v.keys.push_back(std::move(key));
-            key_offsets_.push_back(key_at);
-            skip_space();
-            if (at_ < s_.size() && s_[at_] == ',') {
-                ++at_;
-                continue;
-            }
-            expect('}', "',' or '}' in an object");
-            break;
-        }
-        check_unique_keys(v);
-        return v;
-    }
-
-    void check_unique_keys(const value& v) {
-        // key_offsets_ holds this object's keys at its end (nested objects popped theirs)
-        const std::size_t first = key_offsets_.size() - v.keys.size();
-        std::vector<std::size_t> order(v.keys.size());
-        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-            return v.keys[a] != v.keys[b] ? v.keys[a] < v.keys[b] : a < b;
-        });
-        for (std::size_t i = 1; i < order.size(); ++i)
-            if (v.keys[order[i]] == v.keys[order[i - 1]]) {
-                at_ = key_offsets_[first + order[i]];
-                fail(concat({"duplicate key \"", v.keys[order[i]], '"'}));
-            }
-        key_offsets_.resize(first);
-    }
-
-    value parse_array(int depth) {
-        value v;
-        v.type = kind::array;
-        ++at_;  // '['
-        skip_space();
-        if (at_ < s_.size() && s_[at_] == ']') {
-            ++at_;
-            return v;
-        }
-        for (;;) {
-            skip_space();
-            v.items.push_back(parse_value(depth));
-            skip_space();
-            if (at_ < s_.size() && s_[at_] == ',') {
-                ++at_;
-                continue;
-            }
-            expect(']', "',' or ']' in an array");
-            break;
-        }
-        return v;
-    }
-
     bool digit_at(std::size_t i) const { return i < s_.size() && s_[i] >= '0' && s_[i] <= '9'; }
 
-    std::string parse_number() {
-        const std::size_t begin = at_;
+    void scan_number() {
         if (s_[at_] == '-') ++at_;
-        if (!digit_at(at_)) fail(concat({"expected a digit in a number, found ", describe(at_)}));
+        if (!digit_at(at_)) fail(spore::detail::concat({"expected a digit in a number, found ", describe(at_)}));
         if (s_[at_] == '0') {
             ++at_;
             if (digit_at(at_)) fail("a number with a leading zero");
@@ -8246,16 +8384,15 @@ private:
         }
         if (at_ < s_.size() && s_[at_] == '.') {
             ++at_;
-            if (!digit_at(at_)) fail(concat({"expected a digit after the decimal point, found ", describe(at_)}));
+            if (!digit_at(at_)) fail(spore::detail::concat({"expected a digit after the decimal point, found ", describe(at_)}));
             while (digit_at(at_)) ++at_;
         }
         if (at_ < s_.size() && (s_[at_] == 'e' || s_[at_] == 'E')) {
             ++at_;
             if (at_ < s_.size() && (s_[at_] == '+' || s_[at_] == '-')) ++at_;
-            if (!digit_at(at_)) fail(concat({"expected a digit in the exponent, found ", describe(at_)}));
+            if (!digit_at(at_)) fail(spore::detail::concat({"expected a digit in the exponent, found ", describe(at_)}));
             while (digit_at(at_)) ++at_;
         }
-        return std::string(s_.substr(begin, at_ - begin));
     }
 
     unsigned hex4() {
@@ -8267,28 +8404,38 @@ private:
             if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
             else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
             else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-            else fail(concat({"a \\u escape needs four hex digits, found ", describe(at_)}));
+            else fail(spore::detail::concat({"a \\u escape needs four hex digits, found ", describe(at_)}));
             code = code * 16 + d;
         }
         return code;
     }
 
-    static void append_utf8(std::string& out, unsigned code) {
+    // The UTF-8 bytes of a code point into `out`; their count.
+    static std::size_t encode_utf8(unsigned char* out, unsigned code) {
         if (code < 0x80) {
-            out += static_cast<char>(code);
-        } else if (code < 0x800) {
-            out += static_cast<char>(0xc0 | (code >> 6));
-            out += static_cast<char>(0x80 | (code & 0x3f));
-        } else if (code < 0x10000) {
-            out += static_cast<char>(0xe0 | (code >> 12));
-            out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (code & 0x3f));
-        } else {
-            out += static_cast<char>(0xf0 | (code >> 18));
-            out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-            out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (code & 0x3f));
+            out[0] = static_cast<unsigned char>(code);
+            return 1;
         }
+        if (code < 0x800) {
+            out[0] = static_cast<unsigned char>(0xc0 | (code >> 6));
+            out[1] = static_cast<unsigned char>(0x80 | (code & 0x3f));
+            return 2;
+        }
+        if (code < 0x10000) {
+            out[0] = static_cast<unsigned char>(0xe0 | (code >> 12));
+            out[1] = static_cast<unsigned char>(0x80 | ((code >> 6) & 0x3f));
+            out[2] = static_cast<unsigned char>(0x80 | (code & 0x3f));
+            return 3;
+        }
+        out[0] = static_cast<unsigned char>(0xf0 | (code >> 18));
+        out[1] = static_cast<unsigned char>(0x80 | ((code >> 12) & 0x3f));
+        out[2] = static_cast<unsigned char>(0x80 | ((code >> 6) & 0x3f));
+        out[3] = static_cast<unsigned char>(0x80 | (code & 0x3f));
+        return 4;
+    }
+    static void append_utf8(std::string& out, unsigned code) {
+        unsigned char bytes[4];
+        out.append(reinterpret_cast<const char*>(bytes), encode_utf8(bytes, code));
     }
 
     // Length of the valid UTF-8 sequence starting at i (lead byte >= 0x80), or 0.
@@ -8310,20 +8457,21 @@ private:
         return length;
     }
 
-    std::string parse_string() {
+    // Appends the value of the string at at_ (its opening quote) to `out`.
+    void read_string(std::string& out) {
         ++at_;  // '"'
-        std::string out;
+
         for (;;) {
             if (at_ >= s_.size()) fail("a string is not closed");
             const unsigned char c = static_cast<unsigned char>(s_[at_]);
             if (c == '"') {
                 ++at_;
-                return out;
+                return;
             }
-            if (c < 0x20) fail(concat({"an unescaped control character (", describe(at_), ") in a string"}));
+            if (c < 0x20) fail(spore::detail::concat({"an unescaped control character (", describe(at_), ") in a string"}));
             if (c >= 0x80) {
                 const std::size_t length = utf8_sequence(at_);
-                if (length == 0) fail(concat({"invalid UTF-8 (", describe(at_), ") in a string"}));
+                if (length == 0) fail(spore::detail::concat({"invalid UTF-8 (", describe(at_), ") in a string"}));
                 out.append(s_.substr(at_, length));
                 at_ += length;
                 continue;
@@ -8358,19 +8506,57 @@ private:
                     append_utf8(out, code);
                     break;
                 }
-                default: --at_; fail(concat({"an unknown escape \\", describe(at_)}));
+                default: --at_; fail(spore::detail::concat({"an unknown escape \\", describe(at_)}));
             }
         }
     }
 
     std::string_view s_;
     std::size_t at_ = 0;
-    std::vector<std::size_t> key_offsets_;
+    std::vector<frame> frames_;
+    // where the keys of the objects being read start (outermost first), the top bit set for a
+    // key with an escape
+    std::vector<std::size_t> keys_;
+    bool checked_ = false;
+    static constexpr std::size_t escaped_bit = std::size_t(1) << (sizeof(std::size_t) * 8 - 1);
 };
+
+namespace detail {
+
+inline value read_value(reader& r) {
+    value v;
+    v.type = r.peek();
+    switch (v.type) {
+        case kind::object: {
+            r.begin_object();
+            std::string key;
+            while (r.next_member(key)) {
+                v.items.push_back(read_value(r));
+                v.keys.push_back(key);
+            }
+            break;
+        }
+        case kind::array:
+            r.begin_array();
+            while (r.next_element()) v.items.push_back(read_value(r));
+            break;
+        case kind::string: v.text = r.string_value(); break;
+        case kind::number: v.text = std::string(r.number_value()); break;
+        case kind::boolean: v.boolean = r.boolean_value(); break;
+        case kind::null: r.null_value(); break;
+    }
+    return v;
+}
 
 }  // namespace detail
 
-inline value parse(std::string_view text) { return detail::parser(text).parse_document(); }
+// The whole document as a tree of values (about a hundred bytes a value).
+inline value parse(std::string_view text) {
+    reader r(text);
+    value v = detail::read_value(r);
+    r.finish();
+    return v;
+}
 
 // `text` as a JSON string literal, quotes included.
 inline std::string quote(std::string_view text) {
@@ -9200,8 +9386,15 @@ using io::export_onnx;
 // spore::load(cell, path) is strict: a missing or unexpected key, another dtype or shape, and
 // any malformed file (truncated, header length past the end or over 100 MB, bad JSON, offsets
 // that overlap, leave holes or run past the end) throw spore::checkpoint_error naming the file,
-// the key and what was expected and found. Everything is read and checked before the first
-// parameter is written, so the cell is unchanged when loading fails.
+// the key and what was expected and found. The header is checked whole, and every entry's
+// name, dtype and shape against the cell, before any tensor data is read; then only the
+// bytes of the cell's tensors are read, and written to the cell once all of them are in, so
+// the cell is unchanged when loading fails. Reading a header costs its size plus the entries
+// kept (not a tree of JSON values), and running out of memory is a checkpoint_error too.
+
+#if !defined(_WIN32)
+#include <sys/types.h>  // off_t, for fseeko
+#endif
 
 namespace spore {
 
@@ -9215,6 +9408,8 @@ namespace io {
 using metadata = std::vector<std::pair<std::string, std::string>>;
 
 inline constexpr std::uint64_t safetensors_max_header = 100'000'000;
+// More extents than this in a shape is refused (PyTorch allows at most 64 dimensions too).
+inline constexpr std::size_t safetensors_max_rank = 64;
 
 // The element size of a safetensors dtype, or 0 when the name is not one.
 inline std::size_t dtype_size(std::string_view dtype) {
@@ -9366,36 +9561,50 @@ void write_safetensors_bytes(const std::vector<tensor_slot>& slots, const io::me
     }
 }
 
-// Checks one header entry against the format and appends it to `file`.
-inline void read_entry(safetensors_file& file, const std::string& name, const json::value& v) {
+// Checks one header entry, the value `r` stands before, against the format and appends it to
+// `file`. The header is valid JSON already: what can fail here is the format.
+inline void read_entry(safetensors_file& file, const std::string& name, std::string_view header, json::reader& r) {
     const std::string& path = file.path;
     const std::string key = concat({"key ", quote_key(name)});
-    if (v.type != json::kind::object)
-        fail(path, concat({key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(v.type)}));
-    for (const auto& field : v.keys)
-        if (field != "dtype" && field != "shape" && field != "data_offsets")
-            fail(path, concat({key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"}));
+    if (r.peek() != json::kind::object)
+        fail(path, concat({key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(r.peek())}));
+    constexpr std::size_t absent = SIZE_MAX;
+    std::size_t dtype_at = absent, shape_at = absent, offsets_at = absent;
+    std::string field;
+    r.begin_object();
+    while (r.next_member(field)) {
+        if (field == "dtype") dtype_at = r.offset();
+        else if (field == "shape") shape_at = r.offset();
+        else if (field == "data_offsets") offsets_at = r.offset();
+        else fail(path, concat({key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"}));
+        r.skip();
+    }
     safetensors_entry entry;
     entry.name = name;
 
-    const json::value* dtype = v.find("dtype");
-    if (!dtype) fail(path, concat({key, ": no dtype"}));
-    if (dtype->type != json::kind::string)
-        fail(path, concat({key, ": dtype: expected a string, found ", json::kind_name(dtype->type)}));
-    if (dtype_size(dtype->text) == 0) fail(path, concat({key, ": unknown dtype ", quote_key(dtype->text)}));
-    entry.dtype = dtype->text;
+    if (dtype_at == absent) fail(path, concat({key, ": no dtype"}));
+    json::reader dtype(header, dtype_at, true);
+    if (dtype.peek() != json::kind::string)
+        fail(path, concat({key, ": dtype: expected a string, found ", json::kind_name(dtype.peek())}));
+    entry.dtype = dtype.string_value();
+    if (dtype_size(entry.dtype) == 0) fail(path, concat({key, ": unknown dtype ", quote_key(entry.dtype)}));
 
-    const json::value* shape = v.find("shape");
-    if (!shape) fail(path, concat({key, ": no shape"}));
-    if (shape->type != json::kind::array)
-        fail(path, concat({key, ": shape: expected an array of integers, found ", json::kind_name(shape->type)}));
+    if (shape_at == absent) fail(path, concat({key, ": no shape"}));
+    json::reader shape(header, shape_at, true);
+    if (shape.peek() != json::kind::array)
+        fail(path, concat({key, ": shape: expected an array of integers, found ", json::kind_name(shape.peek())}));
     std::uint64_t elements = 1;
     bool overflow = false;
-    for (const auto& extent : shape->items) {
+    shape.begin_array();
+    while (shape.next_element()) {
+        if (entry.shape.size() == safetensors_max_rank)
+            fail(path, concat({key, ": shape: more than ", safetensors_max_rank, " extents"}));
+        const json::kind k = shape.peek();
+        if (k != json::kind::number)
+            fail(path, concat({key, ": shape: expected non-negative integers, found ", json::kind_name(k)}));
+        const std::string_view text = shape.number_value();
         std::uint64_t n;
-        if (!extent.to_u64(n))
-            fail(path, concat({key, ": shape: expected non-negative integers, found ",
-                           extent.type == json::kind::number ? extent.text : std::string(json::kind_name(extent.type))}));
+        if (!json::to_u64(text, n)) fail(path, concat({key, ": shape: expected non-negative integers, found ", text}));
         entry.shape.push_back(n);
         if (n != 0 && elements > UINT64_MAX / n) overflow = true;
         else elements *= n;
@@ -9403,11 +9612,21 @@ inline void read_entry(safetensors_file& file, const std::string& name, const js
     const std::uint64_t size = dtype_size(entry.dtype);
     if (overflow || elements > UINT64_MAX / size) fail(path, concat({key, ": shape ", shape_text(entry.shape), " is too large"}));
 
-    const json::value* offsets = v.find("data_offsets");
-    if (!offsets) fail(path, concat({key, ": no data_offsets"}));
-    if (offsets->type != json::kind::array || offsets->items.size() != 2 || !offsets->items[0].to_u64(entry.begin) ||
-        !offsets->items[1].to_u64(entry.end))
-        fail(path, concat({key, ": data_offsets: expected [begin, end], two non-negative integers"}));
+    if (offsets_at == absent) fail(path, concat({key, ": no data_offsets"}));
+    json::reader offsets(header, offsets_at, true);
+    std::uint64_t bounds[2] = {0, 0};
+    std::size_t count = 0;
+    bool valid = offsets.peek() == json::kind::array;
+    if (valid) {
+        offsets.begin_array();
+        while (valid && offsets.next_element()) {
+            valid = count < 2 && offsets.peek() == json::kind::number && json::to_u64(offsets.number_value(), bounds[count]);
+            ++count;
+        }
+    }
+    if (!valid || count != 2) fail(path, concat({key, ": data_offsets: expected [begin, end], two non-negative integers"}));
+    entry.begin = bounds[0];
+    entry.end = bounds[1];
     if (entry.end < entry.begin)
         fail(path, concat({key, ": data_offsets [", entry.begin, ", ", entry.end, "] end before they begin"}));
     if (entry.end - entry.begin != elements * size)
@@ -9449,65 +9668,106 @@ inline void check_coverage(const safetensors_file& file, std::uint64_t data_size
 struct file_closer {
     void operator()(std::FILE* f) const { std::fclose(f); }
 };
+using file_handle = std::unique_ptr<std::FILE, file_closer>;
 
-}  // namespace safetensors_detail
+inline bool seek(std::FILE* f, std::uint64_t at) {
+#if defined(_WIN32)
+    return ::_fseeki64(f, static_cast<long long>(at), SEEK_SET) == 0;
+#else
+    return ::fseeko(f, static_cast<off_t>(at), SEEK_SET) == 0;
+#endif
+}
 
-// Reads and checks a whole safetensors file.
-inline safetensors_file read_safetensors(const std::string& path) {
-    safetensors_file file;
-    file.path = path;
+// An open file and where its data starts, its header read and checked (file.data empty).
+struct opened_file {
+    file_handle in;
+    std::uint64_t data_start = 0, data_size = 0;
+};
+
+// Opens `file.path` and reads its header into `file` (the metadata only when `keep_metadata`):
+// first the whole header is checked as JSON, then as a safetensors header, keeping nothing
+// but the entries (and the metadata), so the memory is the header's bytes plus what is kept.
+// The tensors' offsets are checked against the file's size; no data is read.
+inline opened_file open_and_read_header(safetensors_file& file, bool keep_metadata) {
+    const std::string& path = file.path;
     std::error_code ec;
     const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
-    if (ec) safetensors_detail::fail(path, spore::detail::concat({"cannot read the file (", ec.message(), ")"}));
-    std::unique_ptr<std::FILE, safetensors_detail::file_closer> in(std::fopen(path.c_str(), "rb"));
-    if (!in) safetensors_detail::fail(path, spore::detail::concat({"cannot open the file (", safetensors_detail::system_message(), ")"}));
+    if (ec) fail(path, concat({"cannot read the file (", ec.message(), ")"}));
+    opened_file opened;
+    opened.in.reset(std::fopen(path.c_str(), "rb"));
+    if (!opened.in) fail(path, concat({"cannot open the file (", system_message(), ")"}));
+    std::FILE* in = opened.in.get();
 
     if (file_size < 8)
-        safetensors_detail::fail(path, spore::detail::concat({"truncated: the file has ", file_size,
-                               " bytes, and a safetensors file starts with an 8-byte header length"}));
+        fail(path, concat({"truncated: the file has ", file_size, " bytes, and a safetensors file starts with an 8-byte header length"}));
     unsigned char length_bytes[8];
-    if (std::fread(length_bytes, 1, 8, in.get()) != 8) safetensors_detail::fail(path, "truncated: cannot read the header length");
+    if (std::fread(length_bytes, 1, 8, in) != 8) fail(path, "truncated: cannot read the header length");
     std::uint64_t header_length = 0;
     for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
     if (header_length > safetensors_max_header)
-        safetensors_detail::fail(path, spore::detail::concat({"the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
-                               " bytes"}));
+        fail(path, concat({"the header length ", header_length, " is beyond the limit of ", safetensors_max_header, " bytes"}));
     if (header_length > file_size - 8)
-        safetensors_detail::fail(path, spore::detail::concat({"truncated: the header length ", header_length, " runs past the end of the file (",
-                               file_size - 8, " bytes follow the length)"}));
+        fail(path, concat({"truncated: the header length ", header_length, " runs past the end of the file (", file_size - 8,
+                           " bytes follow the length)"}));
 
-    std::string header(header_length, '\0');
-    if (std::fread(header.data(), 1, header.size(), in.get()) != header.size())
-        safetensors_detail::fail(path, spore::detail::concat({"truncated: cannot read the ", header_length, "-byte header"}));
-    if (header.empty() || header[0] != '{')
-        safetensors_detail::fail(path, "malformed header: it must be a JSON object starting with '{'");
-    json::value root;
     try {
-        root = json::parse(header);
-    } catch (const json_error& e) {
-        safetensors_detail::fail(path, spore::detail::concat({"malformed header JSON ", e.what()}));
+        std::string header(header_length, '\0');
+        if (std::fread(header.data(), 1, header.size(), in) != header.size())
+            fail(path, concat({"truncated: cannot read the ", header_length, "-byte header"}));
+        if (header.empty() || header[0] != '{') fail(path, "malformed header: it must be a JSON object starting with '{'");
+        try {
+            json::reader whole(header);
+            whole.skip();
+            whole.finish();
+        } catch (const json_error& e) {
+            fail(path, concat({"malformed header JSON ", e.what()}));
+        }
+
+        json::reader r(header, 0, true);
+        std::string key;
+        r.begin_object();
+        while (r.next_member(key)) {
+            if (key != "__metadata__") {
+                read_entry(file, key, header, r);
+                continue;
+            }
+            if (r.peek() != json::kind::object)
+                fail(path, concat({"__metadata__: expected an object of strings, found ", json::kind_name(r.peek())}));
+            r.begin_object();
+            std::string name;
+            while (r.next_member(name)) {
+                if (r.peek() != json::kind::string)
+                    fail(path, concat({"__metadata__: ", quote_key(name), ": expected a string, found ", json::kind_name(r.peek())}));
+                if (keep_metadata) file.metadata.emplace_back(name, r.string_value());
+                else r.skip();
+            }
+        }
+    } catch (const std::bad_alloc&) {
+        fail(path, concat({"out of memory while reading the ", header_length, "-byte header"}));
+    } catch (const json_error& e) {  // not expected: the header was checked as JSON first
+        fail(path, concat({"malformed header JSON ", e.what()}));
     }
 
-    for (std::size_t i = 0; i < root.keys.size(); ++i) {
-        const json::value& v = root.items[i];
-        if (root.keys[i] != "__metadata__") {
-            safetensors_detail::read_entry(file, root.keys[i], v);
-            continue;
-        }
-        if (v.type != json::kind::object)
-            safetensors_detail::fail(path, spore::detail::concat({"__metadata__: expected an object of strings, found ", json::kind_name(v.type)}));
-        for (std::size_t k = 0; k < v.keys.size(); ++k) {
-            if (v.items[k].type != json::kind::string)
-                safetensors_detail::fail(path, spore::detail::concat({"__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
-                                       json::kind_name(v.items[k].type)}));
-            file.metadata.emplace_back(v.keys[k], v.items[k].text);
-        }
-    }
+    opened.data_start = 8 + header_length;
+    opened.data_size = file_size - opened.data_start;
+    check_coverage(file, opened.data_size);
+    return opened;
+}
 
-    const std::uint64_t data_size = file_size - 8 - header_length;
-    safetensors_detail::check_coverage(file, data_size);
-    file.data.resize(data_size);
-    if (std::fread(file.data.data(), 1, file.data.size(), in.get()) != file.data.size())
+}  // namespace safetensors_detail
+
+// Reads and checks a whole safetensors file (its data too: spore::load reads only the header
+// and the tensors the cell has).
+inline safetensors_file read_safetensors(const std::string& path) {
+    safetensors_file file;
+    file.path = path;
+    safetensors_detail::opened_file opened = safetensors_detail::open_and_read_header(file, true);
+    try {
+        file.data.resize(opened.data_size);
+    } catch (const std::exception&) {  // bad_alloc, or length_error beyond what a vector can hold
+        safetensors_detail::fail(path, spore::detail::concat({"out of memory for the ", opened.data_size, " bytes of data"}));
+    }
+    if (std::fread(file.data.data(), 1, file.data.size(), opened.in.get()) != file.data.size())
         safetensors_detail::fail(path, "truncated: the data ended early while reading (was the file changed meanwhile?)");
     return file;
 }
@@ -9539,36 +9799,70 @@ void write_safetensors(std::ostream& out, const C& cell, const io::metadata& met
 
 namespace safetensors_detail {
 
+// Checks the header's keys, dtypes and shapes against the cell's tensors, then reads the
+// bytes of each (and nothing else) into a staging buffer, and only then writes the cell.
+inline constexpr std::size_t max_listed_problems = 20;
+
 inline void load_slots(std::vector<tensor_slot>& slots, const std::string& path) {
-    const safetensors_file file = read_safetensors(path);
+    safetensors_file file;
+    file.path = path;
+    opened_file opened = open_and_read_header(file, false);
     std::unordered_map<std::string_view, const safetensors_entry*> by_name;
     for (const auto& e : file.tensors) by_name.emplace(e.name, &e);
 
     std::vector<std::string> problems;
+    std::size_t unlisted = 0;  // a header of a million strangers still gives a readable message
+    auto problem = [&](std::string text) {
+        if (problems.size() < max_listed_problems) problems.push_back(std::move(text));
+        else ++unlisted;
+    };
     std::vector<const safetensors_entry*> sources;
     for (const auto& slot : slots) {
         const auto found = by_name.find(slot.name);
         const std::string expected = concat({slot.dtype, " ", shape_text(slot.shape)});
         if (found == by_name.end()) {
-            problems.push_back(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
+            problem(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
             continue;
         }
         const safetensors_entry& e = *found->second;
         by_name.erase(found);
         if (e.dtype != slot.dtype)
-            problems.push_back(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
+            problem(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
         else if (e.shape != slot.shape)
-            problems.push_back(
+            problem(
                 concat({"key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)}));
         sources.push_back(&e);
     }
     for (const auto& e : file.tensors)  // header order, so the message does not depend on hashing
         if (by_name.count(e.name))
-            problems.push_back(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
+            problem(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
                                    "), which the cell does not have"}));
+    if (unlisted > 0) problems.push_back(concat({"and ", unlisted, " more"}));
     if (!problems.empty()) fail(path, concat({joined(problems, "; ")}));
-    for (std::size_t i = 0; i < slots.size(); ++i)
-        slots[i].read(slots[i].data, file.data.data() + sources[i]->begin, slots[i].count);
+
+    // every entry matches a slot of the same size: the staging buffer is the cell's size
+    std::size_t total = 0;
+    for (const auto& slot : slots) total += slot.count * slot.element_size;
+    std::vector<unsigned char> staging;
+    try {
+        staging.resize(total);
+    } catch (const std::bad_alloc&) {
+        fail(path, concat({"out of memory for the ", total, " bytes of the cell's tensors"}));
+    }
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        const std::size_t bytes = slots[i].count * slots[i].element_size;
+        if (bytes > 0 && (!seek(opened.in.get(), opened.data_start + sources[i]->begin) ||
+                          std::fread(staging.data() + at, 1, bytes, opened.in.get()) != bytes))
+            fail(path, concat({"truncated: the data of key ", quote_key(slots[i].name),
+                               " ended early while reading (was the file changed meanwhile?)"}));
+        at += bytes;
+    }
+    at = 0;
+    for (auto& slot : slots) {
+        slot.read(slot.data, staging.data() + at, slot.count);
+        at += slot.count * slot.element_size;
+    }
 }
 
 }  // namespace safetensors_detail
