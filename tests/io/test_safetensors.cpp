@@ -566,6 +566,20 @@ namespace {
 
 using spore::detail::concat;
 
+// AddressSanitizer's redzones and quarantine of freed blocks add to the peak: the memory bounds
+// are checked in the other builds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool under_address_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool under_address_sanitizer = true;
+#else
+constexpr bool under_address_sanitizer = false;
+#endif
+#else
+constexpr bool under_address_sanitizer = false;
+#endif
+
 std::string error_type(const std::exception& e) {
     if (dynamic_cast<const spore::checkpoint_error*>(&e)) return "checkpoint_error";
     if (dynamic_cast<const std::bad_alloc*>(&e)) return "bad_alloc";
@@ -631,24 +645,21 @@ TEST_CASE("safetensors: a header costs a small multiple of its size, and no tree
         REQUIRE(loaded.exited);
         CHECK(loaded.error_type == "checkpoint_error");
         CHECK(contains(loaded.message, f.expected));
-        CHECK(loaded.peak_mb < f.load_factor * header_mb + 4);
+        if (!under_address_sanitizer) CHECK(loaded.peak_mb < f.load_factor * header_mb + 4);
         CHECK(loaded.message.size() < 4000);  // the first 20 problems, then "and N more"
         const auto read = spore_test::run_in_child([&] { (void)spore::io::read_safetensors(path); }, error_type);
         CAPTURE(read.peak_mb);
         REQUIRE(read.exited);
-        CHECK(read.peak_mb < f.read_factor * header_mb + 4);
+        if (!under_address_sanitizer) CHECK(read.peak_mb < f.read_factor * header_mb + 4);
     }
 }
 
 TEST_CASE("safetensors: running out of memory while reading a header is a checkpoint_error",
           "[io][safetensors][bad-inputs]") {
-#if defined(__SANITIZE_ADDRESS__)
-    SKIP("an address-space limit and AddressSanitizer's shadow memory do not mix");
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    SKIP("an address-space limit and AddressSanitizer's shadow memory do not mix");
-#endif
-#endif
+    if (under_address_sanitizer) {
+        WARN("skipped: an address-space limit and AddressSanitizer's shadow memory do not mix");
+        return;
+    }
     scratch_dir dir;
     const std::string path = dir.file("meta.safetensors");
     // 8 MB of metadata pairs: read_safetensors keeps them, about 64 bytes each (~100 MB)
@@ -690,7 +701,7 @@ TEST_CASE("safetensors: load checks the keys before reading any data (a sparse 4
     REQUIRE(outcome.exited);
     CHECK(outcome.error_type == "checkpoint_error");
     CHECK(contains(outcome.message, "unexpected key \"x\" (U8 [4294967296]), which the cell does not have"));
-    CHECK(outcome.peak_mb < 16);
+    if (!under_address_sanitizer) CHECK(outcome.peak_mb < 16);
     CHECK(seconds < 3);  // was 24 s
     CHECK(parameter_bytes(net) == before);
 
@@ -711,5 +722,5 @@ TEST_CASE("safetensors: load checks the keys before reading any data (a sparse 4
         error_type);
     INFO(good.message);
     CHECK(good.error_type == "none");
-    CHECK(good.peak_mb < 16);
+    if (!under_address_sanitizer) CHECK(good.peak_mb < 16);
 }
