@@ -34,7 +34,7 @@ for t in "${TARGETS[@]}"; do
   corpus="build/fuzz/corpus/$t"
   findings="build/fuzz/findings/$t"
   mkdir -p "$corpus" "$findings"
-  cp -n tests/fuzz/corpus/"$t"/* "$corpus"/
+  cp -n tests/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true  # keeps what fuzzing added
   extra=()
   [[ -d tests/fixtures/bad-inputs/$t ]] && extra=(tests/fixtures/bad-inputs/"$t")
   log="$findings/last.log"
