@@ -6,6 +6,7 @@
 #include <spore/autodiff/heavy_rule.hpp>
 #include <spore/autodiff/region.hpp>
 #include <spore/autodiff/rules/batch_norm.hpp>
+#include <spore/autodiff/rules/concat.hpp>
 #include <spore/autodiff/rules/conv.hpp>
 #include <spore/autodiff/rules/cross_entropy.hpp>
 #include <spore/autodiff/rules/dropout.hpp>
@@ -16,4 +17,5 @@
 #include <spore/autodiff/rules/pool.hpp>
 #include <spore/autodiff/rules/reduce.hpp>
 #include <spore/autodiff/rules/reshape.hpp>
+#include <spore/autodiff/rules/slice.hpp>
 #include <spore/autodiff/rules/softmax.hpp>

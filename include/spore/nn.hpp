@@ -4,6 +4,7 @@
 #include <spore/nn/activations.hpp>
 #include <spore/nn/batch_norm.hpp>
 #include <spore/nn/buffer.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/dropout.hpp>
 #include <spore/nn/embedding.hpp>
@@ -13,4 +14,5 @@
 #include <spore/nn/layers.hpp>
 #include <spore/nn/losses.hpp>
 #include <spore/nn/predictor.hpp>
+#include <spore/nn/sequential.hpp>
 #include <spore/nn/summary.hpp>

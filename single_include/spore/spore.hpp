@@ -398,6 +398,34 @@ inline constexpr bool broadcasts_to_v = From::rank <= To::rank && [] {
     return true;
 }();
 
+// Shape with the extent of Axis replaced by E.
+template <class Shape, std::size_t Axis, std::size_t E>
+struct shape_with_extent {
+    struct holder {
+        static constexpr std::array<std::size_t, Shape::rank> value = [] {
+            std::array<std::size_t, Shape::rank> out = Shape::extents;
+            out[Axis] = E;
+            return out;
+        }();
+    };
+    using type = shape_from_array<holder>;
+};
+
+// Elements of the axes before Axis and after it: in row-major order, Shape is outer_size_v
+// contiguous blocks of extents[Axis] * inner_size_v elements.
+template <class Shape, std::size_t Axis>
+inline constexpr std::size_t outer_size_v = [] {
+    std::size_t n = 1;
+    for (std::size_t i = 0; i < Axis; ++i) n *= Shape::extents[i];
+    return n;
+}();
+template <class Shape, std::size_t Axis>
+inline constexpr std::size_t inner_size_v = [] {
+    std::size_t n = 1;
+    for (std::size_t i = Axis + 1; i < Shape::rank; ++i) n *= Shape::extents[i];
+    return n;
+}();
+
 }  // namespace spore
 // ---- end spore/core/shape.hpp ----
 
@@ -1856,6 +1884,117 @@ constexpr auto batch_norm2d(X&& x, W&& weight, B&& bias, T* running_mean, T* run
 
 }  // namespace spore
 // ---- end spore/expr/batch_norm.hpp ----
+// ---- begin spore/expr/concat.hpp ----
+// concat<Axis>(a, b, ...): the operands joined along Axis (torch.cat(dim=Axis)); every other
+// extent must agree. Two operands make one node; more are joined from the left,
+// concat(concat(a, b), c), and exported as one ONNX Concat. Rule: autodiff/rules/concat.hpp.
+//
+// In row-major order an operand of shape [..., e, inner...] is, per index of the axes before
+// Axis, one contiguous block of e * inner elements: the result is these blocks interleaved.
+
+namespace spore::expr {
+
+template <std::size_t Axis, class LeftShape, class RightShape>
+struct check_concat {
+    static constexpr bool axis_ok = Axis < LeftShape::rank && Axis < RightShape::rank;
+    static constexpr bool ok = axis_ok && LeftShape::rank == RightShape::rank && [] {
+        if constexpr (LeftShape::rank == RightShape::rank)
+            for (std::size_t i = 0; i < LeftShape::rank; ++i)
+                if (i != Axis && LeftShape::extents[i] != RightShape::extents[i]) return false;
+        return true;
+    }();
+    static_assert(axis_ok, "spore: concat axis out of range (see check_concat<axis, left shape, right shape> above)");
+    static_assert(!axis_ok || ok, "spore: concat needs operands of equal rank whose extents agree on every axis but "
+                                  "the concatenation axis (see check_concat<axis, left shape, right shape> above)");
+};
+
+template <std::size_t Axis, class A, class B>
+struct concat_node;
+template <class E, std::size_t Axis>
+inline constexpr bool is_concat_along = false;
+template <std::size_t Axis, class A, class B>
+inline constexpr bool is_concat_along<concat_node<Axis, A, B>, Axis> = true;
+
+template <std::size_t Axis, class A, class B>
+struct concat_node
+    : node_base<typename A::value_type,
+                typename shape_with_extent<typename A::shape_type, Axis,
+                                     A::shape_type::extents[Axis] + B::shape_type::extents[Axis]>::type,
+                node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t axis = Axis;
+    static constexpr std::size_t outer = outer_size_v<typename A::shape_type, Axis>;
+    static constexpr std::size_t inner = inner_size_v<typename A::shape_type, Axis>;
+    static constexpr std::size_t block_a = A::shape_type::extents[Axis] * inner;  // per block, from a
+    static constexpr std::size_t block_b = B::shape_type::extents[Axis] * inner;  // and from b
+    static constexpr std::size_t block = block_a + block_b;
+    A a;
+    B b;
+    bool operator==(const concat_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = read_operand(a, state.a);
+        const T* y = read_operand(b, state.b);
+        T* out = state.mutable_value();
+        for (std::size_t o = 0; o < outer; ++o) {
+            std::copy_n(x + o * block_a, block_a, out + o * block);
+            std::copy_n(y + o * block_b, block_b, out + o * block + block_a);
+        }
+    }
+
+    // One Concat over every operand of a chain of concatenations along the same axis.
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        std::vector<typename Graph::value> parts;
+        collect(graph, parts);
+        std::vector<std::string> inputs;
+        const int batch_axis = parts.front().batch_axis;
+        for (const auto& p : parts) {
+            if (p.batch_axis != batch_axis)
+                graph.batch_error("Concat joins an operand that depends on the batch with one of fixed extent");
+            inputs.push_back(p.name);
+        }
+        if (batch_axis == static_cast<int>(Axis)) graph.batch_error("Concat joins along the batch axis");
+        return {graph.node("Concat", std::move(inputs), {graph.integer("axis", static_cast<std::int64_t>(Axis))}),
+                batch_axis};
+    }
+    template <class Graph>
+    void collect(Graph& graph, std::vector<typename Graph::value>& parts) const {
+        collect_operand(graph, a, parts);
+        collect_operand(graph, b, parts);
+    }
+
+private:
+    template <class Graph, class E>
+    static void collect_operand(Graph& graph, const E& e, std::vector<typename Graph::value>& parts) {
+        if constexpr (is_concat_along<E, Axis>) e.collect(graph, parts);
+        else parts.push_back(graph.emit(e));
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+template <std::size_t Axis, expr::non_scalar_operand X, expr::non_scalar_operand Y, expr::non_scalar_operand... Rest>
+constexpr auto concat(X&& x, Y&& y, Rest&&... rest) {
+    if constexpr (sizeof...(Rest) > 0) {
+        return concat<Axis>(concat<Axis>(std::forward<X>(x), std::forward<Y>(y)), std::forward<Rest>(rest)...);
+    } else {
+        auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+        auto b = expr::operand_expression<Y, Y>(std::forward<Y>(y));
+        using A = decltype(a);
+        using B = decltype(b);
+        static_assert(std::is_same_v<typename A::value_type, typename B::value_type>,
+                      "spore: concat operands must have the same element type");
+        if constexpr (expr::check_concat<Axis, typename A::shape_type, typename B::shape_type>::ok)
+            return expr::concat_node<Axis, A, B>{{}, a, b};
+    }
+}
+
+}  // namespace spore
+// ---- end spore/expr/concat.hpp ----
 // ---- begin spore/expr/conv.hpp ----
 // conv2d(x, w, b) over NCHW with compile-time stride and padding.
 // x [N, C, H, W], w [F, C, KH, KW], b [F] -> [N, F, OH, OW]. Operands are read dense
@@ -4307,19 +4446,33 @@ constexpr auto global_avg_pool2d(X&& x) {
 }  // namespace spore
 // ---- end spore/expr/global_pool.hpp ----
 // ---- begin spore/expr/matmul.hpp ----
-// matmul(A [M, K], B [K, N]) -> [M, N], and transpose of a matrix. Both read their operands as
-// dense memory and run through the GEMM kernel. Their rules: autodiff/rules/matmul.hpp.
+// matmul(A, B) and transpose of a matrix. matmul takes matrices, A [M, K] x B [K, N] -> [M, N],
+// or batches of them as torch.matmul: A [Bt, M, K] x B [Bt, K, N] -> [Bt, M, N], one product
+// per batch item, and A [Bt, M, K] x B [K, N] -> [Bt, M, N], one B for every item, which is a
+// single product of A's Bt * M rows. Both read their operands as dense memory and run through
+// the GEMM kernel. Their rules: autodiff/rules/matmul.hpp.
 
 namespace spore::expr {
 
 template <class LeftShape, class RightShape>
 struct check_matmul {
-    static constexpr bool ok = LeftShape::rank == 2 && RightShape::rank == 2 &&
-                               LeftShape::extents[LeftShape::rank - 1] == RightShape::extents[0];
-    static_assert(LeftShape::rank == 2 && RightShape::rank == 2,
-                  "spore: matmul takes two matrices (see check_matmul<left shape, right shape> above)");
-    static_assert(ok, "spore: matmul needs the columns of the left operand to equal the rows of the right "
-                      "(see check_matmul<left shape, right shape> above)");
+    static constexpr bool ranks_ok = (LeftShape::rank == 2 && RightShape::rank == 2) ||
+                                     (LeftShape::rank == 3 && (RightShape::rank == 2 || RightShape::rank == 3));
+    static constexpr bool inner_ok = [] {
+        if constexpr (ranks_ok) return LeftShape::extents[LeftShape::rank - 1] == RightShape::extents[RightShape::rank - 2];
+        else return true;
+    }();
+    static constexpr bool batch_ok = [] {
+        if constexpr (ranks_ok && RightShape::rank == 3) return LeftShape::extents[0] == RightShape::extents[0];
+        else return true;
+    }();
+    static constexpr bool ok = ranks_ok && inner_ok && batch_ok;
+    static_assert(ranks_ok, "spore: matmul takes two matrices [M, K] x [K, N], or a batch [B, M, K] times a batch "
+                            "[B, K, N] or a matrix [K, N] (see check_matmul<left shape, right shape> above)");
+    static_assert(inner_ok, "spore: matmul needs the columns of the left operand to equal the rows of the right "
+                            "(see check_matmul<left shape, right shape> above)");
+    static_assert(batch_ok, "spore: batched matmul needs both operands to have the same batch extent "
+                            "(see check_matmul<left shape, right shape> above)");
 };
 
 template <class A>
@@ -4337,14 +4490,24 @@ inline constexpr bool transposed_leaf_v = false;
 template <class A>
 inline constexpr bool transposed_leaf_v<transpose_node<A>> = A::kind == node_kind::leaf;
 
+template <class SA, class SB>
+using matmul_shape = std::conditional_t<SA::rank == 3, shape<SA::extents[0], SA::extents[1], SB::extents[SB::rank - 1]>,
+                                        shape<SA::extents[0], SB::extents[SB::rank - 1]>>;
+
 template <class A, class B>
-struct matmul_node : node_base<typename A::value_type,
-                               shape<A::shape_type::extents[0], B::shape_type::extents[B::shape_type::rank - 1]>,
-                               node_kind::heavy> {
+struct matmul_node
+    : node_base<typename A::value_type, matmul_shape<typename A::shape_type, typename B::shape_type>, node_kind::heavy> {
     using T = typename A::value_type;
-    static constexpr std::size_t m = A::shape_type::extents[0];
-    static constexpr std::size_t k = B::shape_type::extents[0];
-    static constexpr std::size_t n = B::shape_type::extents[1];
+    using SA = typename A::shape_type;
+    using SB = typename B::shape_type;
+    // `batches` products of op(A) [m, k] and op(B) [k, n]; a batch A [Bt, M, K] times a matrix
+    // is one product with m = Bt * M.
+    static constexpr bool batched = SB::rank == 3;
+    static constexpr std::size_t batches = batched ? SA::extents[0] : 1;
+    static constexpr std::size_t k = SA::extents[SA::rank - 1];
+    static constexpr std::size_t m = SA::size / k / batches;
+    static constexpr std::size_t n = SB::extents[SB::rank - 1];
+    static constexpr std::size_t stride_a = m * k, stride_b = k * n, stride_c = m * n;  // between batch items
     A a;
     B b;
     bool operator==(const matmul_node&) const = default;
@@ -4363,8 +4526,10 @@ struct matmul_node : node_base<typename A::value_type,
         else read_operand(a, state.a);
         if constexpr (transposed_leaf_v<B>) state.b.values = b.a.data;
         else read_operand(b, state.b);
-        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a.values, lda, state.b.values, ldb, T(0),
-                      state.mutable_value(), n);
+        T* c = state.mutable_value();
+        for (std::size_t i = 0; i < batches; ++i)
+            kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a.values + i * stride_a, lda, state.b.values + i * stride_b,
+                          ldb, T(0), c + i * stride_c, n);
     }
 
     // MatMul, or Gemm when an operand is transposed; a bias added to the product is Gemm's C.
@@ -4380,6 +4545,38 @@ struct matmul_node : node_base<typename A::value_type,
 private:
     template <class Graph, class C>
     auto product(Graph& graph, const C* bias) const -> typename Graph::value {
+        if constexpr (SA::rank == 3) return batched_product(graph, bias);
+        else return matrix_product(graph, bias);
+    }
+
+    // A batch: MatMul (numpy's batched product; a transposed weight is a Transpose node), then
+    // Add for a bias. The batch axis of the result: axis 0 when it is both operands' (or the
+    // left one's, times a matrix), axis 1 from the left's rows, axis 2 from the right's columns.
+    template <class Graph, class C>
+    auto batched_product(Graph& graph, const C* bias) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        const auto y = graph.emit(b);
+        const int from_b = y.batch_axis < 0 ? -1 : y.batch_axis + (3 - static_cast<int>(SB::rank));  // as a result axis
+        if (x.batch_axis == 2 || from_b == 1)
+            graph.batch_error("MatMul sums over the batch axis of one operand against a fixed extent of the other");
+        if (batched && (x.batch_axis == 0) != (from_b == 0))
+            graph.batch_error("MatMul pairs the batch axis of one operand with a fixed batch extent of the other");
+        if (x.batch_axis > 0 && from_b > 0) graph.batch_error("MatMul has the batch axis in both operands");
+        int axis = x.batch_axis >= 0 ? x.batch_axis : from_b;
+        std::string out = graph.node("MatMul", {x.name, y.name});
+        if (bias) {
+            using out_shape = typename matmul_node::shape_type;
+            const auto c = graph.emit(*bias);
+            axis = graph.elementwise_batch_axis("Add", Graph::template dims_of<out_shape>(),
+                                                {{axis, Graph::template dims_of<out_shape>()},
+                                                 {c.batch_axis, Graph::template dims_of<typename C::shape_type>()}});
+            out = graph.node("Add", {out, c.name});
+        }
+        return {out, axis};
+    }
+
+    template <class Graph, class C>
+    auto matrix_product(Graph& graph, const C* bias) const -> typename Graph::value {
         constexpr bool ta = is_transpose_v<A>, tb = is_transpose_v<B>;
         const auto x = [&] {
             if constexpr (ta) return graph.emit(a.a);
@@ -5046,6 +5243,70 @@ constexpr auto flatten(X&& x) {
 
 }  // namespace spore
 // ---- end spore/expr/reshape.hpp ----
+// ---- begin spore/expr/slice.hpp ----
+// slice<Axis, Begin, End>(x): the elements of x with index Begin <= i < End along Axis
+// (x[..., Begin:End, ...] in numpy and PyTorch), every other axis whole. Rule:
+// autodiff/rules/slice.hpp.
+//
+// In row-major order x is outer_size_v blocks of extents[Axis] * inner elements; the result
+// takes (End - Begin) * inner elements from each block, starting at Begin * inner.
+
+namespace spore::expr {
+
+template <std::size_t Axis, std::size_t Begin, std::size_t End, class Shape>
+struct check_slice {
+    static constexpr bool axis_ok = Axis < Shape::rank;
+    static constexpr bool ok = axis_ok && Begin < End && End <= Shape::extents[axis_ok ? Axis : 0];
+    static_assert(axis_ok, "spore: slice axis out of range (see check_slice<axis, begin, end, shape> above)");
+    static_assert(!axis_ok || ok, "spore: slice needs begin < end <= the extent of the axis "
+                                  "(see check_slice<axis, begin, end, shape> above)");
+};
+
+template <std::size_t Axis, std::size_t Begin, std::size_t End, class A>
+struct slice_node : node_base<typename A::value_type, typename shape_with_extent<typename A::shape_type, Axis, End - Begin>::type,
+                              node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t outer = outer_size_v<typename A::shape_type, Axis>;
+    static constexpr std::size_t inner = inner_size_v<typename A::shape_type, Axis>;
+    static constexpr std::size_t block_in = A::shape_type::extents[Axis] * inner;  // per block of x
+    static constexpr std::size_t block_out = (End - Begin) * inner;                // of the result
+    static constexpr std::size_t offset = Begin * inner;                          // where it starts
+    A a;
+    bool operator==(const slice_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = read_operand(a, state.a);
+        T* out = state.mutable_value();
+        for (std::size_t o = 0; o < outer; ++o) std::copy_n(x + o * block_in + offset, block_out, out + o * block_out);
+    }
+
+    // Slice of operator set 10 and later: starts, ends and axes are inputs (int64 tensors).
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        if (x.batch_axis == static_cast<int>(Axis)) graph.batch_error("Slice cuts the batch axis to a fixed extent");
+        return {graph.node("Slice", {x.name, graph.int64_initializer("starts", {static_cast<std::int64_t>(Begin)}),
+                                     graph.int64_initializer("ends", {static_cast<std::int64_t>(End)}),
+                                     graph.int64_initializer("axes", {static_cast<std::int64_t>(Axis)})}),
+                x.batch_axis};
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+template <std::size_t Axis, std::size_t Begin, std::size_t End, expr::non_scalar_operand X>
+constexpr auto slice(X&& x) {
+    auto a = expr::operand_expression<X, X>(std::forward<X>(x));
+    using A = decltype(a);
+    if constexpr (expr::check_slice<Axis, Begin, End, typename A::shape_type>::ok)
+        return expr::slice_node<Axis, Begin, End, A>{{}, a};
+}
+
+}  // namespace spore
+// ---- end spore/expr/slice.hpp ----
 // ---- begin spore/expr/softmax.hpp ----
 // softmax and log_softmax over the last axis, stabilised by subtracting each row's maximum.
 // Rule: autodiff/rules/softmax.hpp.
@@ -5654,6 +5915,35 @@ struct heavy_rule<expr::batch_norm_node<A, W, B>> {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/rules/batch_norm.hpp ----
+// ---- begin spore/autodiff/rules/concat.hpp ----
+// Rule of concatenation: each operand's adjoint is its blocks of the result's adjoint.
+
+namespace spore::autodiff {
+
+template <std::size_t Axis, class A, class B>
+struct heavy_rule<expr::concat_node<Axis, A, B>> {
+    using N = expr::concat_node<Axis, A, B>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* dy = state.adjoint->data;
+        const auto part = [&](std::size_t block, std::size_t start) {
+            return [=](T* dx, bool accumulate) {
+                for (std::size_t o = 0; o < N::outer; ++o) {
+                    const T* from = dy + o * N::block + start;
+                    store_or_add(dx + o * block, block, accumulate,
+                                 [&]<class V>(std::size_t j) { return simd::load<V>(from + j); });
+                }
+            };
+        };
+        push_gradient(node.a, state.a, part(N::block_a, 0));
+        push_gradient(node.b, state.b, part(N::block_b, N::block_a));
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/concat.hpp ----
 // ---- begin spore/autodiff/rules/conv.hpp ----
 // Rule of conv2d: dx = conv_transpose(dy, w); dw = sum_n dy[n] col(x[n])^T; db = sum of dy.
 // Each is computed only when wanted.
@@ -5837,7 +6127,9 @@ struct heavy_rule<expr::global_avg_pool_node<A>> {
 // ---- begin spore/autodiff/rules/matmul.hpp ----
 // Rules of matmul and transpose. C = op(A) op(B), op(A) [m, k], op(B) [k, n]:
 //   d op(A) = dC op(B)^T [m, k],   d op(B) = op(A)^T dC [k, n],
-// by GEMM, straight into the sink of a dense operand. A transposed tensor that the matmul read
+// by GEMM, straight into the sink of a dense operand; one pair per batch item of a batched
+// product (a batch times one matrix is a single product of all rows, so the matrix's gradient
+// sums over the batch inside the GEMM). A transposed tensor that the matmul read
 // in place (stored [k, m] or [n, k]) gets its gradient in its own layout:
 //   dL = op(B) dC^T [k, m] for A = L^T,   dL = dC^T op(A) [n, k] for B = L^T.
 // (When that transpose is a repeat of another occurrence, its leaf has no sink of its own:
@@ -5857,13 +6149,16 @@ struct heavy_rule<expr::matmul_node<A, B>> {
         const T* dc = state.adjoint->data;
         const T* a = state.a.values;
         const T* b = state.b.values;
+        // per batch item (a batch times a matrix is one product, batches == 1)
         const auto d_op_a = [&](T* out, bool accumulate) {
-            kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, b, N::ldb,
-                          accumulate ? T(1) : T(0), out, N::k);
+            for (std::size_t i = 0; i < N::batches; ++i)
+                kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc + i * N::stride_c,
+                              N::n, b + i * N::stride_b, N::ldb, accumulate ? T(1) : T(0), out + i * N::stride_a, N::k);
         };
         const auto d_op_b = [&](T* out, bool accumulate) {
-            kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), a, N::lda, dc, N::n,
-                          accumulate ? T(1) : T(0), out, N::n);
+            for (std::size_t i = 0; i < N::batches; ++i)
+                kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), a + i * N::stride_a,
+                              N::lda, dc + i * N::stride_c, N::n, accumulate ? T(1) : T(0), out + i * N::stride_b, N::n);
         };
         if constexpr (ta) {
             if (!state.a.alias)
@@ -6064,6 +6359,33 @@ struct heavy_rule<expr::reshape_node<Shape, A>> {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/rules/reshape.hpp ----
+// ---- begin spore/autodiff/rules/slice.hpp ----
+// Rule of slicing: the adjoint goes back into the sliced range of each block; the rest of the
+// operand's gradient is zero.
+
+namespace spore::autodiff {
+
+template <std::size_t Axis, std::size_t Begin, std::size_t End, class A>
+struct heavy_rule<expr::slice_node<Axis, Begin, End, A>> {
+    using N = expr::slice_node<Axis, Begin, End, A>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* dy = state.adjoint->data;
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            if (!accumulate) std::fill_n(dx, A::shape_type::size, T(0));
+            for (std::size_t o = 0; o < N::outer; ++o) {
+                const T* from = dy + o * N::block_out;
+                store_or_add(dx + o * N::block_in + N::offset, N::block_out, accumulate,
+                             [&]<class V>(std::size_t j) { return simd::load<V>(from + j); });
+            }
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/slice.hpp ----
 // ---- begin spore/autodiff/rules/softmax.hpp ----
 // Rule of softmax and log_softmax, per row: softmax dx = y * (g - sum(g * y));
 // log_softmax dx = g - exp(y) * sum(g).
@@ -6765,11 +7087,134 @@ inline std::size_t steps_per_epoch(std::size_t n, shard s, std::size_t batch, bo
 // an aggregate the field walk passes over): SiLU, GELU, LeakyReLU, ELU, Softplus. ReLU,
 // Sigmoid and Tanh are in nn/layers.hpp.
 
+// ---- begin spore/nn/call.hpp ----
+// Calling a cell, and the record of what each cell returned.
+//
+// spore::call(cell, x) applies any cell to an expression: its construct(x) when it has one, else
+// its operator()(x). Everything in spore that applies a cell goes through it (spore::Model,
+// spore::predictor, io::export_onnx, nn::summary, nn::Sequential), so a cell may name its
+// forward pass either way. A cell whose forward pass is its operator() is called like a layer,
+// `block(h)`, and is a whole net all the same:
+//
+//   struct Block {
+//       nn::Dense<64, 64> fc;
+//       nn::ReLU relu;
+//       auto operator()(auto x) const { return relu(fc(x)); }
+//   };
+//
+// (A base class that would give every cell an operator() is not possible: C++20 has no
+// "deducing this", and Boost.PFR refuses an aggregate with a base class, "Boost.PFR: Inherited
+// types are not supported", so a cell with a base could not be walked.)
+//
+// The record: while an nn::output_recorder is alive on a thread (nn::summary makes one while it
+// builds the forward graph), every cell applied through spore::call, and every layer of spore
+// (whose operator() returns nn::record_output(*this, expression)), notes its address, its type
+// and the shape of its result. Otherwise record_output is one test of a thread-local pointer,
+// made when the graph is built, never when it is evaluated.
+
+namespace spore::nn {
+
+// One call of a cell: which cell (its address and a key of its type: a cell and its first field
+// share an address), and the shape of the expression it returned.
+struct output_record {
+    const void* cell;
+    const void* type;
+    const std::size_t* extents;
+    std::size_t rank;
+};
+
+namespace detail {
+template <class T>
+inline constexpr char type_key = 0;
+inline thread_local std::vector<output_record>* active_output_records = nullptr;
+}  // namespace detail
+
+// The key of a type in output_record::type.
+template <class T>
+constexpr const void* type_key_of() noexcept {
+    return &detail::type_key<std::remove_cvref_t<T>>;
+}
+
+// Records, on this thread and while it lives, the outputs of the cells applied. Recorders nest
+// (the inner one records, the outer one resumes afterwards).
+class output_recorder {
+public:
+    output_recorder() noexcept : previous_(detail::active_output_records) { detail::active_output_records = &records_; }
+    ~output_recorder() { detail::active_output_records = previous_; }
+    output_recorder(const output_recorder&) = delete;
+    output_recorder& operator=(const output_recorder&) = delete;
+
+    // In the order the calls returned (an inner layer before the cell that called it).
+    const std::vector<output_record>& records() const noexcept { return records_; }
+    // The first call of `cell`, or nullptr.
+    template <class Cell>
+    const output_record* find(const Cell& cell) const noexcept {
+        return find(static_cast<const void*>(&cell), type_key_of<Cell>());
+    }
+    const output_record* find(const void* cell, const void* type) const noexcept {
+        for (const output_record& r : records_)
+            if (r.cell == cell && r.type == type) return &r;
+        return nullptr;
+    }
+
+private:
+    std::vector<output_record> records_;
+    std::vector<output_record>* previous_;
+};
+
+// What a layer's operator() returns its expression through: `result` itself, noted by the
+// thread's output_recorder when there is one.
+template <class Cell, class E>
+E record_output(const Cell& cell, E result) {
+    if constexpr (requires { E::shape_type::extents.data(); E::shape_type::rank; }) {
+        if (std::vector<output_record>* records = detail::active_output_records) [[unlikely]] {
+            const output_record r{static_cast<const void*>(&cell), type_key_of<Cell>(), E::shape_type::extents.data(),
+                                  E::shape_type::rank};
+            // a layer applied with spore::call records itself, and spore::call would again
+            if (records->empty() || records->back().cell != r.cell || records->back().type != r.type)
+                records->push_back(r);
+        }
+    }
+    return result;
+}
+
+namespace detail {
+template <class Cell, class X>
+struct check_callable {
+    static_assert(sizeof(Cell) == 0,
+                  "spore::call: the cell has neither construct(x) nor operator()(x) taking this input "
+                  "(see check_callable<cell, input> above)");
+};
+}  // namespace detail
+
+}  // namespace spore::nn
+
+namespace spore {
+
+// Applies `cell` to the expression `x`: cell.construct(x) when the cell has a construct, else
+// cell(x); the result is recorded for nn::summary (nn::record_output).
+template <class Cell, class X>
+auto call(const Cell& cell, X&& x) {
+    if constexpr (requires { cell.construct(std::forward<X>(x)); })
+        return nn::record_output(cell, cell.construct(std::forward<X>(x)));
+    else if constexpr (requires { cell(std::forward<X>(x)); })
+        return nn::record_output(cell, cell(std::forward<X>(x)));
+    else
+        return nn::detail::check_callable<Cell, std::remove_cvref_t<X>>{};
+}
+
+// The type of spore::call(cell, x).
+template <class Cell, class X>
+using call_result_t = decltype(spore::call(std::declval<const Cell&>(), std::declval<X>()));
+
+}  // namespace spore
+// ---- end spore/nn/call.hpp ----
+
 namespace spore::nn {
 
 struct SiLU {
     template <class X>
-    auto operator()(X&& x) const { return spore::silu(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::silu(std::forward<X>(x))); }
 };
 
 // torch.nn.GELU(approximate='none' | 'tanh').
@@ -6778,27 +7223,27 @@ template <approximate A = approximate::none>
 struct GELU {
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (A == approximate::tanh) return spore::gelu_tanh(std::forward<X>(x));
-        else return spore::gelu(std::forward<X>(x));
+        if constexpr (A == approximate::tanh) return record_output(*this, spore::gelu_tanh(std::forward<X>(x)));
+        else return record_output(*this, spore::gelu(std::forward<X>(x)));
     }
 };
 
 struct LeakyReLU {
     double negative_slope = 0.01;
     template <class X>
-    auto operator()(X&& x) const { return spore::leaky_relu(std::forward<X>(x), negative_slope); }
+    auto operator()(X&& x) const { return record_output(*this, spore::leaky_relu(std::forward<X>(x), negative_slope)); }
 };
 
 struct ELU {
     double alpha = 1.0;
     template <class X>
-    auto operator()(X&& x) const { return spore::elu(std::forward<X>(x), alpha); }
+    auto operator()(X&& x) const { return record_output(*this, spore::elu(std::forward<X>(x), alpha)); }
 };
 
 // torch.nn.Softplus() with its defaults (beta 1; the threshold only rounds).
 struct Softplus {
     template <class X>
-    auto operator()(X&& x) const { return spore::softplus(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::softplus(std::forward<X>(x))); }
 };
 
 using spore::elu;
@@ -6841,6 +7286,18 @@ using spore::softplus;
 //   an aggregate class that is not a tensor -> a cell, walked in turn (walkable_v)
 //   anything else (e.g. Dropout's seed)     -> neither
 //
+// A cell that holds its children in a way Boost.PFR cannot walk (nn::Sequential keeps its layers
+// in a std::tuple), or whose children are not named like fields ("0", "1", ... in PyTorch's
+// Sequential), lists them itself, and the walk asks it instead of Boost.PFR (lists_children):
+//
+//   static constexpr std::size_t child_count = N;                 // how many children
+//   template <std::size_t I> auto& child();                         // child I, and its const twin
+//   template <std::size_t I> const auto& child() const;
+//   template <std::size_t I> static constexpr std::string_view child_name();   // e.g. index_name<I>()
+//
+// Such a cell need not be an aggregate. Its children are walked like fields: tensors are
+// parameters, buffers are state, cells are walked in turn, at any depth.
+//
 // The walk is defined at compile time, as a list of index paths in pre-order (a cell before its
 // fields, fields in declaration order), one list per type; nn::parameters(cell) is std::tie over
 // that list, and a run of the walk follows the same recursion, so its code is made once per
@@ -6871,9 +7328,16 @@ using spore::softplus;
 
 namespace spore::nn {
 
+// A cell that lists its children itself (the protocol above), rather than by its fields.
+template <class C>
+concept lists_children = std::is_class_v<C> && requires {
+    typename std::integral_constant<std::size_t, C::child_count>;
+};
+
 // A cell: a field (or a whole net) that the walk descends into.
 template <class C>
-inline constexpr bool walkable_v = std::is_aggregate_v<C> && std::is_class_v<C> && !is_tensor_v<C>;
+inline constexpr bool walkable_v =
+    std::is_class_v<C> && !is_tensor_v<C> && (lists_children<C> || std::is_aggregate_v<C>);
 
 // ---- field names -------------------------------------------------------------------------------
 
@@ -6953,17 +7417,46 @@ struct check_field_index {
 
 }  // namespace detail
 
-// The name of field I of aggregate T, e.g. field_name<LeNet5, 0>() == "conv1".
+namespace detail {
+template <std::size_t I>
+struct index_name_storage {
+    static constexpr std::size_t digits = [] {
+        std::size_t n = 1;
+        for (std::size_t v = I; v >= 10; v /= 10) ++n;
+        return n;
+    }();
+    static constexpr std::array<char, digits + 1> chars = [] {
+        std::array<char, digits + 1> out{};
+        std::size_t v = I;
+        for (std::size_t k = digits; k-- > 0; v /= 10) out[k] = static_cast<char>('0' + v % 10);
+        return out;
+    }();
+};
+}  // namespace detail
+
+// "0", "1", ..., "12", ...: the names of a Sequential's children, as PyTorch's.
+template <std::size_t I>
+constexpr std::string_view index_name() noexcept {
+    return std::string_view(detail::index_name_storage<I>::chars.data(), detail::index_name_storage<I>::digits);
+}
+
+// The name of field I of aggregate T, e.g. field_name<LeNet5, 0>() == "conv1"; for a cell that
+// lists its children, the name of child I (field_name<nn::Sequential<...>, 2>() == "2").
 template <class T, std::size_t I>
 constexpr std::string_view field_name() {
     using type = std::remove_cv_t<T>;
-    static_assert(detail::check_field_index<type, I>::value);
+    if constexpr (lists_children<type>) {
+        static_assert(I < type::child_count, "spore::nn::field_name: the child index is out of range");
+        return type::template child_name<I>();
+    } else {
+        static_assert(detail::check_field_index<type, I>::value);
 #if SPORE_FIELD_NAMES_FROM_PFR
-    return boost::pfr::get_name<I, type>();
+        return boost::pfr::get_name<I, type>();
 #else
-    constexpr auto& chars = detail::field_name_storage<type, I>::chars;
-    return std::string_view(chars.data(), chars.size() - 1);
+        constexpr auto& chars = detail::field_name_storage<type, I>::chars;
+        return std::string_view(chars.data(), chars.size() - 1);
 #endif
+    }
 }
 
 // ---- which fields ------------------------------------------------------------------------------
@@ -7038,8 +7531,29 @@ public:
 
 namespace fields_detail {
 
+// A cell's fields (or the children it lists): how many, field I, and its type.
+template <class C>
+constexpr std::size_t field_count() noexcept {
+    if constexpr (lists_children<C>) return C::child_count;
+    else return boost::pfr::tuple_size_v<C>;
+}
+
+template <std::size_t I, class C>
+constexpr auto& get_field(C& cell) noexcept {
+    if constexpr (lists_children<std::remove_cv_t<C>>) return cell.template child<I>();
+    else return boost::pfr::get<I>(cell);
+}
+
+template <class C, std::size_t I, bool = lists_children<C>>
+struct field_type_of {
+    using type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
+};
 template <class C, std::size_t I>
-using field_type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
+struct field_type_of<C, I, true> {
+    using type = std::remove_cvref_t<decltype(std::declval<C&>().template child<I>())>;
+};
+template <class C, std::size_t I>
+using field_type = typename field_type_of<C, I>::type;
 
 // The walk of nn::walk_fields<Select, Stop> from a field of type C visits it when Select accepts
 // it, and then, when C is a cell that Stop does not accept, walks each of its fields in order.
@@ -7084,7 +7598,7 @@ template <class C, class Select, class Stop>
 constexpr auto make_paths() noexcept {
     using self = std::conditional_t<visits_v<C, Select>, path_list<std::index_sequence<>>, path_list<>>;
     if constexpr (descends_v<C, Stop>)
-        return self{} + paths_below<C, Select, Stop>(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
+        return self{} + paths_below<C, Select, Stop>(std::make_index_sequence<field_count<C>()>{});
     else
         return self{};
 }
@@ -7096,7 +7610,7 @@ constexpr C& field_at(C& cell, std::index_sequence<>) noexcept {
 }
 template <class C, std::size_t I, std::size_t... J>
 constexpr auto& field_at(C& cell, std::index_sequence<I, J...>) noexcept {
-    return field_at(boost::pfr::get<I>(cell), std::index_sequence<J...>{});
+    return field_at(get_field<I>(cell), std::index_sequence<J...>{});
 }
 
 // The same walk at run time, made once per (type, depth) rather than once per path: it skips a
@@ -7111,7 +7625,7 @@ constexpr void walk(C& cell, V& visitor, const Path& path) {
     if constexpr (descends_v<type, Stop>)
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (walk_field<Select, Stop, I>(cell, visitor, path), ...);
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<type>>{});
+        }(std::make_index_sequence<field_count<type>()>{});
 }
 
 template <class Select, class Stop, std::size_t I, class C, class V, class Path>
@@ -7119,7 +7633,7 @@ constexpr void walk_field(C& cell, V& visitor, const Path& path) {
     using type = std::remove_cv_t<C>;
     if constexpr (paths_t<field_type<type, I>, Select, Stop>::size > 0) {
         constexpr std::string_view name = field_name<type, I>();
-        walk<Select, Stop>(boost::pfr::get<I>(cell), visitor, field_path<Path::depth + 1>(path, name));
+        walk<Select, Stop>(get_field<I>(cell), visitor, field_path<Path::depth + 1>(path, name));
     }
 }
 
@@ -7469,7 +7983,7 @@ struct Dropout {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::dropout<P>(std::forward<X>(x), seed);
+        return record_output(*this, spore::dropout<P>(std::forward<X>(x), seed));
     }
     template <class Scheme>
     void reset_parameters(random_engine& rng, const Scheme&) {
@@ -7496,7 +8010,8 @@ struct Embedding {
 
     template <class Indices>
     auto operator()(Indices&& indices) const {
-        return spore::embedding(weight, std::forward<Indices>(indices), padding_idx.value_or(expr::no_padding_index));
+        return record_output(*this, spore::embedding(weight, std::forward<Indices>(indices),
+                                                     padding_idx.value_or(expr::no_padding_index)));
     }
     // PyTorch's default is N(0, 1); another scheme sees the fans PyTorch computes for a 2-D
     // weight [Rows, Dimension] (in = Dimension, out = Rows).
@@ -7560,7 +8075,9 @@ void for_each_named_state(C& cell, F&& f) {
 }  // namespace spore::nn
 // ---- end spore/nn/field_names.hpp ----
 // ---- begin spore/nn/layers.hpp ----
-// Layers: small aggregates of parameter tensors with an operator() that builds the expression.
+// Layers: small aggregates of parameter tensors with an operator() that builds the expression
+// and returns it through nn::record_output (nn/call.hpp), so nn::summary sees every layer's
+// output shape, parameters or not.
 // Hyper-parameters are template arguments, so a layer stays a plain aggregate of tensors that
 // Boost.PFR can walk. Layouts follow PyTorch (Dense weight [out, in], Conv2d weight
 // [out, in, kh, kw]) so weights move between the two unchanged. reset_parameters fills them
@@ -7570,10 +8087,10 @@ namespace spore::nn {
 
 template <class Features, class InputShape>
 struct check_dense {
-    static constexpr bool matrix = InputShape::rank == 2;
-    static_assert(matrix, "spore: nn::Dense takes an input [batch, features]; flatten it first "
-                          "(see check_dense<shape<in features, out features>, input shape> above)");
-    static constexpr bool ok = matrix && InputShape::extents[1] == Features::extents[0];
+    static constexpr bool matrix = InputShape::rank == 2 || InputShape::rank == 3;
+    static_assert(matrix, "spore: nn::Dense takes an input [batch, features] or [batch, positions, features]; "
+                          "flatten it first (see check_dense<shape<in features, out features>, input shape> above)");
+    static constexpr bool ok = matrix && InputShape::extents[InputShape::rank - 1] == Features::extents[0];
     static_assert(!matrix || ok, "spore: nn::Dense: the input's features differ from the layer's in-features "
                                  "(see check_dense<shape<in features, out features>, input shape> above)");
 };
@@ -7581,7 +8098,8 @@ struct check_dense {
 template <std::size_t In, std::size_t Out, class X>
 inline constexpr bool dense_accepts_v = check_dense<shape<In, Out>, typename expr::expression_of<X>::shape_type>::ok;
 
-// y = x W^T + b for x [batch, In]; Bias = false drops the bias field.
+// y = x W^T + b for x [batch, In], or [batch, positions, In] as torch.nn.Linear (a batched matmul
+// by one matrix); Bias = false drops the bias field.
 template <std::size_t In, std::size_t Out, class T = float, bool Bias = true>
 struct Dense {
     tensor<T, shape<Out, In>> weight;
@@ -7589,7 +8107,8 @@ struct Dense {
 
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias;
+        if constexpr (dense_accepts_v<In, Out, X>)
+            return record_output(*this, spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias);
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -7604,7 +8123,8 @@ struct Dense<In, Out, T, false> {
 
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight));
+        if constexpr (dense_accepts_v<In, Out, X>)
+            return record_output(*this, spore::matmul(std::forward<X>(x), spore::transpose(weight)));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -7642,7 +8162,7 @@ struct Conv2d {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias);
+        return record_output(*this, spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -7658,7 +8178,7 @@ struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight);
+        return record_output(*this, spore::conv2d<Stride, pad>(std::forward<X>(x), weight));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -7670,30 +8190,30 @@ struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
 // call the functions below.
 struct ReLU {
     template <class X>
-    auto operator()(X&& x) const { return spore::relu(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::relu(std::forward<X>(x))); }
 };
 struct Sigmoid {
     template <class X>
-    auto operator()(X&& x) const { return spore::sigmoid(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::sigmoid(std::forward<X>(x))); }
 };
 struct Tanh {
     template <class X>
-    auto operator()(X&& x) const { return spore::tanh(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::tanh(std::forward<X>(x))); }
 };
 // [N, ...] -> [N, product of the rest].
 struct Flatten {
     template <class X>
-    auto operator()(X&& x) const { return spore::flatten(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::flatten(std::forward<X>(x))); }
 };
 template <std::size_t Kernel, std::size_t Stride = Kernel>
 struct MaxPool2d {
     template <class X>
-    auto operator()(X&& x) const { return spore::max_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::max_pool2d<Kernel, Stride>(std::forward<X>(x))); }
 };
 template <std::size_t Kernel, std::size_t Stride = Kernel>
 struct AvgPool2d {
     template <class X>
-    auto operator()(X&& x) const { return spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x))); }
 };
 
 using spore::flatten;
@@ -7830,8 +8350,9 @@ struct BCEWithLogitsLoss {
 }  // namespace spore::nn
 // ---- end spore/nn/losses.hpp ----
 // ---- begin spore/nn/predictor.hpp ----
-// Inference: the forward-only program of a cell in evaluation mode (Dropout off, BatchNorm on
-// its running statistics), for input batches of one static shape.
+// Inference: the forward-only program of a cell (spore::call: its construct(x) or operator()) in
+// evaluation mode (Dropout off, BatchNorm on its running statistics), for input batches of one
+// static shape.
 //
 //   spore::predictor<LeNet5, spore::shape<1, 1, 32, 32>> classify(net);
 //   const auto& logits = classify(image);          // no allocation after construction
@@ -7852,7 +8373,7 @@ struct predictor_input;
 template <class Cell, class InputShape, class T = float>
 class predictor {
     static auto build(const Cell& net) {
-        return compile(net.construct(expr::placeholder<nn::detail::predictor_input, T, InputShape>()));
+        return compile(spore::call(net, expr::placeholder<nn::detail::predictor_input, T, InputShape>()));
     }
     using program_type = decltype(build(std::declval<const Cell&>()));
 
@@ -7913,17 +8434,85 @@ const auto& predict(const Cell& net, const tensor<T, S>& images) {
 
 }  // namespace spore
 // ---- end spore/nn/predictor.hpp ----
+// ---- begin spore/nn/sequential.hpp ----
+// nn::Sequential<L0, L1, ...>: layers (or any cells, Sequentials too) applied in order, as
+// torch.nn.Sequential. Its children are named "0", "1", ... as PyTorch names them, so the
+// parameters of
+//
+//   nn::Sequential<nn::Dense<784, 128>, nn::ReLU, nn::Dense<128, 10>> mlp;
+//
+// are "0.weight", "0.bias", "2.weight", "2.bias" in checkpoints, the summary and ONNX
+// initializers, and a state_dict of the same torch.nn.Sequential loads as it is. A Sequential
+// lists its children to the field walk itself (child_count, child<I>(), child_name<I>(): the
+// protocol of nn/fields.hpp), since Boost.PFR walks no std::tuple and no field is named "0".
+//
+// Each child is applied with spore::call (its construct(x), else its operator()), so a user's
+// cell may be a child; a Sequential is a layer itself: seq(x), also inside another Sequential.
+//
+//   nn::Sequential<nn::Dense<4, 3>, nn::Dropout<0.25>> a;          // default-constructed layers
+//   nn::Sequential b{nn::Dense<4, 3>{}, nn::ReLU{}};                 // or from layer values
+//   a.child<0>().weight, std::get<0>(a.layers).weight                // child 0
+
+namespace spore::nn {
+
+template <class... L>
+struct Sequential {
+    std::tuple<L...> layers;
+
+    Sequential() = default;
+    explicit Sequential(L... children)
+        requires(sizeof...(L) > 0)
+        : layers(std::move(children)...) {}
+
+    // The field walk's protocol (nn/fields.hpp).
+    static constexpr std::size_t child_count = sizeof...(L);
+    template <std::size_t I>
+    auto& child() noexcept {
+        return std::get<I>(layers);
+    }
+    template <std::size_t I>
+    const auto& child() const noexcept {
+        return std::get<I>(layers);
+    }
+    template <std::size_t I>
+    static constexpr std::string_view child_name() noexcept {
+        return index_name<I>();
+    }
+
+    // The children applied in order to x (x itself for an empty Sequential).
+    template <class X>
+    auto operator()(X&& x) const {
+        return record_output(*this, apply<0>(std::forward<X>(x)));
+    }
+
+private:
+    template <std::size_t I, class X>
+    auto apply(X&& x) const {
+        if constexpr (I == sizeof...(L)) return std::forward<X>(x);
+        else return apply<I + 1>(spore::call(std::get<I>(layers), std::forward<X>(x)));
+    }
+};
+
+template <class... L>
+Sequential(L...) -> Sequential<L...>;
+
+}  // namespace spore::nn
+// ---- end spore/nn/sequential.hpp ----
 // ---- begin spore/nn/summary.hpp ----
 // nn::summary(net, shape<...>{}): a table of a cell's layers, like torchinfo's, with each
 // layer's path, type, output shape and parameter count, and the totals.
 //
-// The output shapes come from the forward expression itself, with no help from the layers:
-// construct() is called once on a placeholder of the input shape, which builds the graph (a
-// value; nothing is computed), and a layer's output is the first node, in post-order, whose
-// subtree reads all of the layer's parameters. For Dense that is the `+ bias` node, for Conv2d
-// the convolution; a nested cell gets the node that ends its block. A layer without
-// parameters (a pooling or activation cell, Dropout) shows "--". Paths are the field names joined with
-// dots, from the walk of nn/fields.hpp.
+// The net is applied once (spore::call) to a placeholder of the input shape, which builds the
+// forward graph (a value; nothing is computed), with an nn::output_recorder alive (nn/call.hpp):
+// every layer of spore returns its expression through nn::record_output, and spore::call records
+// the cells it applies (nn::Sequential's children, and cells called with spore::call), so each of
+// those rows gets the shape of what the cell returned, parameters or not (pooling, Dropout,
+// activations, Flatten). A cell called otherwise (a user's cell whose construct is called
+// directly, or whose operator() does not record) falls back on the graph: its output is taken to
+// be the first node, in post-order, whose subtree reads all of its parameters (the `+ bias` of a
+// Dense, a convolution); such a cell without parameters shows "--". A cell called more than once
+// shows its first call. Paths are the field names joined with dots, from the walk of
+// nn/fields.hpp ("seq.0" for a Sequential's first child).
 
 #include <typeinfo>
 
@@ -7995,17 +8584,20 @@ struct layer_row {
     std::string path, type;
     std::size_t parameters = 0;
     std::vector<const void*> addresses;
+    const output_record* recorded = nullptr;  // the shape the cell returned, when it was recorded
 };
 
-// Every cell field at every depth, in pre-order, with the parameters below it.
+// Every cell field at every depth, in pre-order, with the parameters below it and its recorded
+// output.
 template <class C>
-std::vector<layer_row> collect_layers(const C& cell) {
+std::vector<layer_row> collect_layers(const C& cell, const output_recorder& recorder) {
     std::vector<layer_row> rows;
     walk_fields<fields::cells>(cell, [&](const auto& field, auto path) {
         if constexpr (decltype(path)::depth > 0) {
             layer_row& row = rows.emplace_back();
             row.path = path.str();
             row.type = short_type_name<std::remove_cvref_t<decltype(field)>>();
+            row.recorded = recorder.find(field);
             for_each_parameter(field, [&](const auto& t) {
                 row.parameters += t.size();
                 row.addresses.push_back(t.data());
@@ -8022,7 +8614,9 @@ inline std::string format_summary(const std::string& top, const std::string& out
     std::vector<std::string> shapes;
     for (const auto& row : rows) {
         std::string found = "--";
-        if (!row.addresses.empty())
+        if (row.recorded)
+            found = shape_text(row.recorded->extents, row.recorded->rank);
+        else if (!row.addresses.empty())
             for (const auto& n : nodes) {
                 const auto first = leaves.begin() + std::ptrdiff_t(n.first), last = leaves.begin() + std::ptrdiff_t(n.last);
                 if (std::all_of(row.addresses.begin(), row.addresses.end(),
@@ -8059,11 +8653,12 @@ inline std::string format_summary(const std::string& top, const std::string& out
 template <class T = float, class Cell, std::size_t... Input>
 std::string summary(const Cell& net, shape<Input...> = {}) {
     using namespace summary_detail;
-    const auto output = net.construct(expr::placeholder<input_tag, T, shape<Input...>>());
+    output_recorder recorder;
+    const auto output = spore::call(net, expr::placeholder<input_tag, T, shape<Input...>>());
     std::vector<node_record> nodes;
     std::vector<const void*> leaves;
     record_nodes(output, nodes, leaves);
-    const std::vector<layer_row> rows = collect_layers(net);
+    const std::vector<layer_row> rows = collect_layers(net, recorder);
     return format_summary(short_type_name<Cell>(), shape_text<typename decltype(output)::shape_type>(),
                           shape_text<shape<Input...>>(), rows, nodes, leaves, parameter_count(net), sizeof(T));
 }
@@ -9277,15 +9872,15 @@ inline std::string quote(std::string_view text) {
 //
 //     spore::io::export_onnx<spore::shape<1, 1, 32, 32>>(net, "lenet.onnx");
 //
-// calls net.construct(x) on an input placeholder of that shape and walks the type of the
-// expression it returns. Each operation says what it exports as, beside its forward pass: an
-// elementwise operation by its `onnx` name or `to_onnx` (expr/elementwise_ops.hpp), a heavy
-// node by its `to_onnx(graph)` member, which emits its operands through this builder and adds
-// its node(s) (a Dense layer's matmul by a transposed weight plus bias becomes one Gemm). The
-// graph is the evaluation-mode one (Dropout is the identity, BatchNorm2d uses its running
-// statistics). Parameters and buffers become initializers named by their
-// field paths ("conv1.weight", "bn.running_mean"); other tensors the expression reads are
-// initializers too. By default axis 0
+// calls the cell on an input placeholder of that shape (spore::call: net.construct(x), or net(x))
+// and walks the type of the expression it returns. Each operation says what it exports as,
+// beside its forward pass: an elementwise operation by its `onnx` name or `to_onnx`
+// (expr/elementwise_ops.hpp), a heavy node by its `to_onnx(graph)` member, which emits its
+// operands through this builder and adds its node(s) (a Dense layer's matmul by a transposed
+// weight plus bias becomes one Gemm). The graph is the evaluation-mode one (Dropout is the
+// identity, BatchNorm2d uses its running statistics). Parameters and buffers become initializers
+// named by their field paths ("conv1.weight", "bn.running_mean", "seq.0.weight" in an
+// nn::Sequential); other tensors the expression reads are initializers too. By default axis 0
 // of the input is the symbolic dimension "N", so one file serves any batch size; the export
 // refuses (spore::error) when a node would tie that axis to a fixed extent. A node with no ONNX
 // mapping is a compile error naming its type (unsupported_onnx_node<...>).
@@ -10002,13 +10597,6 @@ std::vector<onnx::dimension> value_shape(int batch_axis) {
     return dims;
 }
 
-template <class Cell, class X>
-auto call_cell(const Cell& net, const X& x) {
-    if constexpr (requires { net.construct(x); }) return net.construct(x);
-    else if constexpr (requires { net(x); }) return net(x);
-    else static_assert(requires { net.construct(x); }, "spore::io::export_onnx: the cell needs a construct(x) member");
-}
-
 }  // namespace onnx_detail
 
 // The ONNX model of `net` applied to an input of shape InputShape, as bytes.
@@ -10017,9 +10605,10 @@ std::string onnx_model_bytes(const Cell& net, const onnx_options& options = {}) 
     static_assert(static_shape<InputShape> && InputShape::rank >= 1,
                   "spore::io::export_onnx: the input shape must be a static spore::shape with at least one axis");
     const auto x = expr::placeholder<onnx_detail::input_tag, T, InputShape>();
-    const auto root = onnx_detail::call_cell(net, x);
+    const auto root = spore::call(net, x);
     using E = std::remove_cvref_t<decltype(root)>;
-    static_assert(expr::expression<E>, "spore::io::export_onnx: construct(x) must return an expression");
+    static_assert(expr::expression<E>,
+                  "spore::io::export_onnx: the cell (its construct(x) or operator()) must return an expression");
 
     onnx_detail::graph_builder builder(options);
     builder.name_parameters(net);
@@ -10929,25 +11518,25 @@ struct with_batch<Batch, shape<E...>> {
 };
 
 template <class Net, class ImagesShape>
-using logits_t = decltype(std::declval<const Net&>().construct(expr::placeholder<images_tag, float, ImagesShape>()));
+using logits_t = call_result_t<Net, expr::tensor_ref<float, ImagesShape, images_tag>>;
 
 template <class LogitsShape, std::size_t Batch>
 struct check_logits {
     static_assert(LogitsShape::rank == 2 && LogitsShape::extents[0] == Batch,
-                  "spore::Model: the net's construct(x) must return logits [batch, classes] "
+                  "spore::Model: the net (its construct(x) or operator()) must return logits [batch, classes] "
                   "(see check_logits<logits shape, batch> above)");
     static constexpr bool ok = LogitsShape::rank == 2 && LogitsShape::extents[0] == Batch;
 };
 
 template <class ImagesShape, class TargetsShape, class Net, class Loss>
 auto make_step_program(Net& net, const Loss& loss) {
-    auto logits = net.construct(expr::placeholder<images_tag, float, ImagesShape>());
+    auto logits = spore::call(net, expr::placeholder<images_tag, float, ImagesShape>());
     auto objective = loss(logits, expr::placeholder<targets_tag, float, TargetsShape>());
     return std::apply([&](auto&... p) { return spore::compile_grad(objective, p...); }, nn::parameters(net));
 }
 template <class ImagesShape, class Net>
 auto make_logits_program(const Net& net) {
-    return spore::compile(net.construct(expr::placeholder<images_tag, float, ImagesShape>()));
+    return spore::compile(spore::call(net, expr::placeholder<images_tag, float, ImagesShape>()));
 }
 template <class TargetsShape, class Loss>
 auto make_loss_program(const Loss& loss) {

@@ -70,6 +70,11 @@ struct Nested {
     auto construct(auto x) const { return fc(nn::flatten(nn::relu(block.conv(x)))); }
 };
 
+struct SequentialHolder {
+    models::SequentialNet body;
+    auto construct(auto x) const { return body(x); }
+};
+
 struct Identity {
     auto construct(auto x) const { return x; }
 };
@@ -209,6 +214,31 @@ TEST_CASE("onnx: names of nested cells join field names with dots, in field orde
     strings names;
     for (const auto& t : m.initializers) names.push_back(t.name);
     CHECK(names == expected);
+}
+
+TEST_CASE("onnx: a Sequential's initializers are named as PyTorch's state_dict, its nodes after its children") {
+    models::SequentialNet net;
+    spore::init(net, 6);
+    const reader::model m = exported<shape<1, 2, 6, 6>>(net);
+    CHECK(m.op_types() == strings{"Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Tanh", "Gemm", "Sigmoid", "Gemm"});
+    strings names;
+    for (const auto& t : m.initializers) names.push_back(t.name);
+    CHECK(names == strings{"0.weight", "0.bias", "4.0.weight", "4.0.bias", "5.fc.weight", "5.fc.bias", "6.weight", "6.bias"});
+    CHECK(m.initializer("4.0.weight")->dims == std::vector<std::int64_t>{8, 27});
+    CHECK(m.initializer("5.fc.bias")->raw_data == little_endian_bytes(net.child<5>().fc.bias));
+    CHECK(m.nodes[0].name == "0/Conv");
+    CHECK(m.nodes[0].inputs == strings{"input", "0.weight", "0.bias"});
+    CHECK(m.nodes[4].name == "4.0/Gemm");
+    CHECK(m.nodes[6].name == "5.fc/Gemm");
+    CHECK(m.nodes[8].name == "6/Gemm");
+    CHECK(m.outputs[0].dims == strings{"N", "3"});
+
+    // inside a cell, under the cell's field name
+    SequentialHolder holder;
+    spore::init(holder, 6);
+    const reader::model held = exported<shape<1, 2, 6, 6>>(holder);
+    CHECK(held.initializers.front().name == "body.0.weight");
+    CHECK(held.nodes[6].name == "body.5.fc/Gemm");
 }
 
 TEST_CASE("onnx: BatchNorm2d in evaluation mode with its running statistics, Dropout is the identity") {

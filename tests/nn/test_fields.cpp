@@ -1,7 +1,9 @@
-// Compile-time field names, the field walk (include/spore/nn/fields.hpp) and the walks made of
-// it: the named walks of include/spore/nn/field_names.hpp, nn::parameters, nn::init_cell.
+// Compile-time field names, the field walk (include/spore/nn/fields.hpp), cells that list their
+// children themselves, and the walks made of it: the named walks of
+// include/spore/nn/field_names.hpp, nn::parameters, nn::init_cell.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -149,6 +151,46 @@ struct Resettable {
         tensor<float, shape<2>> t;
     } group;
     Leaf last;
+};
+
+// Lists its children itself (the protocol of nn/fields.hpp): not an aggregate, private members
+// that Boost.PFR could not reach, names of its own, and a member that is not a child.
+class Listed {
+public:
+    explicit Listed(float scale) : extra_(scale) {}
+
+    static constexpr std::size_t child_count = 3;
+    template <std::size_t I>
+    auto& child() noexcept {
+        if constexpr (I == 0) return dense_;
+        else if constexpr (I == 1) return running_;
+        else return gain_;
+    }
+    template <std::size_t I>
+    const auto& child() const noexcept {
+        return const_cast<Listed&>(*this).child<I>();
+    }
+    template <std::size_t I>
+    static constexpr std::string_view child_name() noexcept {
+        constexpr std::string_view names[] = {"proj", "stats", "g"};
+        return names[I];
+    }
+
+private:
+    nn::Dense<2, 3> dense_;
+    nn::buffer<float, shape<3>> running_;
+    tensor<float, shape<3>> gain_;
+    float extra_;  // not listed: not walked
+};
+
+struct HoldsListed {
+    nn::Dense<3, 2> first;
+    Listed listed{1.0f};
+};
+
+struct stop_at_listed {
+    template <class F>
+    static constexpr bool test = std::is_same_v<F, Listed>;
 };
 
 struct stop_at_block {
@@ -444,4 +486,49 @@ TEST_CASE("fields: a walk of more than 256 fields", "[nn][fields]") {
     std::size_t visited = 0;
     nn::walk_fields(net, [&](auto&, auto) { ++visited; });
     CHECK(visited == 1 + 5 * 65);
+}
+
+TEST_CASE("fields: a cell that lists its children is walked through them, with their names", "[nn][fields]") {
+    STATIC_REQUIRE(nn::lists_children<Listed>);
+    STATIC_REQUIRE(!std::is_aggregate_v<Listed>);
+    STATIC_REQUIRE(nn::walkable_v<Listed>);
+    STATIC_REQUIRE(!nn::lists_children<Block>);
+    STATIC_REQUIRE(nn::field_name<Listed, 0>() == "proj");
+    STATIC_REQUIRE(nn::field_name<const Listed, 2>() == "g");
+
+    HoldsListed net{};
+    CHECK(walked(net) == std::vector<std::string>{"@0", "first@1", "first.weight@2", "first.bias@2", "listed@1",
+                                                  "listed.proj@2", "listed.proj.weight@3", "listed.proj.bias@3",
+                                                  "listed.stats@2", "listed.g@2"});
+    CHECK(named_parameters(net) == std::vector<std::string>{"first.weight", "first.bias", "listed.proj.weight",
+                                                            "listed.proj.bias", "listed.g"});
+    std::vector<std::string> state;
+    nn::for_each_named_state(net, [&](const std::string& path, auto&) { state.push_back(path); });
+    CHECK(state == std::vector<std::string>{"first.weight", "first.bias", "listed.proj.weight", "listed.proj.bias",
+                                            "listed.stats", "listed.g"});
+
+    // the fields themselves, also through a const cell
+    const auto parameters = nn::parameters(net);
+    STATIC_REQUIRE(std::tuple_size_v<decltype(parameters)> == 5);
+    CHECK(&std::get<2>(parameters) == &net.listed.child<0>().weight);
+    CHECK(&std::get<4>(parameters) == &net.listed.child<2>());
+    const HoldsListed& view = net;
+    CHECK(&std::get<4>(nn::parameters(view)) == &net.listed.child<2>());
+    std::vector<const void*> buffers;
+    nn::for_each_buffer(view, [&](auto& b) {
+        static_assert(std::is_const_v<std::remove_reference_t<decltype(b)>>);
+        buffers.push_back(&b);
+    });
+    CHECK(buffers == std::vector<const void*>{&net.listed.child<1>()});
+    CHECK(nn::parameter_count(net) == 3 * 2 + 2 + 2 * 3 + 3 + 3);
+
+    // init resets the listed layers
+    spore::init(net, 3);
+    CHECK(net.listed.child<0>().weight[0] != 0.0f);
+
+    // the walk of the listed cell alone, and with a Stop below it
+    CHECK(walked<nn::fields::parameters>(net.listed) ==
+          std::vector<std::string>{"proj.weight@2", "proj.bias@2", "g@1"});
+    CHECK(walked<nn::fields::all, stop_at_listed>(net) ==
+          std::vector<std::string>{"@0", "first@1", "first.weight@2", "first.bias@2", "listed@1"});
 }

@@ -55,7 +55,16 @@ int main(int argc, char** argv) try {
     spore::init(elementwise, 6);
     spore::io::export_onnx<shape<1, 6>>(elementwise, path("elementwise.onnx"));
     spore::io::export_onnx<shape<1, 3, 5>>(models::Reductions{}, path("reductions.onnx"));
-    std::printf("wrote 12 models to %s\n", dir.string().c_str());
+    models::SequentialNet sequential;
+    spore::init(sequential, 8);
+    spore::io::export_onnx<shape<1, 2, 6, 6>>(sequential, path("sequential.onnx"));
+    models::ConcatSlice concat_slice;
+    spore::init(concat_slice, 9);
+    spore::io::export_onnx<shape<1, 3, 6, 6>>(concat_slice, path("concat_slice.onnx"));
+    models::BatchedMatmul batched_matmul;
+    spore::init(batched_matmul, 10);
+    spore::io::export_onnx<shape<1, 4, 6>>(batched_matmul, path("batched_matmul.onnx"));
+    std::printf("wrote 15 models to %s\n", dir.string().c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "export_models: %s\n", e.what());

@@ -52,7 +52,7 @@ cv::dnn::Net load(const std::filesystem::path& path) {
 template <class Cell, class T, std::size_t... Extents>
 float max_difference(cv::dnn::Net& opencv, const Cell& net, const tensor<T, shape<Extents...>>& x,
                      bool exact_shape = true) {
-    auto program = spore::compile(net.construct(spore::input(x)));
+    auto program = spore::compile(spore::call(net, spore::input(x)));
     const auto& expected = program();
     using out_shape = typename std::remove_cvref_t<decltype(expected)>::shape_type;
 
@@ -244,6 +244,24 @@ TEST_CASE("opencv: single-operator models at batch 1 and a larger batch") {
     GlobalPoolHead pooled;
     spore::init(pooled, 16);
     check_model<3, 3, 5, 5>("global-avg-pool", pooled, 7);
+}
+
+TEST_CASE("opencv: an nn::Sequential with a nested Sequential and a cell of one's own") {
+    models::SequentialNet sequential;
+    spore::init(sequential, 17);
+    check_model<4, 2, 6, 6>("sequential", sequential, 8);
+}
+
+TEST_CASE("opencv: concatenation along channels and features, slices of channels and spatial axes") {
+    models::ConcatSlice net;
+    spore::init(net, 18);
+    check_model<3, 3, 6, 6>("concat-slice", net, 9);
+}
+
+TEST_CASE("opencv: batched matmul, by a matrix (a Dense layer on positions) and by a batch") {
+    models::BatchedMatmul net;
+    spore::init(net, 19);
+    check_model<3, 4, 6>("batched-matmul", net, 10);
 }
 
 namespace {

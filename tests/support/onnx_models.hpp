@@ -3,6 +3,7 @@
 // that each exercise a few operators.
 
 #include <cstddef>
+#include <type_traits>
 
 #include <spore/spore.hpp>
 
@@ -120,6 +121,43 @@ struct Elementwise {
 struct Reductions {
     auto construct(auto x) const {
         return spore::sum<2>(x) + spore::mean<2>(x) * spore::max<2>(x) + spore::mean(x) - spore::max(x) + spore::sum(x);
+    }
+};
+
+// Input [N, 2, 6, 6]: an nn::Sequential as the whole net, so its initializers are named as a
+// torch.nn.Sequential's state_dict ("0.weight", "4.0.weight", "5.fc.weight"), holding a nested
+// Sequential and a cell of one's own called like a layer.
+struct SequentialHead {
+    nn::Dense<8, 4> fc;
+    auto operator()(auto x) const { return nn::sigmoid(fc(x)); }
+};
+using SequentialNet = nn::Sequential<nn::Conv2d<2, 3, 3, 1, 1>, nn::ReLU, nn::MaxPool2d<2>, nn::Flatten,
+                                     nn::Sequential<nn::Dense<27, 8>, nn::Tanh>, SequentialHead, nn::Dense<4, 3>>;
+
+// Input [N, 3, 6, 6]: concatenation of feature maps along the channels (three operands, one of
+// them a slice of the input), slices of the spatial axes, and a concatenation of matrices.
+struct ConcatSlice {
+    nn::Conv2d<3, 4, 3, 1, 1> left;
+    nn::Conv2d<3, 2, 3, 1, 1> right;
+    nn::Dense<28, 3> fc;
+    auto construct(auto x) const {
+        auto maps = spore::concat<1>(nn::relu(left(x)), right(x), spore::slice<1, 2, 3>(x));       // [N, 7, 6, 6]
+        auto cut = nn::max_pool2d<2>(spore::slice<3, 1, 5>(spore::slice<2, 0, 4>(maps)));          // [N, 7, 2, 2]
+        auto features = nn::flatten(cut);                                                     // [N, 28]
+        return spore::concat<1>(fc(features), spore::slice<1, 5, 7>(features));                    // [N, 5]
+    }
+};
+
+// Input [N, 4, 6]: a Dense layer on [batch, positions, features] (a batch times a transposed
+// matrix, plus a bias), then a batch times a batch of matrices made from the same input.
+struct BatchedMatmul {
+    nn::Dense<6, 5> fc;
+    nn::Dense<24, 10> mix;
+    auto construct(auto x) const {
+        auto h = nn::relu(fc(x));                                                              // [N, 4, 5]
+        constexpr std::size_t batch = std::remove_cvref_t<decltype(h)>::shape_type::extents[0];
+        auto g = spore::reshape<spore::shape<batch, 5, 2>>(nn::tanh(mix(nn::flatten(x))));   // [N, 5, 2]
+        return spore::matmul(h, g);                                                            // [N, 4, 2]
     }
 };
 

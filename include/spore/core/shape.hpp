@@ -117,4 +117,32 @@ inline constexpr bool broadcasts_to_v = From::rank <= To::rank && [] {
     return true;
 }();
 
+// Shape with the extent of Axis replaced by E.
+template <class Shape, std::size_t Axis, std::size_t E>
+struct shape_with_extent {
+    struct holder {
+        static constexpr std::array<std::size_t, Shape::rank> value = [] {
+            std::array<std::size_t, Shape::rank> out = Shape::extents;
+            out[Axis] = E;
+            return out;
+        }();
+    };
+    using type = shape_from_array<holder>;
+};
+
+// Elements of the axes before Axis and after it: in row-major order, Shape is outer_size_v
+// contiguous blocks of extents[Axis] * inner_size_v elements.
+template <class Shape, std::size_t Axis>
+inline constexpr std::size_t outer_size_v = [] {
+    std::size_t n = 1;
+    for (std::size_t i = 0; i < Axis; ++i) n *= Shape::extents[i];
+    return n;
+}();
+template <class Shape, std::size_t Axis>
+inline constexpr std::size_t inner_size_v = [] {
+    std::size_t n = 1;
+    for (std::size_t i = Axis + 1; i < Shape::rank; ++i) n *= Shape::extents[i];
+    return n;
+}();
+
 }  // namespace spore

@@ -1,10 +1,14 @@
 #pragma once
-// matmul(A [M, K], B [K, N]) -> [M, N], and transpose of a matrix. Both read their operands as
-// dense memory and run through the GEMM kernel. Their rules: autodiff/rules/matmul.hpp.
+// matmul(A, B) and transpose of a matrix. matmul takes matrices, A [M, K] x B [K, N] -> [M, N],
+// or batches of them as torch.matmul: A [Bt, M, K] x B [Bt, K, N] -> [Bt, M, N], one product
+// per batch item, and A [Bt, M, K] x B [K, N] -> [Bt, M, N], one B for every item, which is a
+// single product of A's Bt * M rows. Both read their operands as dense memory and run through
+// the GEMM kernel. Their rules: autodiff/rules/matmul.hpp.
 
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <spore/core/text.hpp>
@@ -17,12 +21,23 @@ namespace spore::expr {
 
 template <class LeftShape, class RightShape>
 struct check_matmul {
-    static constexpr bool ok = LeftShape::rank == 2 && RightShape::rank == 2 &&
-                               LeftShape::extents[LeftShape::rank - 1] == RightShape::extents[0];
-    static_assert(LeftShape::rank == 2 && RightShape::rank == 2,
-                  "spore: matmul takes two matrices (see check_matmul<left shape, right shape> above)");
-    static_assert(ok, "spore: matmul needs the columns of the left operand to equal the rows of the right "
-                      "(see check_matmul<left shape, right shape> above)");
+    static constexpr bool ranks_ok = (LeftShape::rank == 2 && RightShape::rank == 2) ||
+                                     (LeftShape::rank == 3 && (RightShape::rank == 2 || RightShape::rank == 3));
+    static constexpr bool inner_ok = [] {
+        if constexpr (ranks_ok) return LeftShape::extents[LeftShape::rank - 1] == RightShape::extents[RightShape::rank - 2];
+        else return true;
+    }();
+    static constexpr bool batch_ok = [] {
+        if constexpr (ranks_ok && RightShape::rank == 3) return LeftShape::extents[0] == RightShape::extents[0];
+        else return true;
+    }();
+    static constexpr bool ok = ranks_ok && inner_ok && batch_ok;
+    static_assert(ranks_ok, "spore: matmul takes two matrices [M, K] x [K, N], or a batch [B, M, K] times a batch "
+                            "[B, K, N] or a matrix [K, N] (see check_matmul<left shape, right shape> above)");
+    static_assert(inner_ok, "spore: matmul needs the columns of the left operand to equal the rows of the right "
+                            "(see check_matmul<left shape, right shape> above)");
+    static_assert(batch_ok, "spore: batched matmul needs both operands to have the same batch extent "
+                            "(see check_matmul<left shape, right shape> above)");
 };
 
 template <class A>
@@ -40,14 +55,24 @@ inline constexpr bool transposed_leaf_v = false;
 template <class A>
 inline constexpr bool transposed_leaf_v<transpose_node<A>> = A::kind == node_kind::leaf;
 
+template <class SA, class SB>
+using matmul_shape = std::conditional_t<SA::rank == 3, shape<SA::extents[0], SA::extents[1], SB::extents[SB::rank - 1]>,
+                                        shape<SA::extents[0], SB::extents[SB::rank - 1]>>;
+
 template <class A, class B>
-struct matmul_node : node_base<typename A::value_type,
-                               shape<A::shape_type::extents[0], B::shape_type::extents[B::shape_type::rank - 1]>,
-                               node_kind::heavy> {
+struct matmul_node
+    : node_base<typename A::value_type, matmul_shape<typename A::shape_type, typename B::shape_type>, node_kind::heavy> {
     using T = typename A::value_type;
-    static constexpr std::size_t m = A::shape_type::extents[0];
-    static constexpr std::size_t k = B::shape_type::extents[0];
-    static constexpr std::size_t n = B::shape_type::extents[1];
+    using SA = typename A::shape_type;
+    using SB = typename B::shape_type;
+    // `batches` products of op(A) [m, k] and op(B) [k, n]; a batch A [Bt, M, K] times a matrix
+    // is one product with m = Bt * M.
+    static constexpr bool batched = SB::rank == 3;
+    static constexpr std::size_t batches = batched ? SA::extents[0] : 1;
+    static constexpr std::size_t k = SA::extents[SA::rank - 1];
+    static constexpr std::size_t m = SA::size / k / batches;
+    static constexpr std::size_t n = SB::extents[SB::rank - 1];
+    static constexpr std::size_t stride_a = m * k, stride_b = k * n, stride_c = m * n;  // between batch items
     A a;
     B b;
     bool operator==(const matmul_node&) const = default;
@@ -66,8 +91,10 @@ struct matmul_node : node_base<typename A::value_type,
         else read_operand(a, state.a);
         if constexpr (transposed_leaf_v<B>) state.b.values = b.a.data;
         else read_operand(b, state.b);
-        kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a.values, lda, state.b.values, ldb, T(0),
-                      state.mutable_value(), n);
+        T* c = state.mutable_value();
+        for (std::size_t i = 0; i < batches; ++i)
+            kernels::gemm(trans_a, trans_b, m, n, k, T(1), state.a.values + i * stride_a, lda, state.b.values + i * stride_b,
+                          ldb, T(0), c + i * stride_c, n);
     }
 
     // MatMul, or Gemm when an operand is transposed; a bias added to the product is Gemm's C.
@@ -83,6 +110,38 @@ struct matmul_node : node_base<typename A::value_type,
 private:
     template <class Graph, class C>
     auto product(Graph& graph, const C* bias) const -> typename Graph::value {
+        if constexpr (SA::rank == 3) return batched_product(graph, bias);
+        else return matrix_product(graph, bias);
+    }
+
+    // A batch: MatMul (numpy's batched product; a transposed weight is a Transpose node), then
+    // Add for a bias. The batch axis of the result: axis 0 when it is both operands' (or the
+    // left one's, times a matrix), axis 1 from the left's rows, axis 2 from the right's columns.
+    template <class Graph, class C>
+    auto batched_product(Graph& graph, const C* bias) const -> typename Graph::value {
+        const auto x = graph.emit(a);
+        const auto y = graph.emit(b);
+        const int from_b = y.batch_axis < 0 ? -1 : y.batch_axis + (3 - static_cast<int>(SB::rank));  // as a result axis
+        if (x.batch_axis == 2 || from_b == 1)
+            graph.batch_error("MatMul sums over the batch axis of one operand against a fixed extent of the other");
+        if (batched && (x.batch_axis == 0) != (from_b == 0))
+            graph.batch_error("MatMul pairs the batch axis of one operand with a fixed batch extent of the other");
+        if (x.batch_axis > 0 && from_b > 0) graph.batch_error("MatMul has the batch axis in both operands");
+        int axis = x.batch_axis >= 0 ? x.batch_axis : from_b;
+        std::string out = graph.node("MatMul", {x.name, y.name});
+        if (bias) {
+            using out_shape = typename matmul_node::shape_type;
+            const auto c = graph.emit(*bias);
+            axis = graph.elementwise_batch_axis("Add", Graph::template dims_of<out_shape>(),
+                                                {{axis, Graph::template dims_of<out_shape>()},
+                                                 {c.batch_axis, Graph::template dims_of<typename C::shape_type>()}});
+            out = graph.node("Add", {out, c.name});
+        }
+        return {out, axis};
+    }
+
+    template <class Graph, class C>
+    auto matrix_product(Graph& graph, const C* bias) const -> typename Graph::value {
         constexpr bool ta = is_transpose_v<A>, tb = is_transpose_v<B>;
         const auto x = [&] {
             if constexpr (ta) return graph.emit(a.a);

@@ -3,15 +3,15 @@
 //
 //     spore::io::export_onnx<spore::shape<1, 1, 32, 32>>(net, "lenet.onnx");
 //
-// calls net.construct(x) on an input placeholder of that shape and walks the type of the
-// expression it returns. Each operation says what it exports as, beside its forward pass: an
-// elementwise operation by its `onnx` name or `to_onnx` (expr/elementwise_ops.hpp), a heavy
-// node by its `to_onnx(graph)` member, which emits its operands through this builder and adds
-// its node(s) (a Dense layer's matmul by a transposed weight plus bias becomes one Gemm). The
-// graph is the evaluation-mode one (Dropout is the identity, BatchNorm2d uses its running
-// statistics). Parameters and buffers become initializers named by their
-// field paths ("conv1.weight", "bn.running_mean"); other tensors the expression reads are
-// initializers too. By default axis 0
+// calls the cell on an input placeholder of that shape (spore::call: net.construct(x), or net(x))
+// and walks the type of the expression it returns. Each operation says what it exports as,
+// beside its forward pass: an elementwise operation by its `onnx` name or `to_onnx`
+// (expr/elementwise_ops.hpp), a heavy node by its `to_onnx(graph)` member, which emits its
+// operands through this builder and adds its node(s) (a Dense layer's matmul by a transposed
+// weight plus bias becomes one Gemm). The graph is the evaluation-mode one (Dropout is the
+// identity, BatchNorm2d uses its running statistics). Parameters and buffers become initializers
+// named by their field paths ("conv1.weight", "bn.running_mean", "seq.0.weight" in an
+// nn::Sequential); other tensors the expression reads are initializers too. By default axis 0
 // of the input is the symbolic dimension "N", so one file serves any batch size; the export
 // refuses (spore::error) when a node would tie that axis to a fixed extent. A node with no ONNX
 // mapping is a compile error naming its type (unsupported_onnx_node<...>).
@@ -42,6 +42,7 @@
 #include <spore/io/atomic_file.hpp>
 #include <spore/io/onnx_proto.hpp>
 #include <spore/nn/buffer.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/field_names.hpp>
 
 namespace spore::io {
@@ -421,13 +422,6 @@ std::vector<onnx::dimension> value_shape(int batch_axis) {
     return dims;
 }
 
-template <class Cell, class X>
-auto call_cell(const Cell& net, const X& x) {
-    if constexpr (requires { net.construct(x); }) return net.construct(x);
-    else if constexpr (requires { net(x); }) return net(x);
-    else static_assert(requires { net.construct(x); }, "spore::io::export_onnx: the cell needs a construct(x) member");
-}
-
 }  // namespace onnx_detail
 
 // The ONNX model of `net` applied to an input of shape InputShape, as bytes.
@@ -436,9 +430,10 @@ std::string onnx_model_bytes(const Cell& net, const onnx_options& options = {}) 
     static_assert(static_shape<InputShape> && InputShape::rank >= 1,
                   "spore::io::export_onnx: the input shape must be a static spore::shape with at least one axis");
     const auto x = expr::placeholder<onnx_detail::input_tag, T, InputShape>();
-    const auto root = onnx_detail::call_cell(net, x);
+    const auto root = spore::call(net, x);
     using E = std::remove_cvref_t<decltype(root)>;
-    static_assert(expr::expression<E>, "spore::io::export_onnx: construct(x) must return an expression");
+    static_assert(expr::expression<E>,
+                  "spore::io::export_onnx: the cell (its construct(x) or operator()) must return an expression");
 
     onnx_detail::graph_builder builder(options);
     builder.name_parameters(net);

@@ -6,12 +6,13 @@
 #include <utility>
 
 #include <spore/expr/elementwise_ops.hpp>
+#include <spore/nn/call.hpp>
 
 namespace spore::nn {
 
 struct SiLU {
     template <class X>
-    auto operator()(X&& x) const { return spore::silu(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::silu(std::forward<X>(x))); }
 };
 
 // torch.nn.GELU(approximate='none' | 'tanh').
@@ -20,27 +21,27 @@ template <approximate A = approximate::none>
 struct GELU {
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (A == approximate::tanh) return spore::gelu_tanh(std::forward<X>(x));
-        else return spore::gelu(std::forward<X>(x));
+        if constexpr (A == approximate::tanh) return record_output(*this, spore::gelu_tanh(std::forward<X>(x)));
+        else return record_output(*this, spore::gelu(std::forward<X>(x)));
     }
 };
 
 struct LeakyReLU {
     double negative_slope = 0.01;
     template <class X>
-    auto operator()(X&& x) const { return spore::leaky_relu(std::forward<X>(x), negative_slope); }
+    auto operator()(X&& x) const { return record_output(*this, spore::leaky_relu(std::forward<X>(x), negative_slope)); }
 };
 
 struct ELU {
     double alpha = 1.0;
     template <class X>
-    auto operator()(X&& x) const { return spore::elu(std::forward<X>(x), alpha); }
+    auto operator()(X&& x) const { return record_output(*this, spore::elu(std::forward<X>(x), alpha)); }
 };
 
 // torch.nn.Softplus() with its defaults (beta 1; the threshold only rounds).
 struct Softplus {
     template <class X>
-    auto operator()(X&& x) const { return spore::softplus(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::softplus(std::forward<X>(x))); }
 };
 
 using spore::elu;

@@ -9,6 +9,7 @@
 
 #include <spore/core/random.hpp>
 #include <spore/expr/dropout.hpp>
+#include <spore/nn/call.hpp>
 
 namespace spore::nn {
 
@@ -19,7 +20,7 @@ struct Dropout {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::dropout<P>(std::forward<X>(x), seed);
+        return record_output(*this, spore::dropout<P>(std::forward<X>(x), seed));
     }
     template <class Scheme>
     void reset_parameters(random_engine& rng, const Scheme&) {

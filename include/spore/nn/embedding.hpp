@@ -11,6 +11,7 @@
 #include <spore/core/random.hpp>
 #include <spore/core/tensor.hpp>
 #include <spore/expr/embedding.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/init.hpp>
 
 namespace spore::nn {
@@ -22,7 +23,8 @@ struct Embedding {
 
     template <class Indices>
     auto operator()(Indices&& indices) const {
-        return spore::embedding(weight, std::forward<Indices>(indices), padding_idx.value_or(expr::no_padding_index));
+        return record_output(*this, spore::embedding(weight, std::forward<Indices>(indices),
+                                                     padding_idx.value_or(expr::no_padding_index)));
     }
     // PyTorch's default is N(0, 1); another scheme sees the fans PyTorch computes for a 2-D
     // weight [Rows, Dimension] (in = Dimension, out = Rows).

@@ -10,6 +10,18 @@
 //   an aggregate class that is not a tensor -> a cell, walked in turn (walkable_v)
 //   anything else (e.g. Dropout's seed)     -> neither
 //
+// A cell that holds its children in a way Boost.PFR cannot walk (nn::Sequential keeps its layers
+// in a std::tuple), or whose children are not named like fields ("0", "1", ... in PyTorch's
+// Sequential), lists them itself, and the walk asks it instead of Boost.PFR (lists_children):
+//
+//   static constexpr std::size_t child_count = N;                 // how many children
+//   template <std::size_t I> auto& child();                         // child I, and its const twin
+//   template <std::size_t I> const auto& child() const;
+//   template <std::size_t I> static constexpr std::string_view child_name();   // e.g. index_name<I>()
+//
+// Such a cell need not be an aggregate. Its children are walked like fields: tensors are
+// parameters, buffers are state, cells are walked in turn, at any depth.
+//
 // The walk is defined at compile time, as a list of index paths in pre-order (a cell before its
 // fields, fields in declaration order), one list per type; nn::parameters(cell) is std::tie over
 // that list, and a run of the walk follows the same recursion, so its code is made once per
@@ -50,9 +62,16 @@
 
 namespace spore::nn {
 
+// A cell that lists its children itself (the protocol above), rather than by its fields.
+template <class C>
+concept lists_children = std::is_class_v<C> && requires {
+    typename std::integral_constant<std::size_t, C::child_count>;
+};
+
 // A cell: a field (or a whole net) that the walk descends into.
 template <class C>
-inline constexpr bool walkable_v = std::is_aggregate_v<C> && std::is_class_v<C> && !is_tensor_v<C>;
+inline constexpr bool walkable_v =
+    std::is_class_v<C> && !is_tensor_v<C> && (lists_children<C> || std::is_aggregate_v<C>);
 
 // ---- field names -------------------------------------------------------------------------------
 
@@ -133,17 +152,46 @@ struct check_field_index {
 
 }  // namespace detail
 
-// The name of field I of aggregate T, e.g. field_name<LeNet5, 0>() == "conv1".
+namespace detail {
+template <std::size_t I>
+struct index_name_storage {
+    static constexpr std::size_t digits = [] {
+        std::size_t n = 1;
+        for (std::size_t v = I; v >= 10; v /= 10) ++n;
+        return n;
+    }();
+    static constexpr std::array<char, digits + 1> chars = [] {
+        std::array<char, digits + 1> out{};
+        std::size_t v = I;
+        for (std::size_t k = digits; k-- > 0; v /= 10) out[k] = static_cast<char>('0' + v % 10);
+        return out;
+    }();
+};
+}  // namespace detail
+
+// "0", "1", ..., "12", ...: the names of a Sequential's children, as PyTorch's.
+template <std::size_t I>
+constexpr std::string_view index_name() noexcept {
+    return std::string_view(detail::index_name_storage<I>::chars.data(), detail::index_name_storage<I>::digits);
+}
+
+// The name of field I of aggregate T, e.g. field_name<LeNet5, 0>() == "conv1"; for a cell that
+// lists its children, the name of child I (field_name<nn::Sequential<...>, 2>() == "2").
 template <class T, std::size_t I>
 constexpr std::string_view field_name() {
     using type = std::remove_cv_t<T>;
-    static_assert(detail::check_field_index<type, I>::value);
+    if constexpr (lists_children<type>) {
+        static_assert(I < type::child_count, "spore::nn::field_name: the child index is out of range");
+        return type::template child_name<I>();
+    } else {
+        static_assert(detail::check_field_index<type, I>::value);
 #if SPORE_FIELD_NAMES_FROM_PFR
-    return boost::pfr::get_name<I, type>();
+        return boost::pfr::get_name<I, type>();
 #else
-    constexpr auto& chars = detail::field_name_storage<type, I>::chars;
-    return std::string_view(chars.data(), chars.size() - 1);
+        constexpr auto& chars = detail::field_name_storage<type, I>::chars;
+        return std::string_view(chars.data(), chars.size() - 1);
 #endif
+    }
 }
 
 // ---- which fields ------------------------------------------------------------------------------
@@ -218,8 +266,29 @@ public:
 
 namespace fields_detail {
 
+// A cell's fields (or the children it lists): how many, field I, and its type.
+template <class C>
+constexpr std::size_t field_count() noexcept {
+    if constexpr (lists_children<C>) return C::child_count;
+    else return boost::pfr::tuple_size_v<C>;
+}
+
+template <std::size_t I, class C>
+constexpr auto& get_field(C& cell) noexcept {
+    if constexpr (lists_children<std::remove_cv_t<C>>) return cell.template child<I>();
+    else return boost::pfr::get<I>(cell);
+}
+
+template <class C, std::size_t I, bool = lists_children<C>>
+struct field_type_of {
+    using type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
+};
 template <class C, std::size_t I>
-using field_type = std::remove_cv_t<boost::pfr::tuple_element_t<I, C>>;
+struct field_type_of<C, I, true> {
+    using type = std::remove_cvref_t<decltype(std::declval<C&>().template child<I>())>;
+};
+template <class C, std::size_t I>
+using field_type = typename field_type_of<C, I>::type;
 
 // The walk of nn::walk_fields<Select, Stop> from a field of type C visits it when Select accepts
 // it, and then, when C is a cell that Stop does not accept, walks each of its fields in order.
@@ -264,7 +333,7 @@ template <class C, class Select, class Stop>
 constexpr auto make_paths() noexcept {
     using self = std::conditional_t<visits_v<C, Select>, path_list<std::index_sequence<>>, path_list<>>;
     if constexpr (descends_v<C, Stop>)
-        return self{} + paths_below<C, Select, Stop>(std::make_index_sequence<boost::pfr::tuple_size_v<C>>{});
+        return self{} + paths_below<C, Select, Stop>(std::make_index_sequence<field_count<C>()>{});
     else
         return self{};
 }
@@ -276,7 +345,7 @@ constexpr C& field_at(C& cell, std::index_sequence<>) noexcept {
 }
 template <class C, std::size_t I, std::size_t... J>
 constexpr auto& field_at(C& cell, std::index_sequence<I, J...>) noexcept {
-    return field_at(boost::pfr::get<I>(cell), std::index_sequence<J...>{});
+    return field_at(get_field<I>(cell), std::index_sequence<J...>{});
 }
 
 // The same walk at run time, made once per (type, depth) rather than once per path: it skips a
@@ -291,7 +360,7 @@ constexpr void walk(C& cell, V& visitor, const Path& path) {
     if constexpr (descends_v<type, Stop>)
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (walk_field<Select, Stop, I>(cell, visitor, path), ...);
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<type>>{});
+        }(std::make_index_sequence<field_count<type>()>{});
 }
 
 template <class Select, class Stop, std::size_t I, class C, class V, class Path>
@@ -299,7 +368,7 @@ constexpr void walk_field(C& cell, V& visitor, const Path& path) {
     using type = std::remove_cv_t<C>;
     if constexpr (paths_t<field_type<type, I>, Select, Stop>::size > 0) {
         constexpr std::string_view name = field_name<type, I>();
-        walk<Select, Stop>(boost::pfr::get<I>(cell), visitor, field_path<Path::depth + 1>(path, name));
+        walk<Select, Stop>(get_field<I>(cell), visitor, field_path<Path::depth + 1>(path, name));
     }
 }
 

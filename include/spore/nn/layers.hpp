@@ -1,5 +1,7 @@
 #pragma once
-// Layers: small aggregates of parameter tensors with an operator() that builds the expression.
+// Layers: small aggregates of parameter tensors with an operator() that builds the expression
+// and returns it through nn::record_output (nn/call.hpp), so nn::summary sees every layer's
+// output shape, parameters or not.
 // Hyper-parameters are template arguments, so a layer stays a plain aggregate of tensors that
 // Boost.PFR can walk. Layouts follow PyTorch (Dense weight [out, in], Conv2d weight
 // [out, in, kh, kw]) so weights move between the two unchanged. reset_parameters fills them
@@ -18,16 +20,17 @@
 #include <spore/expr/reduce.hpp>
 #include <spore/expr/reshape.hpp>
 #include <spore/expr/softmax.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/init.hpp>
 
 namespace spore::nn {
 
 template <class Features, class InputShape>
 struct check_dense {
-    static constexpr bool matrix = InputShape::rank == 2;
-    static_assert(matrix, "spore: nn::Dense takes an input [batch, features]; flatten it first "
-                          "(see check_dense<shape<in features, out features>, input shape> above)");
-    static constexpr bool ok = matrix && InputShape::extents[1] == Features::extents[0];
+    static constexpr bool matrix = InputShape::rank == 2 || InputShape::rank == 3;
+    static_assert(matrix, "spore: nn::Dense takes an input [batch, features] or [batch, positions, features]; "
+                          "flatten it first (see check_dense<shape<in features, out features>, input shape> above)");
+    static constexpr bool ok = matrix && InputShape::extents[InputShape::rank - 1] == Features::extents[0];
     static_assert(!matrix || ok, "spore: nn::Dense: the input's features differ from the layer's in-features "
                                  "(see check_dense<shape<in features, out features>, input shape> above)");
 };
@@ -35,7 +38,8 @@ struct check_dense {
 template <std::size_t In, std::size_t Out, class X>
 inline constexpr bool dense_accepts_v = check_dense<shape<In, Out>, typename expr::expression_of<X>::shape_type>::ok;
 
-// y = x W^T + b for x [batch, In]; Bias = false drops the bias field.
+// y = x W^T + b for x [batch, In], or [batch, positions, In] as torch.nn.Linear (a batched matmul
+// by one matrix); Bias = false drops the bias field.
 template <std::size_t In, std::size_t Out, class T = float, bool Bias = true>
 struct Dense {
     tensor<T, shape<Out, In>> weight;
@@ -43,7 +47,8 @@ struct Dense {
 
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias;
+        if constexpr (dense_accepts_v<In, Out, X>)
+            return record_output(*this, spore::matmul(std::forward<X>(x), spore::transpose(weight)) + bias);
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -58,7 +63,8 @@ struct Dense<In, Out, T, false> {
 
     template <class X>
     auto operator()(X&& x) const {
-        if constexpr (dense_accepts_v<In, Out, X>) return spore::matmul(std::forward<X>(x), spore::transpose(weight));
+        if constexpr (dense_accepts_v<In, Out, X>)
+            return record_output(*this, spore::matmul(std::forward<X>(x), spore::transpose(weight)));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -96,7 +102,7 @@ struct Conv2d {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias);
+        return record_output(*this, spore::conv2d<Stride, pad>(std::forward<X>(x), weight, bias));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -112,7 +118,7 @@ struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::conv2d<Stride, pad>(std::forward<X>(x), weight);
+        return record_output(*this, spore::conv2d<Stride, pad>(std::forward<X>(x), weight));
     }
     template <class Scheme = init::pytorch_default>
     void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
@@ -124,30 +130,30 @@ struct Conv2d<In, Out, Kernel, Stride, Padding, T, false> {
 // call the functions below.
 struct ReLU {
     template <class X>
-    auto operator()(X&& x) const { return spore::relu(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::relu(std::forward<X>(x))); }
 };
 struct Sigmoid {
     template <class X>
-    auto operator()(X&& x) const { return spore::sigmoid(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::sigmoid(std::forward<X>(x))); }
 };
 struct Tanh {
     template <class X>
-    auto operator()(X&& x) const { return spore::tanh(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::tanh(std::forward<X>(x))); }
 };
 // [N, ...] -> [N, product of the rest].
 struct Flatten {
     template <class X>
-    auto operator()(X&& x) const { return spore::flatten(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::flatten(std::forward<X>(x))); }
 };
 template <std::size_t Kernel, std::size_t Stride = Kernel>
 struct MaxPool2d {
     template <class X>
-    auto operator()(X&& x) const { return spore::max_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::max_pool2d<Kernel, Stride>(std::forward<X>(x))); }
 };
 template <std::size_t Kernel, std::size_t Stride = Kernel>
 struct AvgPool2d {
     template <class X>
-    auto operator()(X&& x) const { return spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x)); }
+    auto operator()(X&& x) const { return record_output(*this, spore::avg_pool2d<Kernel, Stride>(std::forward<X>(x))); }
 };
 
 using spore::flatten;

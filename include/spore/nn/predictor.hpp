@@ -1,6 +1,7 @@
 #pragma once
-// Inference: the forward-only program of a cell in evaluation mode (Dropout off, BatchNorm on
-// its running statistics), for input batches of one static shape.
+// Inference: the forward-only program of a cell (spore::call: its construct(x) or operator()) in
+// evaluation mode (Dropout off, BatchNorm on its running statistics), for input batches of one
+// static shape.
 //
 //   spore::predictor<LeNet5, spore::shape<1, 1, 32, 32>> classify(net);
 //   const auto& logits = classify(image);          // no allocation after construction
@@ -20,6 +21,7 @@
 #include <spore/expr/program.hpp>
 #include <spore/expr/node.hpp>
 #include <spore/nn/buffer.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/cell.hpp>
 
 namespace spore {
@@ -31,7 +33,7 @@ struct predictor_input;
 template <class Cell, class InputShape, class T = float>
 class predictor {
     static auto build(const Cell& net) {
-        return compile(net.construct(expr::placeholder<nn::detail::predictor_input, T, InputShape>()));
+        return compile(spore::call(net, expr::placeholder<nn::detail::predictor_input, T, InputShape>()));
     }
     using program_type = decltype(build(std::declval<const Cell&>()));
 

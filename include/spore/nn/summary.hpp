@@ -2,13 +2,17 @@
 // nn::summary(net, shape<...>{}): a table of a cell's layers, like torchinfo's, with each
 // layer's path, type, output shape and parameter count, and the totals.
 //
-// The output shapes come from the forward expression itself, with no help from the layers:
-// construct() is called once on a placeholder of the input shape, which builds the graph (a
-// value; nothing is computed), and a layer's output is the first node, in post-order, whose
-// subtree reads all of the layer's parameters. For Dense that is the `+ bias` node, for Conv2d
-// the convolution; a nested cell gets the node that ends its block. A layer without
-// parameters (a pooling or activation cell, Dropout) shows "--". Paths are the field names joined with
-// dots, from the walk of nn/fields.hpp.
+// The net is applied once (spore::call) to a placeholder of the input shape, which builds the
+// forward graph (a value; nothing is computed), with an nn::output_recorder alive (nn/call.hpp):
+// every layer of spore returns its expression through nn::record_output, and spore::call records
+// the cells it applies (nn::Sequential's children, and cells called with spore::call), so each of
+// those rows gets the shape of what the cell returned, parameters or not (pooling, Dropout,
+// activations, Flatten). A cell called otherwise (a user's cell whose construct is called
+// directly, or whose operator() does not record) falls back on the graph: its output is taken to
+// be the first node, in post-order, whose subtree reads all of its parameters (the `+ bias` of a
+// Dense, a convolution); such a cell without parameters shows "--". A cell called more than once
+// shows its first call. Paths are the field names joined with dots, from the walk of
+// nn/fields.hpp ("seq.0" for a Sequential's first child).
 
 #include <algorithm>
 #include <cstddef>
@@ -27,6 +31,7 @@
 #include <spore/core/text.hpp>
 #include <spore/expr/node.hpp>
 #include <spore/expr/state.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/fields.hpp>
 
@@ -96,17 +101,20 @@ struct layer_row {
     std::string path, type;
     std::size_t parameters = 0;
     std::vector<const void*> addresses;
+    const output_record* recorded = nullptr;  // the shape the cell returned, when it was recorded
 };
 
-// Every cell field at every depth, in pre-order, with the parameters below it.
+// Every cell field at every depth, in pre-order, with the parameters below it and its recorded
+// output.
 template <class C>
-std::vector<layer_row> collect_layers(const C& cell) {
+std::vector<layer_row> collect_layers(const C& cell, const output_recorder& recorder) {
     std::vector<layer_row> rows;
     walk_fields<fields::cells>(cell, [&](const auto& field, auto path) {
         if constexpr (decltype(path)::depth > 0) {
             layer_row& row = rows.emplace_back();
             row.path = path.str();
             row.type = short_type_name<std::remove_cvref_t<decltype(field)>>();
+            row.recorded = recorder.find(field);
             for_each_parameter(field, [&](const auto& t) {
                 row.parameters += t.size();
                 row.addresses.push_back(t.data());
@@ -123,7 +131,9 @@ inline std::string format_summary(const std::string& top, const std::string& out
     std::vector<std::string> shapes;
     for (const auto& row : rows) {
         std::string found = "--";
-        if (!row.addresses.empty())
+        if (row.recorded)
+            found = shape_text(row.recorded->extents, row.recorded->rank);
+        else if (!row.addresses.empty())
             for (const auto& n : nodes) {
                 const auto first = leaves.begin() + std::ptrdiff_t(n.first), last = leaves.begin() + std::ptrdiff_t(n.last);
                 if (std::all_of(row.addresses.begin(), row.addresses.end(),
@@ -160,11 +170,12 @@ inline std::string format_summary(const std::string& top, const std::string& out
 template <class T = float, class Cell, std::size_t... Input>
 std::string summary(const Cell& net, shape<Input...> = {}) {
     using namespace summary_detail;
-    const auto output = net.construct(expr::placeholder<input_tag, T, shape<Input...>>());
+    output_recorder recorder;
+    const auto output = spore::call(net, expr::placeholder<input_tag, T, shape<Input...>>());
     std::vector<node_record> nodes;
     std::vector<const void*> leaves;
     record_nodes(output, nodes, leaves);
-    const std::vector<layer_row> rows = collect_layers(net);
+    const std::vector<layer_row> rows = collect_layers(net, recorder);
     return format_summary(short_type_name<Cell>(), shape_text<typename decltype(output)::shape_type>(),
                           shape_text<shape<Input...>>(), rows, nodes, leaves, parameter_count(net), sizeof(T));
 }

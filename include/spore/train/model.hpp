@@ -38,6 +38,7 @@
 #include <spore/data/image_set.hpp>
 #include <spore/data/sampler.hpp>
 #include <spore/expr/program.hpp>
+#include <spore/nn/call.hpp>
 #include <spore/nn/cell.hpp>
 #include <spore/nn/layers.hpp>
 #include <spore/nn/losses.hpp>
@@ -108,25 +109,25 @@ struct with_batch<Batch, shape<E...>> {
 };
 
 template <class Net, class ImagesShape>
-using logits_t = decltype(std::declval<const Net&>().construct(expr::placeholder<images_tag, float, ImagesShape>()));
+using logits_t = call_result_t<Net, expr::tensor_ref<float, ImagesShape, images_tag>>;
 
 template <class LogitsShape, std::size_t Batch>
 struct check_logits {
     static_assert(LogitsShape::rank == 2 && LogitsShape::extents[0] == Batch,
-                  "spore::Model: the net's construct(x) must return logits [batch, classes] "
+                  "spore::Model: the net (its construct(x) or operator()) must return logits [batch, classes] "
                   "(see check_logits<logits shape, batch> above)");
     static constexpr bool ok = LogitsShape::rank == 2 && LogitsShape::extents[0] == Batch;
 };
 
 template <class ImagesShape, class TargetsShape, class Net, class Loss>
 auto make_step_program(Net& net, const Loss& loss) {
-    auto logits = net.construct(expr::placeholder<images_tag, float, ImagesShape>());
+    auto logits = spore::call(net, expr::placeholder<images_tag, float, ImagesShape>());
     auto objective = loss(logits, expr::placeholder<targets_tag, float, TargetsShape>());
     return std::apply([&](auto&... p) { return spore::compile_grad(objective, p...); }, nn::parameters(net));
 }
 template <class ImagesShape, class Net>
 auto make_logits_program(const Net& net) {
-    return spore::compile(net.construct(expr::placeholder<images_tag, float, ImagesShape>()));
+    return spore::compile(spore::call(net, expr::placeholder<images_tag, float, ImagesShape>()));
 }
 template <class TargetsShape, class Loss>
 auto make_loss_program(const Loss& loss) {

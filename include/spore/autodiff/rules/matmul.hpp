@@ -1,7 +1,9 @@
 #pragma once
 // Rules of matmul and transpose. C = op(A) op(B), op(A) [m, k], op(B) [k, n]:
 //   d op(A) = dC op(B)^T [m, k],   d op(B) = op(A)^T dC [k, n],
-// by GEMM, straight into the sink of a dense operand. A transposed tensor that the matmul read
+// by GEMM, straight into the sink of a dense operand; one pair per batch item of a batched
+// product (a batch times one matrix is a single product of all rows, so the matrix's gradient
+// sums over the batch inside the GEMM). A transposed tensor that the matmul read
 // in place (stored [k, m] or [n, k]) gets its gradient in its own layout:
 //   dL = op(B) dC^T [k, m] for A = L^T,   dL = dC^T op(A) [n, k] for B = L^T.
 // (When that transpose is a repeat of another occurrence, its leaf has no sink of its own:
@@ -26,13 +28,16 @@ struct heavy_rule<expr::matmul_node<A, B>> {
         const T* dc = state.adjoint->data;
         const T* a = state.a.values;
         const T* b = state.b.values;
+        // per batch item (a batch times a matrix is one product, batches == 1)
         const auto d_op_a = [&](T* out, bool accumulate) {
-            kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc, N::n, b, N::ldb,
-                          accumulate ? T(1) : T(0), out, N::k);
+            for (std::size_t i = 0; i < N::batches; ++i)
+                kernels::gemm(transpose::no, tb ? transpose::no : transpose::yes, N::m, N::k, N::n, T(1), dc + i * N::stride_c,
+                              N::n, b + i * N::stride_b, N::ldb, accumulate ? T(1) : T(0), out + i * N::stride_a, N::k);
         };
         const auto d_op_b = [&](T* out, bool accumulate) {
-            kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), a, N::lda, dc, N::n,
-                          accumulate ? T(1) : T(0), out, N::n);
+            for (std::size_t i = 0; i < N::batches; ++i)
+                kernels::gemm(ta ? transpose::no : transpose::yes, transpose::no, N::k, N::n, N::m, T(1), a + i * N::stride_a,
+                              N::lda, dc + i * N::stride_c, N::n, accumulate ? T(1) : T(0), out + i * N::stride_b, N::n);
         };
         if constexpr (ta) {
             if (!state.a.alias)
