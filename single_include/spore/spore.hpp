@@ -111,6 +111,7 @@ private:
 // size at run time; every other extent is a template argument.
 
 #include <array>
+#include <concepts>
 #include <initializer_list>
 #include <string>
 #include <type_traits>
@@ -185,7 +186,6 @@ private:
 // build time where it is written. Not `"text" + std::to_string(n)`: once inlined into a user's
 // code, GCC 12 reports a false -Wrestrict for that pattern.
 
-#include <concepts>
 #include <cstdio>
 #include <iterator>
 #include <string_view>
@@ -531,7 +531,23 @@ public:
     // Expressions and programs hold a tensor by the address of its elements, so assignment
     // copies into the existing storage instead of replacing it: `x = next_batch;` keeps every
     // program built on x valid. (Only a different run-time batch size reallocates.)
-    tensor(const tensor&) = default;
+    //
+    // A tensor is copied only when asked for, `tensor<float, S> copy(t);`: an expression built
+    // on a tensor holds its address, so an implicit copy, above all a tensor passed by value to
+    // `auto construct(auto x)`, would leave the expression reading a copy that died with the
+    // call. Copy-initialisation (passing or returning by value, `auto c = t;`) picks the
+    // constructor template below, whose body refuses it with a message; direct initialisation
+    // picks the explicit copy constructor (the non-template wins the tie). Moves are implicit.
+    explicit tensor(const tensor&) = default;
+    template <class U>
+        requires std::same_as<U, tensor>
+    tensor(const U&) {
+        static_assert(!std::same_as<U, tensor>,
+                      "spore::tensor is not copied implicitly: a tensor passed by value (as to `auto construct(auto x)`) "
+                      "is a copy that dies with the call while the expression built on it lives on. Write "
+                      "`net.construct(spore::input(x))` (or pass a placeholder), or take the tensor by reference "
+                      "(`auto construct(const auto& x)`); to copy a tensor, say so: `tensor<T, S> copy(t);`");
+    }
     tensor(tensor&&) noexcept = default;
     tensor& operator=(const tensor& other) {
         if (this != &other) assign_from(other.data(), other.batch());
@@ -6650,7 +6666,15 @@ struct heavy_rule<expr::softmax_node<Log, A>> {
 // reads both kinds. Define SPORE_NO_ZLIB to build without zlib (plain files only).
 //
 // Every problem (missing file, bad magic, unsupported type, truncated or overlong data,
-// image and label counts that differ) throws spore::data_error naming the file.
+// image and label counts that differ, a claimed size beyond 16 GiB or beyond the memory
+// available) throws spore::data_error naming the file.
+//
+// The header's claim is not trusted: the extents' product is checked for overflow, and the
+// values are read into a buffer that grows as the data arrives (for a plain file, one checked
+// against the file's size first), so a small file claiming gigabytes costs little memory.
+
+#include <filesystem>
+#include <system_error>
 
 #if !defined(SPORE_NO_ZLIB)
 #include <zlib.h>
@@ -6672,6 +6696,13 @@ struct idx_array {
 
 namespace detail {
 
+// a * b into `out`; false (and `out` unchanged) when the product does not fit.
+inline bool checked_multiply(std::size_t a, std::size_t b, std::size_t& out) noexcept {
+    if (b != 0 && a > SIZE_MAX / b) return false;
+    out = a * b;
+    return true;
+}
+
 // Reads a file, compressed or not, in sequence.
 class byte_reader {
 public:
@@ -6682,6 +6713,11 @@ public:
         file_ = gzopen(path.c_str(), "rb");
 #endif
         if (!file_) throw data_error(spore::detail::concat({path, ": cannot open the file"}));
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(path, ec)) {
+            const std::uintmax_t size = std::filesystem::file_size(path, ec);
+            if (!ec) file_size_ = size;
+        }
     }
     ~byte_reader() {
 #if defined(SPORE_NO_ZLIB)
@@ -6704,7 +6740,7 @@ public:
                 if (std::ferror(file_)) throw data_error(spore::detail::concat({path_, ": read error"}));
                 break;
             }
-            if (done == 0 && got >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
+            if (position_ == 0 && done == 0 && got >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
                 throw data_error(spore::detail::concat({path_, ": a gzip file, and spore was built without zlib (SPORE_NO_ZLIB)"}));
 #else
             const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(count - done, 1u << 30));
@@ -6718,11 +6754,24 @@ public:
 #endif
             done += static_cast<std::size_t>(got);
         }
+        position_ += done;
         return done;
+    }
+
+    // How many bytes a plain (uncompressed) regular file still holds, at most; SIZE_MAX when
+    // unknown (a compressed file, a pipe). Call after the first read.
+    std::size_t plain_bytes_left() const {
+#if !defined(SPORE_NO_ZLIB)
+        if (!gzdirect(file_)) return SIZE_MAX;
+#endif
+        if (file_size_ == SIZE_MAX) return SIZE_MAX;
+        return file_size_ > position_ ? static_cast<std::size_t>(file_size_ - position_) : 0;
     }
 
 private:
     std::string path_;
+    std::uintmax_t file_size_ = SIZE_MAX;
+    std::uintmax_t position_ = 0;
 #if defined(SPORE_NO_ZLIB)
     std::FILE* file_ = nullptr;
 #else
@@ -6745,6 +6794,7 @@ inline idx_array read_idx(const std::string& path) {
     if (rank == 0) throw data_error(spore::detail::concat({path, ": IDX rank 0"}));
     idx_array array;
     std::size_t count = 1;
+    constexpr std::size_t limit = std::size_t(1) << 34;
     for (std::size_t i = 0; i < rank; ++i) {
         unsigned char b[4];
         if (in.read(b, 4) != 4)
@@ -6752,11 +6802,36 @@ inline idx_array read_idx(const std::string& path) {
         const std::uint32_t extent = std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
         if (extent == 0) throw data_error(spore::detail::concat({path, ": extent ", i, " is 0"}));
         array.extents.push_back(extent);
-        count *= extent;
-        if (count > (std::size_t(1) << 34)) throw data_error(spore::detail::concat({path, ": the header describes more than 16 GiB"}));
+        if (!detail::checked_multiply(count, extent, count) || count > limit)
+            throw data_error(spore::detail::concat({path, ": the header describes more than 16 GiB (extents ",
+                                                    spore::detail::joined(array.extents), ")"}));
     }
-    array.values.resize(count);
-    const std::size_t got = in.read(array.values.data(), count);
+    // Memory follows the data, not the claim: a plain file is checked against its size before
+    // the buffer is made; a compressed one (or a pipe) grows its buffer as the data arrives.
+    const std::size_t left = in.plain_bytes_left();
+    if (left != SIZE_MAX && left < count)
+        throw data_error(spore::detail::concat({path, ": truncated: ", count, " data bytes expected, found ", left}));
+    std::size_t got = 0;
+    try {
+        if (left != SIZE_MAX) {
+            array.values.resize(count);
+            got = in.read(array.values.data(), count);
+        } else {
+            // Capacity doubles (capped at the claim) and only bytes that arrived are written, so
+            // the pages of capacity not yet reached are never touched.
+            std::vector<unsigned char> chunk(std::min<std::size_t>(count, std::size_t(1) << 20));
+            while (got < count) {
+                const std::size_t step = in.read(chunk.data(), std::min(chunk.size(), count - got));
+                if (step == 0) break;
+                if (array.values.capacity() - got < step)
+                    array.values.reserve(std::min(count, std::max(2 * array.values.capacity(), got + step)));
+                array.values.insert(array.values.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(step));
+                got += step;
+            }
+        }
+    } catch (const std::bad_alloc&) {
+        throw data_error(spore::detail::concat({path, ": not enough memory for the ", count, " data bytes the header describes"}));
+    }
     if (got != count)
         throw data_error(spore::detail::concat({path, ": truncated: ", count, " data bytes expected, found ", got}));
     unsigned char extra;
@@ -6846,7 +6921,11 @@ public:
             !std::isfinite(options_.normalise.mean))
             throw error(spore::detail::concat({name, ": normalisation needs a finite mean and a positive stddev, found mean ",
                                                options_.normalise.mean, ", stddev ", options_.normalise.stddev}));
-        const std::size_t pixels = images_.count * images_.rows * images_.cols;
+        std::size_t pixels = 0;
+        if (!detail::checked_multiply(images_.count, images_.rows, pixels) ||
+            !detail::checked_multiply(pixels, images_.cols, pixels))
+            throw data_error(spore::detail::concat({name, ": ", images_.count, " images of ", images_.rows, 'x', images_.cols,
+                                                    " are more pixels than memory can hold"}));
         if (images_.pixels.size() != pixels)
             throw data_error(spore::detail::concat({name, ": ", images_.count, " images of ", images_.rows, 'x', images_.cols,
                                                     " need ", pixels, " pixels, found ", images_.pixels.size()}));
@@ -6989,6 +7068,11 @@ inline image_split fashion_mnist(const std::string& dir, fashion_mnist_options o
 // height and maxval separated by whitespace and comments; P5 has exactly one whitespace byte
 // before its raster; every sample is at most maxval; only whitespace may follow the image
 // (one image per file). Every problem throws spore::data_error naming the file.
+//
+// The header's size is not trusted: the samples are allocated only once the bytes after the
+// header are known to be able to hold them (a P5 raster's exact size; for P2, at least two
+// bytes a sample), so a short file claiming a large image costs little memory, and read_pgm
+// reads no more than a regular file's size (at most 1 GiB).
 
 namespace spore::data {
 
@@ -7030,9 +7114,12 @@ public:
                          " pixels a side and ", max_samples, " in all)"}));
         if (maxval == 0 || maxval > 65535) fail(concat({"maxval is ", maxval, ", it must be 1 to 65535"}));
         image.maxval = static_cast<unsigned>(maxval);
-        image.samples.resize(image.width * image.height);
-        if (kind == '5') binary_raster(image);
-        else ascii_raster(image);
+        try {
+            if (kind == '5') binary_raster(image);
+            else ascii_raster(image);
+        } catch (const std::bad_alloc&) {
+            fail(concat({"not enough memory for the ", image.width, "x", image.height, " image"}));
+        }
         while (at_ < s_.size() && is_space(s_[at_])) ++at_;
         if (at_ < s_.size())
             fail(concat({s_.size() - at_, " bytes of unexpected data after the image, at byte ", at_,
@@ -7100,10 +7187,11 @@ private:
         if (!is_space(s_[at_])) fail(concat({"expected one whitespace byte after maxval, found ", describe()}));
         ++at_;  // exactly one: the raster may start with a byte that looks like whitespace
         const std::size_t bytes_per_sample = image.maxval < 256 ? 1 : 2;
-        const std::size_t needed = image.samples.size() * bytes_per_sample;
+        const std::size_t needed = image.width * image.height * bytes_per_sample;
         if (s_.size() - at_ < needed)
             fail(concat({"truncated: the raster of ", image.width, "x", image.height, " needs ", needed, " bytes, found ",
                          s_.size() - at_}));
+        image.samples.resize(image.width * image.height);  // the raster is there: allocate
         for (std::size_t i = 0; i < image.samples.size(); ++i) {
             std::size_t value = static_cast<unsigned char>(s_[at_]);
             if (bytes_per_sample == 2) value = value << 8 | static_cast<unsigned char>(s_[at_ + 1]);  // big-endian
@@ -7114,15 +7202,18 @@ private:
     }
 
     void ascii_raster(gray_image& image) {
-        for (std::size_t i = 0; i < image.samples.size(); ++i) {
+        // every sample takes at least two bytes (whitespace, a digit): no more can be there
+        const std::size_t count = image.width * image.height;
+        image.samples.reserve(std::min(count, (s_.size() - at_) / 2));
+        for (std::size_t i = 0; i < count; ++i) {
             const std::size_t before = at_;
             while (at_ < s_.size() && is_space(s_[at_])) ++at_;
             if (at_ >= s_.size())
-                fail(concat({"truncated: ", image.samples.size(), " samples expected, found ", i}));
+                fail(concat({"truncated: ", count, " samples expected, found ", i}));
             if (at_ == before) fail(concat({"expected whitespace between samples, found ", describe()}));
             const std::size_t value = number("a sample");
             check_sample(value, i, image.maxval);
-            image.samples[i] = static_cast<std::uint16_t>(value);
+            image.samples.push_back(static_cast<std::uint16_t>(value));
         }
     }
 
@@ -7145,16 +7236,32 @@ inline gray_image parse_pgm(std::string_view bytes, const std::string& name = "P
 inline gray_image read_pgm(const std::string& path) {
     std::unique_ptr<std::FILE, detail::pgm_file_closer> in(std::fopen(path.c_str(), "rb"));
     if (!in) throw data_error(spore::detail::concat({path, ": cannot open the file"}));
+    constexpr std::size_t limit = std::size_t(1) << 30;
+    auto too_large = [&] { return data_error(spore::detail::concat({path, ": larger than 1 GiB, not a PGM spore reads"})); };
     std::string bytes;
-    char chunk[1 << 16];
-    for (;;) {
-        const std::size_t got = std::fread(chunk, 1, sizeof chunk, in.get());
-        bytes.append(chunk, got);
-        if (bytes.size() > (std::size_t(1) << 30)) throw data_error(spore::detail::concat({path, ": larger than 1 GiB, not a PGM spore reads"}));
-        if (got < sizeof chunk) {
-            if (std::ferror(in.get())) throw data_error(spore::detail::concat({path, ": read error"}));
-            break;
+    try {
+        // a regular file: its size, checked, in one buffer; a stream (a pipe, a device): as it comes
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(path, ec)) {
+            const std::uintmax_t size = std::filesystem::file_size(path, ec);
+            if (!ec && size > limit) throw too_large();
+            if (!ec) bytes.reserve(static_cast<std::size_t>(size) + 1);
         }
+        char chunk[1 << 16];
+        for (;;) {
+            const std::size_t got = std::fread(chunk, 1, sizeof chunk, in.get());
+            if (bytes.size() + got > limit) throw too_large();
+            if (bytes.capacity() - bytes.size() < got) bytes.reserve(std::min(limit, std::max(2 * bytes.capacity(), bytes.size() + got)));
+            bytes.append(chunk, got);
+            if (bytes.size() >= 2 && bytes.size() == got && (bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '2')))
+                break;  // not a PGM file: parse_pgm says which, without reading the rest
+            if (got < sizeof chunk) {
+                if (std::ferror(in.get())) throw data_error(spore::detail::concat({path, ": read error"}));
+                break;
+            }
+        }
+    } catch (const std::bad_alloc&) {
+        throw data_error(spore::detail::concat({path, ": not enough memory to read the file"}));
     }
     return parse_pgm(bytes, path);
 }
@@ -9221,23 +9328,31 @@ using sgd_state = optimizer<SGD, ParameterTuple>;
 // Writing a whole file so that a reader, and a crash at any moment (a killed process, a job
 // torn down because another rank died), sees either the old complete file or the new complete
 // one, never a torn mix. Every whole-file write of spore goes through here: checkpoints
-// (spore::save), ONNX models (io::export_onnx) and training charts (train::SvgChartWriter).
+// (spore::save), ONNX models (io::export_onnx), training charts (train::SvgChartWriter) and
+// CSV logs (train::CsvLogger, the whole file again at each epoch's end).
 //
-// - The bytes go to a hidden temporary next to the target (so on the same file system),
-//   `.<name>.tmp-<pid>-<n>`, created exclusively (another name when one exists) with mode
-//   0666 less the umask, as any new file.
-// - commit() flushes it to disk, renames it over the target (rename(2) replaces a name
-//   atomically) and flushes the directory, so that the rename survives a crash too.
+// - The bytes go to a temporary in the target's directory (so on the same file system). On
+//   Linux it is an unnamed file (open(2) with O_TMPFILE): a writer killed while writing leaves
+//   nothing behind, the kernel frees it. commit() flushes it to disk, gives it a hidden name,
+//   `.<name>.tmp-<pid>-<n>` (linkat(2) of /proc/self/fd/<fd>), renames that over the target
+//   (rename(2) replaces a name atomically) and flushes the directory, so that the rename
+//   survives a crash too. Where O_TMPFILE is missing (other systems, file systems without it,
+//   no /proc) the temporary is that named file from the start, created exclusively (another
+//   name when one exists).
+// - Either way the file has mode 0666 less the umask, as any new file, and its writer holds a
+//   lock on it (flock(2)). A temporary left by a killed writer (only between the link and the
+//   rename for an unnamed one) is removed by the next atomic_file for the same target: one of
+//   the same name pattern whose process is gone (kill(pid, 0) says so) and that nobody holds
+//   locked. Live writers' temporaries, and other files, are never touched.
 // - A target that is a symbolic link is written through: the file the link leads to is
-//   replaced, and the link stays.
-// - A process killed before commit() leaves only its temporary behind, which later writes
-//   neither need nor touch; an atomic_file destroyed without commit() removes it.
+//   replaced (its directory holds the temporary), and the link stays. A dangling link's end
+//   is created, as open(2) would; a loop of links is an error.
+// - An atomic_file destroyed without commit() removes its temporary.
 // - Without POSIX (or with SPORE_ATOMIC_FILE_POSIX defined to 0): std::ofstream and
-//   std::filesystem::rename, without the flushes to disk.
+//   std::filesystem::rename, without the flushes to disk, the locks and the clean-up.
 
+#include <cctype>
 #include <cerrno>
-#include <filesystem>
-#include <system_error>
 
 #ifndef SPORE_ATOMIC_FILE_POSIX
 #if defined(__unix__) || defined(__APPLE__)
@@ -9248,7 +9363,9 @@ using sgd_state = optimizer<SGD, ParameterTuple>;
 #endif
 
 #if SPORE_ATOMIC_FILE_POSIX
+#include <csignal>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #else
@@ -9263,11 +9380,16 @@ public:
     // Throws the exception for a message; without one, atomic_file throws spore::error.
     using raise_function = void (*)(const std::string& message);
 
+    // The temporary: unnamed where the system has O_TMPFILE (the default), or always named.
+    enum class temporary_kind { unnamed_if_possible, named };
+
     // Errors read "<what>: <path>: <problem>"; `what` names the caller (e.g. "spore::save").
-    explicit atomic_file(std::string path, std::string what = "spore::io::atomic_file", raise_function raise = nullptr)
+    explicit atomic_file(std::string path, std::string what = "spore::io::atomic_file", raise_function raise = nullptr,
+                         temporary_kind kind = temporary_kind::unnamed_if_possible)
         : path_(std::move(path)), what_(std::move(what)), raise_(raise) {
         target_ = follow_links();
-        create_temporary();
+        remove_stale_temporaries();
+        create_temporary(kind);
     }
     atomic_file(const atomic_file&) = delete;
     atomic_file& operator=(const atomic_file&) = delete;
@@ -9284,14 +9406,14 @@ public:
         while (size > 0) {
             const ::ssize_t n = ::write(fd_, bytes, size);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) fail_system([&] { return spore::detail::concat({"writing ", temporary_, " failed"}); });
-            if (n == 0) fail(spore::detail::concat({"writing ", temporary_, " failed (no progress)"}));
+            if (n < 0) fail_system([&] { return spore::detail::concat({"writing ", temporary_name(), " failed"}); });
+            if (n == 0) fail(spore::detail::concat({"writing ", temporary_name(), " failed (no progress)"}));
             bytes += n;
             size -= static_cast<std::size_t>(n);
         }
 #else
         out_.write(bytes, static_cast<std::streamsize>(size));
-        if (!out_) fail(spore::detail::concat({"writing ", temporary_, " failed"}));
+        if (!out_) fail(spore::detail::concat({"writing ", temporary_name(), " failed"}));
 #endif
     }
     void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
@@ -9300,7 +9422,8 @@ public:
     void commit() {
         check_open("commit");
 #if SPORE_ATOMIC_FILE_POSIX
-        if (::fsync(fd_) != 0) fail_system([&] { return spore::detail::concat({"flushing ", temporary_, " to disk failed"}); });
+        if (::fsync(fd_) != 0) fail_system([&] { return spore::detail::concat({"flushing ", temporary_name(), " to disk failed"}); });
+        if (unnamed_) link_temporary();
         open_ = false;
         if (::close(fd_) != 0) fail_system([&] { return spore::detail::concat({"closing ", temporary_, " failed"}); });
         if (::rename(temporary_.c_str(), target_.c_str()) != 0)
@@ -9318,7 +9441,8 @@ public:
 #endif
     }
 
-    // The path as given; the file written (the end of its symbolic links); the temporary.
+    // The path as given; the file written (the end of its symbolic links); the temporary (for
+    // an unnamed one, empty until commit() names it).
     const std::string& path() const noexcept { return path_; }
     const std::string& target_path() const noexcept { return target_; }
     const std::string& temporary_path() const noexcept { return temporary_; }
@@ -9355,12 +9479,38 @@ private:
         fail("too many levels of symbolic links");
     }
 
-    void create_temporary() {
+    // For messages.
+    std::string temporary_name() const {
+        if (!unnamed_) return temporary_;
+        const std::string directory = std::filesystem::path(target_).parent_path().string();
+        return spore::detail::concat({"the unnamed temporary file in ", directory.empty() ? "." : directory});
+    }
+    std::string temporary_prefix() const {
+        return spore::detail::concat({'.', std::filesystem::path(target_).filename().string(), ".tmp-", process_tag(), '-'});
+    }
+    std::string next_temporary_name() const {
         static std::atomic<unsigned> counter{0};
-        const std::filesystem::path target(target_);
-        const std::string prefix = spore::detail::concat({'.', target.filename().string(), ".tmp-", process_tag(), '-'});
+        return (std::filesystem::path(target_).parent_path() / spore::detail::concat({temporary_prefix(), counter.fetch_add(1)}))
+            .string();
+    }
+
+    void create_temporary([[maybe_unused]] temporary_kind kind) {
+#if SPORE_ATOMIC_FILE_POSIX && defined(O_TMPFILE)
+        if (kind == temporary_kind::unnamed_if_possible && ::access("/proc/self/fd", X_OK) == 0) {
+            std::string directory = std::filesystem::path(target_).parent_path().string();
+            if (directory.empty()) directory = ".";
+            fd_ = ::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);  // the umask applies
+            if (fd_ >= 0) {
+                ::flock(fd_, LOCK_EX | LOCK_NB);
+                unnamed_ = open_ = true;
+                return;
+            }
+            // EOPNOTSUPP, EISDIR, EINVAL (a file system or kernel without it): a named one; other
+            // errors (no such directory, no permission) come again below, with the file's name
+        }
+#endif
         for (int attempt = 0; attempt < 100; ++attempt) {
-            temporary_ = (target.parent_path() / spore::detail::concat({prefix, counter.fetch_add(1)})).string();
+            temporary_ = next_temporary_name();
 #if SPORE_ATOMIC_FILE_POSIX
             fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
             if (fd_ >= 0) break;
@@ -9375,6 +9525,7 @@ private:
         }
 #if SPORE_ATOMIC_FILE_POSIX
         if (fd_ < 0) fail_system([&] { return spore::detail::concat({"cannot create the temporary file ", temporary_}); });
+        ::flock(fd_, LOCK_EX | LOCK_NB);  // a new file nobody else has: the lock is free
 #else
         if (!out_.is_open() && errno != 0) fail_system([&] { return spore::detail::concat({"cannot create the temporary file ", temporary_}); });
         if (!out_.is_open()) fail(spore::detail::concat({"cannot create the temporary file ", temporary_}));
@@ -9383,9 +9534,55 @@ private:
     }
 
 #if SPORE_ATOMIC_FILE_POSIX
+    // Gives the unnamed temporary a name beside the target, to rename it over the target.
+    void link_temporary() {
+        const std::string self = spore::detail::concat({"/proc/self/fd/", fd_});
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            temporary_ = next_temporary_name();
+            if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temporary_.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+                unnamed_ = false;
+                return;
+            }
+            if (errno != EEXIST) break;
+        }
+        fail_system([&] { return spore::detail::concat({"cannot name the temporary file ", temporary_}); });
+    }
+
+    // Temporaries of this target left by writers that were killed: the name pattern with
+    // another process's id, that process gone, and the file locked by nobody.
+    void remove_stale_temporaries() const {
+        namespace fs = std::filesystem;
+        const fs::path target(target_);
+        const std::string prefix = spore::detail::concat({'.', target.filename().string(), ".tmp-"});
+        fs::path directory = target.parent_path();
+        if (directory.empty()) directory = ".";
+        std::error_code ec;
+        fs::directory_iterator it(directory, ec), end;
+        for (; !ec && it != end; it.increment(ec)) {
+            const std::string name = it->path().filename().string();
+            if (name.compare(0, prefix.size(), prefix) != 0) continue;
+            // <pid>-<n>, both decimal
+            const std::size_t dash = name.find('-', prefix.size());
+            if (dash == std::string::npos || dash == prefix.size() || dash + 1 == name.size() || dash - prefix.size() > 9) continue;
+            bool digits = true;
+            for (std::size_t i = prefix.size(); i < name.size(); ++i)
+                if (i != dash && !std::isdigit(static_cast<unsigned char>(name[i]))) digits = false;
+            if (!digits) continue;
+            const long pid = std::stol(name.substr(prefix.size(), dash - prefix.size()));
+            if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
+            if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to ask
+            const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd < 0) continue;
+            if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(it->path().c_str());
+            ::close(fd);
+        }
+    }
+
     static std::string process_tag() { return spore::detail::concat({::getpid()}); }
     void close_temporary() { ::close(fd_); }
-    void remove_temporary() { ::unlink(temporary_.c_str()); }
+    void remove_temporary() {
+        if (!unnamed_) ::unlink(temporary_.c_str());  // an unnamed one goes with its descriptor
+    }
     // Makes the rename itself durable; a failure here leaves a complete file in place, so it
     // is not an error worth reporting.
     void sync_directory() const {
@@ -9398,6 +9595,8 @@ private:
         }
     }
 #else
+    void link_temporary() {}
+    void remove_stale_temporaries() const {}
     static std::string process_tag() {
         static const std::string tag = spore::detail::concat({std::random_device{}()});
         return tag;
@@ -9418,6 +9617,7 @@ private:
 #endif
     bool open_ = false;
     bool committed_ = false;
+    bool unnamed_ = false;  // an O_TMPFILE file, not yet linked
 };
 
 // The whole file in one call.
@@ -9476,47 +9676,284 @@ struct value {
         return nullptr;
     }
     // A number that is a non-negative integer (no fraction, no exponent) fitting 64 bits.
-    bool to_u64(std::uint64_t& out) const {
-        if (type != kind::number || text.empty()) return false;
-        std::uint64_t n = 0;
-        for (char c : text) {
-            if (c < '0' || c > '9') return false;
-            const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
-            if (n > (UINT64_MAX - digit) / 10) return false;
-            n = n * 10 + digit;
-        }
-        out = n;
-        return true;
-    }
+    bool to_u64(std::uint64_t& out) const;
 };
 
-namespace detail {
+// A number as written that is a non-negative integer (no fraction, no exponent) fitting 64 bits.
+inline bool to_u64(std::string_view number, std::uint64_t& out) {
+    if (number.empty()) return false;
+    std::uint64_t n = 0;
+    for (char c : number) {
+        if (c < '0' || c > '9') return false;
+        const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+        if (n > (UINT64_MAX - digit) / 10) return false;
+        n = n * 10 + digit;
+    }
+    out = n;
+    return true;
+}
 
-using spore::detail::concat;
+inline bool value::to_u64(std::uint64_t& out) const { return type == kind::number && json::to_u64(text, out); }
 
-class parser {
+// A pull reader: the caller walks the document value by value and keeps only what it needs,
+// so reading costs the text plus what the caller keeps (plus 12 bytes a key of each object
+// being read, for the duplicate check). parse() builds a whole `value` tree with it; the
+// safetensors header reader walks the header with it directly, because a tree costs about
+// a hundred bytes a value (60 times the text for an array of small numbers).
+//
+//   reader r(text);
+//   r.begin_object();                       // '{' (a json_error if the next value is not an object)
+//   std::string key;
+//   while (r.next_member(key)) { ... read or r.skip() the member's value ... }
+//   r.begin_array(); while (r.next_element()) { ... }
+//   r.finish();                             // nothing but whitespace may follow
+class reader {
 public:
-    explicit parser(std::string_view text) : s_(text) {}
+    explicit reader(std::string_view text) : s_(text) {}
+    // A reader of the value at `offset` of `text` (one that offset() gave). `checked`: the text
+    // was read whole before, so duplicate keys need no second look.
+    reader(std::string_view text, std::size_t offset, bool checked = false) : s_(text), at_(offset), checked_(checked) {}
 
-    value parse_document() {
+    // The kind of the next value (after whitespace); a json_error if there is none.
+    kind peek() {
         skip_space();
-        value v = parse_value(0);
+        if (at_ >= s_.size()) fail("expected a value, found the end of the text");
+        switch (s_[at_]) {
+            case '{': return kind::object;
+            case '[': return kind::array;
+            case '"': return kind::string;
+            case 't':
+            case 'f': return kind::boolean;
+            case 'n': return kind::null;
+            default:
+                if (s_[at_] == '-' || (s_[at_] >= '0' && s_[at_] <= '9')) return kind::number;
+                fail(spore::detail::concat({"expected a value, found ", describe(at_)}));
+        }
+    }
+    // Where the next value starts (after whitespace), for messages.
+    std::size_t offset() {
         skip_space();
-        if (at_ < s_.size()) fail(concat({"unexpected ", describe(at_), " after the JSON value"}));
-        return v;
+        return at_;
     }
 
-private:
-    static constexpr int max_depth = 64;
+    void begin_object() {
+        open('{', kind::object);
+        frames_.push_back({true, true, keys_.size()});
+    }
+    // The next member's key and true (the reader then stands before its value), or false at
+    // the object's end, which it consumes after checking that no key came twice.
+    bool next_member(std::string& key) {
+        frame& f = frames_.back();
+        skip_space();
+        if (!f.first) {
+            if (at_ < s_.size() && s_[at_] == '}') return end_object();
+            expect(',', "',' or '}' in an object");
+            skip_space();
+        } else if (at_ < s_.size() && s_[at_] == '}') {
+            return end_object();
+        }
+        f.first = false;
+        if (at_ >= s_.size() || s_[at_] != '"') fail(spore::detail::concat({"expected a key (a string), found ", describe(at_)}));
+        const std::size_t key_at = at_;
+        key.clear();
+        read_string(key);
+        if (checked_) return expect_colon();
+        // a key holds an escape when its text is longer than its value
+        keys_.push_back(at_ - key_at - 2 != key.size() ? key_at | escaped_bit : key_at);
+        return expect_colon();
+    }
+
+    void begin_array() {
+        open('[', kind::array);
+        frames_.push_back({false, true, 0});
+    }
+    // True when another element follows (the reader then stands before it), false at the
+    // array's end, which it consumes.
+    bool next_element() {
+        frame& f = frames_.back();
+        skip_space();
+        if (at_ < s_.size() && s_[at_] == ']' ) {
+            ++at_;
+            frames_.pop_back();
+            return false;
+        }
+        if (!f.first) expect(',', "',' or ']' in an array");
+        f.first = false;
+        return true;
+    }
+
+    // A string's contents (UTF-8).
+    std::string string_value() {
+        if (peek() != kind::string) fail(spore::detail::concat({"expected a string, found ", describe(at_)}));
+        std::string out;
+        read_string(out);
+        return out;
+    }
+    // A number as written (a view into the text).
+    std::string_view number_value() {
+        if (peek() != kind::number) fail(spore::detail::concat({"expected a number, found ", describe(at_)}));
+        const std::size_t begin = at_;
+        scan_number();
+        return s_.substr(begin, at_ - begin);
+    }
+    bool boolean_value() {
+        if (peek() == kind::boolean) {
+            if (literal("true")) return true;
+            if (literal("false")) return false;
+        }
+        fail(spore::detail::concat({"expected a value, found ", describe(at_)}));
+    }
+    void null_value() {
+        if (peek() != kind::null || !literal("null")) fail(spore::detail::concat({"expected a value, found ", describe(at_)}));
+    }
+
+    // Reads the next value, checking it as strictly as any other, and keeps nothing of it.
+    void skip() {
+        const std::size_t depth = frames_.size();
+        std::string scratch;
+        do {
+            if (frames_.size() > depth) {
+                const bool more = frames_.back().object ? next_member(scratch) : next_element();
+                if (!more) continue;
+            }
+            switch (peek()) {
+                case kind::object: begin_object(); break;
+                case kind::array: begin_array(); break;
+                case kind::string: scratch.clear(); read_string(scratch); break;
+                case kind::number: scan_number(); break;
+                case kind::boolean: boolean_value(); break;
+                case kind::null: null_value(); break;
+            }
+        } while (frames_.size() > depth);
+    }
+
+    // After the document's value: only whitespace may follow.
+    void finish() {
+        skip_space();
+        if (at_ < s_.size()) fail(spore::detail::concat({"unexpected ", describe(at_), " after the JSON value"}));
+    }
 
     [[noreturn]] void fail(const std::string& problem) const { throw json_error(at_, problem); }
+    // A json_error at `offset` (a value's start, from offset()).
+    [[noreturn]] void fail_at(std::size_t offset, const std::string& problem) const { throw json_error(offset, problem); }
+
+    static constexpr std::size_t max_depth = 64;
+
+private:
+    struct frame {
+        bool object;
+        bool first;              // no member or element read yet
+        std::size_t first_key;   // an object's first entry in keys_
+    };
+
+    void open(char c, kind k) {
+        if (peek() != k) fail(spore::detail::concat({"expected ", kind_name(k), ", found ", describe(at_)}));
+        if (frames_.size() >= max_depth) fail(spore::detail::concat({"nesting deeper than ", max_depth}));
+        (void)c;
+        ++at_;
+    }
+
+    bool expect_colon() {
+        skip_space();
+        expect(':', "':' after a key");
+        return true;
+    }
+
+    bool end_object() {
+        if (!checked_) check_unique_keys(frames_.back().first_key);
+        keys_.resize(frames_.back().first_key);
+        frames_.pop_back();
+        ++at_;  // '}'
+        return false;
+    }
+
+    // The keys of the object being closed, keys_[first..]: sorted by value, neighbours differ.
+    // Compared by their values as they are decoded, so a check costs 12 bytes a key.
+    void check_unique_keys(std::size_t first) {
+        const std::size_t n = keys_.size() - first;
+        if (n < 2) return;
+        if (n > UINT32_MAX) fail("more than 2^32 keys in an object");
+        std::vector<std::uint32_t> order(n);
+        for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(i);
+        auto compare = [&](std::uint32_t a, std::uint32_t b) {
+            const std::size_t ka = keys_[first + a], kb = keys_[first + b];
+            if (!((ka | kb) & escaped_bit)) {  // both values are their text
+                const std::size_t ea = s_.find('"', ka + 1), eb = s_.find('"', kb + 1);
+                const int c = s_.substr(ka + 1, ea - ka - 1).compare(s_.substr(kb + 1, eb - kb - 1));
+                return c < 0 ? -1 : c > 0 ? 1 : 0;
+            }
+            key_cursor x{s_, (ka & ~escaped_bit) + 1}, y{s_, (kb & ~escaped_bit) + 1};
+            for (;;) {
+                const int cx = x.next(), cy = y.next();
+                if (cx != cy) return cx < cy ? -1 : 1;
+                if (cx < 0) return 0;
+            }
+        };
+        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            const int c = compare(a, b);
+            return c != 0 ? c < 0 : a < b;
+        });
+        std::size_t repeated = SIZE_MAX;  // the first repeated key in document order
+        for (std::size_t i = 1; i < n; ++i)
+            if (compare(order[i], order[i - 1]) == 0) repeated = std::min<std::size_t>(repeated, order[i]);
+        if (repeated != SIZE_MAX) {
+            at_ = keys_[first + repeated] & ~escaped_bit;
+            reader again(s_, at_);
+            std::string key;
+            again.read_string(key);
+            fail(spore::detail::concat({"duplicate key \"", key, '"'}));
+        }
+    }
+
+    // The bytes of a string's value, one at a time, from its text (checked already): -1 at
+    // its closing quote.
+    struct key_cursor {
+        std::string_view s;
+        std::size_t i;  // after the opening quote
+        unsigned char pending[4] = {};
+        int count = 0, next_pending = 0;
+
+        unsigned hex4() {
+            unsigned code = 0;
+            for (int k = 0; k < 4; ++k) {
+                const char c = s[i++];
+                code = code * 16 + static_cast<unsigned>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+            }
+            return code;
+        }
+        int next() {
+            if (next_pending < count) return pending[next_pending++];
+            const char c = s[i];
+            if (c == '"') return -1;
+            ++i;
+            if (c != '\\') return static_cast<unsigned char>(c);
+            const char e = s[i++];
+            switch (e) {
+                case 'b': return '\b';
+                case 'f': return '\f';
+                case 'n': return '\n';
+                case 'r': return '\r';
+                case 't': return '\t';
+                case 'u': break;
+                default: return static_cast<unsigned char>(e);  // '"', '\\', '/'
+            }
+            unsigned code = hex4();
+            if (code >= 0xd800 && code <= 0xdbff) {
+                i += 2;  // "\\u"
+                code = 0x10000 + ((code - 0xd800) << 10) + (hex4() - 0xdc00);
+            }
+            count = static_cast<int>(encode_utf8(pending, code));
+            next_pending = 1;
+            return pending[0];
+        }
+    };
 
     std::string describe(std::size_t i) const {
         if (i >= s_.size()) return "end of the text";
         const unsigned char c = static_cast<unsigned char>(s_[i]);
-        if (c >= 0x20 && c < 0x7f) return concat({'\'', static_cast<char>(c), '\''});
+        if (c >= 0x20 && c < 0x7f) return spore::detail::concat({'\'', static_cast<char>(c), '\''});
         static const char* hex = "0123456789abcdef";
-        return concat({"byte 0x", hex[c >> 4], hex[c & 15]});
+        return spore::detail::concat({"byte 0x", hex[c >> 4], hex[c & 15]});
     }
 
     void skip_space() {
@@ -9524,35 +9961,8 @@ private:
     }
 
     void expect(char c, const char* what) {
-        if (at_ >= s_.size() || s_[at_] != c) fail(concat({"expected ", what, ", found ", describe(at_)}));
+        if (at_ >= s_.size() || s_[at_] != c) fail(spore::detail::concat({"expected ", what, ", found ", describe(at_)}));
         ++at_;
-    }
-
-    value parse_value(int depth) {
-        if (at_ >= s_.size()) fail("expected a value, found the end of the text");
-        const char c = s_[at_];
-        if (c == '{' || c == '[') {
-            if (depth >= max_depth) fail(concat({"nesting deeper than ", max_depth}));
-            return c == '{' ? parse_object(depth + 1) : parse_array(depth + 1);
-        }
-        value v;
-        if (c == '"') {
-            v.type = kind::string;
-            v.text = parse_string();
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            v.type = kind::number;
-            v.text = parse_number();
-        } else if (literal("true")) {
-            v.type = kind::boolean;
-            v.boolean = true;
-        } else if (literal("false")) {
-            v.type = kind::boolean;
-        } else if (literal("null")) {
-            v.type = kind::null;
-        } else {
-            fail(concat({"expected a value, found ", describe(at_)}));
-        }
-        return v;
     }
 
     bool literal(std::string_view word) {
@@ -9561,83 +9971,11 @@ private:
         return true;
     }
 
-    value parse_object(int depth) {
-        value v;
-        v.type = kind::object;
-        ++at_;  // '{'
-        skip_space();
-        if (at_ < s_.size() && s_[at_] == '}') {
-            ++at_;
-            return v;
-        }
-        for (;;) {
-            skip_space();
-            if (at_ >= s_.size() || s_[at_] != '"') fail(concat({"expected a key (a string), found ", describe(at_)}));
-            const std::size_t key_at = at_;
-            std::string key = parse_string();
-            skip_space();
-            expect(':', "':' after a key");
-            skip_space();
-            v.items.push_back(parse_value(depth));
-            v.keys.push_back(std::move(key));
-            key_offsets_.push_back(key_at);
-            skip_space();
-            if (at_ < s_.size() && s_[at_] == ',') {
-                ++at_;
-                continue;
-            }
-            expect('}', "',' or '}' in an object");
-            break;
-        }
-        check_unique_keys(v);
-        return v;
-    }
-
-    void check_unique_keys(const value& v) {
-        // key_offsets_ holds this object's keys at its end (nested objects popped theirs)
-        const std::size_t first = key_offsets_.size() - v.keys.size();
-        std::vector<std::size_t> order(v.keys.size());
-        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-            return v.keys[a] != v.keys[b] ? v.keys[a] < v.keys[b] : a < b;
-        });
-        for (std::size_t i = 1; i < order.size(); ++i)
-            if (v.keys[order[i]] == v.keys[order[i - 1]]) {
-                at_ = key_offsets_[first + order[i]];
-                fail(concat({"duplicate key \"", v.keys[order[i]], '"'}));
-            }
-        key_offsets_.resize(first);
-    }
-
-    value parse_array(int depth) {
-        value v;
-        v.type = kind::array;
-        ++at_;  // '['
-        skip_space();
-        if (at_ < s_.size() && s_[at_] == ']') {
-            ++at_;
-            return v;
-        }
-        for (;;) {
-            skip_space();
-            v.items.push_back(parse_value(depth));
-            skip_space();
-            if (at_ < s_.size() && s_[at_] == ',') {
-                ++at_;
-                continue;
-            }
-            expect(']', "',' or ']' in an array");
-            break;
-        }
-        return v;
-    }
-
     bool digit_at(std::size_t i) const { return i < s_.size() && s_[i] >= '0' && s_[i] <= '9'; }
 
-    std::string parse_number() {
-        const std::size_t begin = at_;
+    void scan_number() {
         if (s_[at_] == '-') ++at_;
-        if (!digit_at(at_)) fail(concat({"expected a digit in a number, found ", describe(at_)}));
+        if (!digit_at(at_)) fail(spore::detail::concat({"expected a digit in a number, found ", describe(at_)}));
         if (s_[at_] == '0') {
             ++at_;
             if (digit_at(at_)) fail("a number with a leading zero");
@@ -9646,16 +9984,15 @@ private:
         }
         if (at_ < s_.size() && s_[at_] == '.') {
             ++at_;
-            if (!digit_at(at_)) fail(concat({"expected a digit after the decimal point, found ", describe(at_)}));
+            if (!digit_at(at_)) fail(spore::detail::concat({"expected a digit after the decimal point, found ", describe(at_)}));
             while (digit_at(at_)) ++at_;
         }
         if (at_ < s_.size() && (s_[at_] == 'e' || s_[at_] == 'E')) {
             ++at_;
             if (at_ < s_.size() && (s_[at_] == '+' || s_[at_] == '-')) ++at_;
-            if (!digit_at(at_)) fail(concat({"expected a digit in the exponent, found ", describe(at_)}));
+            if (!digit_at(at_)) fail(spore::detail::concat({"expected a digit in the exponent, found ", describe(at_)}));
             while (digit_at(at_)) ++at_;
         }
-        return std::string(s_.substr(begin, at_ - begin));
     }
 
     unsigned hex4() {
@@ -9667,28 +10004,38 @@ private:
             if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
             else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
             else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-            else fail(concat({"a \\u escape needs four hex digits, found ", describe(at_)}));
+            else fail(spore::detail::concat({"a \\u escape needs four hex digits, found ", describe(at_)}));
             code = code * 16 + d;
         }
         return code;
     }
 
-    static void append_utf8(std::string& out, unsigned code) {
+    // The UTF-8 bytes of a code point into `out`; their count.
+    static std::size_t encode_utf8(unsigned char* out, unsigned code) {
         if (code < 0x80) {
-            out += static_cast<char>(code);
-        } else if (code < 0x800) {
-            out += static_cast<char>(0xc0 | (code >> 6));
-            out += static_cast<char>(0x80 | (code & 0x3f));
-        } else if (code < 0x10000) {
-            out += static_cast<char>(0xe0 | (code >> 12));
-            out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (code & 0x3f));
-        } else {
-            out += static_cast<char>(0xf0 | (code >> 18));
-            out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-            out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (code & 0x3f));
+            out[0] = static_cast<unsigned char>(code);
+            return 1;
         }
+        if (code < 0x800) {
+            out[0] = static_cast<unsigned char>(0xc0 | (code >> 6));
+            out[1] = static_cast<unsigned char>(0x80 | (code & 0x3f));
+            return 2;
+        }
+        if (code < 0x10000) {
+            out[0] = static_cast<unsigned char>(0xe0 | (code >> 12));
+            out[1] = static_cast<unsigned char>(0x80 | ((code >> 6) & 0x3f));
+            out[2] = static_cast<unsigned char>(0x80 | (code & 0x3f));
+            return 3;
+        }
+        out[0] = static_cast<unsigned char>(0xf0 | (code >> 18));
+        out[1] = static_cast<unsigned char>(0x80 | ((code >> 12) & 0x3f));
+        out[2] = static_cast<unsigned char>(0x80 | ((code >> 6) & 0x3f));
+        out[3] = static_cast<unsigned char>(0x80 | (code & 0x3f));
+        return 4;
+    }
+    static void append_utf8(std::string& out, unsigned code) {
+        unsigned char bytes[4];
+        out.append(reinterpret_cast<const char*>(bytes), encode_utf8(bytes, code));
     }
 
     // Length of the valid UTF-8 sequence starting at i (lead byte >= 0x80), or 0.
@@ -9710,20 +10057,21 @@ private:
         return length;
     }
 
-    std::string parse_string() {
+    // Appends the value of the string at at_ (its opening quote) to `out`.
+    void read_string(std::string& out) {
         ++at_;  // '"'
-        std::string out;
+
         for (;;) {
             if (at_ >= s_.size()) fail("a string is not closed");
             const unsigned char c = static_cast<unsigned char>(s_[at_]);
             if (c == '"') {
                 ++at_;
-                return out;
+                return;
             }
-            if (c < 0x20) fail(concat({"an unescaped control character (", describe(at_), ") in a string"}));
+            if (c < 0x20) fail(spore::detail::concat({"an unescaped control character (", describe(at_), ") in a string"}));
             if (c >= 0x80) {
                 const std::size_t length = utf8_sequence(at_);
-                if (length == 0) fail(concat({"invalid UTF-8 (", describe(at_), ") in a string"}));
+                if (length == 0) fail(spore::detail::concat({"invalid UTF-8 (", describe(at_), ") in a string"}));
                 out.append(s_.substr(at_, length));
                 at_ += length;
                 continue;
@@ -9758,19 +10106,57 @@ private:
                     append_utf8(out, code);
                     break;
                 }
-                default: --at_; fail(concat({"an unknown escape \\", describe(at_)}));
+                default: --at_; fail(spore::detail::concat({"an unknown escape \\", describe(at_)}));
             }
         }
     }
 
     std::string_view s_;
     std::size_t at_ = 0;
-    std::vector<std::size_t> key_offsets_;
+    std::vector<frame> frames_;
+    // where the keys of the objects being read start (outermost first), the top bit set for a
+    // key with an escape
+    std::vector<std::size_t> keys_;
+    bool checked_ = false;
+    static constexpr std::size_t escaped_bit = std::size_t(1) << (sizeof(std::size_t) * 8 - 1);
 };
+
+namespace detail {
+
+inline value read_value(reader& r) {
+    value v;
+    v.type = r.peek();
+    switch (v.type) {
+        case kind::object: {
+            r.begin_object();
+            std::string key;
+            while (r.next_member(key)) {
+                v.items.push_back(read_value(r));
+                v.keys.push_back(key);
+            }
+            break;
+        }
+        case kind::array:
+            r.begin_array();
+            while (r.next_element()) v.items.push_back(read_value(r));
+            break;
+        case kind::string: v.text = r.string_value(); break;
+        case kind::number: v.text = std::string(r.number_value()); break;
+        case kind::boolean: v.boolean = r.boolean_value(); break;
+        case kind::null: r.null_value(); break;
+    }
+    return v;
+}
 
 }  // namespace detail
 
-inline value parse(std::string_view text) { return detail::parser(text).parse_document(); }
+// The whole document as a tree of values (about a hundred bytes a value).
+inline value parse(std::string_view text) {
+    reader r(text);
+    value v = detail::read_value(r);
+    r.finish();
+    return v;
+}
 
 // `text` as a JSON string literal, quotes included.
 inline std::string quote(std::string_view text) {
@@ -10599,9 +10985,17 @@ using io::export_onnx;
 // spore::load(cell, path) is strict: a missing or unexpected key, another dtype or shape, and
 // any malformed file (truncated, header length past the end or over 100 MB, bad JSON, offsets
 // that overlap, leave holes or run past the end) throw spore::checkpoint_error naming the file,
-// the key and what was expected and found. Everything is read and checked before the first
-// parameter is written, so the cell is unchanged when loading fails. spore::load(cell, path,
-// {.strict = false}) loads the keys both have and returns the missing and unexpected ones.
+// the key and what was expected and found. The header is checked whole, and every entry's
+// name, dtype and shape against the cell, before any tensor data is read; then only the
+// bytes of the cell's tensors are read, and written to the cell once all of them are in, so
+// the cell is unchanged when loading fails. Reading a header costs its size plus the entries
+// kept (not a tree of JSON values), and running out of memory is a checkpoint_error too.
+// spore::load(cell, path, {.strict = false}) loads the keys both have and returns the missing
+// and unexpected ones.
+
+#if !defined(_WIN32)
+#include <sys/types.h>  // off_t, for fseeko
+#endif
 
 namespace spore {
 
@@ -10628,6 +11022,8 @@ namespace io {
 using metadata = std::vector<std::pair<std::string, std::string>>;
 
 inline constexpr std::uint64_t safetensors_max_header = 100'000'000;
+// More extents than this in a shape is refused (PyTorch allows at most 64 dimensions too).
+inline constexpr std::size_t safetensors_max_rank = 64;
 
 // The element size of a safetensors dtype, or 0 when the name is not one.
 inline std::size_t dtype_size(std::string_view dtype) {
@@ -10780,36 +11176,50 @@ void write_safetensors_bytes(const std::vector<tensor_slot>& slots, const io::me
     }
 }
 
-// Checks one header entry against the format and appends it to `file`.
-inline void read_entry(safetensors_file& file, const std::string& name, const json::value& v) {
+// Checks one header entry, the value `r` stands before, against the format and appends it to
+// `file`. The header is valid JSON already: what can fail here is the format.
+inline void read_entry(safetensors_file& file, const std::string& name, std::string_view header, json::reader& r) {
     const std::string& path = file.path;
     const std::string key = concat({"key ", quote_key(name)});
-    if (v.type != json::kind::object)
-        fail(path, concat({key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(v.type)}));
-    for (const auto& field : v.keys)
-        if (field != "dtype" && field != "shape" && field != "data_offsets")
-            fail(path, concat({key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"}));
+    if (r.peek() != json::kind::object)
+        fail(path, concat({key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(r.peek())}));
+    constexpr std::size_t absent = SIZE_MAX;
+    std::size_t dtype_at = absent, shape_at = absent, offsets_at = absent;
+    std::string field;
+    r.begin_object();
+    while (r.next_member(field)) {
+        if (field == "dtype") dtype_at = r.offset();
+        else if (field == "shape") shape_at = r.offset();
+        else if (field == "data_offsets") offsets_at = r.offset();
+        else fail(path, concat({key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"}));
+        r.skip();
+    }
     safetensors_entry entry;
     entry.name = name;
 
-    const json::value* dtype = v.find("dtype");
-    if (!dtype) fail(path, concat({key, ": no dtype"}));
-    if (dtype->type != json::kind::string)
-        fail(path, concat({key, ": dtype: expected a string, found ", json::kind_name(dtype->type)}));
-    if (dtype_size(dtype->text) == 0) fail(path, concat({key, ": unknown dtype ", quote_key(dtype->text)}));
-    entry.dtype = dtype->text;
+    if (dtype_at == absent) fail(path, concat({key, ": no dtype"}));
+    json::reader dtype(header, dtype_at, true);
+    if (dtype.peek() != json::kind::string)
+        fail(path, concat({key, ": dtype: expected a string, found ", json::kind_name(dtype.peek())}));
+    entry.dtype = dtype.string_value();
+    if (dtype_size(entry.dtype) == 0) fail(path, concat({key, ": unknown dtype ", quote_key(entry.dtype)}));
 
-    const json::value* shape = v.find("shape");
-    if (!shape) fail(path, concat({key, ": no shape"}));
-    if (shape->type != json::kind::array)
-        fail(path, concat({key, ": shape: expected an array of integers, found ", json::kind_name(shape->type)}));
+    if (shape_at == absent) fail(path, concat({key, ": no shape"}));
+    json::reader shape(header, shape_at, true);
+    if (shape.peek() != json::kind::array)
+        fail(path, concat({key, ": shape: expected an array of integers, found ", json::kind_name(shape.peek())}));
     std::uint64_t elements = 1;
     bool overflow = false;
-    for (const auto& extent : shape->items) {
+    shape.begin_array();
+    while (shape.next_element()) {
+        if (entry.shape.size() == safetensors_max_rank)
+            fail(path, concat({key, ": shape: more than ", safetensors_max_rank, " extents"}));
+        const json::kind k = shape.peek();
+        if (k != json::kind::number)
+            fail(path, concat({key, ": shape: expected non-negative integers, found ", json::kind_name(k)}));
+        const std::string_view text = shape.number_value();
         std::uint64_t n;
-        if (!extent.to_u64(n))
-            fail(path, concat({key, ": shape: expected non-negative integers, found ",
-                           extent.type == json::kind::number ? extent.text : std::string(json::kind_name(extent.type))}));
+        if (!json::to_u64(text, n)) fail(path, concat({key, ": shape: expected non-negative integers, found ", text}));
         entry.shape.push_back(n);
         if (n != 0 && elements > UINT64_MAX / n) overflow = true;
         else elements *= n;
@@ -10817,11 +11227,21 @@ inline void read_entry(safetensors_file& file, const std::string& name, const js
     const std::uint64_t size = dtype_size(entry.dtype);
     if (overflow || elements > UINT64_MAX / size) fail(path, concat({key, ": shape ", shape_text(entry.shape), " is too large"}));
 
-    const json::value* offsets = v.find("data_offsets");
-    if (!offsets) fail(path, concat({key, ": no data_offsets"}));
-    if (offsets->type != json::kind::array || offsets->items.size() != 2 || !offsets->items[0].to_u64(entry.begin) ||
-        !offsets->items[1].to_u64(entry.end))
-        fail(path, concat({key, ": data_offsets: expected [begin, end], two non-negative integers"}));
+    if (offsets_at == absent) fail(path, concat({key, ": no data_offsets"}));
+    json::reader offsets(header, offsets_at, true);
+    std::uint64_t bounds[2] = {0, 0};
+    std::size_t count = 0;
+    bool valid = offsets.peek() == json::kind::array;
+    if (valid) {
+        offsets.begin_array();
+        while (valid && offsets.next_element()) {
+            valid = count < 2 && offsets.peek() == json::kind::number && json::to_u64(offsets.number_value(), bounds[count]);
+            ++count;
+        }
+    }
+    if (!valid || count != 2) fail(path, concat({key, ": data_offsets: expected [begin, end], two non-negative integers"}));
+    entry.begin = bounds[0];
+    entry.end = bounds[1];
     if (entry.end < entry.begin)
         fail(path, concat({key, ": data_offsets [", entry.begin, ", ", entry.end, "] end before they begin"}));
     if (entry.end - entry.begin != elements * size)
@@ -10863,65 +11283,106 @@ inline void check_coverage(const safetensors_file& file, std::uint64_t data_size
 struct file_closer {
     void operator()(std::FILE* f) const { std::fclose(f); }
 };
+using file_handle = std::unique_ptr<std::FILE, file_closer>;
 
-}  // namespace safetensors_detail
+inline bool seek(std::FILE* f, std::uint64_t at) {
+#if defined(_WIN32)
+    return ::_fseeki64(f, static_cast<long long>(at), SEEK_SET) == 0;
+#else
+    return ::fseeko(f, static_cast<off_t>(at), SEEK_SET) == 0;
+#endif
+}
 
-// Reads and checks a whole safetensors file.
-inline safetensors_file read_safetensors(const std::string& path) {
-    safetensors_file file;
-    file.path = path;
+// An open file and where its data starts, its header read and checked (file.data empty).
+struct opened_file {
+    file_handle in;
+    std::uint64_t data_start = 0, data_size = 0;
+};
+
+// Opens `file.path` and reads its header into `file` (the metadata only when `keep_metadata`):
+// first the whole header is checked as JSON, then as a safetensors header, keeping nothing
+// but the entries (and the metadata), so the memory is the header's bytes plus what is kept.
+// The tensors' offsets are checked against the file's size; no data is read.
+inline opened_file open_and_read_header(safetensors_file& file, bool keep_metadata) {
+    const std::string& path = file.path;
     std::error_code ec;
     const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
-    if (ec) safetensors_detail::fail(path, spore::detail::concat({"cannot read the file (", ec.message(), ")"}));
-    std::unique_ptr<std::FILE, safetensors_detail::file_closer> in(std::fopen(path.c_str(), "rb"));
-    if (!in) safetensors_detail::fail(path, spore::detail::concat({"cannot open the file (", safetensors_detail::system_message(), ")"}));
+    if (ec) fail(path, concat({"cannot read the file (", ec.message(), ")"}));
+    opened_file opened;
+    opened.in.reset(std::fopen(path.c_str(), "rb"));
+    if (!opened.in) fail(path, concat({"cannot open the file (", system_message(), ")"}));
+    std::FILE* in = opened.in.get();
 
     if (file_size < 8)
-        safetensors_detail::fail(path, spore::detail::concat({"truncated: the file has ", file_size,
-                               " bytes, and a safetensors file starts with an 8-byte header length"}));
+        fail(path, concat({"truncated: the file has ", file_size, " bytes, and a safetensors file starts with an 8-byte header length"}));
     unsigned char length_bytes[8];
-    if (std::fread(length_bytes, 1, 8, in.get()) != 8) safetensors_detail::fail(path, "truncated: cannot read the header length");
+    if (std::fread(length_bytes, 1, 8, in) != 8) fail(path, "truncated: cannot read the header length");
     std::uint64_t header_length = 0;
     for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
     if (header_length > safetensors_max_header)
-        safetensors_detail::fail(path, spore::detail::concat({"the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
-                               " bytes"}));
+        fail(path, concat({"the header length ", header_length, " is beyond the limit of ", safetensors_max_header, " bytes"}));
     if (header_length > file_size - 8)
-        safetensors_detail::fail(path, spore::detail::concat({"truncated: the header length ", header_length, " runs past the end of the file (",
-                               file_size - 8, " bytes follow the length)"}));
+        fail(path, concat({"truncated: the header length ", header_length, " runs past the end of the file (", file_size - 8,
+                           " bytes follow the length)"}));
 
-    std::string header(header_length, '\0');
-    if (std::fread(header.data(), 1, header.size(), in.get()) != header.size())
-        safetensors_detail::fail(path, spore::detail::concat({"truncated: cannot read the ", header_length, "-byte header"}));
-    if (header.empty() || header[0] != '{')
-        safetensors_detail::fail(path, "malformed header: it must be a JSON object starting with '{'");
-    json::value root;
     try {
-        root = json::parse(header);
-    } catch (const json_error& e) {
-        safetensors_detail::fail(path, spore::detail::concat({"malformed header JSON ", e.what()}));
+        std::string header(header_length, '\0');
+        if (std::fread(header.data(), 1, header.size(), in) != header.size())
+            fail(path, concat({"truncated: cannot read the ", header_length, "-byte header"}));
+        if (header.empty() || header[0] != '{') fail(path, "malformed header: it must be a JSON object starting with '{'");
+        try {
+            json::reader whole(header);
+            whole.skip();
+            whole.finish();
+        } catch (const json_error& e) {
+            fail(path, concat({"malformed header JSON ", e.what()}));
+        }
+
+        json::reader r(header, 0, true);
+        std::string key;
+        r.begin_object();
+        while (r.next_member(key)) {
+            if (key != "__metadata__") {
+                read_entry(file, key, header, r);
+                continue;
+            }
+            if (r.peek() != json::kind::object)
+                fail(path, concat({"__metadata__: expected an object of strings, found ", json::kind_name(r.peek())}));
+            r.begin_object();
+            std::string name;
+            while (r.next_member(name)) {
+                if (r.peek() != json::kind::string)
+                    fail(path, concat({"__metadata__: ", quote_key(name), ": expected a string, found ", json::kind_name(r.peek())}));
+                if (keep_metadata) file.metadata.emplace_back(name, r.string_value());
+                else r.skip();
+            }
+        }
+    } catch (const std::bad_alloc&) {
+        fail(path, concat({"out of memory while reading the ", header_length, "-byte header"}));
+    } catch (const json_error& e) {  // not expected: the header was checked as JSON first
+        fail(path, concat({"malformed header JSON ", e.what()}));
     }
 
-    for (std::size_t i = 0; i < root.keys.size(); ++i) {
-        const json::value& v = root.items[i];
-        if (root.keys[i] != "__metadata__") {
-            safetensors_detail::read_entry(file, root.keys[i], v);
-            continue;
-        }
-        if (v.type != json::kind::object)
-            safetensors_detail::fail(path, spore::detail::concat({"__metadata__: expected an object of strings, found ", json::kind_name(v.type)}));
-        for (std::size_t k = 0; k < v.keys.size(); ++k) {
-            if (v.items[k].type != json::kind::string)
-                safetensors_detail::fail(path, spore::detail::concat({"__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
-                                       json::kind_name(v.items[k].type)}));
-            file.metadata.emplace_back(v.keys[k], v.items[k].text);
-        }
-    }
+    opened.data_start = 8 + header_length;
+    opened.data_size = file_size - opened.data_start;
+    check_coverage(file, opened.data_size);
+    return opened;
+}
 
-    const std::uint64_t data_size = file_size - 8 - header_length;
-    safetensors_detail::check_coverage(file, data_size);
-    file.data.resize(data_size);
-    if (std::fread(file.data.data(), 1, file.data.size(), in.get()) != file.data.size())
+}  // namespace safetensors_detail
+
+// Reads and checks a whole safetensors file (its data too: spore::load reads only the header
+// and the tensors the cell has).
+inline safetensors_file read_safetensors(const std::string& path) {
+    safetensors_file file;
+    file.path = path;
+    safetensors_detail::opened_file opened = safetensors_detail::open_and_read_header(file, true);
+    try {
+        file.data.resize(opened.data_size);
+    } catch (const std::exception&) {  // bad_alloc, or length_error beyond what a vector can hold
+        safetensors_detail::fail(path, spore::detail::concat({"out of memory for the ", opened.data_size, " bytes of data"}));
+    }
+    if (std::fread(file.data.data(), 1, file.data.size(), opened.in.get()) != file.data.size())
         safetensors_detail::fail(path, "truncated: the data ended early while reading (was the file changed meanwhile?)");
     return file;
 }
@@ -10955,7 +11416,10 @@ namespace safetensors_detail {
 
 // The cell's slots matched with the file's entries by key: sources[i] is slot i's entry (null
 // when the file lacks it); `problems` lists, in the order of the messages, every missing key
-// (when `strict`), dtype or shape that differs, and unexpected key (when `strict`).
+// (when `strict`), dtype or shape that differs, and unexpected key (when `strict`), at most
+// max_listed_problems of them and then how many more.
+inline constexpr std::size_t max_listed_problems = 20;
+
 struct key_match {
     std::vector<const safetensors_entry*> sources;
     load_report report;
@@ -10967,21 +11431,26 @@ inline key_match match_keys(const std::vector<tensor_slot>& slots, const safeten
     for (const auto& e : file.tensors) by_name.emplace(e.name, &e);
 
     key_match m;
+    std::size_t unlisted = 0;  // a header of a million strangers still gives a readable message
+    auto problem = [&](std::string text) {
+        if (m.problems.size() < max_listed_problems) m.problems.push_back(std::move(text));
+        else ++unlisted;
+    };
     for (const auto& slot : slots) {
         const auto found = by_name.find(slot.name);
         const std::string expected = concat({slot.dtype, " ", shape_text(slot.shape)});
         if (found == by_name.end()) {
             m.report.missing.push_back(slot.name);
-            if (strict) m.problems.push_back(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
+            if (strict) problem(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
             m.sources.push_back(nullptr);
             continue;
         }
         const safetensors_entry& e = *found->second;
         by_name.erase(found);
         if (e.dtype != slot.dtype)
-            m.problems.push_back(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
+            problem(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
         else if (e.shape != slot.shape)
-            m.problems.push_back(
+            problem(
                 concat({"key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)}));
         m.sources.push_back(&e);
     }
@@ -10989,18 +11458,49 @@ inline key_match match_keys(const std::vector<tensor_slot>& slots, const safeten
         if (by_name.count(e.name)) {
             m.report.unexpected.push_back(e.name);
             if (strict)
-                m.problems.push_back(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
-                                             "), which the cell does not have"}));
+                problem(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
+                                "), which the cell does not have"}));
         }
+    if (unlisted > 0) m.problems.push_back(concat({"and ", unlisted, " more"}));
     return m;
 }
 
+// Checks the header's keys, dtypes and shapes against the cell's tensors, then reads the
+// bytes of each matched tensor (and nothing else) into a staging buffer, and only then writes
+// the cell.
 inline load_report load_slots(std::vector<tensor_slot>& slots, const std::string& path, bool strict = true) {
-    const safetensors_file file = read_safetensors(path);
+    safetensors_file file;
+    file.path = path;
+    opened_file opened = open_and_read_header(file, false);
     key_match m = match_keys(slots, file, strict);
     if (!m.problems.empty()) fail(path, concat({joined(m.problems, "; ")}));
+
+    // every matched entry has its slot's size: the staging buffer is at most the cell's size
+    std::size_t total = 0;
     for (std::size_t i = 0; i < slots.size(); ++i)
-        if (m.sources[i]) slots[i].read(slots[i].data, file.data.data() + m.sources[i]->begin, slots[i].count);
+        if (m.sources[i]) total += slots[i].count * slots[i].element_size;
+    std::vector<unsigned char> staging;
+    try {
+        staging.resize(total);
+    } catch (const std::bad_alloc&) {
+        fail(path, concat({"out of memory for the ", total, " bytes of the cell's tensors"}));
+    }
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        if (!m.sources[i]) continue;
+        const std::size_t bytes = slots[i].count * slots[i].element_size;
+        if (bytes > 0 && (!seek(opened.in.get(), opened.data_start + m.sources[i]->begin) ||
+                          std::fread(staging.data() + at, 1, bytes, opened.in.get()) != bytes))
+            fail(path, concat({"truncated: the data of key ", quote_key(slots[i].name),
+                               " ended early while reading (was the file changed meanwhile?)"}));
+        at += bytes;
+    }
+    at = 0;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        if (!m.sources[i]) continue;
+        slots[i].read(slots[i].data, staging.data() + at, slots[i].count);
+        at += slots[i].count * slots[i].element_size;
+    }
     return std::move(m.report);
 }
 
@@ -11240,43 +11740,39 @@ struct LossMonitor {
 };
 
 // Writes one CSV row per epoch (epoch, train_loss, test_loss, test_accuracy, images_per_second,
-// lr), flushed as each epoch ends so a run cut short keeps its rows. Test columns are empty
-// without a test set.
+// lr). At the start and at each epoch's end the whole file is written again through
+// io::atomic_file (it is small), so a run cut short, even killed mid-write, keeps a complete
+// file with every finished epoch's row. Test columns are empty without a test set.
 class CsvLogger {
 public:
     explicit CsvLogger(std::string path) : path_(std::move(path)) {}
-    CsvLogger(const CsvLogger&) = delete;
-    CsvLogger& operator=(const CsvLogger&) = delete;
-    CsvLogger(CsvLogger&& other) noexcept : path_(std::move(other.path_)), file_(other.file_) { other.file_ = nullptr; }
-    ~CsvLogger() { close(); }
 
     const std::string& path() const noexcept { return path_; }
 
     void on_train_begin(const run_info& run) {
         if (!run.reporting) return;
-        close();
-        file_ = std::fopen(path_.c_str(), "w");
-        if (!file_) throw error(spore::detail::concat({path_, ": cannot open the file for writing (CsvLogger)"}));
-        std::fputs("epoch,train_loss,test_loss,test_accuracy,images_per_second,lr\n", file_);
-        std::fflush(file_);
+        rows_ = "epoch,train_loss,test_loss,test_accuracy,images_per_second,lr\n";
+        started_ = true;
+        write();
     }
     void on_epoch_end(const epoch_info& e) {
-        if (!e.reporting || !file_) return;
-        std::fprintf(file_, "%d,%.6g,", e.epoch, e.train_loss);
-        if (e.tested) std::fprintf(file_, "%.6g,%.6g,", e.test_loss, e.test_accuracy);
-        else std::fputs(",,", file_);
-        std::fprintf(file_, "%.1f,%.6g\n", e.images_per_second, double(e.lr));
-        if (std::fflush(file_) != 0) throw error(spore::detail::concat({path_, ": write failed (CsvLogger)"}));
+        if (!e.reporting || !started_) return;
+        char row[160];
+        if (e.tested)
+            std::snprintf(row, sizeof row, "%d,%.6g,%.6g,%.6g,%.1f,%.6g\n", e.epoch, e.train_loss, e.test_loss, e.test_accuracy,
+                          e.images_per_second, double(e.lr));
+        else
+            std::snprintf(row, sizeof row, "%d,%.6g,,,%.1f,%.6g\n", e.epoch, e.train_loss, e.images_per_second, double(e.lr));
+        rows_ += row;
+        write();
     }
-    void on_train_end(const history&) { close(); }
+    void on_train_end(const history&) { started_ = false; }
 
 private:
-    void close() noexcept {
-        if (file_) std::fclose(file_);
-        file_ = nullptr;
-    }
+    void write() const { io::write_file_atomically(path_, rows_, "spore::train::CsvLogger"); }
     std::string path_;
-    std::FILE* file_ = nullptr;
+    std::string rows_;
+    bool started_ = false;
 };
 
 }  // namespace spore::train

@@ -26,7 +26,7 @@ TEST_CASE("tensor: aligned storage, element access and fill", "[core]") {
 
 TEST_CASE("tensor: copies are deep, moves keep the storage", "[core]") {
     tensor<double, shape<4>> a{1, 2, 3, 4};
-    auto b = a;
+    tensor<double, shape<4>> b(a);  // copies are explicit
     b[0] = 10;
     CHECK(a[0] == 1);
     const double* storage = b.data();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include <zlib.h>
@@ -11,7 +12,10 @@
 #include <catch2/catch.hpp>
 #include <spore/spore.hpp>
 
+#include "../support/child_memory.hpp"
+
 namespace fs = std::filesystem;
+const fs::path bad_inputs = fs::path(__FILE__).parent_path().parent_path() / "fixtures" / "bad-inputs" / "idx";
 using spore::data_error;
 using spore::data::read_idx;
 using spore::data::read_idx_images;
@@ -125,6 +129,84 @@ TEST_CASE("idx: bad input throws an error naming the file and the problem", "[da
     write_gzip(dir / "labels_bad.gz", idx_bytes({2}, {1, 10}));
     check_error([&] { read_idx_images(dir / "images.gz", dir / "labels_bad.gz"); }, "label 10 of item 1 is not below 10");
     check_error([&] { read_idx_images(dir / "labels3.gz", dir / "labels3.gz"); }, "images must have 3 extents");
+}
+
+namespace {
+
+std::string error_type(const std::exception& e) {
+    if (dynamic_cast<const data_error*>(&e)) return "data_error";
+    return typeid(e).name();
+}
+
+// Runs `read` in a child process: it must end in data_error containing `expected`, with its
+// peak memory under `limit_mb` more than the child had when it started.
+template <class F>
+void check_bounded(F&& read, const std::string& expected, double limit_mb = 32) {
+    const auto outcome = spore_test::run_in_child(read, error_type);
+    INFO(outcome.message);
+    REQUIRE(outcome.exited);
+    CHECK(outcome.error_type == "data_error");
+    CHECK(outcome.message.find(expected) != std::string::npos);
+    CHECK(outcome.peak_mb < limit_mb);
+}
+
+}  // namespace
+
+// tests/fixtures/bad-inputs/idx: files found by fuzzing (../shared/bad-inputs, issue 18).
+TEST_CASE("idx: extents whose product wraps past 2^64 are refused", "[data][idx][bad-inputs]") {
+    temp_dir dir;
+    // [2^17, 2^17, 2^30]: the product wrapped to 0 and an empty array came back
+    const std::string wrap0 = (bad_inputs / "ix12_wrap_to_0_rank3").string();
+    check_error([&] { read_idx(wrap0); }, "the header describes more than 16 GiB (extents 131072, 131072, 1073741824)");
+    write_plain(dir / "labels_131072", idx_bytes({131072}, std::vector<unsigned char>(131072, 0)));
+    check_error([&] { read_idx_images(wrap0, dir / "labels_131072"); }, "more than 16 GiB");
+    // [4, 1073807362, 4294705160] with 64 bytes of pixels: wrapped to 64, was accepted, and
+    // image_set::write_image read out of bounds
+    const std::string wrap64 = (bad_inputs / "ix13_wrap_to_64_images").string();
+    const std::string labels4 = (bad_inputs / "ix13_labels_4").string();
+    check_error([&] { read_idx(wrap64); }, "more than 16 GiB");
+    check_error([&] { read_idx_images(wrap64, labels4); }, "ix13_wrap_to_64_images: the header describes more than 16 GiB");
+    // the same checks in image_set, for images assembled by hand
+    spore::data::labelled_images forged;
+    forged.count = 4;
+    forged.rows = 1073807362;
+    forged.cols = 4294705160;
+    forged.pixels.resize(64);
+    forged.labels = {0, 1, 2, 3};
+    CHECK_THROWS_AS(spore::data::image_set(forged, {}, 10, "forged"), data_error);
+    // a product just under the limit is not refused for its size
+    write_plain(dir / "big_claim", idx_bytes({65536, 65536, 4}, {}));
+    check_error([&] { read_idx(dir / "big_claim"); }, "truncated: 17179869184 data bytes expected, found 0");
+}
+
+TEST_CASE("idx: a claimed size costs memory only as the data arrives", "[data][idx][bad-inputs]") {
+    temp_dir dir;
+    // 8 bytes claiming 2 GiB: reserved and zero-filled (2.1 GB) before "truncated"
+    const std::string claim2 = (bad_inputs / "ix09_claim_2GiB_16bytes").string();
+    check_bounded([&] { read_idx(claim2); }, "truncated: 2147483648 data bytes expected, found 0");
+    // 16 GiB claimed by a plain file, and inside a small gzip stream: std::bad_alloc before
+    const auto claim16 = idx_bytes({16, 1u << 30}, sequence(1000));
+    write_plain(dir / "claim16", claim16);
+    write_gzip(dir / "claim16.gz", claim16);
+    check_bounded([&] { read_idx(dir / "claim16"); }, "truncated: 17179869184 data bytes expected, found 1000");
+    check_bounded([&] { read_idx(dir / "claim16.gz"); }, "truncated: 17179869184 data bytes expected, found 1000");
+    // a gzip stream holding 64 MB of data claiming 16 GiB: the buffer follows the data, not the claim
+    {
+        gzFile f = gzopen((dir / "zeros16.gz").c_str(), "wb");
+        REQUIRE(f);
+        const auto header = idx_bytes({16, 1u << 30}, {});
+        gzwrite(f, header.data(), static_cast<unsigned>(header.size()));
+        const std::vector<unsigned char> zeros(1 << 20, 0);
+        for (int i = 0; i < 64; ++i) gzwrite(f, zeros.data(), static_cast<unsigned>(zeros.size()));
+        gzclose(f);
+    }
+    check_bounded([&] { read_idx(dir / "zeros16.gz"); }, "found 67108864", 2 * 64 + 24);
+    // and a file that holds what it claims is read whole, plain or compressed
+    const auto data = sequence(3 << 20);
+    write_plain(dir / "real", idx_bytes({3, 1024, 1024}, data));
+    write_gzip(dir / "real.gz", idx_bytes({3, 1024, 1024}, data));
+    CHECK(read_idx(dir / "real").values == data);
+    CHECK(read_idx(dir / "real.gz").values == data);
 }
 
 TEST_CASE("idx: Fashion-MNIST from the Debian package, when installed", "[data][idx][fashion-mnist]") {

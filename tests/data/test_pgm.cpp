@@ -4,12 +4,15 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <spore/data/pgm.hpp>
+
+#include "../support/child_memory.hpp"
 
 using spore::data::gray_image;
 using spore::data::parse_pgm;
@@ -114,4 +117,37 @@ TEST_CASE("pgm: read_pgm reads files, a missing file is an error naming it", "[d
     CHECK(image.height == 28);
     CHECK(image.samples[27 * 28 + 27] == (28 * 28 - 1) % 256);
     CHECK_THROWS_WITH(spore::data::read_pgm(path.string()), Catch::Contains(path.string() + ": cannot open the file"));
+}
+
+// tests/fixtures/bad-inputs/pgm: files found by fuzzing (../shared/bad-inputs, issue 18).
+TEST_CASE("pgm: a header claiming a large image costs memory only when its raster is there", "[data][pgm][bad-inputs]") {
+    const auto fixtures = std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" / "bad-inputs" / "pgm";
+    auto type_of = [](const std::exception& e) -> std::string {
+        return dynamic_cast<const spore::data_error*>(&e) ? "data_error" : typeid(e).name();
+    };
+    struct bad_file {
+        std::string path, expected;
+    };
+    // 20-byte headers of 16384x16384 images with no raster: 527 MB were allocated first
+    const std::vector<bad_file> files{
+        {(fixtures / "pg06_16384x16384_no_raster").string(), "truncated: the raster of 16384x16384 needs 536870912 bytes, found 0"},
+        {(fixtures / "pg06b_P2_16384x16384_no_raster").string(), "truncated: 268435456 samples expected, found 0"},
+        // a device that never ends: it peaked at 2.1 GB before "larger than 1 GiB"
+        {"/dev/zero", "/dev/zero: not a PGM file"},
+    };
+    for (const auto& file : files) {
+        CAPTURE(file.path);
+        const auto outcome = spore_test::run_in_child([&] { spore::data::read_pgm(file.path); }, type_of);
+        CAPTURE(outcome.message);
+        REQUIRE(outcome.exited);
+        CHECK(outcome.error_type == "data_error");
+        CHECK(outcome.message.find(file.expected) != std::string::npos);
+        CHECK(outcome.peak_mb < 16);
+    }
+    // a P2 raster claims at most half its bytes as samples, whatever its header says
+    std::string p2 = "P2 16384 16384 65535\n";
+    for (int i = 0; i < 100000; ++i) p2 += "1 ";
+    const auto outcome = spore_test::run_in_child([&] { parse_pgm(p2, "p2.pgm"); }, type_of);
+    CHECK(outcome.message.find("truncated: 268435456 samples expected, found 100000") != std::string::npos);
+    CHECK(outcome.peak_mb < 16);
 }

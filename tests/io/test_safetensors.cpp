@@ -2,15 +2,19 @@
 // layout, every kind of bad file (crafted byte by byte here), and the temporary file that
 // protects the previous checkpoint. The JSON reader under them: tests/io/test_json.cpp.
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include <sys/resource.h>
@@ -22,6 +26,7 @@
 #include <spore/nn/layers.hpp>
 
 #include "../../examples/lenet/lenet5.hpp"
+#include "../support/child_memory.hpp"
 
 namespace fs = std::filesystem;
 namespace nn = spore::nn;
@@ -616,4 +621,172 @@ TEST_CASE("safetensors: copy_tensor reads single tensors with the same checks", 
     tensor<double, shape<2, 3>> wide;
     CHECK_THROWS_WITH(spore::io::copy_tensor(file, "fc.weight", wide), Catch::Contains("expected dtype F64, found F32"));
     CHECK_THROWS_WITH(spore::io::copy_tensor(file, "nope", w), Catch::Contains("key \"nope\" is missing"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fuzzing finds of issue 18 (../shared/bad-inputs/safetensors/make.py), made here at a
+// smaller size: memory a small multiple of the header, and load() reads no data before the
+// keys match.
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+using spore::detail::concat;
+
+// AddressSanitizer's redzones and quarantine of freed blocks add to the peak: the memory bounds
+// are checked in the other builds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool under_address_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool under_address_sanitizer = true;
+#else
+constexpr bool under_address_sanitizer = false;
+#endif
+#else
+constexpr bool under_address_sanitizer = false;
+#endif
+
+std::string error_type(const std::exception& e) {
+    if (dynamic_cast<const spore::checkpoint_error*>(&e)) return "checkpoint_error";
+    if (dynamic_cast<const std::bad_alloc*>(&e)) return "bad_alloc";
+    return typeid(e).name();
+}
+
+// A file of `header` padded to 8 bytes, then `data_bytes` of data (a hole: sparse on disk).
+void write_header_file(const std::string& path, std::string header, std::uint64_t data_bytes) {
+    header.append((8 - header.size() % 8) % 8, ' ');
+    write_bytes(path, le64(header.size()) + header);
+    if (data_bytes > 0) fs::resize_file(path, 8 + header.size() + data_bytes);
+}
+
+std::string many(const std::string& first, std::size_t bytes, const std::function<std::string(std::size_t)>& item,
+                 const std::string& last) {
+    std::string text = first;
+    for (std::size_t i = 0; text.size() < bytes; ++i) {
+        if (i) text += ',';
+        text += item(i);
+    }
+    return text + last;
+}
+
+}  // namespace
+
+TEST_CASE("safetensors: a header costs a small multiple of its size, and no tree of JSON values",
+          "[io][safetensors][bad-inputs]") {
+    scratch_dir dir;
+    const std::size_t size = 4'000'000;
+    struct form {
+        const char* what;
+        std::string header;
+        std::string expected;
+        double load_factor, read_factor;  // peak memory over the header's size, at most
+    };
+    const std::vector<form> forms{
+        // st35 at 4 MB: an array of zeros in __metadata__ took 59 times the header (5.9 GB for 100 MB)
+        {"an array of small numbers", many("{\"__metadata__\":{\"x\":[", size, [](std::size_t) { return "0"; }, "]}}"),
+         "__metadata__: \"x\": expected a string, found an array", 1.6, 1.6},
+        {"many metadata strings",
+         many("{\"__metadata__\":{", size, [](std::size_t i) { return concat({'"', i, "\":\"\""}); }, "}}"),
+         "key \"fc.weight\" is missing", 3, 12},  // read_safetensors keeps them: 64 bytes a pair
+        {"many escaped keys",
+         many("{\"__metadata__\":{", size, [](std::size_t i) { return concat({"\"\\u00e9", i, "\":\"\""}); }, "}}"),
+         "key \"fc.weight\" is missing", 3, 12},
+        {"many entries",
+         many("{", size,
+              [](std::size_t i) { return concat({"\"t", i, "\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}"}); },
+              "}"),
+         "unexpected key \"t0\" (U8 [0]), which the cell does not have", 6, 6},
+        {"a shape of a million extents",
+         many("{\"x\":{\"dtype\":\"U8\",\"shape\":[", size, [](std::size_t) { return "0"; }, "],\"data_offsets\":[0,0]}}"),
+         "key \"x\": shape: more than 64 extents", 1.6, 1.6},
+    };
+    for (const auto& f : forms) {
+        CAPTURE(f.what);
+        const std::string path = dir.file("big.safetensors");
+        write_header_file(path, f.header, 0);
+        const double header_mb = static_cast<double>(f.header.size()) / (1 << 20);
+        Small net;
+        const auto loaded = spore_test::run_in_child([&] { spore::load(net, path); }, error_type);
+        CAPTURE(loaded.message.substr(0, 300), loaded.peak_mb, header_mb);
+        REQUIRE(loaded.exited);
+        CHECK(loaded.error_type == "checkpoint_error");
+        CHECK(contains(loaded.message, f.expected));
+        if (!under_address_sanitizer) CHECK(loaded.peak_mb < f.load_factor * header_mb + 4);
+        CHECK(loaded.message.size() < 4000);  // the first 20 problems, then "and N more"
+        const auto read = spore_test::run_in_child([&] { (void)spore::io::read_safetensors(path); }, error_type);
+        CAPTURE(read.peak_mb);
+        REQUIRE(read.exited);
+        if (!under_address_sanitizer) CHECK(read.peak_mb < f.read_factor * header_mb + 4);
+    }
+}
+
+TEST_CASE("safetensors: running out of memory while reading a header is a checkpoint_error",
+          "[io][safetensors][bad-inputs]") {
+    if (under_address_sanitizer) {
+        WARN("skipped: an address-space limit and AddressSanitizer's shadow memory do not mix");
+        return;
+    }
+    scratch_dir dir;
+    const std::string path = dir.file("meta.safetensors");
+    // 8 MB of metadata pairs: read_safetensors keeps them, about 64 bytes each (~100 MB)
+    write_header_file(path, many("{\"__metadata__\":{", 8'000'000, [](std::size_t i) { return concat({'"', i, "\":\"\""}); }, "}}"), 0);
+    const auto outcome = spore_test::run_in_child(
+        [&] {
+            long pages = 0;
+            if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+                if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+                std::fclose(f);
+            }
+            rlimit limit{};
+            limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(pages) * ::sysconf(_SC_PAGESIZE) + (48 << 20);
+            ::setrlimit(RLIMIT_AS, &limit);
+            (void)spore::io::read_safetensors(path);
+        },
+        error_type);
+    INFO(outcome.message);
+    REQUIRE(outcome.exited);
+    CHECK(outcome.error_type == "checkpoint_error");
+    CHECK(contains(outcome.message, "out of memory while reading the"));
+}
+
+TEST_CASE("safetensors: load checks the keys before reading any data (a sparse 4 GiB file)",
+          "[io][safetensors][bad-inputs]") {
+    scratch_dir dir;
+    const std::string path = dir.file("sparse.safetensors");
+    // st37: one unexpected U8 tensor of 4 GiB, a hole on disk; it was read whole (4.2 GB, 24 s)
+    const std::uint64_t t = std::uint64_t(4) << 30;
+    write_header_file(path, "{\"x\":{\"dtype\":\"U8\",\"shape\":[" + std::to_string(t) + "],\"data_offsets\":[0," +
+                                std::to_string(t) + "]}}",
+                      t);
+    Small net;
+    const std::string before = parameter_bytes(net);
+    const auto start = std::chrono::steady_clock::now();
+    const auto outcome = spore_test::run_in_child([&] { spore::load(net, path); }, error_type);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO(outcome.message);
+    REQUIRE(outcome.exited);
+    CHECK(outcome.error_type == "checkpoint_error");
+    CHECK(contains(outcome.message, "unexpected key \"x\" (U8 [4294967296]), which the cell does not have"));
+    if (!under_address_sanitizer) CHECK(outcome.peak_mb < 16);
+    CHECK(seconds < 3);  // was 24 s
+    CHECK(parameter_bytes(net) == before);
+
+    // the right keys with the data far into the file: only the cell's bytes are read
+    Small saved;
+    saved.fc.weight.fill_uniform(4);
+    saved.fc.bias.fill_uniform(5);
+    saved.scale.fill_uniform(6);
+    const std::string pad = "{\"__metadata__\":{\"pad\":\"" + std::string(1 << 20, 'p') + "\"}," +
+                            entry("fc.weight", "F32", "[2,3]", 0, 24) + "," + entry("fc.bias", "F32", "[2]", 24, 32) +
+                            "," + entry("scale", "F32", "[4]", 32, 48) + "}";
+    write_bytes(path, craft(pad, parameter_bytes(saved)));
+    const auto good = spore_test::run_in_child(
+        [&] {
+            spore::load(net, path);
+            if (parameter_bytes(net) != parameter_bytes(saved)) throw std::runtime_error("the values differ");
+        },
+        error_type);
+    INFO(good.message);
+    CHECK(good.error_type == "none");
+    if (!under_address_sanitizer) CHECK(good.peak_mb < 16);
 }

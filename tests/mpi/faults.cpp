@@ -75,7 +75,9 @@ std::string read_file(const std::string& path) {
 
 void write_checkpoint(const Mlp& net, std::uint64_t step, const std::string& path, bool slow) {
     const std::string bytes = checkpoint_bytes(net, step);
-    spore::io::atomic_file file(path);
+    // A named temporary, so that the verify step sees the torn write the kill left (an unnamed
+    // one, atomic_file's default on Linux, vanishes with the process).
+    spore::io::atomic_file file(path, "mpi_faults", nullptr, spore::io::atomic_file::temporary_kind::named);
     // Slow: 5 s, so that the job is torn down mid-write (mpirun ends the other ranks about a
     // second after one dies).
     const std::size_t chunks = slow ? 50 : 1, chunk = (bytes.size() + chunks - 1) / chunks;

@@ -60,9 +60,9 @@ TEST_CASE("predict: sees weights changed after it was built", "[nn][predict]") {
     LeNet5 net;
     spore::init(net, 3);
     const auto x = images<2>(4);
-    const tensor<float, shape<2, 10>> before = spore::predict(net, x);
+    const tensor<float, shape<2, 10>> before(spore::predict(net, x));
     net.fc3.bias.fill(0.5f);
-    const tensor<float, shape<2, 10>> after = spore::predict(net, x);
+    const tensor<float, shape<2, 10>> after(spore::predict(net, x));
     CHECK(spore::allclose(after, reference(net, x), 1e-6f, 1e-6f));
     CHECK_FALSE(spore::allclose(after, before, 1e-6f, 1e-6f));
 }

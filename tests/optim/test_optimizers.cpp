@@ -97,7 +97,7 @@ TEST_CASE("Adam's first step moves every parameter by lr against the gradient's 
     tensor<double, shape<37>> p, g;
     p.fill_uniform(1, -1, 1);
     g.fill_uniform(2, -3, 3);
-    const tensor<double, shape<37>> before = p;
+    const tensor<double, shape<37>> before(p);
     auto state = optim::make_state(optim::Adam{.lr = 0.05f, .eps = 0.0f}, std::tie(p));
     state.step(std::tie(g));
     for (std::size_t i = 0; i < p.size(); ++i) CHECK(before[i] - p[i] == Approx(0.05 * (g[i] > 0 ? 1 : -1)).epsilon(1e-6));

@@ -274,8 +274,8 @@ TEST_CASE("Model: the distribution policy shards the epoch, reduces gradients an
     const auto set = stripes(21, 4);  // halves of 10 and 11: 3 steps of 4 on every process
     Mlp net;
     spore::init(net, 2);
-    const auto weight = net.fc1.weight;
-    const auto other = net.fc2.weight;
+    const auto weight(net.fc1.weight);
+    const auto other(net.fc2.weight);
     std::size_t hooks = 0, summed = 0;
     std::FILE* log = std::tmpfile();
     auto model = spore::Model(net, nn::SoftmaxCrossEntropy{}, spore::optim::Momentum{}, spore::batch<4>,

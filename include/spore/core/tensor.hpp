@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <initializer_list>
 #include <string>
@@ -118,7 +119,23 @@ public:
     // Expressions and programs hold a tensor by the address of its elements, so assignment
     // copies into the existing storage instead of replacing it: `x = next_batch;` keeps every
     // program built on x valid. (Only a different run-time batch size reallocates.)
-    tensor(const tensor&) = default;
+    //
+    // A tensor is copied only when asked for, `tensor<float, S> copy(t);`: an expression built
+    // on a tensor holds its address, so an implicit copy, above all a tensor passed by value to
+    // `auto construct(auto x)`, would leave the expression reading a copy that died with the
+    // call. Copy-initialisation (passing or returning by value, `auto c = t;`) picks the
+    // constructor template below, whose body refuses it with a message; direct initialisation
+    // picks the explicit copy constructor (the non-template wins the tie). Moves are implicit.
+    explicit tensor(const tensor&) = default;
+    template <class U>
+        requires std::same_as<U, tensor>
+    tensor(const U&) {
+        static_assert(!std::same_as<U, tensor>,
+                      "spore::tensor is not copied implicitly: a tensor passed by value (as to `auto construct(auto x)`) "
+                      "is a copy that dies with the call while the expression built on it lives on. Write "
+                      "`net.construct(spore::input(x))` (or pass a placeholder), or take the tensor by reference "
+                      "(`auto construct(const auto& x)`); to copy a tensor, say so: `tensor<T, S> copy(t);`");
+    }
     tensor(tensor&&) noexcept = default;
     tensor& operator=(const tensor& other) {
         if (this != &other) assign_from(other.data(), other.batch());

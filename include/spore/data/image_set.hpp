@@ -56,7 +56,11 @@ public:
             !std::isfinite(options_.normalise.mean))
             throw error(spore::detail::concat({name, ": normalisation needs a finite mean and a positive stddev, found mean ",
                                                options_.normalise.mean, ", stddev ", options_.normalise.stddev}));
-        const std::size_t pixels = images_.count * images_.rows * images_.cols;
+        std::size_t pixels = 0;
+        if (!detail::checked_multiply(images_.count, images_.rows, pixels) ||
+            !detail::checked_multiply(pixels, images_.cols, pixels))
+            throw data_error(spore::detail::concat({name, ": ", images_.count, " images of ", images_.rows, 'x', images_.cols,
+                                                    " are more pixels than memory can hold"}));
         if (images_.pixels.size() != pixels)
             throw data_error(spore::detail::concat({name, ": ", images_.count, " images of ", images_.rows, 'x', images_.cols,
                                                     " need ", pixels, " pixels, found ", images_.pixels.size()}));

@@ -4,13 +4,22 @@
 // height and maxval separated by whitespace and comments; P5 has exactly one whitespace byte
 // before its raster; every sample is at most maxval; only whitespace may follow the image
 // (one image per file). Every problem throws spore::data_error naming the file.
+//
+// The header's size is not trusted: the samples are allocated only once the bytes after the
+// header are known to be able to hold them (a P5 raster's exact size; for P2, at least two
+// bytes a sample), so a short file claiming a large image costs little memory, and read_pgm
+// reads no more than a regular file's size (at most 1 GiB).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <spore/core/error.hpp>
@@ -57,9 +66,12 @@ public:
                          " pixels a side and ", max_samples, " in all)"}));
         if (maxval == 0 || maxval > 65535) fail(concat({"maxval is ", maxval, ", it must be 1 to 65535"}));
         image.maxval = static_cast<unsigned>(maxval);
-        image.samples.resize(image.width * image.height);
-        if (kind == '5') binary_raster(image);
-        else ascii_raster(image);
+        try {
+            if (kind == '5') binary_raster(image);
+            else ascii_raster(image);
+        } catch (const std::bad_alloc&) {
+            fail(concat({"not enough memory for the ", image.width, "x", image.height, " image"}));
+        }
         while (at_ < s_.size() && is_space(s_[at_])) ++at_;
         if (at_ < s_.size())
             fail(concat({s_.size() - at_, " bytes of unexpected data after the image, at byte ", at_,
@@ -127,10 +139,11 @@ private:
         if (!is_space(s_[at_])) fail(concat({"expected one whitespace byte after maxval, found ", describe()}));
         ++at_;  // exactly one: the raster may start with a byte that looks like whitespace
         const std::size_t bytes_per_sample = image.maxval < 256 ? 1 : 2;
-        const std::size_t needed = image.samples.size() * bytes_per_sample;
+        const std::size_t needed = image.width * image.height * bytes_per_sample;
         if (s_.size() - at_ < needed)
             fail(concat({"truncated: the raster of ", image.width, "x", image.height, " needs ", needed, " bytes, found ",
                          s_.size() - at_}));
+        image.samples.resize(image.width * image.height);  // the raster is there: allocate
         for (std::size_t i = 0; i < image.samples.size(); ++i) {
             std::size_t value = static_cast<unsigned char>(s_[at_]);
             if (bytes_per_sample == 2) value = value << 8 | static_cast<unsigned char>(s_[at_ + 1]);  // big-endian
@@ -141,15 +154,18 @@ private:
     }
 
     void ascii_raster(gray_image& image) {
-        for (std::size_t i = 0; i < image.samples.size(); ++i) {
+        // every sample takes at least two bytes (whitespace, a digit): no more can be there
+        const std::size_t count = image.width * image.height;
+        image.samples.reserve(std::min(count, (s_.size() - at_) / 2));
+        for (std::size_t i = 0; i < count; ++i) {
             const std::size_t before = at_;
             while (at_ < s_.size() && is_space(s_[at_])) ++at_;
             if (at_ >= s_.size())
-                fail(concat({"truncated: ", image.samples.size(), " samples expected, found ", i}));
+                fail(concat({"truncated: ", count, " samples expected, found ", i}));
             if (at_ == before) fail(concat({"expected whitespace between samples, found ", describe()}));
             const std::size_t value = number("a sample");
             check_sample(value, i, image.maxval);
-            image.samples[i] = static_cast<std::uint16_t>(value);
+            image.samples.push_back(static_cast<std::uint16_t>(value));
         }
     }
 
@@ -172,16 +188,32 @@ inline gray_image parse_pgm(std::string_view bytes, const std::string& name = "P
 inline gray_image read_pgm(const std::string& path) {
     std::unique_ptr<std::FILE, detail::pgm_file_closer> in(std::fopen(path.c_str(), "rb"));
     if (!in) throw data_error(spore::detail::concat({path, ": cannot open the file"}));
+    constexpr std::size_t limit = std::size_t(1) << 30;
+    auto too_large = [&] { return data_error(spore::detail::concat({path, ": larger than 1 GiB, not a PGM spore reads"})); };
     std::string bytes;
-    char chunk[1 << 16];
-    for (;;) {
-        const std::size_t got = std::fread(chunk, 1, sizeof chunk, in.get());
-        bytes.append(chunk, got);
-        if (bytes.size() > (std::size_t(1) << 30)) throw data_error(spore::detail::concat({path, ": larger than 1 GiB, not a PGM spore reads"}));
-        if (got < sizeof chunk) {
-            if (std::ferror(in.get())) throw data_error(spore::detail::concat({path, ": read error"}));
-            break;
+    try {
+        // a regular file: its size, checked, in one buffer; a stream (a pipe, a device): as it comes
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(path, ec)) {
+            const std::uintmax_t size = std::filesystem::file_size(path, ec);
+            if (!ec && size > limit) throw too_large();
+            if (!ec) bytes.reserve(static_cast<std::size_t>(size) + 1);
         }
+        char chunk[1 << 16];
+        for (;;) {
+            const std::size_t got = std::fread(chunk, 1, sizeof chunk, in.get());
+            if (bytes.size() + got > limit) throw too_large();
+            if (bytes.capacity() - bytes.size() < got) bytes.reserve(std::min(limit, std::max(2 * bytes.capacity(), bytes.size() + got)));
+            bytes.append(chunk, got);
+            if (bytes.size() >= 2 && bytes.size() == got && (bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '2')))
+                break;  // not a PGM file: parse_pgm says which, without reading the rest
+            if (got < sizeof chunk) {
+                if (std::ferror(in.get())) throw data_error(spore::detail::concat({path, ": read error"}));
+                break;
+            }
+        }
+    } catch (const std::bad_alloc&) {
+        throw data_error(spore::detail::concat({path, ": not enough memory to read the file"}));
     }
     return parse_pgm(bytes, path);
 }

@@ -2,21 +2,31 @@
 // Writing a whole file so that a reader, and a crash at any moment (a killed process, a job
 // torn down because another rank died), sees either the old complete file or the new complete
 // one, never a torn mix. Every whole-file write of spore goes through here: checkpoints
-// (spore::save), ONNX models (io::export_onnx) and training charts (train::SvgChartWriter).
+// (spore::save), ONNX models (io::export_onnx), training charts (train::SvgChartWriter) and
+// CSV logs (train::CsvLogger, the whole file again at each epoch's end).
 //
-// - The bytes go to a hidden temporary next to the target (so on the same file system),
-//   `.<name>.tmp-<pid>-<n>`, created exclusively (another name when one exists) with mode
-//   0666 less the umask, as any new file.
-// - commit() flushes it to disk, renames it over the target (rename(2) replaces a name
-//   atomically) and flushes the directory, so that the rename survives a crash too.
+// - The bytes go to a temporary in the target's directory (so on the same file system). On
+//   Linux it is an unnamed file (open(2) with O_TMPFILE): a writer killed while writing leaves
+//   nothing behind, the kernel frees it. commit() flushes it to disk, gives it a hidden name,
+//   `.<name>.tmp-<pid>-<n>` (linkat(2) of /proc/self/fd/<fd>), renames that over the target
+//   (rename(2) replaces a name atomically) and flushes the directory, so that the rename
+//   survives a crash too. Where O_TMPFILE is missing (other systems, file systems without it,
+//   no /proc) the temporary is that named file from the start, created exclusively (another
+//   name when one exists).
+// - Either way the file has mode 0666 less the umask, as any new file, and its writer holds a
+//   lock on it (flock(2)). A temporary left by a killed writer (only between the link and the
+//   rename for an unnamed one) is removed by the next atomic_file for the same target: one of
+//   the same name pattern whose process is gone (kill(pid, 0) says so) and that nobody holds
+//   locked. Live writers' temporaries, and other files, are never touched.
 // - A target that is a symbolic link is written through: the file the link leads to is
-//   replaced, and the link stays.
-// - A process killed before commit() leaves only its temporary behind, which later writes
-//   neither need nor touch; an atomic_file destroyed without commit() removes it.
+//   replaced (its directory holds the temporary), and the link stays. A dangling link's end
+//   is created, as open(2) would; a loop of links is an error.
+// - An atomic_file destroyed without commit() removes its temporary.
 // - Without POSIX (or with SPORE_ATOMIC_FILE_POSIX defined to 0): std::ofstream and
-//   std::filesystem::rename, without the flushes to disk.
+//   std::filesystem::rename, without the flushes to disk, the locks and the clean-up.
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -35,7 +45,9 @@
 #endif
 
 #if SPORE_ATOMIC_FILE_POSIX
+#include <csignal>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #else
@@ -53,11 +65,16 @@ public:
     // Throws the exception for a message; without one, atomic_file throws spore::error.
     using raise_function = void (*)(const std::string& message);
 
+    // The temporary: unnamed where the system has O_TMPFILE (the default), or always named.
+    enum class temporary_kind { unnamed_if_possible, named };
+
     // Errors read "<what>: <path>: <problem>"; `what` names the caller (e.g. "spore::save").
-    explicit atomic_file(std::string path, std::string what = "spore::io::atomic_file", raise_function raise = nullptr)
+    explicit atomic_file(std::string path, std::string what = "spore::io::atomic_file", raise_function raise = nullptr,
+                         temporary_kind kind = temporary_kind::unnamed_if_possible)
         : path_(std::move(path)), what_(std::move(what)), raise_(raise) {
         target_ = follow_links();
-        create_temporary();
+        remove_stale_temporaries();
+        create_temporary(kind);
     }
     atomic_file(const atomic_file&) = delete;
     atomic_file& operator=(const atomic_file&) = delete;
@@ -74,14 +91,14 @@ public:
         while (size > 0) {
             const ::ssize_t n = ::write(fd_, bytes, size);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) fail_system([&] { return spore::detail::concat({"writing ", temporary_, " failed"}); });
-            if (n == 0) fail(spore::detail::concat({"writing ", temporary_, " failed (no progress)"}));
+            if (n < 0) fail_system([&] { return spore::detail::concat({"writing ", temporary_name(), " failed"}); });
+            if (n == 0) fail(spore::detail::concat({"writing ", temporary_name(), " failed (no progress)"}));
             bytes += n;
             size -= static_cast<std::size_t>(n);
         }
 #else
         out_.write(bytes, static_cast<std::streamsize>(size));
-        if (!out_) fail(spore::detail::concat({"writing ", temporary_, " failed"}));
+        if (!out_) fail(spore::detail::concat({"writing ", temporary_name(), " failed"}));
 #endif
     }
     void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
@@ -90,7 +107,8 @@ public:
     void commit() {
         check_open("commit");
 #if SPORE_ATOMIC_FILE_POSIX
-        if (::fsync(fd_) != 0) fail_system([&] { return spore::detail::concat({"flushing ", temporary_, " to disk failed"}); });
+        if (::fsync(fd_) != 0) fail_system([&] { return spore::detail::concat({"flushing ", temporary_name(), " to disk failed"}); });
+        if (unnamed_) link_temporary();
         open_ = false;
         if (::close(fd_) != 0) fail_system([&] { return spore::detail::concat({"closing ", temporary_, " failed"}); });
         if (::rename(temporary_.c_str(), target_.c_str()) != 0)
@@ -108,7 +126,8 @@ public:
 #endif
     }
 
-    // The path as given; the file written (the end of its symbolic links); the temporary.
+    // The path as given; the file written (the end of its symbolic links); the temporary (for
+    // an unnamed one, empty until commit() names it).
     const std::string& path() const noexcept { return path_; }
     const std::string& target_path() const noexcept { return target_; }
     const std::string& temporary_path() const noexcept { return temporary_; }
@@ -145,12 +164,38 @@ private:
         fail("too many levels of symbolic links");
     }
 
-    void create_temporary() {
+    // For messages.
+    std::string temporary_name() const {
+        if (!unnamed_) return temporary_;
+        const std::string directory = std::filesystem::path(target_).parent_path().string();
+        return spore::detail::concat({"the unnamed temporary file in ", directory.empty() ? "." : directory});
+    }
+    std::string temporary_prefix() const {
+        return spore::detail::concat({'.', std::filesystem::path(target_).filename().string(), ".tmp-", process_tag(), '-'});
+    }
+    std::string next_temporary_name() const {
         static std::atomic<unsigned> counter{0};
-        const std::filesystem::path target(target_);
-        const std::string prefix = spore::detail::concat({'.', target.filename().string(), ".tmp-", process_tag(), '-'});
+        return (std::filesystem::path(target_).parent_path() / spore::detail::concat({temporary_prefix(), counter.fetch_add(1)}))
+            .string();
+    }
+
+    void create_temporary([[maybe_unused]] temporary_kind kind) {
+#if SPORE_ATOMIC_FILE_POSIX && defined(O_TMPFILE)
+        if (kind == temporary_kind::unnamed_if_possible && ::access("/proc/self/fd", X_OK) == 0) {
+            std::string directory = std::filesystem::path(target_).parent_path().string();
+            if (directory.empty()) directory = ".";
+            fd_ = ::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);  // the umask applies
+            if (fd_ >= 0) {
+                ::flock(fd_, LOCK_EX | LOCK_NB);
+                unnamed_ = open_ = true;
+                return;
+            }
+            // EOPNOTSUPP, EISDIR, EINVAL (a file system or kernel without it): a named one; other
+            // errors (no such directory, no permission) come again below, with the file's name
+        }
+#endif
         for (int attempt = 0; attempt < 100; ++attempt) {
-            temporary_ = (target.parent_path() / spore::detail::concat({prefix, counter.fetch_add(1)})).string();
+            temporary_ = next_temporary_name();
 #if SPORE_ATOMIC_FILE_POSIX
             fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
             if (fd_ >= 0) break;
@@ -165,6 +210,7 @@ private:
         }
 #if SPORE_ATOMIC_FILE_POSIX
         if (fd_ < 0) fail_system([&] { return spore::detail::concat({"cannot create the temporary file ", temporary_}); });
+        ::flock(fd_, LOCK_EX | LOCK_NB);  // a new file nobody else has: the lock is free
 #else
         if (!out_.is_open() && errno != 0) fail_system([&] { return spore::detail::concat({"cannot create the temporary file ", temporary_}); });
         if (!out_.is_open()) fail(spore::detail::concat({"cannot create the temporary file ", temporary_}));
@@ -173,9 +219,55 @@ private:
     }
 
 #if SPORE_ATOMIC_FILE_POSIX
+    // Gives the unnamed temporary a name beside the target, to rename it over the target.
+    void link_temporary() {
+        const std::string self = spore::detail::concat({"/proc/self/fd/", fd_});
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            temporary_ = next_temporary_name();
+            if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temporary_.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+                unnamed_ = false;
+                return;
+            }
+            if (errno != EEXIST) break;
+        }
+        fail_system([&] { return spore::detail::concat({"cannot name the temporary file ", temporary_}); });
+    }
+
+    // Temporaries of this target left by writers that were killed: the name pattern with
+    // another process's id, that process gone, and the file locked by nobody.
+    void remove_stale_temporaries() const {
+        namespace fs = std::filesystem;
+        const fs::path target(target_);
+        const std::string prefix = spore::detail::concat({'.', target.filename().string(), ".tmp-"});
+        fs::path directory = target.parent_path();
+        if (directory.empty()) directory = ".";
+        std::error_code ec;
+        fs::directory_iterator it(directory, ec), end;
+        for (; !ec && it != end; it.increment(ec)) {
+            const std::string name = it->path().filename().string();
+            if (name.compare(0, prefix.size(), prefix) != 0) continue;
+            // <pid>-<n>, both decimal
+            const std::size_t dash = name.find('-', prefix.size());
+            if (dash == std::string::npos || dash == prefix.size() || dash + 1 == name.size() || dash - prefix.size() > 9) continue;
+            bool digits = true;
+            for (std::size_t i = prefix.size(); i < name.size(); ++i)
+                if (i != dash && !std::isdigit(static_cast<unsigned char>(name[i]))) digits = false;
+            if (!digits) continue;
+            const long pid = std::stol(name.substr(prefix.size(), dash - prefix.size()));
+            if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
+            if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to ask
+            const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd < 0) continue;
+            if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(it->path().c_str());
+            ::close(fd);
+        }
+    }
+
     static std::string process_tag() { return spore::detail::concat({::getpid()}); }
     void close_temporary() { ::close(fd_); }
-    void remove_temporary() { ::unlink(temporary_.c_str()); }
+    void remove_temporary() {
+        if (!unnamed_) ::unlink(temporary_.c_str());  // an unnamed one goes with its descriptor
+    }
     // Makes the rename itself durable; a failure here leaves a complete file in place, so it
     // is not an error worth reporting.
     void sync_directory() const {
@@ -188,6 +280,8 @@ private:
         }
     }
 #else
+    void link_temporary() {}
+    void remove_stale_temporaries() const {}
     static std::string process_tag() {
         static const std::string tag = spore::detail::concat({std::random_device{}()});
         return tag;
@@ -208,6 +302,7 @@ private:
 #endif
     bool open_ = false;
     bool committed_ = false;
+    bool unnamed_ = false;  // an O_TMPFILE file, not yet linked
 };
 
 // The whole file in one call.

@@ -17,9 +17,13 @@
 // spore::load(cell, path) is strict: a missing or unexpected key, another dtype or shape, and
 // any malformed file (truncated, header length past the end or over 100 MB, bad JSON, offsets
 // that overlap, leave holes or run past the end) throw spore::checkpoint_error naming the file,
-// the key and what was expected and found. Everything is read and checked before the first
-// parameter is written, so the cell is unchanged when loading fails. spore::load(cell, path,
-// {.strict = false}) loads the keys both have and returns the missing and unexpected ones.
+// the key and what was expected and found. The header is checked whole, and every entry's
+// name, dtype and shape against the cell, before any tensor data is read; then only the
+// bytes of the cell's tensors are read, and written to the cell once all of them are in, so
+// the cell is unchanged when loading fails. Reading a header costs its size plus the entries
+// kept (not a tree of JSON values), and running out of memory is a checkpoint_error too.
+// spore::load(cell, path, {.strict = false}) loads the keys both have and returns the missing
+// and unexpected ones.
 
 #include <algorithm>
 #include <bit>
@@ -30,6 +34,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -44,6 +49,10 @@
 #include <spore/io/atomic_file.hpp>
 #include <spore/io/json.hpp>
 #include <spore/nn/field_names.hpp>
+
+#if !defined(_WIN32)
+#include <sys/types.h>  // off_t, for fseeko
+#endif
 
 namespace spore {
 
@@ -70,6 +79,8 @@ namespace io {
 using metadata = std::vector<std::pair<std::string, std::string>>;
 
 inline constexpr std::uint64_t safetensors_max_header = 100'000'000;
+// More extents than this in a shape is refused (PyTorch allows at most 64 dimensions too).
+inline constexpr std::size_t safetensors_max_rank = 64;
 
 // The element size of a safetensors dtype, or 0 when the name is not one.
 inline std::size_t dtype_size(std::string_view dtype) {
@@ -222,36 +233,50 @@ void write_safetensors_bytes(const std::vector<tensor_slot>& slots, const io::me
     }
 }
 
-// Checks one header entry against the format and appends it to `file`.
-inline void read_entry(safetensors_file& file, const std::string& name, const json::value& v) {
+// Checks one header entry, the value `r` stands before, against the format and appends it to
+// `file`. The header is valid JSON already: what can fail here is the format.
+inline void read_entry(safetensors_file& file, const std::string& name, std::string_view header, json::reader& r) {
     const std::string& path = file.path;
     const std::string key = concat({"key ", quote_key(name)});
-    if (v.type != json::kind::object)
-        fail(path, concat({key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(v.type)}));
-    for (const auto& field : v.keys)
-        if (field != "dtype" && field != "shape" && field != "data_offsets")
-            fail(path, concat({key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"}));
+    if (r.peek() != json::kind::object)
+        fail(path, concat({key, ": expected an object with dtype, shape and data_offsets, found ", json::kind_name(r.peek())}));
+    constexpr std::size_t absent = SIZE_MAX;
+    std::size_t dtype_at = absent, shape_at = absent, offsets_at = absent;
+    std::string field;
+    r.begin_object();
+    while (r.next_member(field)) {
+        if (field == "dtype") dtype_at = r.offset();
+        else if (field == "shape") shape_at = r.offset();
+        else if (field == "data_offsets") offsets_at = r.offset();
+        else fail(path, concat({key, ": unexpected field ", quote_key(field), " (expected dtype, shape and data_offsets)"}));
+        r.skip();
+    }
     safetensors_entry entry;
     entry.name = name;
 
-    const json::value* dtype = v.find("dtype");
-    if (!dtype) fail(path, concat({key, ": no dtype"}));
-    if (dtype->type != json::kind::string)
-        fail(path, concat({key, ": dtype: expected a string, found ", json::kind_name(dtype->type)}));
-    if (dtype_size(dtype->text) == 0) fail(path, concat({key, ": unknown dtype ", quote_key(dtype->text)}));
-    entry.dtype = dtype->text;
+    if (dtype_at == absent) fail(path, concat({key, ": no dtype"}));
+    json::reader dtype(header, dtype_at, true);
+    if (dtype.peek() != json::kind::string)
+        fail(path, concat({key, ": dtype: expected a string, found ", json::kind_name(dtype.peek())}));
+    entry.dtype = dtype.string_value();
+    if (dtype_size(entry.dtype) == 0) fail(path, concat({key, ": unknown dtype ", quote_key(entry.dtype)}));
 
-    const json::value* shape = v.find("shape");
-    if (!shape) fail(path, concat({key, ": no shape"}));
-    if (shape->type != json::kind::array)
-        fail(path, concat({key, ": shape: expected an array of integers, found ", json::kind_name(shape->type)}));
+    if (shape_at == absent) fail(path, concat({key, ": no shape"}));
+    json::reader shape(header, shape_at, true);
+    if (shape.peek() != json::kind::array)
+        fail(path, concat({key, ": shape: expected an array of integers, found ", json::kind_name(shape.peek())}));
     std::uint64_t elements = 1;
     bool overflow = false;
-    for (const auto& extent : shape->items) {
+    shape.begin_array();
+    while (shape.next_element()) {
+        if (entry.shape.size() == safetensors_max_rank)
+            fail(path, concat({key, ": shape: more than ", safetensors_max_rank, " extents"}));
+        const json::kind k = shape.peek();
+        if (k != json::kind::number)
+            fail(path, concat({key, ": shape: expected non-negative integers, found ", json::kind_name(k)}));
+        const std::string_view text = shape.number_value();
         std::uint64_t n;
-        if (!extent.to_u64(n))
-            fail(path, concat({key, ": shape: expected non-negative integers, found ",
-                           extent.type == json::kind::number ? extent.text : std::string(json::kind_name(extent.type))}));
+        if (!json::to_u64(text, n)) fail(path, concat({key, ": shape: expected non-negative integers, found ", text}));
         entry.shape.push_back(n);
         if (n != 0 && elements > UINT64_MAX / n) overflow = true;
         else elements *= n;
@@ -259,11 +284,21 @@ inline void read_entry(safetensors_file& file, const std::string& name, const js
     const std::uint64_t size = dtype_size(entry.dtype);
     if (overflow || elements > UINT64_MAX / size) fail(path, concat({key, ": shape ", shape_text(entry.shape), " is too large"}));
 
-    const json::value* offsets = v.find("data_offsets");
-    if (!offsets) fail(path, concat({key, ": no data_offsets"}));
-    if (offsets->type != json::kind::array || offsets->items.size() != 2 || !offsets->items[0].to_u64(entry.begin) ||
-        !offsets->items[1].to_u64(entry.end))
-        fail(path, concat({key, ": data_offsets: expected [begin, end], two non-negative integers"}));
+    if (offsets_at == absent) fail(path, concat({key, ": no data_offsets"}));
+    json::reader offsets(header, offsets_at, true);
+    std::uint64_t bounds[2] = {0, 0};
+    std::size_t count = 0;
+    bool valid = offsets.peek() == json::kind::array;
+    if (valid) {
+        offsets.begin_array();
+        while (valid && offsets.next_element()) {
+            valid = count < 2 && offsets.peek() == json::kind::number && json::to_u64(offsets.number_value(), bounds[count]);
+            ++count;
+        }
+    }
+    if (!valid || count != 2) fail(path, concat({key, ": data_offsets: expected [begin, end], two non-negative integers"}));
+    entry.begin = bounds[0];
+    entry.end = bounds[1];
     if (entry.end < entry.begin)
         fail(path, concat({key, ": data_offsets [", entry.begin, ", ", entry.end, "] end before they begin"}));
     if (entry.end - entry.begin != elements * size)
@@ -305,65 +340,106 @@ inline void check_coverage(const safetensors_file& file, std::uint64_t data_size
 struct file_closer {
     void operator()(std::FILE* f) const { std::fclose(f); }
 };
+using file_handle = std::unique_ptr<std::FILE, file_closer>;
 
-}  // namespace safetensors_detail
+inline bool seek(std::FILE* f, std::uint64_t at) {
+#if defined(_WIN32)
+    return ::_fseeki64(f, static_cast<long long>(at), SEEK_SET) == 0;
+#else
+    return ::fseeko(f, static_cast<off_t>(at), SEEK_SET) == 0;
+#endif
+}
 
-// Reads and checks a whole safetensors file.
-inline safetensors_file read_safetensors(const std::string& path) {
-    safetensors_file file;
-    file.path = path;
+// An open file and where its data starts, its header read and checked (file.data empty).
+struct opened_file {
+    file_handle in;
+    std::uint64_t data_start = 0, data_size = 0;
+};
+
+// Opens `file.path` and reads its header into `file` (the metadata only when `keep_metadata`):
+// first the whole header is checked as JSON, then as a safetensors header, keeping nothing
+// but the entries (and the metadata), so the memory is the header's bytes plus what is kept.
+// The tensors' offsets are checked against the file's size; no data is read.
+inline opened_file open_and_read_header(safetensors_file& file, bool keep_metadata) {
+    const std::string& path = file.path;
     std::error_code ec;
     const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
-    if (ec) safetensors_detail::fail(path, spore::detail::concat({"cannot read the file (", ec.message(), ")"}));
-    std::unique_ptr<std::FILE, safetensors_detail::file_closer> in(std::fopen(path.c_str(), "rb"));
-    if (!in) safetensors_detail::fail(path, spore::detail::concat({"cannot open the file (", safetensors_detail::system_message(), ")"}));
+    if (ec) fail(path, concat({"cannot read the file (", ec.message(), ")"}));
+    opened_file opened;
+    opened.in.reset(std::fopen(path.c_str(), "rb"));
+    if (!opened.in) fail(path, concat({"cannot open the file (", system_message(), ")"}));
+    std::FILE* in = opened.in.get();
 
     if (file_size < 8)
-        safetensors_detail::fail(path, spore::detail::concat({"truncated: the file has ", file_size,
-                               " bytes, and a safetensors file starts with an 8-byte header length"}));
+        fail(path, concat({"truncated: the file has ", file_size, " bytes, and a safetensors file starts with an 8-byte header length"}));
     unsigned char length_bytes[8];
-    if (std::fread(length_bytes, 1, 8, in.get()) != 8) safetensors_detail::fail(path, "truncated: cannot read the header length");
+    if (std::fread(length_bytes, 1, 8, in) != 8) fail(path, "truncated: cannot read the header length");
     std::uint64_t header_length = 0;
     for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
     if (header_length > safetensors_max_header)
-        safetensors_detail::fail(path, spore::detail::concat({"the header length ", header_length, " is beyond the limit of ", safetensors_max_header,
-                               " bytes"}));
+        fail(path, concat({"the header length ", header_length, " is beyond the limit of ", safetensors_max_header, " bytes"}));
     if (header_length > file_size - 8)
-        safetensors_detail::fail(path, spore::detail::concat({"truncated: the header length ", header_length, " runs past the end of the file (",
-                               file_size - 8, " bytes follow the length)"}));
+        fail(path, concat({"truncated: the header length ", header_length, " runs past the end of the file (", file_size - 8,
+                           " bytes follow the length)"}));
 
-    std::string header(header_length, '\0');
-    if (std::fread(header.data(), 1, header.size(), in.get()) != header.size())
-        safetensors_detail::fail(path, spore::detail::concat({"truncated: cannot read the ", header_length, "-byte header"}));
-    if (header.empty() || header[0] != '{')
-        safetensors_detail::fail(path, "malformed header: it must be a JSON object starting with '{'");
-    json::value root;
     try {
-        root = json::parse(header);
-    } catch (const json_error& e) {
-        safetensors_detail::fail(path, spore::detail::concat({"malformed header JSON ", e.what()}));
+        std::string header(header_length, '\0');
+        if (std::fread(header.data(), 1, header.size(), in) != header.size())
+            fail(path, concat({"truncated: cannot read the ", header_length, "-byte header"}));
+        if (header.empty() || header[0] != '{') fail(path, "malformed header: it must be a JSON object starting with '{'");
+        try {
+            json::reader whole(header);
+            whole.skip();
+            whole.finish();
+        } catch (const json_error& e) {
+            fail(path, concat({"malformed header JSON ", e.what()}));
+        }
+
+        json::reader r(header, 0, true);
+        std::string key;
+        r.begin_object();
+        while (r.next_member(key)) {
+            if (key != "__metadata__") {
+                read_entry(file, key, header, r);
+                continue;
+            }
+            if (r.peek() != json::kind::object)
+                fail(path, concat({"__metadata__: expected an object of strings, found ", json::kind_name(r.peek())}));
+            r.begin_object();
+            std::string name;
+            while (r.next_member(name)) {
+                if (r.peek() != json::kind::string)
+                    fail(path, concat({"__metadata__: ", quote_key(name), ": expected a string, found ", json::kind_name(r.peek())}));
+                if (keep_metadata) file.metadata.emplace_back(name, r.string_value());
+                else r.skip();
+            }
+        }
+    } catch (const std::bad_alloc&) {
+        fail(path, concat({"out of memory while reading the ", header_length, "-byte header"}));
+    } catch (const json_error& e) {  // not expected: the header was checked as JSON first
+        fail(path, concat({"malformed header JSON ", e.what()}));
     }
 
-    for (std::size_t i = 0; i < root.keys.size(); ++i) {
-        const json::value& v = root.items[i];
-        if (root.keys[i] != "__metadata__") {
-            safetensors_detail::read_entry(file, root.keys[i], v);
-            continue;
-        }
-        if (v.type != json::kind::object)
-            safetensors_detail::fail(path, spore::detail::concat({"__metadata__: expected an object of strings, found ", json::kind_name(v.type)}));
-        for (std::size_t k = 0; k < v.keys.size(); ++k) {
-            if (v.items[k].type != json::kind::string)
-                safetensors_detail::fail(path, spore::detail::concat({"__metadata__: ", safetensors_detail::quote_key(v.keys[k]), ": expected a string, found ",
-                                       json::kind_name(v.items[k].type)}));
-            file.metadata.emplace_back(v.keys[k], v.items[k].text);
-        }
-    }
+    opened.data_start = 8 + header_length;
+    opened.data_size = file_size - opened.data_start;
+    check_coverage(file, opened.data_size);
+    return opened;
+}
 
-    const std::uint64_t data_size = file_size - 8 - header_length;
-    safetensors_detail::check_coverage(file, data_size);
-    file.data.resize(data_size);
-    if (std::fread(file.data.data(), 1, file.data.size(), in.get()) != file.data.size())
+}  // namespace safetensors_detail
+
+// Reads and checks a whole safetensors file (its data too: spore::load reads only the header
+// and the tensors the cell has).
+inline safetensors_file read_safetensors(const std::string& path) {
+    safetensors_file file;
+    file.path = path;
+    safetensors_detail::opened_file opened = safetensors_detail::open_and_read_header(file, true);
+    try {
+        file.data.resize(opened.data_size);
+    } catch (const std::exception&) {  // bad_alloc, or length_error beyond what a vector can hold
+        safetensors_detail::fail(path, spore::detail::concat({"out of memory for the ", opened.data_size, " bytes of data"}));
+    }
+    if (std::fread(file.data.data(), 1, file.data.size(), opened.in.get()) != file.data.size())
         safetensors_detail::fail(path, "truncated: the data ended early while reading (was the file changed meanwhile?)");
     return file;
 }
@@ -397,7 +473,10 @@ namespace safetensors_detail {
 
 // The cell's slots matched with the file's entries by key: sources[i] is slot i's entry (null
 // when the file lacks it); `problems` lists, in the order of the messages, every missing key
-// (when `strict`), dtype or shape that differs, and unexpected key (when `strict`).
+// (when `strict`), dtype or shape that differs, and unexpected key (when `strict`), at most
+// max_listed_problems of them and then how many more.
+inline constexpr std::size_t max_listed_problems = 20;
+
 struct key_match {
     std::vector<const safetensors_entry*> sources;
     load_report report;
@@ -409,21 +488,26 @@ inline key_match match_keys(const std::vector<tensor_slot>& slots, const safeten
     for (const auto& e : file.tensors) by_name.emplace(e.name, &e);
 
     key_match m;
+    std::size_t unlisted = 0;  // a header of a million strangers still gives a readable message
+    auto problem = [&](std::string text) {
+        if (m.problems.size() < max_listed_problems) m.problems.push_back(std::move(text));
+        else ++unlisted;
+    };
     for (const auto& slot : slots) {
         const auto found = by_name.find(slot.name);
         const std::string expected = concat({slot.dtype, " ", shape_text(slot.shape)});
         if (found == by_name.end()) {
             m.report.missing.push_back(slot.name);
-            if (strict) m.problems.push_back(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
+            if (strict) problem(concat({"key ", quote_key(slot.name), " is missing (expected ", expected, ")"}));
             m.sources.push_back(nullptr);
             continue;
         }
         const safetensors_entry& e = *found->second;
         by_name.erase(found);
         if (e.dtype != slot.dtype)
-            m.problems.push_back(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
+            problem(concat({"key ", quote_key(slot.name), ": expected dtype ", slot.dtype, ", found ", e.dtype}));
         else if (e.shape != slot.shape)
-            m.problems.push_back(
+            problem(
                 concat({"key ", quote_key(slot.name), ": expected shape ", shape_text(slot.shape), ", found ", shape_text(e.shape)}));
         m.sources.push_back(&e);
     }
@@ -431,18 +515,49 @@ inline key_match match_keys(const std::vector<tensor_slot>& slots, const safeten
         if (by_name.count(e.name)) {
             m.report.unexpected.push_back(e.name);
             if (strict)
-                m.problems.push_back(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
-                                             "), which the cell does not have"}));
+                problem(concat({"unexpected key ", quote_key(e.name), " (", e.dtype, " ", shape_text(e.shape),
+                                "), which the cell does not have"}));
         }
+    if (unlisted > 0) m.problems.push_back(concat({"and ", unlisted, " more"}));
     return m;
 }
 
+// Checks the header's keys, dtypes and shapes against the cell's tensors, then reads the
+// bytes of each matched tensor (and nothing else) into a staging buffer, and only then writes
+// the cell.
 inline load_report load_slots(std::vector<tensor_slot>& slots, const std::string& path, bool strict = true) {
-    const safetensors_file file = read_safetensors(path);
+    safetensors_file file;
+    file.path = path;
+    opened_file opened = open_and_read_header(file, false);
     key_match m = match_keys(slots, file, strict);
     if (!m.problems.empty()) fail(path, concat({joined(m.problems, "; ")}));
+
+    // every matched entry has its slot's size: the staging buffer is at most the cell's size
+    std::size_t total = 0;
     for (std::size_t i = 0; i < slots.size(); ++i)
-        if (m.sources[i]) slots[i].read(slots[i].data, file.data.data() + m.sources[i]->begin, slots[i].count);
+        if (m.sources[i]) total += slots[i].count * slots[i].element_size;
+    std::vector<unsigned char> staging;
+    try {
+        staging.resize(total);
+    } catch (const std::bad_alloc&) {
+        fail(path, concat({"out of memory for the ", total, " bytes of the cell's tensors"}));
+    }
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        if (!m.sources[i]) continue;
+        const std::size_t bytes = slots[i].count * slots[i].element_size;
+        if (bytes > 0 && (!seek(opened.in.get(), opened.data_start + m.sources[i]->begin) ||
+                          std::fread(staging.data() + at, 1, bytes, opened.in.get()) != bytes))
+            fail(path, concat({"truncated: the data of key ", quote_key(slots[i].name),
+                               " ended early while reading (was the file changed meanwhile?)"}));
+        at += bytes;
+    }
+    at = 0;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        if (!m.sources[i]) continue;
+        slots[i].read(slots[i].data, staging.data() + at, slots[i].count);
+        at += slots[i].count * slots[i].element_size;
+    }
     return std::move(m.report);
 }
 

@@ -10,6 +10,7 @@
 
 #include <spore/core/error.hpp>
 #include <spore/core/text.hpp>
+#include <spore/io/atomic_file.hpp>
 #include <spore/train/progress.hpp>
 #include <spore/train/records.hpp>
 
@@ -29,43 +30,39 @@ struct LossMonitor {
 };
 
 // Writes one CSV row per epoch (epoch, train_loss, test_loss, test_accuracy, images_per_second,
-// lr), flushed as each epoch ends so a run cut short keeps its rows. Test columns are empty
-// without a test set.
+// lr). At the start and at each epoch's end the whole file is written again through
+// io::atomic_file (it is small), so a run cut short, even killed mid-write, keeps a complete
+// file with every finished epoch's row. Test columns are empty without a test set.
 class CsvLogger {
 public:
     explicit CsvLogger(std::string path) : path_(std::move(path)) {}
-    CsvLogger(const CsvLogger&) = delete;
-    CsvLogger& operator=(const CsvLogger&) = delete;
-    CsvLogger(CsvLogger&& other) noexcept : path_(std::move(other.path_)), file_(other.file_) { other.file_ = nullptr; }
-    ~CsvLogger() { close(); }
 
     const std::string& path() const noexcept { return path_; }
 
     void on_train_begin(const run_info& run) {
         if (!run.reporting) return;
-        close();
-        file_ = std::fopen(path_.c_str(), "w");
-        if (!file_) throw error(spore::detail::concat({path_, ": cannot open the file for writing (CsvLogger)"}));
-        std::fputs("epoch,train_loss,test_loss,test_accuracy,images_per_second,lr\n", file_);
-        std::fflush(file_);
+        rows_ = "epoch,train_loss,test_loss,test_accuracy,images_per_second,lr\n";
+        started_ = true;
+        write();
     }
     void on_epoch_end(const epoch_info& e) {
-        if (!e.reporting || !file_) return;
-        std::fprintf(file_, "%d,%.6g,", e.epoch, e.train_loss);
-        if (e.tested) std::fprintf(file_, "%.6g,%.6g,", e.test_loss, e.test_accuracy);
-        else std::fputs(",,", file_);
-        std::fprintf(file_, "%.1f,%.6g\n", e.images_per_second, double(e.lr));
-        if (std::fflush(file_) != 0) throw error(spore::detail::concat({path_, ": write failed (CsvLogger)"}));
+        if (!e.reporting || !started_) return;
+        char row[160];
+        if (e.tested)
+            std::snprintf(row, sizeof row, "%d,%.6g,%.6g,%.6g,%.1f,%.6g\n", e.epoch, e.train_loss, e.test_loss, e.test_accuracy,
+                          e.images_per_second, double(e.lr));
+        else
+            std::snprintf(row, sizeof row, "%d,%.6g,,,%.1f,%.6g\n", e.epoch, e.train_loss, e.images_per_second, double(e.lr));
+        rows_ += row;
+        write();
     }
-    void on_train_end(const history&) { close(); }
+    void on_train_end(const history&) { started_ = false; }
 
 private:
-    void close() noexcept {
-        if (file_) std::fclose(file_);
-        file_ = nullptr;
-    }
+    void write() const { io::write_file_atomically(path_, rows_, "spore::train::CsvLogger"); }
     std::string path_;
-    std::FILE* file_ = nullptr;
+    std::string rows_;
+    bool started_ = false;
 };
 
 }  // namespace spore::train
