@@ -8,7 +8,7 @@
 //   a field that is a tensor                -> a parameter: trained, and saved
 //   a field that is an nn::buffer           -> state: saved, never trained (nn/buffer.hpp)
 //   an aggregate class that is not a tensor -> a cell, walked in turn (walkable_v)
-//   anything else (e.g. Dropout's seed)     -> neither
+//   anything else (e.g. Dropout's p, seed)  -> neither
 //
 // The walk is defined at compile time, as a list of index paths in pre-order (a cell before its
 // fields, fields in declaration order), one list per type; nn::parameters(cell) is std::tie over
