@@ -3677,9 +3677,10 @@ constexpr auto softmax_cross_entropy(L&& logits, Y&& labels) {
 }  // namespace spore
 // ---- end spore/expr/cross_entropy.hpp ----
 // ---- begin spore/expr/dropout.hpp ----
-// dropout<P>(x, seed) as a heavy node. In training mode (a gradient program) each element is
-// zeroed with probability P and the others scaled by 1 / (1 - P), with a fresh mask on every
-// run; in evaluation mode it is the identity. The mask of a run depends only on the seed, the
+// dropout(x, p, seed) as a heavy node. In training mode (a gradient program) each element is
+// zeroed with probability p and the others scaled by 1 / (1 - p), with a fresh mask on every
+// run; in evaluation mode it is the identity. p is a run-time value (a floating-point template
+// argument would shut out Clang before 18), checked to lie in [0, 1) when the node is made. The mask of a run depends only on the seed, the
 // node's stream (its place among the program's random nodes) and the run's number, so a
 // program is reproducible from the seed and two programs built alike draw alike.
 // Rule: autodiff/rules/dropout.hpp.
@@ -3693,19 +3694,19 @@ constexpr std::uint64_t mix64(std::uint64_t z) {
     return z ^ (z >> 31);
 }
 
-template <double P>
-struct check_dropout_probability {
-    static_assert(P >= 0.0 && P < 1.0, "spore: dropout: the probability of zeroing must lie in [0, 1) "
-                                       "(see check_dropout_probability<P> above)");
-    static constexpr bool ok = P >= 0.0 && P < 1.0;
-};
+// The probability of zeroing, refused outside [0, 1) (and NaN) with a spore::error naming it.
+inline double checked_dropout_probability(double p) {
+    if (!(p >= 0.0 && p < 1.0))
+        throw error(detail::concat({"spore::dropout: the probability of zeroing must lie in [0, 1), got ", p}));
+    return p;
+}
 
-template <double P, class A>
+template <class A>
 struct dropout_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
     using T = typename A::value_type;
     static constexpr std::size_t size = A::shape_type::size;
-    static constexpr double probability = P;
     A a;
+    double probability = 0.0;  // in [0, 1): checked by spore::dropout
     std::uint64_t seed = 0;
     bool operator==(const dropout_node&) const = default;
 
@@ -3713,15 +3714,16 @@ struct dropout_node : node_base<typename A::value_type, typename A::shape_type, 
     void forward(S& state) const {
         const T* x = read_operand(a, state.a);
         T* y = state.mutable_value();
-        if (!state.training || P == 0.0) {
+        const double p = probability;
+        if (!state.training || p == 0.0) {
             std::copy_n(x, size, y);
             return;
         }
         const std::uint64_t run = state.runs++;
         random_engine rng(mix64(mix64(seed ^ mix64(state.stream + 1)) + run));
-        // keep when a 64-bit draw is at least P * 2^64: probability exactly 1 - P up to 2^-64
-        const std::uint64_t threshold = static_cast<std::uint64_t>(P * 18446744073709551616.0);
-        const T scale = T(1) / T(1.0 - P);
+        // keep when a 64-bit draw is at least p * 2^64: probability exactly 1 - p up to 2^-64
+        const std::uint64_t threshold = static_cast<std::uint64_t>(p * 18446744073709551616.0);
+        const T scale = T(1) / T(1.0 - p);
         T* mask = state.needs_grad ? state.mask.data() : nullptr;
         for (std::size_t i = 0; i < size; ++i) {
             const T m = rng.next_u64() >= threshold ? scale : T(0);
@@ -3734,7 +3736,7 @@ struct dropout_node : node_base<typename A::value_type, typename A::shape_type, 
         bool training = false;
         std::uint64_t stream = 0;  // this node's place among the program's random nodes
         std::uint64_t runs = 0;    // training forward passes so far
-        aligned_buffer<T> mask;    // 0 or 1 / (1 - P) per element, for the backward pass
+        aligned_buffer<T> mask;    // 0 or 1 / (1 - p) per element, for the backward pass
         template <class Planner>
         void prepare(Planner& p, bool needs_grad) {
             training = p.training;
@@ -3754,11 +3756,13 @@ struct dropout_node : node_base<typename A::value_type, typename A::shape_type, 
 
 namespace spore {
 
-// dropout<P>(x, seed): see the node above; nn::Dropout<P> keeps the seed in a cell.
-template <double P, expr::non_scalar_operand X>
-constexpr auto dropout(X&& x, std::uint64_t seed) {
+// dropout(x, p, seed): see the node above; nn::Dropout keeps p and the seed in a cell. Throws
+// spore::error when p is not in [0, 1).
+template <expr::non_scalar_operand X>
+constexpr auto dropout(X&& x, double p, std::uint64_t seed) {
+    const double probability = expr::checked_dropout_probability(p);
     auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    if constexpr (expr::check_dropout_probability<P>::ok) return expr::dropout_node<P, decltype(a)>{{}, a, seed};
+    return expr::dropout_node<decltype(a)>{{}, a, probability, seed};
 }
 
 }  // namespace spore
@@ -5391,19 +5395,19 @@ struct heavy_rule<expr::cross_entropy_node<A, Y>> {
 // ---- end spore/autodiff/rules/cross_entropy.hpp ----
 // ---- begin spore/autodiff/rules/dropout.hpp ----
 // Vector-Jacobian rule of dropout: dx = dy * mask in training (the mask already holds
-// 1 / (1 - P) for kept elements), dx = dy in evaluation.
+// 1 / (1 - p) for kept elements), dx = dy in evaluation.
 
 namespace spore::autodiff {
 
-template <double P, class A>
-struct heavy_rule<expr::dropout_node<P, A>> {
+template <class A>
+struct heavy_rule<expr::dropout_node<A>> {
     template <class S>
-    static void vjp(const expr::dropout_node<P, A>& node, S& state) {
+    static void vjp(const expr::dropout_node<A>& node, S& state) {
         using T = typename A::value_type;
         constexpr std::size_t size = A::shape_type::size;
         const T* dy = state.adjoint->data;
         const T* mask = state.mask.data();
-        const bool masked = state.training && P != 0.0;
+        const bool masked = state.training && node.probability != 0.0;
         push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
             store_or_add(dx, size, accumulate, [&]<class V>(std::size_t j) {
                 const V d = simd::load<V>(dy + j);
@@ -6260,7 +6264,7 @@ inline std::size_t steps_per_epoch(std::size_t n, shard s, std::size_t batch, bo
 //
 //   a field that is a tensor     -> a parameter: trained, and saved
 //   a field that is an nn::buffer -> state: never trained, but saved (its tensor is value())
-//   any other non-cell field     -> neither (e.g. Dropout's seed)
+//   any other non-cell field     -> neither (e.g. Dropout's p and seed)
 //
 // Programs update a buffer during a training forward pass through mutable_data(), also from a
 // const cell: the buffer is the cell's running state, as an optimiser updates its parameters.
@@ -6275,7 +6279,7 @@ inline std::size_t steps_per_epoch(std::size_t n, shard s, std::size_t batch, bo
 //   a field that is a tensor                -> a parameter: trained, and saved
 //   a field that is an nn::buffer           -> state: saved, never trained (nn/buffer.hpp)
 //   an aggregate class that is not a tensor -> a cell, walked in turn (walkable_v)
-//   anything else (e.g. Dropout's seed)     -> neither
+//   anything else (e.g. Dropout's p, seed)  -> neither
 //
 // The walk is defined at compile time, as a list of index paths in pre-order (a cell before its
 // fields, fields in declaration order), one list per type; nn::parameters(cell) is std::tie over
@@ -6891,21 +6895,21 @@ void init(C& cell, std::uint64_t seed, const Scheme& scheme = {}) {
 }  // namespace spore
 // ---- end spore/nn/cell.hpp ----
 // ---- begin spore/nn/dropout.hpp ----
-// Dropout<P>: zeroes each element with probability P and scales the rest by 1 / (1 - P) in a
-// training program (a fresh mask every run), the identity in an evaluation program, as
-// torch.nn.Dropout. It has no parameters; its one field is the seed of its masks, drawn by
-// spore::init from the net's seed (so a run is reproducible) and not saved in checkpoints.
+// Dropout{.p = 0.25}: zeroes each element with probability p and scales the rest by 1 / (1 - p)
+// in a training program (a fresh mask every run), the identity in an evaluation program, as
+// torch.nn.Dropout (p = 0.5 unless told). It has no parameters; p is checked when the cell is
+// applied (spore::error outside [0, 1)), and its seed, the source of its masks, is drawn by
+// spore::init from the net's seed (so a run is reproducible). Neither is saved in checkpoints.
 
 namespace spore::nn {
 
-template <double P>
 struct Dropout {
-    static_assert(P >= 0.0 && P < 1.0, "spore: nn::Dropout<P>: P, the probability of zeroing, must lie in [0, 1)");
+    double p = 0.5;  // the probability of zeroing an element, in [0, 1)
     std::uint64_t seed = 0;
 
     template <class X>
     auto operator()(X&& x) const {
-        return spore::dropout<P>(std::forward<X>(x), seed);
+        return spore::dropout(std::forward<X>(x), p, seed);
     }
     template <class Scheme>
     void reset_parameters(random_engine& rng, const Scheme&) {
