@@ -6272,6 +6272,9 @@ inline std::size_t steps_per_epoch(std::size_t n, shard s, std::size_t batch, bo
 // buffers (nn/buffer.hpp): saved with the cell, never trained. A gradient program (training
 // mode) normalises by batch statistics and updates the running ones in its forward pass; a
 // forward program (spore::compile, spore::eval) normalises by the running statistics.
+// eps and momentum are run-time fields with PyTorch's names, defaults and order, after the
+// tensors, so `nn::BatchNorm2d<16> bn{.eps = 1e-3, .momentum = 0.01}` sets either or both;
+// they are checked when the expression is built (momentum in [0, 1], eps > 0).
 
 // ---- begin spore/nn/buffer.hpp ----
 // buffer<T, Shape>: state of a cell that is not a parameter, such as BatchNorm2d's running
@@ -6657,19 +6660,29 @@ void for_each_buffer(C& cell, F&& f) {
 
 namespace spore::nn {
 
-template <std::size_t Channels, class T = float, double Momentum = 0.1, double Eps = 1e-5>
+namespace detail {
+// Throws unless momentum lies in [0, 1] and eps is positive (NaN fails both).
+inline void check_batch_norm_settings(const char* layer, double momentum, double eps) {
+    if (!(momentum >= 0.0 && momentum <= 1.0))
+        throw error(spore::detail::concat({"spore::nn::", layer, ": momentum must lie in [0, 1], found ", momentum}));
+    if (!(eps > 0.0)) throw error(spore::detail::concat({"spore::nn::", layer, ": eps must be positive, found ", eps}));
+}
+}  // namespace detail
+
+template <std::size_t Channels, class T = float>
 struct BatchNorm2d {
-    static_assert(Momentum >= 0.0 && Momentum <= 1.0, "spore: nn::BatchNorm2d: momentum must lie in [0, 1]");
-    static_assert(Eps > 0.0, "spore: nn::BatchNorm2d: eps must be positive");
     tensor<T, shape<Channels>> weight = ones();
-    tensor<T, shape<Channels>> bias;
-    buffer<T, shape<Channels>> running_mean;
+    tensor<T, shape<Channels>> bias{};  // {}: so designated initializers omit it without a warning
+    buffer<T, shape<Channels>> running_mean{};
     buffer<T, shape<Channels>> running_var{T(1)};
+    double eps = 1e-5;       // added to the variance
+    double momentum = 0.1;   // running = (1 - momentum) * running + momentum * batch statistic
 
     template <class X>
     auto operator()(X&& x) const {
+        detail::check_batch_norm_settings("BatchNorm2d", momentum, eps);
         return spore::batch_norm2d(std::forward<X>(x), weight, bias, running_mean.mutable_data(),
-                                   running_var.mutable_data(), T(Momentum), T(Eps));
+                                   running_var.mutable_data(), T(momentum), T(eps));
     }
     // PyTorch's reset: weight 1, bias 0, running mean 0, running variance 1, whatever the scheme.
     template <class Scheme>

@@ -174,3 +174,50 @@ TEST_CASE("BatchNorm2d: float kernels agree with double", "[nn][batchnorm]") {
     CHECK(value == Approx(double(N * C * 72)).epsilon(1e-4));
     CHECK(std::get<0>(program.gradients())[1] == Approx(2.0 * N * 72).epsilon(1e-4));
 }
+
+TEST_CASE("BatchNorm2d: eps and momentum are run-time fields with PyTorch's names, defaults and order",
+          "[nn][batchnorm]") {
+    nn::BatchNorm2d<16> defaults;
+    CHECK(defaults.eps == 1e-5);
+    CHECK(defaults.momentum == 0.1);
+    nn::BatchNorm2d<16> slow{.momentum = 0.01f};
+    CHECK(slow.momentum == Approx(0.01));
+    CHECK(slow.eps == 1e-5);
+    CHECK(slow.weight[15] == 1.0f);  // the tensors keep their defaults
+    CHECK(slow.running_var[15] == 1.0f);
+    nn::BatchNorm2d<C, double> both{.eps = 1e-3, .momentum = 0.5};  // PyTorch's argument order
+    STATIC_REQUIRE(std::tuple_size_v<decltype(nn::parameters(both))> == 2);
+
+    images x;
+    x.fill_uniform(11, -2, 2);
+    const auto s = batch_statistics(x);
+    auto program = spore::compile_grad(spore::sum(both(spore::input(x))), both.weight);
+    program.run();
+    for (std::size_t c = 0; c < C; ++c) {
+        CHECK(both.running_mean[c] == Approx(0.5 * s.mean[c]).epsilon(1e-12));
+        CHECK(both.running_var[c] == Approx(0.5 + 0.5 * s.unbiased[c]).epsilon(1e-12));
+    }
+    both.running_mean.value() = tensor<double, shape<C>>{0.3, -0.1, 2.0};
+    both.running_var.value() = tensor<double, shape<C>>{0.8, 1.7, 0.05};
+    const auto y = spore::eval(both(spore::input(x)));
+    CHECK(y(1, 2, 0, 3) == Approx((x(1, 2, 0, 3) - 2.0) / std::sqrt(0.05 + 1e-3)).epsilon(1e-12));
+}
+
+TEST_CASE("BatchNorm2d: momentum outside [0, 1] or eps not positive is refused where the expression is built",
+          "[nn][batchnorm][error]") {
+    images x;
+    nn::BatchNorm2d<C, double> bn{.momentum = 1.5};
+    CHECK_THROWS_WITH(bn(spore::input(x)), Catch::Contains("BatchNorm2d: momentum must lie in [0, 1], found 1.5"));
+    bn.momentum = -0.25;
+    CHECK_THROWS_WITH(bn(spore::input(x)), Catch::Contains("momentum must lie in [0, 1], found -0.25"));
+    bn.momentum = 1.0;  // the bounds are allowed: 1 keeps only the last batch, 0 freezes
+    CHECK_NOTHROW(bn(spore::input(x)));
+    bn.momentum = 0.0;
+    CHECK_NOTHROW(bn(spore::input(x)));
+    bn.eps = 0.0;
+    CHECK_THROWS_WITH(bn(spore::input(x)), Catch::Contains("BatchNorm2d: eps must be positive, found 0"));
+    bn.eps = -1e-3;
+    CHECK_THROWS_WITH(bn(spore::input(x)), Catch::Contains("eps must be positive, found -0.001"));
+    bn.eps = std::nan("");
+    CHECK_THROWS_AS(bn(spore::input(x)), spore::error);
+}
