@@ -140,7 +140,7 @@ TEST_CASE("Dropout: one cell applied twice draws two masks, P = 0 is the identit
     CHECK(spore::max_abs_diff(identity.gradient<0>(), x) == 0.0);
 }
 
-TEST_CASE("Dropout: p is a run-time value, 0.5 unless told, refused outside [0, 1) by name", "[nn][dropout]") {
+TEST_CASE("Dropout: p is a run-time value, 0.5 unless told, refused unless 0 <= p < 1, by name", "[nn][dropout]") {
     big x;
     x.fill_uniform(13, 0.5, 2);
     CHECK(nn::Dropout{}.p == 0.5);
