@@ -9,8 +9,10 @@
 #include <spore/autodiff/rules/conv.hpp>
 #include <spore/autodiff/rules/cross_entropy.hpp>
 #include <spore/autodiff/rules/dropout.hpp>
+#include <spore/autodiff/rules/embedding.hpp>
 #include <spore/autodiff/rules/global_pool.hpp>
 #include <spore/autodiff/rules/matmul.hpp>
+#include <spore/autodiff/rules/nll.hpp>
 #include <spore/autodiff/rules/pool.hpp>
 #include <spore/autodiff/rules/reduce.hpp>
 #include <spore/autodiff/rules/reshape.hpp>

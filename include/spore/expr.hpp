@@ -8,9 +8,11 @@
 #include <spore/expr/dropout.hpp>
 #include <spore/expr/elementwise.hpp>
 #include <spore/expr/elementwise_ops.hpp>
+#include <spore/expr/embedding.hpp>
 #include <spore/expr/global_pool.hpp>
 #include <spore/expr/heavy.hpp>
 #include <spore/expr/matmul.hpp>
+#include <spore/expr/nll.hpp>
 #include <spore/expr/node.hpp>
 #include <spore/expr/plan.hpp>
 #include <spore/expr/pool.hpp>

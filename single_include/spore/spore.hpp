@@ -1128,6 +1128,8 @@ SPORE_SIMD_UNARY(log, std::log(x), xsimd::log(x))
 SPORE_SIMD_UNARY(tanh, std::tanh(x), xsimd::tanh(x))
 SPORE_SIMD_UNARY(sqrt, std::sqrt(x), xsimd::sqrt(x))
 SPORE_SIMD_UNARY(abs, std::abs(x), xsimd::abs(x))
+SPORE_SIMD_UNARY(log1p, std::log1p(x), xsimd::log1p(x))
+SPORE_SIMD_UNARY(erf, std::erf(x), xsimd::erf(x))
 #undef SPORE_SIMD_UNARY
 
 template <class V>
@@ -1267,14 +1269,23 @@ struct binary_values {
     V out;
 };
 
+// Two operations are the same when their types are and, for an operation with parameters (a
+// slope, a threshold), their parameters are.
+template <class Op>
+constexpr bool same_operation(const Op& x, const Op& y) {
+    if constexpr (std::is_empty_v<Op>) return true;
+    else return x == y;
+}
+
 template <class Op, class CA>
 struct unary_cursor {
     using op = Op;
     CA a;
+    [[no_unique_address]] Op operation;
     template <class V>
     SPORE_ALWAYS_INLINE auto forward(std::size_t j) const {
         auto va = a.template forward<V>(j);
-        V out = Op::apply(va.out);
+        V out = operation.apply(va.out);
         return unary_values<V, decltype(va)>{va, out};
     }
 };
@@ -1284,11 +1295,12 @@ struct binary_cursor {
     using op = Op;
     CA a;
     CB b;
+    [[no_unique_address]] Op operation;
     template <class V>
     SPORE_ALWAYS_INLINE auto forward(std::size_t j) const {
         auto va = a.template forward<V>(j);
         auto vb = b.template forward<V>(j);
-        V out = Op::apply(va.out, vb.out);
+        V out = operation.apply(va.out, vb.out);
         return binary_values<V, decltype(va), decltype(vb)>{va, vb, out};
     }
 };
@@ -1297,12 +1309,13 @@ template <class Op, class A>
 struct unary : node_base<typename A::value_type, typename A::shape_type, node_kind::elementwise> {
     using op = Op;
     A a;
-    bool operator==(const unary&) const = default;
+    [[no_unique_address]] Op operation{};
+    bool operator==(const unary& other) const { return a == other.a && same_operation(operation, other.operation); }
 
     template <bool Splat, class S>
     SPORE_ALWAYS_INLINE auto cursor(S& state, std::size_t base) const {
         auto ca = make_cursor<Splat>(a, state.a, base);
-        return unary_cursor<Op, decltype(ca)>{ca};
+        return unary_cursor<Op, decltype(ca)>{ca, operation};
     }
 };
 
@@ -1312,13 +1325,16 @@ struct binary : node_base<typename A::value_type, typename A::shape_type, node_k
     using op = Op;
     A a;
     B b;
-    bool operator==(const binary&) const = default;
+    [[no_unique_address]] Op operation{};
+    bool operator==(const binary& other) const {
+        return a == other.a && b == other.b && same_operation(operation, other.operation);
+    }
 
     template <bool Splat, class S>
     SPORE_ALWAYS_INLINE auto cursor(S& state, std::size_t base) const {
         auto ca = make_cursor<Splat>(a, state.a, base);
         auto cb = make_cursor<Splat>(b, state.b, base);
-        return binary_cursor<Op, decltype(ca), decltype(cb)>{ca, cb};
+        return binary_cursor<Op, decltype(ca), decltype(cb)>{ca, cb, operation};
     }
 };
 
@@ -1403,7 +1419,7 @@ template <class X>
 concept any_operand = std::is_arithmetic_v<std::remove_cvref_t<X>> || non_scalar_operand<X>;
 
 template <class Op, class L, class R>
-constexpr auto make_binary(L&& l, R&& r) {
+constexpr auto make_binary(L&& l, R&& r, Op operation = {}) {
     auto left = operand_expression<L, R>(std::forward<L>(l));
     auto right = operand_expression<R, L>(std::forward<R>(r));
     using LE = decltype(left);
@@ -1413,13 +1429,13 @@ constexpr auto make_binary(L&& l, R&& r) {
     using out = typename check_broadcastable<Op, typename LE::shape_type, typename RE::shape_type>::type;
     using A = decltype(broadcast_if_needed<out>(left));
     using B = decltype(broadcast_if_needed<out>(right));
-    return binary<Op, A, B>{{}, broadcast_if_needed<out>(left), broadcast_if_needed<out>(right)};
+    return binary<Op, A, B>{{}, broadcast_if_needed<out>(left), broadcast_if_needed<out>(right), operation};
 }
 
 template <class Op, class X>
-constexpr auto make_unary(X&& x) {
+constexpr auto make_unary(X&& x, Op operation = {}) {
     auto e = operand_expression<X, X>(std::forward<X>(x));
-    return unary<Op, decltype(e)>{{}, e};
+    return unary<Op, decltype(e)>{{}, e, operation};
 }
 
 }  // namespace spore::expr
@@ -1500,6 +1516,27 @@ struct max {
     static constexpr std::string_view onnx = "ReduceMax";
 };
 }  // namespace reductions
+
+// How a loss reduces its per-element (or per-row) terms, as PyTorch's `reduction` argument.
+enum class loss_reduction { mean, sum, none };
+
+// A loss over rows (cross-entropy, NLL): its value's shape, the value from the row terms, and
+// the adjoint each row's term receives. `counted` rows were not ignored (the mean's divisor).
+template <loss_reduction R, std::size_t Rows>
+using row_loss_shape = std::conditional_t<R == loss_reduction::none, shape<Rows>, shape<>>;
+
+template <loss_reduction R, class T>
+void store_row_loss(T* out, T total, std::size_t counted) {
+    if constexpr (R == loss_reduction::mean) out[0] = counted ? total / T(counted) : T(0);  // all ignored: 0, not 0/0
+    else if constexpr (R == loss_reduction::sum) out[0] = total;
+}
+
+template <loss_reduction R, class T>
+T row_loss_seed(const T* adjoint, std::size_t counted, std::size_t row) {
+    if constexpr (R == loss_reduction::mean) return adjoint[0] / T(counted);
+    else if constexpr (R == loss_reduction::sum) return adjoint[0];
+    else return adjoint[row];
+}
 
 template <class Reduction, class T>
 constexpr T reduction_identity() {
@@ -3546,7 +3583,7 @@ constexpr auto conv2d(X&& x, W&& w) {
 }  // namespace spore
 // ---- end spore/expr/conv.hpp ----
 // ---- begin spore/expr/cross_entropy.hpp ----
-// Softmax cross-entropy as one heavy node: the mean over rows of logsumexp(x) - x[label]
+// Softmax cross-entropy as one heavy node: the mean (sum, or each) over rows of logsumexp(x) - x[label]
 // (integer labels, -1 = ignore the row) or of sum_j t_j (logsumexp(x) - x_j) (target rows such
 // as one-hot vectors). One pass per row computes the row's maximum, its log-sum-exp and, when a
 // gradient is wanted, the softmax the backward rule (softmax - target) / rows needs (rule:
@@ -3573,9 +3610,11 @@ struct check_cross_entropy {
     static constexpr bool ok = matrix && targets_fit;
 };
 
-// A is the logits; Y is an integer label leaf [batch] or a floating-point target operand.
-template <class A, class Y>
-struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind::heavy> {
+// A is the logits; Y is an integer label leaf [batch] or a floating-point target operand; R
+// reduces the row terms (none: the term of each row, 0 for an ignored one).
+template <loss_reduction R, class A, class Y>
+struct cross_entropy_node
+    : node_base<typename A::value_type, row_loss_shape<R, A::shape_type::extents[0]>, node_kind::heavy> {
     using T = typename A::value_type;
     using label_type = typename Y::value_type;
     static constexpr bool integer_labels = std::is_integral_v<label_type>;
@@ -3583,6 +3622,9 @@ struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind
     static constexpr std::size_t classes = A::shape_type::extents[1];
     A a;
     Y b;
+    // The target of each row is mixed with the uniform distribution: q = (1 - e) t + e sum(t) / C
+    // (for rows that sum to 1, as PyTorch's label_smoothing; it stays linear in t).
+    T label_smoothing = T(0);
     bool operator==(const cross_entropy_node&) const = default;
 
     template <class S>
@@ -3591,6 +3633,7 @@ struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind
         const T* x = read_operand(a, state.a);
         const label_type* y = read_operand(b, state.b);
         T* probabilities = state.needs_grad ? state.probabilities.data() : nullptr;
+        T* out = state.mutable_value();
         T total = 0;
         std::size_t counted = 0;
         for (std::size_t r = 0; r < rows; ++r) {
@@ -3602,28 +3645,40 @@ struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind
                                                        " is outside [0, ", classes, "); -1 ignores a row"}));
                 if (label == -1) {
                     state.log_sum_exp.data()[r] = T(0);
+                    if constexpr (R == loss_reduction::none) out[r] = T(0);
                     continue;
                 }
             }
             const T lse = row_log_sum_exp(row, probabilities ? probabilities + r * classes : nullptr);
             state.log_sum_exp.data()[r] = lse;
+            T weight = T(1), dot = T(0);  // sum(t) and t . x
             if constexpr (integer_labels) {
-                total += lse - row[y[r]];
+                dot = row[y[r]];
             } else {
-                accumulator<reductions::sum, T> weight, dot;
+                accumulator<reductions::sum, T> w, d;
                 const T* t = y + r * classes;
                 for_each_batch<T>(classes, [&]<class V>(std::size_t j) {
                     const V tj = simd::load<V>(t + j);
-                    weight.add(tj);
-                    dot.add(tj * simd::load<V>(row + j));
+                    w.add(tj);
+                    d.add(tj * simd::load<V>(row + j));
                 });
-                total += lse * weight.result() - dot.result();
+                weight = w.result();
+                dot = d.result();
             }
+            T term = lse * weight - dot;
+            if (label_smoothing != T(0)) {
+                accumulator<reductions::sum, T> sum;
+                for_each_batch<T>(classes, [&]<class V>(std::size_t j) { sum.add(simd::load<V>(row + j)); });
+                const T mean = sum.result() / T(classes);
+                state.row_mean.data()[r] = mean;
+                term = lse * weight - ((T(1) - label_smoothing) * dot + label_smoothing * weight * mean);
+            }
+            if constexpr (R == loss_reduction::none) out[r] = term;
+            total += term;
             ++counted;
         }
         state.counted_rows = counted;
-        // every row ignored: no loss and no gradient, rather than 0/0
-        state.mutable_value()[0] = counted ? total / T(counted) : T(0);
+        store_row_loss<R>(out, total, counted);  // every row ignored: no loss and no gradient
     }
 
     // log(sum(exp(row))) through the row's maximum; writes softmax(row) when `softmax` is set.
@@ -3650,10 +3705,12 @@ struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind
     struct scratch {
         std::size_t counted_rows = 0;
         aligned_buffer<T> log_sum_exp;    // per row
+        aligned_buffer<T> row_mean;       // per row, with label smoothing
         aligned_buffer<T> probabilities;  // softmax of the logits, when a gradient is wanted
         template <class Planner>
         void prepare(const Planner&, bool needs_grad) {
             log_sum_exp = aligned_buffer<T>(rows);
+            row_mean = aligned_buffer<T>(rows);
             if (needs_grad) probabilities = aligned_buffer<T>(rows * classes);
         }
     };
@@ -3663,10 +3720,14 @@ struct cross_entropy_node : node_base<typename A::value_type, shape<>, node_kind
 
 namespace spore {
 
-// softmax_cross_entropy(logits [B, C], labels) with labels an integer tensor (or placeholder)
-// of shape <B> (-1 ignores a row; the mean is over the other rows), or target rows [B, C].
-template <expr::non_scalar_operand L, class Y>
-constexpr auto softmax_cross_entropy(L&& logits, Y&& labels) {
+// softmax_cross_entropy<R>(logits [B, C], labels) with labels an integer tensor (or placeholder)
+// of shape <B> (-1 ignores a row; the mean is over the other rows), or target rows [B, C];
+// label_smoothing in [0, 1] as PyTorch's.
+template <expr::loss_reduction R = expr::loss_reduction::mean, expr::non_scalar_operand L, class Y>
+auto softmax_cross_entropy(L&& logits, Y&& labels, double label_smoothing = 0.0) {
+    if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
+        throw error(spore::detail::concat({"spore::nn::SoftmaxCrossEntropy: label_smoothing must lie in [0, 1], found ",
+                                    label_smoothing}));
     auto a = expr::operand_expression<L, L>(std::forward<L>(logits));
     using A = decltype(a);
     using label_type = typename expr::expression_of<Y>::value_type;
@@ -3679,14 +3740,14 @@ constexpr auto softmax_cross_entropy(L&& logits, Y&& labels) {
         auto b = expr::as_expression(labels);
         using B = decltype(b);
         if constexpr (expr::check_cross_entropy<typename A::shape_type, typename B::shape_type, true>::ok)
-            return expr::cross_entropy_node<A, B>{{}, a, b};
+            return expr::cross_entropy_node<R, A, B>{{}, a, b, typename A::value_type(label_smoothing)};
     } else {
         auto b = expr::operand_expression<Y, Y>(std::forward<Y>(labels));
         using B = decltype(b);
         static_assert(std::is_same_v<typename A::value_type, typename B::value_type>,
                       "spore: SoftmaxCrossEntropy: logits and targets must have the same element type");
         if constexpr (expr::check_cross_entropy<typename A::shape_type, typename B::shape_type, false>::ok)
-            return expr::cross_entropy_node<A, B>{{}, a, b};
+            return expr::cross_entropy_node<R, A, B>{{}, a, b, typename A::value_type(label_smoothing)};
     }
 }
 
@@ -3847,11 +3908,113 @@ struct abs {
 struct softplus {
     static constexpr std::string_view onnx = "Softplus";
     template <class V> static V apply(const V& x) {
-        const V e = simd::exp(-simd::abs(x));
-        if constexpr (simd::is_batch_v<V>) return simd::max(x, splat<V>(0)) + xsimd::log1p(e);
-        else return simd::max(x, splat<V>(0)) + std::log1p(e);
+        return simd::max(x, splat<V>(0)) + simd::log1p(simd::exp(-simd::abs(x)));
     }
     template <class V> static V vjp(const V& x, const V&, const V& g) { return g / (splat<V>(1) + simd::exp(-x)); }
+};
+// x * sigmoid(x), as torch.nn.SiLU.
+struct silu {
+    template <class V> static V apply(const V& x) { return x / (splat<V>(1) + simd::exp(-x)); }
+    template <class V> static V vjp(const V& x, const V&, const V& g) {
+        const V s = splat<V>(1) / (splat<V>(1) + simd::exp(-x));
+        return g * s * (splat<V>(1) + x * (splat<V>(1) - s));
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {  // x * Sigmoid(x): opset 11 has no SiLU
+        const auto x = graph.emit(node.a);
+        return decltype(x){graph.node("Mul", {x.name, graph.node("Sigmoid", {x.name})}), x.batch_axis};
+    }
+};
+// x * Phi(x) with the normal distribution's Phi, as torch.nn.GELU() (approximate='none').
+struct gelu {
+    template <class V> static V apply(const V& x) {
+        return splat<V>(0.5) * x * (splat<V>(1) + simd::erf(x * splat<V>(std::numbers::sqrt2 / 2)));
+    }
+    template <class V> static V vjp(const V& x, const V&, const V& g) {
+        const V phi = splat<V>(0.5) * (splat<V>(1) + simd::erf(x * splat<V>(std::numbers::sqrt2 / 2)));
+        const V density = simd::exp(splat<V>(-0.5) * x * x) * splat<V>(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+        return g * (phi + x * density);
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {  // 0.5 x (1 + Erf(x / sqrt 2)): opset 11 has no Gelu
+        using T = typename Node::value_type;
+        const auto x = graph.emit(node.a);
+        const auto scalar = [&](double v) { return graph.emit(constant<T>{{}, T(v)}).name; };
+        const std::string erf = graph.node("Erf", {graph.node("Mul", {x.name, scalar(std::numbers::sqrt2 / 2)})});
+        const std::string half_x = graph.node("Mul", {x.name, scalar(0.5)});
+        return decltype(x){graph.node("Mul", {half_x, graph.node("Add", {erf, scalar(1)})}), x.batch_axis};
+    }
+};
+// GELU with tanh: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), as torch.nn.GELU('tanh').
+struct gelu_tanh {
+    static constexpr double k = std::numbers::sqrt2 * std::numbers::inv_sqrtpi, c = 0.044715;
+    template <class V> static V apply(const V& x) {
+        return splat<V>(0.5) * x * (splat<V>(1) + simd::tanh(splat<V>(k) * (x + splat<V>(c) * x * x * x)));
+    }
+    template <class V> static V vjp(const V& x, const V&, const V& g) {
+        const V t = simd::tanh(splat<V>(k) * (x + splat<V>(c) * x * x * x));
+        const V slope = splat<V>(k) * (splat<V>(1) + splat<V>(3 * c) * x * x);
+        return g * splat<V>(0.5) * (splat<V>(1) + t + x * (splat<V>(1) - t * t) * slope);
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {
+        using T = typename Node::value_type;
+        const auto x = graph.emit(node.a);
+        const auto scalar = [&](double v) { return graph.emit(constant<T>{{}, T(v)}).name; };
+        const std::string cube = graph.node("Mul", {graph.node("Mul", {x.name, x.name}), x.name});
+        const std::string inner = graph.node("Add", {x.name, graph.node("Mul", {cube, scalar(c)})});
+        const std::string t = graph.node("Tanh", {graph.node("Mul", {inner, scalar(k)})});
+        const std::string half_x = graph.node("Mul", {x.name, scalar(0.5)});
+        return decltype(x){graph.node("Mul", {half_x, graph.node("Add", {t, scalar(1)})}), x.batch_axis};
+    }
+};
+// x > 0 ? x : slope * x, as torch.nn.LeakyReLU(negative_slope).
+struct leaky_relu {
+    double negative_slope = 0.01;
+    bool operator==(const leaky_relu&) const = default;
+    template <class V> V apply(const V& x) const {
+        return simd::select_greater(x, splat<V>(0), x, splat<V>(negative_slope) * x);
+    }
+    template <class V> V vjp(const V& x, const V&, const V& g) const {
+        return simd::select_greater(x, splat<V>(0), g, splat<V>(negative_slope) * g);
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {
+        const auto x = graph.emit(node.a);
+        return decltype(x){graph.node("LeakyRelu", {x.name}, {graph.real("alpha", float(node.operation.negative_slope))}),
+                           x.batch_axis};
+    }
+};
+// x > 0 ? x : alpha (exp(x) - 1), as torch.nn.ELU(alpha).
+struct elu {
+    double alpha = 1.0;
+    bool operator==(const elu&) const = default;
+    template <class V> V apply(const V& x) const {
+        return simd::select_greater(x, splat<V>(0), x, splat<V>(alpha) * (simd::exp(x) - splat<V>(1)));
+    }
+    template <class V> V vjp(const V& x, const V& out, const V& g) const {
+        return simd::select_greater(x, splat<V>(0), g, g * (out + splat<V>(alpha)));
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {
+        const auto x = graph.emit(node.a);
+        return decltype(x){graph.node("Elu", {x.name}, {graph.real("alpha", float(node.operation.alpha))}), x.batch_axis};
+    }
+};
+// The smooth L1 function of a difference d: |d| < beta ? d^2 / (2 beta) : |d| - beta / 2, the
+// elementwise loss of torch.nn.SmoothL1Loss(beta) (beta = 0: |d|); HuberLoss(delta) is delta
+// times it at beta = delta.
+struct smooth_l1 {
+    double beta = 1.0;
+    bool operator==(const smooth_l1&) const = default;
+    template <class V> V apply(const V& d) const {
+        const V a = simd::abs(d), b = splat<V>(beta);
+        return simd::select_greater(b, a, splat<V>(0.5) * d * d / b, a - splat<V>(0.5) * b);
+    }
+    template <class V> V vjp(const V& d, const V&, const V& g) const {
+        const V sign = simd::select_greater(d, splat<V>(0), splat<V>(1), simd::select_greater(splat<V>(0), d, splat<V>(-1), splat<V>(0)));
+        return g * simd::select_greater(splat<V>(beta), simd::abs(d), d / splat<V>(beta), sign);
+    }
 };
 struct square {
     template <class V> static V apply(const V& x) { return x * x; }
@@ -3975,6 +4138,9 @@ SPORE_UNARY_FUNCTION(sqrt)
 SPORE_UNARY_FUNCTION(abs)
 SPORE_UNARY_FUNCTION(square)
 SPORE_UNARY_FUNCTION(softplus)
+SPORE_UNARY_FUNCTION(silu)
+SPORE_UNARY_FUNCTION(gelu)
+SPORE_UNARY_FUNCTION(gelu_tanh)
 #undef SPORE_UNARY_FUNCTION
 
 #define SPORE_BINARY_FUNCTION(name)                                                          \
@@ -3988,8 +4154,106 @@ SPORE_BINARY_FUNCTION(minimum)
 SPORE_BINARY_FUNCTION(pow)
 #undef SPORE_BINARY_FUNCTION
 
+// Operations with a parameter.
+template <expr::non_scalar_operand X>
+constexpr auto leaky_relu(X&& x, double negative_slope = 0.01) {
+    return expr::make_unary(std::forward<X>(x), expr::ops::leaky_relu{negative_slope});
+}
+template <expr::non_scalar_operand X>
+constexpr auto elu(X&& x, double alpha = 1.0) {
+    return expr::make_unary(std::forward<X>(x), expr::ops::elu{alpha});
+}
+template <expr::non_scalar_operand X>
+auto smooth_l1(X&& difference, double beta = 1.0) {
+    if (!(beta >= 0)) throw error(spore::detail::concat({"spore::smooth_l1: beta must not be negative, found ", beta}));
+    return expr::make_unary(std::forward<X>(difference), expr::ops::smooth_l1{beta});
+}
+
 }  // namespace spore
 // ---- end spore/expr/elementwise_ops.hpp ----
+// ---- begin spore/expr/embedding.hpp ----
+// embedding(table, indices): the rows of table [V, D] picked by integer indices of any shape
+// [I...], as [I..., D] (torch.nn.functional.embedding). An index outside [0, V) is an error
+// naming it. With a padding index, that row's gradient stays zero, as PyTorch's padding_idx.
+// Rule: autodiff/rules/embedding.hpp.
+
+namespace spore::expr {
+
+template <class TableShape>
+struct check_embedding {
+    static constexpr bool ok = TableShape::rank == 2;
+    static_assert(ok, "spore: embedding takes a table [rows, dimension] (see check_embedding<table shape> above)");
+};
+
+template <class IndexShape, std::size_t Dimension>
+struct embedding_shape;
+template <std::size_t... I, std::size_t Dimension>
+struct embedding_shape<shape<I...>, Dimension> {
+    using type = shape<I..., Dimension>;
+};
+
+inline constexpr std::size_t no_padding_index = std::numeric_limits<std::size_t>::max();
+
+template <class A, class Y>
+struct embedding_node
+    : node_base<typename A::value_type,
+                typename embedding_shape<typename Y::shape_type, A::shape_type::extents[1]>::type, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t rows = A::shape_type::extents[0];
+    static constexpr std::size_t dimension = A::shape_type::extents[1];
+    static constexpr std::size_t lookups = Y::shape_type::size;
+    A a;  // the table
+    Y b;  // the indices
+    std::size_t padding_index = no_padding_index;
+    bool operator==(const embedding_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* table = read_operand(a, state.a);
+        const auto* indices = read_operand(b, state.b);
+        T* out = state.mutable_value();
+        for (std::size_t i = 0; i < lookups; ++i) {
+            const std::int64_t index = indices[i];
+            if (index < 0 || index >= std::int64_t(rows))
+                throw error(spore::detail::concat({"spore::nn::Embedding: index ", index, " at position ", i,
+                                                   " is outside [0, ", rows, ")"}));
+            std::memcpy(out + i * dimension, table + std::size_t(index) * dimension, dimension * sizeof(T));
+        }
+    }
+
+    template <class Graph>
+    auto to_onnx(Graph& graph) const -> typename Graph::value {
+        const auto table = graph.emit(a);
+        const auto indices = graph.emit(b);
+        return {graph.node("Gather", {table.name, indices.name}, {graph.integer("axis", 0)}), indices.batch_axis};
+    }
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+// The rows of `table` [V, D] at `indices` (an integer tensor or placeholder of any shape).
+template <expr::non_scalar_operand Table, class Indices>
+auto embedding(Table&& table, Indices&& indices, std::size_t padding_index = expr::no_padding_index) {
+    static_assert(!(is_tensor_v<std::remove_cvref_t<Indices>> && std::is_rvalue_reference_v<Indices&&>),
+                  "spore: a temporary tensor in an expression would dangle; give it a name first");
+    static_assert(std::is_integral_v<typename expr::expression_of<Indices>::value_type> &&
+                      expr::expression_of<Indices>::kind == expr::node_kind::leaf,
+                  "spore: Embedding: the indices must be an integer tensor or placeholder");
+    auto a = expr::operand_expression<Table, Table>(std::forward<Table>(table));
+    auto b = expr::as_expression(indices);
+    using A = decltype(a);
+    if constexpr (expr::check_embedding<typename A::shape_type>::ok) {
+        if (padding_index != expr::no_padding_index && padding_index >= A::shape_type::extents[0])
+            throw error(spore::detail::concat({"spore::nn::Embedding: padding_idx ", padding_index, " is outside [0, ",
+                                               A::shape_type::extents[0], ")"}));
+        return expr::embedding_node<A, decltype(b)>{{}, a, b, padding_index};
+    }
+}
+
+}  // namespace spore
+// ---- end spore/expr/embedding.hpp ----
 // ---- begin spore/expr/global_pool.hpp ----
 // global_avg_pool2d(x): the mean of each plane of x [N, C, H, W], as [N, C] (PyTorch's
 // AdaptiveAvgPool2d(1) followed by flatten). Rule: autodiff/rules/global_pool.hpp.
@@ -4203,6 +4467,80 @@ constexpr auto transpose(X&& x) {
 
 }  // namespace spore
 // ---- end spore/expr/matmul.hpp ----
+// ---- begin spore/expr/nll.hpp ----
+// nll_loss<R>(log_probabilities [N, C], labels <N>): the negative log-likelihood of the labels,
+// -x[n, label n], as torch.nn.NLLLoss: the mean over the rows not ignored (label -1), their sum,
+// or each row's term (reduction none: [N], 0 for an ignored row). Labels are an integer tensor
+// or placeholder; a label outside [-1, C) is an error naming it. Rule: autodiff/rules/nll.hpp.
+
+namespace spore::expr {
+
+template <class InputShape, class LabelShape>
+struct check_nll {
+    static constexpr bool matrix = InputShape::rank == 2;
+    static_assert(matrix, "spore: NLLLoss takes log-probabilities [batch, classes] "
+                          "(see check_nll<input shape, labels shape> above)");
+    static constexpr bool ok = matrix && LabelShape::rank == 1 && LabelShape::extents[0] == InputShape::extents[0];
+    static_assert(!matrix || ok, "spore: NLLLoss: the labels must have the shape <batch> of the input's rows "
+                                 "(see check_nll<input shape, labels shape> above)");
+};
+
+template <loss_reduction R, class A, class Y>
+struct nll_node : node_base<typename A::value_type, row_loss_shape<R, A::shape_type::extents[0]>, node_kind::heavy> {
+    using T = typename A::value_type;
+    static constexpr std::size_t rows = A::shape_type::extents[0];
+    static constexpr std::size_t classes = A::shape_type::extents[1];
+    A a;
+    Y b;
+    bool operator==(const nll_node&) const = default;
+
+    template <class S>
+    void forward(S& state) const {
+        const T* x = read_operand(a, state.a);
+        const auto* y = read_operand(b, state.b);
+        T* out = state.mutable_value();
+        T total = 0;
+        std::size_t counted = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const std::int64_t label = y[r];
+            if (label < -1 || label >= std::int64_t(classes))
+                throw error(spore::detail::concat({"spore::nn::NLLLoss: label ", label, " in row ", r, " is outside [0, ", classes,
+                                            "); -1 ignores a row"}));
+            const T term = label == -1 ? T(0) : -x[r * classes + std::size_t(label)];
+            if constexpr (R == loss_reduction::none) out[r] = term;
+            total += term;
+            counted += label != -1;
+        }
+        state.counted_rows = counted;
+        store_row_loss<R>(out, total, counted);
+    }
+
+    struct scratch {
+        std::size_t counted_rows = 0;
+    };
+};
+
+}  // namespace spore::expr
+
+namespace spore {
+
+template <expr::loss_reduction R = expr::loss_reduction::mean, expr::non_scalar_operand L, class Y>
+constexpr auto nll_loss(L&& log_probabilities, Y&& labels) {
+    static_assert(!(is_tensor_v<std::remove_cvref_t<Y>> && std::is_rvalue_reference_v<Y&&>),
+                  "spore: a temporary tensor in an expression would dangle; give it a name first");
+    static_assert(std::is_integral_v<typename expr::expression_of<Y>::value_type> &&
+                      expr::expression_of<Y>::kind == expr::node_kind::leaf,
+                  "spore: NLLLoss: the labels must be an integer tensor or placeholder");
+    auto a = expr::operand_expression<L, L>(std::forward<L>(log_probabilities));
+    auto b = expr::as_expression(labels);
+    using A = decltype(a);
+    using B = decltype(b);
+    if constexpr (expr::check_nll<typename A::shape_type, typename B::shape_type>::ok)
+        return expr::nll_node<R, A, B>{{}, a, b};
+}
+
+}  // namespace spore
+// ---- end spore/expr/nll.hpp ----
 // ---- begin spore/expr/plan.hpp ----
 // Planning, done once when a program is built: heavy nodes that are equal (same type, same
 // operands) share one buffer, so a subexpression used twice is computed once; gradient sinks
@@ -4969,15 +5307,15 @@ SPORE_ALWAYS_INLINE void backprop(const expr::constant_cursor<T>&, std::size_t, 
 
 template <class Op, class CA, class V, class Values>
 SPORE_ALWAYS_INLINE void backprop(const expr::unary_cursor<Op, CA>& c, std::size_t j, const Values& v, const V& g) {
-    backprop(c.a, j, v.a, Op::vjp(v.a.out, v.out, g));
+    backprop(c.a, j, v.a, c.operation.vjp(v.a.out, v.out, g));
 }
 
 template <class Op, class CA, class CB, class V, class Values>
 SPORE_ALWAYS_INLINE void backprop(const expr::binary_cursor<Op, CA, CB>& c, std::size_t j, const Values& v,
                                   const V& g) {
     // Both adjoints are formed before either is written, so no store can disturb a read.
-    const V ga = Op::vjp_a(v.a.out, v.b.out, v.out, g);
-    const V gb = Op::vjp_b(v.a.out, v.b.out, v.out, g);
+    const V ga = c.operation.vjp_a(v.a.out, v.b.out, v.out, g);
+    const V gb = c.operation.vjp_b(v.a.out, v.b.out, v.out, g);
     backprop(c.a, j, v.a, ga);
     backprop(c.b, j, v.b, gb);
 }
@@ -5425,44 +5763,49 @@ struct heavy_rule<expr::conv2d_node<Stride, Padding, X, W, C>> {
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/rules/conv.hpp ----
 // ---- begin spore/autodiff/rules/cross_entropy.hpp ----
-// Vector-Jacobian rule of the fused softmax cross-entropy, written once:
-//   d logits = g / rows * (softmax * sum_j t_j - t)     (t one-hot for integer labels; zero
-//                                                         for an ignored row)
-//   d targets = g / rows * (logsumexp - logits)          (target rows only)
+// Vector-Jacobian rule of the fused softmax cross-entropy, written once. With the smoothed
+// target q = (1 - e) t + e sum(t) / C (t one-hot for integer labels; zero for an ignored row):
+//   d logits = s * (softmax * sum(q) - q),    sum(q) = sum(t)
+//   d targets = s * ((1 - e) (logsumexp - logits) + e (logsumexp - mean(logits)))
+// with s the adjoint of the row's term (expr::row_loss_seed: g / counted rows for the mean).
 
 namespace spore::autodiff {
 
-template <class A, class Y>
-struct heavy_rule<expr::cross_entropy_node<A, Y>> {
-    using N = expr::cross_entropy_node<A, Y>;
+template <expr::loss_reduction R, class A, class Y>
+struct heavy_rule<expr::cross_entropy_node<R, A, Y>> {
+    using N = expr::cross_entropy_node<R, A, Y>;
     using T = typename A::value_type;
 
     template <class S>
     static void vjp(const N& node, S& state) {
         constexpr std::size_t rows = N::rows, classes = N::classes;
         if (state.counted_rows == 0) return;  // nothing was counted, so nothing depends on the inputs
-        const T scale = state.adjoint->data[0] / T(state.counted_rows);
+        const T* g = state.adjoint->data;
         const T* p = state.probabilities.data();
         const auto* y = state.b.values;
+        const T keep = T(1) - node.label_smoothing, spread = node.label_smoothing / T(classes);
         push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
             for (std::size_t r = 0; r < rows; ++r) {
                 T* out = dx + r * classes;
                 const T* pr = p + r * classes;
+                const T scale = expr::row_loss_seed<R>(g, state.counted_rows, r);
                 if constexpr (N::integer_labels) {
                     if (y[r] == -1) {
                         if (!accumulate) std::fill_n(out, classes, T(0));
                         continue;
                     }
-                    store_or_add(out, classes, accumulate,
-                                 [&]<class V>(std::size_t j) { return simd::load<V>(pr + j) * simd::splat<V>(scale); });
-                    out[y[r]] -= scale;
+                    store_or_add(out, classes, accumulate, [&]<class V>(std::size_t j) {
+                        return (simd::load<V>(pr + j) - simd::splat<V>(spread)) * simd::splat<V>(scale);
+                    });
+                    out[y[r]] -= scale * keep;
                 } else {
                     const auto* t = y + r * classes;
                     expr::accumulator<expr::reductions::sum, T> sum;
                     expr::for_each_batch<T>(classes, [&]<class V>(std::size_t j) { sum.add(simd::load<V>(t + j)); });
                     const T weight = sum.result();
                     store_or_add(out, classes, accumulate, [&]<class V>(std::size_t j) {
-                        return simd::splat<V>(scale) * (simd::load<V>(pr + j) * simd::splat<V>(weight) - simd::load<V>(t + j));
+                        return simd::splat<V>(scale) * ((simd::load<V>(pr + j) - simd::splat<V>(spread)) * simd::splat<V>(weight) -
+                                                        simd::splat<V>(keep) * simd::load<V>(t + j));
                     });
                 }
             }
@@ -5470,10 +5813,13 @@ struct heavy_rule<expr::cross_entropy_node<A, Y>> {
         if constexpr (!N::integer_labels) {
             push_gradient(node.b, state.b, [&](T* dt, bool accumulate) {
                 for (std::size_t r = 0; r < rows; ++r) {
+                    const T scale = expr::row_loss_seed<R>(g, state.counted_rows, r);
                     const T lse = state.log_sum_exp.data()[r];
                     const T* x = state.a.values + r * classes;
+                    const T mean = node.label_smoothing != T(0) ? state.row_mean.data()[r] : T(0);
                     store_or_add(dt + r * classes, classes, accumulate, [&]<class V>(std::size_t j) {
-                        return simd::splat<V>(scale) * (simd::splat<V>(lse) - simd::load<V>(x + j));
+                        return simd::splat<V>(scale) * (simd::splat<V>(keep) * (simd::splat<V>(lse) - simd::load<V>(x + j)) +
+                                                        simd::splat<V>(node.label_smoothing * (lse - mean)));
                     });
                 }
             });
@@ -5509,6 +5855,38 @@ struct heavy_rule<expr::dropout_node<A>> {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/rules/dropout.hpp ----
+// ---- begin spore/autodiff/rules/embedding.hpp ----
+// Rule of the embedding: each looked-up row's adjoint is added into its table row (a row picked
+// twice receives both); the padding row receives nothing.
+
+namespace spore::autodiff {
+
+template <class A, class Y>
+struct heavy_rule<expr::embedding_node<A, Y>> {
+    using N = expr::embedding_node<A, Y>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        const T* dy = state.adjoint->data;
+        const auto* indices = state.b.values;
+        push_gradient(node.a, state.a, [&](T* dtable, bool accumulate) {
+            if (!accumulate) std::fill_n(dtable, A::shape_type::size, T(0));
+            for (std::size_t i = 0; i < N::lookups; ++i) {
+                const std::size_t row = std::size_t(indices[i]);
+                if (row == node.padding_index) continue;
+                T* target = dtable + row * N::dimension;
+                const T* g = dy + i * N::dimension;
+                simd::for_each_batch<T>(N::dimension, [&]<class V>(std::size_t j) {
+                    simd::store(target + j, simd::load<V>(target + j) + simd::load<V>(g + j));
+                });
+            }
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/embedding.hpp ----
 // ---- begin spore/autodiff/rules/global_pool.hpp ----
 // Rule of global average pooling: each plane's adjoint, divided by the plane's size, spread
 // over the plane.
@@ -5608,6 +5986,35 @@ struct heavy_rule<expr::transpose_node<A>> {
 
 }  // namespace spore::autodiff
 // ---- end spore/autodiff/rules/matmul.hpp ----
+// ---- begin spore/autodiff/rules/nll.hpp ----
+// Rule of the negative log-likelihood: the adjoint of x[n, label n] is -g / counted rows (mean),
+// -g (sum) or -g[n] (none); every other element's is 0.
+
+namespace spore::autodiff {
+
+template <expr::loss_reduction R, class A, class Y>
+struct heavy_rule<expr::nll_node<R, A, Y>> {
+    using N = expr::nll_node<R, A, Y>;
+    using T = typename A::value_type;
+
+    template <class S>
+    static void vjp(const N& node, S& state) {
+        if constexpr (R == expr::loss_reduction::mean)
+            if (state.counted_rows == 0) return;  // nothing depends on the inputs
+        const T* g = state.adjoint->data;
+        const auto* y = state.b.values;
+        push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
+            if (!accumulate) std::fill_n(dx, A::shape_type::size, T(0));
+            for (std::size_t r = 0; r < N::rows; ++r) {
+                if (y[r] == -1) continue;
+                dx[r * N::classes + std::size_t(y[r])] -= expr::row_loss_seed<R>(g, state.counted_rows, r);
+            }
+        });
+    }
+};
+
+}  // namespace spore::autodiff
+// ---- end spore/autodiff/rules/nll.hpp ----
 // ---- begin spore/autodiff/rules/pool.hpp ----
 // Rules of pooling: max pooling sends each window's adjoint to its argmax (kept by the forward
 // pass); average pooling spreads it evenly over the window.
@@ -6340,6 +6747,56 @@ inline std::size_t steps_per_epoch(std::size_t n, shard s, std::size_t batch, bo
 // ---- begin spore/nn.hpp ----
 // Every header of include/spore/nn/. Generated by tools/amalgamate.py from the
 // folder's files (a new header is listed by running it); do not edit.
+// ---- begin spore/nn/activations.hpp ----
+// Activation cells with PyTorch's names and hyper-parameters (run-time fields, so a cell stays
+// an aggregate the field walk passes over): SiLU, GELU, LeakyReLU, ELU, Softplus. ReLU,
+// Sigmoid and Tanh are in nn/layers.hpp.
+
+namespace spore::nn {
+
+struct SiLU {
+    template <class X>
+    auto operator()(X&& x) const { return spore::silu(std::forward<X>(x)); }
+};
+
+// torch.nn.GELU(approximate='none' | 'tanh').
+enum class approximate { none, tanh };
+template <approximate A = approximate::none>
+struct GELU {
+    template <class X>
+    auto operator()(X&& x) const {
+        if constexpr (A == approximate::tanh) return spore::gelu_tanh(std::forward<X>(x));
+        else return spore::gelu(std::forward<X>(x));
+    }
+};
+
+struct LeakyReLU {
+    double negative_slope = 0.01;
+    template <class X>
+    auto operator()(X&& x) const { return spore::leaky_relu(std::forward<X>(x), negative_slope); }
+};
+
+struct ELU {
+    double alpha = 1.0;
+    template <class X>
+    auto operator()(X&& x) const { return spore::elu(std::forward<X>(x), alpha); }
+};
+
+// torch.nn.Softplus() with its defaults (beta 1; the threshold only rounds).
+struct Softplus {
+    template <class X>
+    auto operator()(X&& x) const { return spore::softplus(std::forward<X>(x)); }
+};
+
+using spore::elu;
+using spore::gelu;
+using spore::gelu_tanh;
+using spore::leaky_relu;
+using spore::silu;
+using spore::softplus;
+
+}  // namespace spore::nn
+// ---- end spore/nn/activations.hpp ----
 // ---- begin spore/nn/batch_norm.hpp ----
 // BatchNorm2d<C>: batch normalisation over NCHW as in torch.nn.BatchNorm2d (affine, tracking
 // running statistics). weight and bias are parameters; running_mean and running_var are
@@ -7023,6 +7480,37 @@ struct Dropout {
 
 }  // namespace spore::nn
 // ---- end spore/nn/dropout.hpp ----
+// ---- begin spore/nn/embedding.hpp ----
+// nn::Embedding<Rows, Dimension>: a table of Rows vectors, looked up by integer indices of any
+// shape, as torch.nn.Embedding (parameter `weight` [Rows, Dimension], initialised N(0, 1); an
+// optional padding_idx whose row starts at zero and is never trained).
+
+#include <optional>
+
+namespace spore::nn {
+
+template <std::size_t Rows, std::size_t Dimension, class T = float>
+struct Embedding {
+    tensor<T, shape<Rows, Dimension>> weight;
+    std::optional<std::size_t> padding_idx;
+
+    template <class Indices>
+    auto operator()(Indices&& indices) const {
+        return spore::embedding(weight, std::forward<Indices>(indices), padding_idx.value_or(expr::no_padding_index));
+    }
+    // PyTorch's default is N(0, 1); another scheme sees the fans PyTorch computes for a 2-D
+    // weight [Rows, Dimension] (in = Dimension, out = Rows).
+    template <class Scheme = init::pytorch_default>
+    void reset_parameters(random_engine& rng, const Scheme& scheme = {}) {
+        if constexpr (std::is_same_v<Scheme, init::pytorch_default>) init::detail::fill_normal(weight, rng, 0.0, 1.0);
+        else scheme.weight(weight, {Dimension, Rows}, rng);
+        if (padding_idx && *padding_idx < Rows)
+            for (std::size_t j = 0; j < Dimension; ++j) weight(*padding_idx, j) = T(0);
+    }
+};
+
+}  // namespace spore::nn
+// ---- end spore/nn/embedding.hpp ----
 // ---- begin spore/nn/field_names.hpp ----
 // Walks of a cell that pass each field's path ("conv1.weight", "block.conv.bias"): the keys of
 // checkpoints and exported graphs. No registration macro: the walk and the compile-time field
@@ -7218,38 +7706,124 @@ using spore::tanh;
 }  // namespace spore::nn
 // ---- end spore/nn/layers.hpp ----
 // ---- begin spore/nn/losses.hpp ----
-// Losses, as cells with no parameters: nn::SoftmaxCrossEntropy{}(logits, labels) and
-// nn::MSE{}(prediction, target). Each returns a scalar expression to differentiate.
+// Losses, as cells with no parameters, with PyTorch's names, formulas and reductions:
+//   nn::SoftmaxCrossEntropy<>{}(logits, labels)     torch.nn.CrossEntropyLoss (label_smoothing)
+//   nn::NLLLoss<>{}(log_probabilities, labels)      torch.nn.NLLLoss
+//   nn::BCEWithLogitsLoss<>{}(logits, targets)      torch.nn.BCEWithLogitsLoss
+//   nn::MSE<>{}, nn::L1Loss<>{}, nn::HuberLoss<>{.delta}, nn::SmoothL1Loss<>{.beta}
+//                                                   (prediction, target), elementwise losses
+// The template argument is the reduction (nn::reduction::mean, the default, sum or none); `none`
+// gives the loss of each element (or row) as a tensor expression. Hyper-parameters are run-time
+// fields. Each returns an expression to differentiate (reduce a `none` loss first).
 
 namespace spore::nn {
+
+using reduction = expr::loss_reduction;
 
 // Mean cross-entropy of logits [batch, classes], stable for any logits (log-sum-exp through
 // each row's maximum), as one fused node. Labels are either integer class indices of shape
 // <batch> (std::int32_t; -1 ignores a row and the mean is over the others, so a partial last
 // batch trains with a static batch size) or target rows [batch, classes] such as one-hot.
+// label_smoothing in [0, 1] mixes each target with the uniform distribution, as PyTorch's.
+template <reduction R = reduction::mean>
 struct SoftmaxCrossEntropy {
+    double label_smoothing = 0.0;
     template <class Logits, class Labels>
     auto operator()(Logits&& logits, Labels&& labels) const {
-        return spore::softmax_cross_entropy(std::forward<Logits>(logits), std::forward<Labels>(labels));
+        return spore::softmax_cross_entropy<R>(std::forward<Logits>(logits), std::forward<Labels>(labels), label_smoothing);
     }
 };
 
-template <class PredictionShape, class TargetShape>
-struct check_mse {
+// -x[n, label n] of log-probabilities [batch, classes] (e.g. log_softmax's), integer labels
+// <batch> (-1 ignores a row; the mean is over the others).
+template <reduction R = reduction::mean>
+struct NLLLoss {
+    template <class LogProbabilities, class Labels>
+    auto operator()(LogProbabilities&& x, Labels&& labels) const {
+        return spore::nll_loss<R>(std::forward<LogProbabilities>(x), std::forward<Labels>(labels));
+    }
+};
+
+template <class Loss, class PredictionShape, class TargetShape>
+struct check_loss_shapes {
     static_assert(same_shape_v<PredictionShape, TargetShape>,
-                  "spore: MSE: the prediction and the target must have the same shape "
-                  "(see check_mse<prediction shape, target shape> above)");
+                  "spore: this loss needs the prediction and the target of the same shape "
+                  "(see check_loss_shapes<loss, prediction shape, target shape> above)");
     static constexpr bool ok = same_shape_v<PredictionShape, TargetShape>;
 };
 
-// Mean squared error over every element, as torch.nn.MSELoss (reduction "mean").
+template <reduction R, class E>
+auto reduce_loss(E&& terms) {
+    if constexpr (R == reduction::mean) return spore::mean(std::forward<E>(terms));
+    else if constexpr (R == reduction::sum) return spore::sum(std::forward<E>(terms));
+    else return expr::as_expression(terms);
+}
+
+// The shared shape of an elementwise loss: terms(prediction - target), reduced.
+template <class Loss, reduction R, class P, class T, class Terms>
+auto elementwise_loss(P&& prediction, T&& target, Terms&& terms) {
+    using PS = typename expr::expression_of<P>::shape_type;
+    using TS = typename expr::expression_of<T>::shape_type;
+    if constexpr (check_loss_shapes<Loss, PS, TS>::ok)
+        return reduce_loss<R>(terms(std::forward<P>(prediction) - std::forward<T>(target)));
+}
+
+// (prediction - target)^2, as torch.nn.MSELoss.
+template <reduction R = reduction::mean>
 struct MSE {
-    template <class Prediction, class Target>
-    auto operator()(Prediction&& prediction, Target&& target) const {
-        using P = typename expr::expression_of<Prediction>::shape_type;
-        using T = typename expr::expression_of<Target>::shape_type;
-        if constexpr (check_mse<P, T>::ok)
-            return spore::mean(spore::square(std::forward<Prediction>(prediction) - std::forward<Target>(target)));
+    template <class P, class T>
+    auto operator()(P&& prediction, T&& target) const {
+        return elementwise_loss<MSE, R>(std::forward<P>(prediction), std::forward<T>(target),
+                                        [](auto d) { return spore::square(d); });
+    }
+};
+
+// |prediction - target|, as torch.nn.L1Loss.
+template <reduction R = reduction::mean>
+struct L1Loss {
+    template <class P, class T>
+    auto operator()(P&& prediction, T&& target) const {
+        return elementwise_loss<L1Loss, R>(std::forward<P>(prediction), std::forward<T>(target),
+                                           [](auto d) { return spore::abs(d); });
+    }
+};
+
+// |d| < beta ? d^2 / (2 beta) : |d| - beta / 2 of d = prediction - target, as
+// torch.nn.SmoothL1Loss (beta >= 0; 0 is the L1 loss).
+template <reduction R = reduction::mean>
+struct SmoothL1Loss {
+    double beta = 1.0;
+    template <class P, class T>
+    auto operator()(P&& prediction, T&& target) const {
+        return elementwise_loss<SmoothL1Loss, R>(std::forward<P>(prediction), std::forward<T>(target),
+                                                 [&](auto d) { return spore::smooth_l1(d, beta); });
+    }
+};
+
+// |d| < delta ? d^2 / 2 : delta (|d| - delta / 2), as torch.nn.HuberLoss (delta > 0).
+template <reduction R = reduction::mean>
+struct HuberLoss {
+    double delta = 1.0;
+    template <class P, class T>
+    auto operator()(P&& prediction, T&& target) const {
+        if (!(delta > 0)) throw error(spore::detail::concat({"spore::nn::HuberLoss: delta must be positive, found ", delta}));
+        return elementwise_loss<HuberLoss, R>(std::forward<P>(prediction), std::forward<T>(target),
+                                              [&](auto d) { return spore::smooth_l1(d, delta) * delta; });
+    }
+};
+
+// Binary cross-entropy of logits x against targets t in [0, 1]: log(1 + e^x) - x t, computed
+// stably (softplus), as torch.nn.BCEWithLogitsLoss.
+template <reduction R = reduction::mean>
+struct BCEWithLogitsLoss {
+    template <class X, class T>
+    auto operator()(X&& logits, T&& targets) const {
+        using XS = typename expr::expression_of<X>::shape_type;
+        using TS = typename expr::expression_of<T>::shape_type;
+        if constexpr (check_loss_shapes<BCEWithLogitsLoss, XS, TS>::ok) {
+            auto x = expr::operand_expression<X, X>(std::forward<X>(logits));
+            return reduce_loss<R>(spore::softplus(x) - x * std::forward<T>(targets));
+        }
     }
 };
 
@@ -8451,8 +9025,6 @@ inline std::string quote(std::string_view text) {
 // official ones; fields are written in field-number order, and proto2's unpacked repeated
 // scalars (dims, ints, floats) one record per value, as protoc does.
 
-#include <optional>
-
 // ---- begin spore/io/protobuf.hpp ----
 // The protocol-buffers wire format, write side only: enough to serialise a message whose
 // schema is known at compile time (ONNX). A message is written into a byte string; a nested
@@ -8800,11 +9372,18 @@ struct unsupported_onnx_node {
                   "(see unsupported_onnx_node<node type> above)");
 };
 
+// Values are float or double; a model's input may also hold indices (int32 or int64, as an
+// Embedding reads).
 template <class T>
 struct element_type {
-    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                  "spore::io::export_onnx: ONNX export supports float and double tensors");
-    static constexpr onnx::data_type value = std::is_same_v<T, float> ? onnx::data_type::float32 : onnx::data_type::float64;
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int32_t> ||
+                      std::is_same_v<T, std::int64_t>,
+                  "spore::io::export_onnx: ONNX export supports float and double tensors (and int32 or int64 "
+                  "indices as the input)");
+    static constexpr onnx::data_type value = std::is_same_v<T, float>          ? onnx::data_type::float32
+                                             : std::is_same_v<T, double>       ? onnx::data_type::float64
+                                             : std::is_same_v<T, std::int32_t> ? onnx::data_type::int32
+                                                                               : onnx::data_type::int64;
 };
 
 template <class E>
@@ -9935,7 +10514,7 @@ namespace train {
 template <class Loss>
 inline constexpr bool loss_weights_rows = false;
 template <>
-inline constexpr bool loss_weights_rows<nn::SoftmaxCrossEntropy> = true;
+inline constexpr bool loss_weights_rows<nn::SoftmaxCrossEntropy<nn::reduction::mean>> = true;
 
 struct options {
     std::uint64_t seed = 1;  // of the shuffles: epoch e visits data::shuffled_order(seed, e)

@@ -7,7 +7,7 @@ import onnx
 import onnx.checker
 import onnx.shape_inference
 
-EXPECTED = {"lenet", "lenet_batch8", "conv_stride_pad", "avg_pool", "sigmoid_tanh", "dense_chain",
+EXPECTED = {"lenet", "lenet_batch8", "conv_stride_pad", "avg_pool", "sigmoid_tanh", "activations", "embedding", "dense_chain",
             "small_cnn", "conv_batchnorm_dropout", "elementwise", "reductions"}
 
 

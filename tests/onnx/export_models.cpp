@@ -1,5 +1,6 @@
 // Writes the test models as ONNX files into the directory given as the only argument, for
 // tests/onnx/check_models.py (onnx.checker with full shape inference) to validate.
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -35,6 +36,12 @@ int main(int argc, char** argv) try {
     models::SigmoidTanh activations;
     spore::init(activations, 3);
     spore::io::export_onnx<shape<1, 7>>(activations, path("sigmoid_tanh.onnx"));
+    models::Activations activation_cells;
+    spore::init(activation_cells, 8);
+    spore::io::export_onnx<shape<1, 7>>(activation_cells, path("activations.onnx"));
+    models::TokenClassifier tokens;
+    spore::init(tokens, 9);
+    spore::io::export_onnx<shape<1, 5>, std::int32_t>(tokens, path("embedding.onnx"));
     models::DenseChain chain;
     spore::init(chain, 4);
     spore::io::export_onnx<shape<1, 20>>(chain, path("dense_chain.onnx"));
@@ -48,7 +55,7 @@ int main(int argc, char** argv) try {
     spore::init(elementwise, 6);
     spore::io::export_onnx<shape<1, 6>>(elementwise, path("elementwise.onnx"));
     spore::io::export_onnx<shape<1, 3, 5>>(models::Reductions{}, path("reductions.onnx"));
-    std::printf("wrote 10 models to %s\n", dir.string().c_str());
+    std::printf("wrote 12 models to %s\n", dir.string().c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "export_models: %s\n", e.what());

@@ -225,6 +225,10 @@ TEST_CASE("opencv: single-operator models at batch 1 and a larger batch") {
     spore::init(activations, 12);
     check_model<6, 7>("sigmoid-tanh", activations, 3);
 
+    models::Activations activation_cells;
+    spore::init(activation_cells, 16);
+    check_model<6, 7>("activations", activation_cells, 7);
+
     models::DenseChain chain;
     spore::init(chain, 13);
     check_model<9, 20>("dense-chain", chain, 4);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <tuple>
 
 #include <spore/spore.hpp>
@@ -42,8 +43,17 @@ SPORE_UNARY_CASE(sqrt, spore::sqrt(x), std::sqrt(x), positive, true)
 SPORE_UNARY_CASE(abs, spore::abs(x), std::abs(x), any, true)
 SPORE_UNARY_CASE(square, spore::square(x), x * x, any, true)
 SPORE_UNARY_CASE(softplus, spore::softplus(x), std::log1p(std::exp(x)), wide, true)
+SPORE_UNARY_CASE(silu, spore::silu(x), x / (1 + std::exp(-x)), wide, true)
+SPORE_UNARY_CASE(gelu, spore::gelu(x), 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))), any, true)
+SPORE_UNARY_CASE(gelu_tanh, spore::gelu_tanh(x),
+                 0.5 * x * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x))), any, true)
+SPORE_UNARY_CASE(leaky_relu, spore::leaky_relu(x, 0.2), x > 0 ? x : 0.2 * x, any, true)
+SPORE_UNARY_CASE(elu, spore::elu(x, 0.7), x > 0 ? x : 0.7 * std::expm1(x), any, true)
+SPORE_UNARY_CASE(smooth_l1, spore::smooth_l1(x, 0.5), std::abs(x) < 0.5 ? x * x : std::abs(x) - 0.25, any, false)
+SPORE_UNARY_CASE(smooth_l1_beta0, spore::smooth_l1(x, 0.0), std::abs(x), any, false)
 #undef SPORE_UNARY_CASE
-using unary_cases = std::tuple<neg, minus, exp, log, tanh, sigmoid, relu, sqrt, abs, square, softplus>;
+using unary_cases = std::tuple<neg, minus, exp, log, tanh, sigmoid, relu, sqrt, abs, square, softplus, silu, gelu,
+                               gelu_tanh, leaky_relu, elu, smooth_l1, smooth_l1_beta0>;
 
 #define SPORE_BINARY_CASE(case_name, call, formula, left, right, runs_in_opencv) \
     struct case_name {                                                          \

@@ -31,6 +31,24 @@ struct SigmoidTanh {
     auto construct(auto x) const { return nn::tanh(fc(nn::sigmoid(x))); }
 };
 
+// Input [N, 7]: every activation cell between Dense layers.
+struct Activations {
+    nn::Dense<7, 6> fc1;
+    nn::Dense<6, 5> fc2;
+    auto construct(auto x) const {
+        auto h = nn::GELU<nn::approximate::tanh>{}(nn::LeakyReLU{0.2}(fc1(nn::SiLU{}(x))));
+        return nn::Softplus{}(nn::ELU{0.7}(fc2(nn::GELU{}(h))));
+    }
+};
+
+// Input: int32 token indices [N, 5]; the mean of their embeddings, classified. Checked by
+// onnx.checker only: OpenCV 4.6 builds Gather only with constant indices.
+struct TokenClassifier {
+    nn::Embedding<12, 4> embed;
+    nn::Dense<4, 3> head;
+    auto construct(auto tokens) const { return head(spore::mean<1>(embed(tokens))); }
+};
+
 // Input [N, 20]: a chain of Dense layers ending in a softmax.
 struct DenseChain {
     nn::Dense<20, 16> fc1;

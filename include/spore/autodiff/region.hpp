@@ -42,15 +42,15 @@ SPORE_ALWAYS_INLINE void backprop(const expr::constant_cursor<T>&, std::size_t, 
 
 template <class Op, class CA, class V, class Values>
 SPORE_ALWAYS_INLINE void backprop(const expr::unary_cursor<Op, CA>& c, std::size_t j, const Values& v, const V& g) {
-    backprop(c.a, j, v.a, Op::vjp(v.a.out, v.out, g));
+    backprop(c.a, j, v.a, c.operation.vjp(v.a.out, v.out, g));
 }
 
 template <class Op, class CA, class CB, class V, class Values>
 SPORE_ALWAYS_INLINE void backprop(const expr::binary_cursor<Op, CA, CB>& c, std::size_t j, const Values& v,
                                   const V& g) {
     // Both adjoints are formed before either is written, so no store can disturb a read.
-    const V ga = Op::vjp_a(v.a.out, v.b.out, v.out, g);
-    const V gb = Op::vjp_b(v.a.out, v.b.out, v.out, g);
+    const V ga = c.operation.vjp_a(v.a.out, v.b.out, v.out, g);
+    const V gb = c.operation.vjp_b(v.a.out, v.b.out, v.out, g);
     backprop(c.a, j, v.a, ga);
     backprop(c.b, j, v.b, gb);
 }

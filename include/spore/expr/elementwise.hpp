@@ -26,14 +26,23 @@ struct binary_values {
     V out;
 };
 
+// Two operations are the same when their types are and, for an operation with parameters (a
+// slope, a threshold), their parameters are.
+template <class Op>
+constexpr bool same_operation(const Op& x, const Op& y) {
+    if constexpr (std::is_empty_v<Op>) return true;
+    else return x == y;
+}
+
 template <class Op, class CA>
 struct unary_cursor {
     using op = Op;
     CA a;
+    [[no_unique_address]] Op operation;
     template <class V>
     SPORE_ALWAYS_INLINE auto forward(std::size_t j) const {
         auto va = a.template forward<V>(j);
-        V out = Op::apply(va.out);
+        V out = operation.apply(va.out);
         return unary_values<V, decltype(va)>{va, out};
     }
 };
@@ -43,11 +52,12 @@ struct binary_cursor {
     using op = Op;
     CA a;
     CB b;
+    [[no_unique_address]] Op operation;
     template <class V>
     SPORE_ALWAYS_INLINE auto forward(std::size_t j) const {
         auto va = a.template forward<V>(j);
         auto vb = b.template forward<V>(j);
-        V out = Op::apply(va.out, vb.out);
+        V out = operation.apply(va.out, vb.out);
         return binary_values<V, decltype(va), decltype(vb)>{va, vb, out};
     }
 };
@@ -56,12 +66,13 @@ template <class Op, class A>
 struct unary : node_base<typename A::value_type, typename A::shape_type, node_kind::elementwise> {
     using op = Op;
     A a;
-    bool operator==(const unary&) const = default;
+    [[no_unique_address]] Op operation{};
+    bool operator==(const unary& other) const { return a == other.a && same_operation(operation, other.operation); }
 
     template <bool Splat, class S>
     SPORE_ALWAYS_INLINE auto cursor(S& state, std::size_t base) const {
         auto ca = make_cursor<Splat>(a, state.a, base);
-        return unary_cursor<Op, decltype(ca)>{ca};
+        return unary_cursor<Op, decltype(ca)>{ca, operation};
     }
 };
 
@@ -71,13 +82,16 @@ struct binary : node_base<typename A::value_type, typename A::shape_type, node_k
     using op = Op;
     A a;
     B b;
-    bool operator==(const binary&) const = default;
+    [[no_unique_address]] Op operation{};
+    bool operator==(const binary& other) const {
+        return a == other.a && b == other.b && same_operation(operation, other.operation);
+    }
 
     template <bool Splat, class S>
     SPORE_ALWAYS_INLINE auto cursor(S& state, std::size_t base) const {
         auto ca = make_cursor<Splat>(a, state.a, base);
         auto cb = make_cursor<Splat>(b, state.b, base);
-        return binary_cursor<Op, decltype(ca), decltype(cb)>{ca, cb};
+        return binary_cursor<Op, decltype(ca), decltype(cb)>{ca, cb, operation};
     }
 };
 
@@ -162,7 +176,7 @@ template <class X>
 concept any_operand = std::is_arithmetic_v<std::remove_cvref_t<X>> || non_scalar_operand<X>;
 
 template <class Op, class L, class R>
-constexpr auto make_binary(L&& l, R&& r) {
+constexpr auto make_binary(L&& l, R&& r, Op operation = {}) {
     auto left = operand_expression<L, R>(std::forward<L>(l));
     auto right = operand_expression<R, L>(std::forward<R>(r));
     using LE = decltype(left);
@@ -172,13 +186,13 @@ constexpr auto make_binary(L&& l, R&& r) {
     using out = typename check_broadcastable<Op, typename LE::shape_type, typename RE::shape_type>::type;
     using A = decltype(broadcast_if_needed<out>(left));
     using B = decltype(broadcast_if_needed<out>(right));
-    return binary<Op, A, B>{{}, broadcast_if_needed<out>(left), broadcast_if_needed<out>(right)};
+    return binary<Op, A, B>{{}, broadcast_if_needed<out>(left), broadcast_if_needed<out>(right), operation};
 }
 
 template <class Op, class X>
-constexpr auto make_unary(X&& x) {
+constexpr auto make_unary(X&& x, Op operation = {}) {
     auto e = operand_expression<X, X>(std::forward<X>(x));
-    return unary<Op, decltype(e)>{{}, e};
+    return unary<Op, decltype(e)>{{}, e, operation};
 }
 
 }  // namespace spore::expr

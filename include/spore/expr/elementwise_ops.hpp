@@ -10,9 +10,13 @@
 // lists the operations.
 
 #include <cmath>
+#include <numbers>
+#include <string>
 #include <string_view>
 #include <utility>
 
+#include <spore/core/error.hpp>
+#include <spore/core/text.hpp>
 #include <spore/expr/elementwise.hpp>
 #include <spore/kernels/simd.hpp>
 
@@ -69,11 +73,113 @@ struct abs {
 struct softplus {
     static constexpr std::string_view onnx = "Softplus";
     template <class V> static V apply(const V& x) {
-        const V e = simd::exp(-simd::abs(x));
-        if constexpr (simd::is_batch_v<V>) return simd::max(x, splat<V>(0)) + xsimd::log1p(e);
-        else return simd::max(x, splat<V>(0)) + std::log1p(e);
+        return simd::max(x, splat<V>(0)) + simd::log1p(simd::exp(-simd::abs(x)));
     }
     template <class V> static V vjp(const V& x, const V&, const V& g) { return g / (splat<V>(1) + simd::exp(-x)); }
+};
+// x * sigmoid(x), as torch.nn.SiLU.
+struct silu {
+    template <class V> static V apply(const V& x) { return x / (splat<V>(1) + simd::exp(-x)); }
+    template <class V> static V vjp(const V& x, const V&, const V& g) {
+        const V s = splat<V>(1) / (splat<V>(1) + simd::exp(-x));
+        return g * s * (splat<V>(1) + x * (splat<V>(1) - s));
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {  // x * Sigmoid(x): opset 11 has no SiLU
+        const auto x = graph.emit(node.a);
+        return decltype(x){graph.node("Mul", {x.name, graph.node("Sigmoid", {x.name})}), x.batch_axis};
+    }
+};
+// x * Phi(x) with the normal distribution's Phi, as torch.nn.GELU() (approximate='none').
+struct gelu {
+    template <class V> static V apply(const V& x) {
+        return splat<V>(0.5) * x * (splat<V>(1) + simd::erf(x * splat<V>(std::numbers::sqrt2 / 2)));
+    }
+    template <class V> static V vjp(const V& x, const V&, const V& g) {
+        const V phi = splat<V>(0.5) * (splat<V>(1) + simd::erf(x * splat<V>(std::numbers::sqrt2 / 2)));
+        const V density = simd::exp(splat<V>(-0.5) * x * x) * splat<V>(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+        return g * (phi + x * density);
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {  // 0.5 x (1 + Erf(x / sqrt 2)): opset 11 has no Gelu
+        using T = typename Node::value_type;
+        const auto x = graph.emit(node.a);
+        const auto scalar = [&](double v) { return graph.emit(constant<T>{{}, T(v)}).name; };
+        const std::string erf = graph.node("Erf", {graph.node("Mul", {x.name, scalar(std::numbers::sqrt2 / 2)})});
+        const std::string half_x = graph.node("Mul", {x.name, scalar(0.5)});
+        return decltype(x){graph.node("Mul", {half_x, graph.node("Add", {erf, scalar(1)})}), x.batch_axis};
+    }
+};
+// GELU with tanh: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), as torch.nn.GELU('tanh').
+struct gelu_tanh {
+    static constexpr double k = std::numbers::sqrt2 * std::numbers::inv_sqrtpi, c = 0.044715;
+    template <class V> static V apply(const V& x) {
+        return splat<V>(0.5) * x * (splat<V>(1) + simd::tanh(splat<V>(k) * (x + splat<V>(c) * x * x * x)));
+    }
+    template <class V> static V vjp(const V& x, const V&, const V& g) {
+        const V t = simd::tanh(splat<V>(k) * (x + splat<V>(c) * x * x * x));
+        const V slope = splat<V>(k) * (splat<V>(1) + splat<V>(3 * c) * x * x);
+        return g * splat<V>(0.5) * (splat<V>(1) + t + x * (splat<V>(1) - t * t) * slope);
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {
+        using T = typename Node::value_type;
+        const auto x = graph.emit(node.a);
+        const auto scalar = [&](double v) { return graph.emit(constant<T>{{}, T(v)}).name; };
+        const std::string cube = graph.node("Mul", {graph.node("Mul", {x.name, x.name}), x.name});
+        const std::string inner = graph.node("Add", {x.name, graph.node("Mul", {cube, scalar(c)})});
+        const std::string t = graph.node("Tanh", {graph.node("Mul", {inner, scalar(k)})});
+        const std::string half_x = graph.node("Mul", {x.name, scalar(0.5)});
+        return decltype(x){graph.node("Mul", {half_x, graph.node("Add", {t, scalar(1)})}), x.batch_axis};
+    }
+};
+// x > 0 ? x : slope * x, as torch.nn.LeakyReLU(negative_slope).
+struct leaky_relu {
+    double negative_slope = 0.01;
+    bool operator==(const leaky_relu&) const = default;
+    template <class V> V apply(const V& x) const {
+        return simd::select_greater(x, splat<V>(0), x, splat<V>(negative_slope) * x);
+    }
+    template <class V> V vjp(const V& x, const V&, const V& g) const {
+        return simd::select_greater(x, splat<V>(0), g, splat<V>(negative_slope) * g);
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {
+        const auto x = graph.emit(node.a);
+        return decltype(x){graph.node("LeakyRelu", {x.name}, {graph.real("alpha", float(node.operation.negative_slope))}),
+                           x.batch_axis};
+    }
+};
+// x > 0 ? x : alpha (exp(x) - 1), as torch.nn.ELU(alpha).
+struct elu {
+    double alpha = 1.0;
+    bool operator==(const elu&) const = default;
+    template <class V> V apply(const V& x) const {
+        return simd::select_greater(x, splat<V>(0), x, splat<V>(alpha) * (simd::exp(x) - splat<V>(1)));
+    }
+    template <class V> V vjp(const V& x, const V& out, const V& g) const {
+        return simd::select_greater(x, splat<V>(0), g, g * (out + splat<V>(alpha)));
+    }
+    template <class Graph, class Node>
+    static auto to_onnx(Graph& graph, const Node& node) {
+        const auto x = graph.emit(node.a);
+        return decltype(x){graph.node("Elu", {x.name}, {graph.real("alpha", float(node.operation.alpha))}), x.batch_axis};
+    }
+};
+// The smooth L1 function of a difference d: |d| < beta ? d^2 / (2 beta) : |d| - beta / 2, the
+// elementwise loss of torch.nn.SmoothL1Loss(beta) (beta = 0: |d|); HuberLoss(delta) is delta
+// times it at beta = delta.
+struct smooth_l1 {
+    double beta = 1.0;
+    bool operator==(const smooth_l1&) const = default;
+    template <class V> V apply(const V& d) const {
+        const V a = simd::abs(d), b = splat<V>(beta);
+        return simd::select_greater(b, a, splat<V>(0.5) * d * d / b, a - splat<V>(0.5) * b);
+    }
+    template <class V> V vjp(const V& d, const V&, const V& g) const {
+        const V sign = simd::select_greater(d, splat<V>(0), splat<V>(1), simd::select_greater(splat<V>(0), d, splat<V>(-1), splat<V>(0)));
+        return g * simd::select_greater(splat<V>(beta), simd::abs(d), d / splat<V>(beta), sign);
+    }
 };
 struct square {
     template <class V> static V apply(const V& x) { return x * x; }
@@ -197,6 +303,9 @@ SPORE_UNARY_FUNCTION(sqrt)
 SPORE_UNARY_FUNCTION(abs)
 SPORE_UNARY_FUNCTION(square)
 SPORE_UNARY_FUNCTION(softplus)
+SPORE_UNARY_FUNCTION(silu)
+SPORE_UNARY_FUNCTION(gelu)
+SPORE_UNARY_FUNCTION(gelu_tanh)
 #undef SPORE_UNARY_FUNCTION
 
 #define SPORE_BINARY_FUNCTION(name)                                                          \
@@ -209,5 +318,20 @@ SPORE_BINARY_FUNCTION(maximum)
 SPORE_BINARY_FUNCTION(minimum)
 SPORE_BINARY_FUNCTION(pow)
 #undef SPORE_BINARY_FUNCTION
+
+// Operations with a parameter.
+template <expr::non_scalar_operand X>
+constexpr auto leaky_relu(X&& x, double negative_slope = 0.01) {
+    return expr::make_unary(std::forward<X>(x), expr::ops::leaky_relu{negative_slope});
+}
+template <expr::non_scalar_operand X>
+constexpr auto elu(X&& x, double alpha = 1.0) {
+    return expr::make_unary(std::forward<X>(x), expr::ops::elu{alpha});
+}
+template <expr::non_scalar_operand X>
+auto smooth_l1(X&& difference, double beta = 1.0) {
+    if (!(beta >= 0)) throw error(spore::detail::concat({"spore::smooth_l1: beta must not be negative, found ", beta}));
+    return expr::make_unary(std::forward<X>(difference), expr::ops::smooth_l1{beta});
+}
 
 }  // namespace spore

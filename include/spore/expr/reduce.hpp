@@ -30,6 +30,27 @@ struct max {
 };
 }  // namespace reductions
 
+// How a loss reduces its per-element (or per-row) terms, as PyTorch's `reduction` argument.
+enum class loss_reduction { mean, sum, none };
+
+// A loss over rows (cross-entropy, NLL): its value's shape, the value from the row terms, and
+// the adjoint each row's term receives. `counted` rows were not ignored (the mean's divisor).
+template <loss_reduction R, std::size_t Rows>
+using row_loss_shape = std::conditional_t<R == loss_reduction::none, shape<Rows>, shape<>>;
+
+template <loss_reduction R, class T>
+void store_row_loss(T* out, T total, std::size_t counted) {
+    if constexpr (R == loss_reduction::mean) out[0] = counted ? total / T(counted) : T(0);  // all ignored: 0, not 0/0
+    else if constexpr (R == loss_reduction::sum) out[0] = total;
+}
+
+template <loss_reduction R, class T>
+T row_loss_seed(const T* adjoint, std::size_t counted, std::size_t row) {
+    if constexpr (R == loss_reduction::mean) return adjoint[0] / T(counted);
+    else if constexpr (R == loss_reduction::sum) return adjoint[0];
+    else return adjoint[row];
+}
+
 template <class Reduction, class T>
 constexpr T reduction_identity() {
     if constexpr (Reduction::is_max) return -std::numeric_limits<T>::infinity();

@@ -69,11 +69,18 @@ struct unsupported_onnx_node {
                   "(see unsupported_onnx_node<node type> above)");
 };
 
+// Values are float or double; a model's input may also hold indices (int32 or int64, as an
+// Embedding reads).
 template <class T>
 struct element_type {
-    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                  "spore::io::export_onnx: ONNX export supports float and double tensors");
-    static constexpr onnx::data_type value = std::is_same_v<T, float> ? onnx::data_type::float32 : onnx::data_type::float64;
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int32_t> ||
+                      std::is_same_v<T, std::int64_t>,
+                  "spore::io::export_onnx: ONNX export supports float and double tensors (and int32 or int64 "
+                  "indices as the input)");
+    static constexpr onnx::data_type value = std::is_same_v<T, float>          ? onnx::data_type::float32
+                                             : std::is_same_v<T, double>       ? onnx::data_type::float64
+                                             : std::is_same_v<T, std::int32_t> ? onnx::data_type::int32
+                                                                               : onnx::data_type::int64;
 };
 
 template <class E>

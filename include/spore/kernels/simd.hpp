@@ -80,6 +80,8 @@ SPORE_SIMD_UNARY(log, std::log(x), xsimd::log(x))
 SPORE_SIMD_UNARY(tanh, std::tanh(x), xsimd::tanh(x))
 SPORE_SIMD_UNARY(sqrt, std::sqrt(x), xsimd::sqrt(x))
 SPORE_SIMD_UNARY(abs, std::abs(x), xsimd::abs(x))
+SPORE_SIMD_UNARY(log1p, std::log1p(x), xsimd::log1p(x))
+SPORE_SIMD_UNARY(erf, std::erf(x), xsimd::erf(x))
 #undef SPORE_SIMD_UNARY
 
 template <class V>

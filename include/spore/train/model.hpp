@@ -76,7 +76,7 @@ namespace train {
 template <class Loss>
 inline constexpr bool loss_weights_rows = false;
 template <>
-inline constexpr bool loss_weights_rows<nn::SoftmaxCrossEntropy> = true;
+inline constexpr bool loss_weights_rows<nn::SoftmaxCrossEntropy<nn::reduction::mean>> = true;
 
 struct options {
     std::uint64_t seed = 1;  // of the shuffles: epoch e visits data::shuffled_order(seed, e)
