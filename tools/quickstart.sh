@@ -5,6 +5,7 @@
 #   bash tools/quickstart.sh main      # build examples/lenet and train LeNet-5 on Fashion-MNIST
 #   bash tools/quickstart.sh test      # cmake --workflow --preset test
 #   bash tools/quickstart.sh sanitize  # cmake --workflow --preset sanitize (ASan+UBSan)
+#   bash tools/quickstart.sh clang     # cmake --workflow --preset clang (Clang 16, libstdc++)
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,11 +20,12 @@ die()   { printf 'quickstart: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
   cat >&2 <<'USAGE'
-usage: bash tools/quickstart.sh <main [lenet flags]|test|sanitize>
+usage: bash tools/quickstart.sh <main [lenet flags]|test|sanitize|clang>
   main      build the LeNet-5 example and train it on Fashion-MNIST (extra arguments go to it,
             e.g. --epochs 10; the data come from Debian's dataset-fashion-mnist)
   test      cmake --workflow --preset test      (release build + all tests)
   sanitize  cmake --workflow --preset sanitize  (ASan+UBSan build + tests)
+  clang     cmake --workflow --preset clang     (Release build with clang++-16 + tests; installs clang-16)
 USAGE
   exit 2
 }
@@ -73,15 +75,24 @@ cmd_sanitize() {
   cmake --workflow --preset sanitize
 }
 
+cmd_clang() {
+  stage "cmake --workflow --preset clang"
+  cmake --workflow --preset clang
+}
+
 (($# >= 1)) || usage
 command="$1"
 shift
 case "$command" in
   main) ;;
-  test|sanitize) (($# == 0)) || usage ;;
+  test|sanitize|clang) (($# == 0)) || usage ;;
   *) usage ;;
 esac
 
-install_packages "${PACKAGES[@]}"
+if [[ $command == clang ]]; then
+  install_packages "${PACKAGES[@]}" clang-16  # Debian 12's clang 16, on GCC 12's libstdc++
+else
+  install_packages "${PACKAGES[@]}"
+fi
 "cmd_$command" "$@"
 stage "done: $command"

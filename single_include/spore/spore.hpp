@@ -1102,7 +1102,23 @@ void for_each_child_reversed(E& node, S& state, F&& f) {
 // One spelling for scalar and vector arithmetic. Every elementwise operation is written once
 // as a template over V, where V is either the element type T (loop tails) or xsimd::batch<T>.
 
+// GCC 12 reports -Wmaybe-uninitialized and -Wuninitialized from inside its own avxintrin.h and
+// avx512fintrin.h wherever xsimd's AVX or AVX-512 code is inlined into a function of a non-system
+// header or source file: `_mm512_undefined_pd()` and its kin are a deliberate self-initialisation,
+// `__m512d __Y = __Y;`. These pragmas cover only the text of xsimd and of the intrinsics headers it
+// includes here: GCC checks a diagnostic's location, and each location of its inlining chain
+// innermost first, against the pragma regions, so a warning located in the user's code (or
+// spore's) is still reported. Compile options could not do that, and would not reach a program
+// built from the single header. Clang does not warn there.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <xsimd/xsimd.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace spore::simd {
 
@@ -3941,9 +3957,10 @@ auto softmax_cross_entropy(L&& logits, Y&& labels, double label_smoothing = 0.0)
 }  // namespace spore
 // ---- end spore/expr/cross_entropy.hpp ----
 // ---- begin spore/expr/dropout.hpp ----
-// dropout<P>(x, seed) as a heavy node. In training mode (a gradient program) each element is
-// zeroed with probability P and the others scaled by 1 / (1 - P), with a fresh mask on every
-// run; in evaluation mode it is the identity. The mask of a run depends only on the seed, the
+// dropout(x, p, seed) as a heavy node. In training mode (a gradient program) each element is
+// zeroed with probability p and the others scaled by 1 / (1 - p), with a fresh mask on every
+// run; in evaluation mode it is the identity. p is a run-time value (a floating-point template
+// argument would shut out Clang before 18), checked to lie in [0, 1) when the node is made. The mask of a run depends only on the seed, the
 // node's stream (its place among the program's random nodes) and the run's number, so a
 // program is reproducible from the seed and two programs built alike draw alike.
 // Rule: autodiff/rules/dropout.hpp.
@@ -3957,19 +3974,19 @@ constexpr std::uint64_t mix64(std::uint64_t z) {
     return z ^ (z >> 31);
 }
 
-template <double P>
-struct check_dropout_probability {
-    static_assert(P >= 0.0 && P < 1.0, "spore: dropout: the probability of zeroing must lie in [0, 1) "
-                                       "(see check_dropout_probability<P> above)");
-    static constexpr bool ok = P >= 0.0 && P < 1.0;
-};
+// The probability of zeroing, refused outside [0, 1) (and NaN) with a spore::error naming it.
+inline double checked_dropout_probability(double p) {
+    if (!(p >= 0.0 && p < 1.0))
+        throw error(detail::concat({"spore::dropout: the probability of zeroing must lie in [0, 1), got ", p}));
+    return p;
+}
 
-template <double P, class A>
+template <class A>
 struct dropout_node : node_base<typename A::value_type, typename A::shape_type, node_kind::heavy> {
     using T = typename A::value_type;
     static constexpr std::size_t size = A::shape_type::size;
-    static constexpr double probability = P;
     A a;
+    double probability = 0.0;  // in [0, 1): checked by spore::dropout
     std::uint64_t seed = 0;
     bool operator==(const dropout_node&) const = default;
 
@@ -3977,15 +3994,16 @@ struct dropout_node : node_base<typename A::value_type, typename A::shape_type, 
     void forward(S& state) const {
         const T* x = read_operand(a, state.a);
         T* y = state.mutable_value();
-        if (!state.training || P == 0.0) {
+        const double p = probability;
+        if (!state.training || p == 0.0) {
             std::copy_n(x, size, y);
             return;
         }
         const std::uint64_t run = state.runs++;
         random_engine rng(mix64(mix64(seed ^ mix64(state.stream + 1)) + run));
-        // keep when a 64-bit draw is at least P * 2^64: probability exactly 1 - P up to 2^-64
-        const std::uint64_t threshold = static_cast<std::uint64_t>(P * 18446744073709551616.0);
-        const T scale = T(1) / T(1.0 - P);
+        // keep when a 64-bit draw is at least p * 2^64: probability exactly 1 - p up to 2^-64
+        const std::uint64_t threshold = static_cast<std::uint64_t>(p * 18446744073709551616.0);
+        const T scale = T(1) / T(1.0 - p);
         T* mask = state.needs_grad ? state.mask.data() : nullptr;
         for (std::size_t i = 0; i < size; ++i) {
             const T m = rng.next_u64() >= threshold ? scale : T(0);
@@ -3998,7 +4016,7 @@ struct dropout_node : node_base<typename A::value_type, typename A::shape_type, 
         bool training = false;
         std::uint64_t stream = 0;  // this node's place among the program's random nodes
         std::uint64_t runs = 0;    // training forward passes so far
-        aligned_buffer<T> mask;    // 0 or 1 / (1 - P) per element, for the backward pass
+        aligned_buffer<T> mask;    // 0 or 1 / (1 - p) per element, for the backward pass
         template <class Planner>
         void prepare(Planner& p, bool needs_grad) {
             training = p.training;
@@ -4018,11 +4036,13 @@ struct dropout_node : node_base<typename A::value_type, typename A::shape_type, 
 
 namespace spore {
 
-// dropout<P>(x, seed): see the node above; nn::Dropout<P> keeps the seed in a cell.
-template <double P, expr::non_scalar_operand X>
-constexpr auto dropout(X&& x, std::uint64_t seed) {
+// dropout(x, p, seed): see the node above; nn::Dropout keeps p and the seed in a cell. Throws
+// spore::error when p is not in [0, 1).
+template <expr::non_scalar_operand X>
+constexpr auto dropout(X&& x, double p, std::uint64_t seed) {
+    const double probability = expr::checked_dropout_probability(p);
     auto a = expr::operand_expression<X, X>(std::forward<X>(x));
-    if constexpr (expr::check_dropout_probability<P>::ok) return expr::dropout_node<P, decltype(a)>{{}, a, seed};
+    return expr::dropout_node<decltype(a)>{{}, a, probability, seed};
 }
 
 }  // namespace spore
@@ -4914,6 +4934,76 @@ constexpr auto nll_loss(L&& log_probabilities, Y&& labels) {
 // are attached to the leaves being differentiated; buffers are allocated. Nothing here runs
 // per evaluation, and nothing here knows any particular operation.
 
+// ---- begin spore/kernels/instruction_set.hpp ----
+// A build without an instruction-set flag says so, once. Compiled without -march=... (or -mavx2,
+// -mavx512f, ...), an x86-64 program has SSE2 only, its baseline: xsimd's batches are 4 floats
+// wide and the GEMM and convolution tiles shrink with them, about half the speed of AVX2 and a
+// third of AVX-512's. Nothing else tells the user, so when such a program builds its first
+// expression program on a CPU that has AVX or more, it writes one line to stderr:
+//
+//   spore: this program was compiled for SSE2 only, but this CPU has AVX-512: compile with
+//   -march=native (or the -march of the machines it runs on) for about twice the speed; set
+//   SPORE_NO_ISA_NOTICE=1 or define SPORE_NO_ISA_NOTICE to silence this note
+//
+// Any -march beyond the baseline (x86-64-v2 and up), other architectures (AArch64's NEON is its
+// baseline) and a CPU with nothing better print nothing. A run-time note rather than a
+// compile-time one: it appears once per process, not once per translation unit, and only where
+// the speed is really lost. The environment variable SPORE_NO_ISA_NOTICE (set, not empty and not
+// "0") silences it at run time; the macro SPORE_NO_ISA_NOTICE compiles it out.
+
+namespace spore::kernels {
+
+// True when the kernels are compiled for x86-64's baseline: no instruction-set flag.
+inline constexpr bool baseline_x86_build =
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(__SSE3__) && !defined(__AVX__)
+    true;
+#else
+    false;
+#endif
+
+// The widest vector extension of this CPU that the baseline does not use (at least AVX), or ""
+// when it has none (or the compiler cannot ask the CPU).
+inline std::string_view cpu_extension_beyond_baseline() {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "AVX-512";
+    if (__builtin_cpu_supports("avx2")) return "AVX2";
+    if (__builtin_cpu_supports("avx")) return "AVX";
+#endif
+    return {};
+}
+
+// The note's text (one line, with its newline), or "" when there is nothing to say: a build for
+// more than the baseline, a CPU with nothing better (cpu_extension empty), or silenced by the
+// environment variable's value (`silence`: null when unset).
+inline std::string instruction_set_notice(bool baseline_build, std::string_view cpu_extension, const char* silence) {
+    if (!baseline_build || cpu_extension.empty()) return {};
+    if (silence != nullptr && *silence != '\0' && std::string_view(silence) != "0") return {};
+    return spore::detail::concat({"spore: this program was compiled for SSE2 only, but this CPU has ", cpu_extension,
+                           ": compile with -march=native (or the -march of the machines it runs on) for about "
+                           "twice the speed; set SPORE_NO_ISA_NOTICE=1 or define SPORE_NO_ISA_NOTICE to silence "
+                           "this note\n"});
+}
+
+// Writes the note to stderr the first time it is called in a process (when a build for the
+// baseline runs on a better CPU); called by every program's planner (expr/plan.hpp).
+inline void notice_instruction_set_once() {
+#if !defined(SPORE_NO_ISA_NOTICE)
+    if constexpr (baseline_x86_build) {
+        static const bool written = [] {
+            const std::string text =
+                instruction_set_notice(true, cpu_extension_beyond_baseline(), std::getenv("SPORE_NO_ISA_NOTICE"));
+            if (!text.empty()) std::fputs(text.c_str(), stderr);
+            return true;
+        }();
+        (void)written;
+    }
+#endif
+}
+
+}  // namespace spore::kernels
+// ---- end spore/kernels/instruction_set.hpp ----
+
 namespace spore::expr {
 
 template <class E>
@@ -4934,6 +5024,10 @@ struct planner {
     // read by the nodes whose forward pass depends on it (dropout, batch normalisation).
     bool training = false;
     std::uint64_t random_streams = 0;  // handed out to random nodes, one stream each
+
+    // Every program starts here, so the first one a process builds says whether it was
+    // compiled without an instruction-set flag on a CPU that has better (kernels/instruction_set.hpp).
+    planner() { kernels::notice_instruction_set_once(); }
 };
 
 // A heavy node that reads an operand of type Child in place, without its value (a matmul
@@ -6218,19 +6312,19 @@ struct heavy_rule<expr::cross_entropy_node<R, A, Y>> {
 // ---- end spore/autodiff/rules/cross_entropy.hpp ----
 // ---- begin spore/autodiff/rules/dropout.hpp ----
 // Vector-Jacobian rule of dropout: dx = dy * mask in training (the mask already holds
-// 1 / (1 - P) for kept elements), dx = dy in evaluation.
+// 1 / (1 - p) for kept elements), dx = dy in evaluation.
 
 namespace spore::autodiff {
 
-template <double P, class A>
-struct heavy_rule<expr::dropout_node<P, A>> {
+template <class A>
+struct heavy_rule<expr::dropout_node<A>> {
     template <class S>
-    static void vjp(const expr::dropout_node<P, A>& node, S& state) {
+    static void vjp(const expr::dropout_node<A>& node, S& state) {
         using T = typename A::value_type;
         constexpr std::size_t size = A::shape_type::size;
         const T* dy = state.adjoint->data;
         const T* mask = state.mask.data();
-        const bool masked = state.training && P != 0.0;
+        const bool masked = state.training && node.probability != 0.0;
         push_gradient(node.a, state.a, [&](T* dx, bool accumulate) {
             store_or_add(dx, size, accumulate, [&]<class V>(std::size_t j) {
                 const V d = simd::load<V>(dy + j);
@@ -7508,7 +7602,7 @@ using spore::softplus;
 //
 //   a field that is a tensor     -> a parameter: trained, and saved
 //   a field that is an nn::buffer -> state: never trained, but saved (its tensor is value())
-//   any other non-cell field     -> neither (e.g. Dropout's seed)
+//   any other non-cell field     -> neither (e.g. Dropout's p and seed)
 //
 // Programs update a buffer during a training forward pass through mutable_data(), also from a
 // const cell: the buffer is the cell's running state, as an optimiser updates its parameters.
@@ -7523,7 +7617,7 @@ using spore::softplus;
 //   a field that is a tensor                -> a parameter: trained, and saved
 //   a field that is an nn::buffer           -> state: saved, never trained (nn/buffer.hpp)
 //   an aggregate class that is not a tensor -> a cell, walked in turn (walkable_v)
-//   anything else (e.g. Dropout's seed)     -> neither
+//   anything else (e.g. Dropout's p, seed)  -> neither
 //
 // A cell that holds its children in a way Boost.PFR cannot walk (nn::Sequential keeps its layers
 // in a std::tuple), or whose children are not named like fields ("0", "1", ... in PyTorch's
@@ -8250,21 +8344,21 @@ void init(C& cell, std::uint64_t seed, const Scheme& scheme = {}) {
 }  // namespace spore
 // ---- end spore/nn/cell.hpp ----
 // ---- begin spore/nn/dropout.hpp ----
-// Dropout<P>: zeroes each element with probability P and scales the rest by 1 / (1 - P) in a
-// training program (a fresh mask every run), the identity in an evaluation program, as
-// torch.nn.Dropout. It has no parameters; its one field is the seed of its masks, drawn by
-// spore::init from the net's seed (so a run is reproducible) and not saved in checkpoints.
+// Dropout{.p = 0.25}: zeroes each element with probability p and scales the rest by 1 / (1 - p)
+// in a training program (a fresh mask every run), the identity in an evaluation program, as
+// torch.nn.Dropout (p = 0.5 unless told). It has no parameters; p is checked when the cell is
+// applied (spore::error outside [0, 1)), and its seed, the source of its masks, is drawn by
+// spore::init from the net's seed (so a run is reproducible). Neither is saved in checkpoints.
 
 namespace spore::nn {
 
-template <double P>
 struct Dropout {
-    static_assert(P >= 0.0 && P < 1.0, "spore: nn::Dropout<P>: P, the probability of zeroing, must lie in [0, 1)");
+    double p = 0.5;  // the probability of zeroing an element, in [0, 1)
     std::uint64_t seed = 0;
 
     template <class X>
     auto operator()(X&& x) const {
-        return record_output(*this, spore::dropout<P>(std::forward<X>(x), seed));
+        return record_output(*this, spore::dropout(std::forward<X>(x), p, seed));
     }
     template <class Scheme>
     void reset_parameters(random_engine& rng, const Scheme&) {
@@ -8286,7 +8380,7 @@ namespace spore::nn {
 
 template <std::size_t Rows, std::size_t Dimension, class T = float>
 struct Embedding {
-    tensor<T, shape<Rows, Dimension>> weight;
+    tensor<T, shape<Rows, Dimension>> weight{};  // {}: so designated initializers may omit it
     std::optional<std::size_t> padding_idx;
 
     template <class Indices>
@@ -8769,7 +8863,7 @@ const auto& predict(const Cell& net, const tensor<T, S>& images) {
 // Each child is applied with spore::call (its construct(x), else its operator()), so a user's
 // cell may be a child; a Sequential is a layer itself: seq(x), also inside another Sequential.
 //
-//   nn::Sequential<nn::Dense<4, 3>, nn::Dropout<0.25>> a;          // default-constructed layers
+//   nn::Sequential<nn::Dense<4, 3>, nn::Dropout> a;                 // default-constructed layers
 //   nn::Sequential b{nn::Dense<4, 3>{}, nn::ReLU{}};                 // or from layer values
 //   a.child<0>().weight, std::get<0>(a.layers).weight                // child 0
 
@@ -9482,8 +9576,7 @@ private:
     // For messages.
     std::string temporary_name() const {
         if (!unnamed_) return temporary_;
-        const std::string directory = std::filesystem::path(target_).parent_path().string();
-        return spore::detail::concat({"the unnamed temporary file in ", directory.empty() ? "." : directory});
+        return spore::detail::concat({"the unnamed temporary file in ", target_directory()});
     }
     std::string temporary_prefix() const {
         return spore::detail::concat({'.', std::filesystem::path(target_).filename().string(), ".tmp-", process_tag(), '-'});
@@ -9494,11 +9587,17 @@ private:
             .string();
     }
 
+    // The directory that holds the target ("." for a bare name); built whole, since assigning
+    // "." to an emptied string makes GCC 12 warn -Wrestrict (a false positive).
+    std::string target_directory() const {
+        const std::filesystem::path parent = std::filesystem::path(target_).parent_path();
+        return parent.empty() ? std::string(".") : parent.string();
+    }
+
     void create_temporary([[maybe_unused]] temporary_kind kind) {
 #if SPORE_ATOMIC_FILE_POSIX && defined(O_TMPFILE)
         if (kind == temporary_kind::unnamed_if_possible && ::access("/proc/self/fd", X_OK) == 0) {
-            std::string directory = std::filesystem::path(target_).parent_path().string();
-            if (directory.empty()) directory = ".";
+            const std::string directory = target_directory();
             fd_ = ::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);  // the umask applies
             if (fd_ >= 0) {
                 ::flock(fd_, LOCK_EX | LOCK_NB);
@@ -9586,8 +9685,7 @@ private:
     // Makes the rename itself durable; a failure here leaves a complete file in place, so it
     // is not an error worth reporting.
     void sync_directory() const {
-        std::string directory = std::filesystem::path(target_).parent_path().string();
-        if (directory.empty()) directory = ".";
+        const std::string directory = target_directory();
         const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd >= 0) {
             ::fsync(fd);

@@ -73,7 +73,7 @@ std::vector<std::size_t> check_announcements(Program& program, bool repeatable =
 struct NormNet {  // batch norm, dropout and the fused cross-entropy: heavy nodes of their own
     nn::Conv2d<1, 4, 3> conv;
     nn::BatchNorm2d<4> norm;
-    nn::Dropout<0.25> drop;
+    nn::Dropout drop{.p = 0.25};
     nn::Dense<4 * 6 * 6, 5> fc;
     auto construct(auto x) const { return fc(nn::flatten(drop(nn::relu(norm(conv(x)))))); }
 };

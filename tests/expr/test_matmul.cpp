@@ -151,7 +151,7 @@ TEST_CASE("batched matmul: gradients against finite differences", "[autodiff][ma
     check_gradients(spore::sum(spore::square(spore::matmul(spore::matmul(a, b), spore::slice<1, 0, 2>(a)))), a, b);  // a twice
 }
 
-TEST_CASE("nn::Dense on [batch, positions, features] equals the layer on each position", "[nn][matmul]") {
+TEST_CASE("nn::Dense on (batch, positions, features) equals the layer on each position", "[nn][matmul]") {
     spore::nn::Dense<5, 3, double> fc;
     spore::init(fc, 81);
     tensor<double, shape<2, 4, 5>> x;

@@ -1,5 +1,6 @@
 // Calling a temporary gradient program would return references into it.
-// expect: use of deleted function
+// expect: deleted function
+// expect: operator()() &&
 #include <spore/spore.hpp>
 int main() {
     spore::tensor<float, spore::shape<3>> a;

@@ -1,5 +1,5 @@
 // expect: nn::Dense: the input's features differ from the layer's in-features
-// expect: check_dense<spore::shape<400, 120>, spore::shape<8, 300> >
+// expect: check_dense<spore::shape<400, 120>, spore::shape<8, 300>
 #include <spore/spore.hpp>
 int main() {
     spore::nn::Dense<400, 120> fc;

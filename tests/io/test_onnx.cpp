@@ -261,7 +261,7 @@ TEST_CASE("onnx: BatchNorm2d in evaluation mode with its running statistics, Dro
     CHECK(m.outputs[0].dims == strings{"N", "3"});
 }
 
-TEST_CASE("onnx: BatchNorm1d over [N, C] and [N, C, L] is BatchNormalization too") {
+TEST_CASE("onnx: BatchNorm1d over (N, C) and (N, C, L) is BatchNormalization too") {
     models::DenseBatchNorm1d net;
     spore::init(net, 13);
     const reader::model m = exported<shape<1, 6>>(net);

@@ -228,7 +228,7 @@ TEST_CASE("safetensors: BatchNorm2d's running statistics are saved and loaded wi
     }
 }
 
-TEST_CASE("safetensors: BatchNorm's num_batches_tracked is I64 [] after running_var, as PyTorch writes it",
+TEST_CASE("safetensors: BatchNorm's num_batches_tracked is I64 of rank 0 after running_var, as PyTorch writes it",
           "[io][safetensors]") {
     scratch_dir dir;
     Normalised a, b;

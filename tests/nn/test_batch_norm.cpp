@@ -204,7 +204,7 @@ TEST_CASE("BatchNorm2d: eps and momentum are run-time fields with PyTorch's name
     CHECK(y(1, 2, 0, 3) == Approx((x(1, 2, 0, 3) - 2.0) / std::sqrt(0.05 + 1e-3)).epsilon(1e-12));
 }
 
-TEST_CASE("BatchNorm2d: momentum outside [0, 1] or eps not positive is refused where the expression is built",
+TEST_CASE("BatchNorm2d: momentum outside 0..1 or eps not positive is refused where the expression is built",
           "[nn][batchnorm][error]") {
     images x;
     nn::BatchNorm2d<C, double> bn{.momentum = 1.5};

@@ -21,8 +21,8 @@ double zero_fraction(const Y& y) {
 
 struct Net {
     nn::Dense<6, 8, double> fc;
-    nn::Dropout<0.5> drop1;
-    nn::Dropout<0.25> drop2;
+    nn::Dropout drop1{.p = 0.5};
+    nn::Dropout drop2{.p = 0.25};
     auto construct(auto x) const { return drop2(spore::tanh(drop1(fc(x)))); }
 };
 
@@ -31,7 +31,7 @@ struct Net {
 TEST_CASE("Dropout: the identity in evaluation programs", "[nn][dropout]") {
     big x;
     x.fill_uniform(1, 0.5, 2);  // no zeros of its own
-    nn::Dropout<0.3> drop;
+    nn::Dropout drop{.p = 0.3};
     spore::init(drop, 2);
     CHECK(spore::max_abs_diff(spore::eval(drop(x)), x) == 0.0);
     auto program = spore::compile(drop(x) * 2.0f);
@@ -42,7 +42,7 @@ TEST_CASE("Dropout: the identity in evaluation programs", "[nn][dropout]") {
 TEST_CASE("Dropout: training zeroes a fraction P and scales the rest by 1 / (1 - P)", "[nn][dropout]") {
     big x, probe;
     x.fill_uniform(3, 0.5, 2);
-    nn::Dropout<0.3> drop;
+    nn::Dropout drop{.p = 0.3};
     spore::init(drop, 4);
     // d/d probe of sum(dropout(x) * probe) is the training output dropout(x)
     auto program = spore::compile_grad(spore::sum(drop(x) * probe), probe);
@@ -76,7 +76,7 @@ TEST_CASE("Dropout: training zeroes a fraction P and scales the rest by 1 / (1 -
         auto again = spore::compile_grad(spore::sum(drop(x) * probe), probe);
         again.run();
         CHECK(spore::max_abs_diff(again.gradient<0>(), first) == 0.0);
-        nn::Dropout<0.3> other;
+        nn::Dropout other{.p = 0.3};
         spore::init(other, 5);
         CHECK(other.seed != drop.seed);
         auto different = spore::compile_grad(spore::sum(other(x) * probe), probe);
@@ -98,7 +98,7 @@ TEST_CASE("Dropout: gradients are the mask, against training-mode finite differe
     spore_test::check_training_gradients(loss, net.fc.weight, net.fc.bias, x);
 
     // dx of sum(dropout(x) * r) is r * mask: zero where the output is zero, 2 r elsewhere
-    nn::Dropout<0.5> drop;
+    nn::Dropout drop{.p = 0.5};
     spore::init(drop, 9);
     tensor<double, shape<4, 6>> w;
     w.fill_uniform(10, 1, 2);
@@ -124,7 +124,7 @@ TEST_CASE("Dropout: gradients are the mask, against training-mode finite differe
 TEST_CASE("Dropout: one cell applied twice draws two masks, P = 0 is the identity", "[nn][dropout]") {
     big x, probe;
     x.fill_uniform(11, 0.5, 2);
-    nn::Dropout<0.5> drop;
+    nn::Dropout drop{.p = 0.5};
     spore::init(drop, 12);
     auto y = spore::input(x) * 1.0f;
     auto program = spore::compile_grad(spore::sum(drop(x) * probe) + spore::sum(drop(y) * probe * 3.0f), probe);
@@ -134,8 +134,33 @@ TEST_CASE("Dropout: one cell applied twice draws two masks, P = 0 is the identit
     for (std::size_t i = 0; i < x.size(); ++i) both_kept += g[i] == 2 * x[i] + 6 * x[i];
     CHECK(double(both_kept) / double(x.size()) == Approx(0.25).margin(0.005));
 
-    nn::Dropout<0.0> none;
+    nn::Dropout none{.p = 0.0};
     auto identity = spore::compile_grad(spore::sum(none(x) * probe), probe);
     identity.run();
     CHECK(spore::max_abs_diff(identity.gradient<0>(), x) == 0.0);
+}
+
+TEST_CASE("Dropout: p is a run-time value, 0.5 unless told, refused unless 0 <= p < 1, by name", "[nn][dropout]") {
+    big x;
+    x.fill_uniform(13, 0.5, 2);
+    CHECK(nn::Dropout{}.p == 0.5);
+    nn::Dropout drop{.p = 0.3};
+    spore::init(drop, 4);
+    // the cell and spore::dropout(x, p, seed) make the same node
+    big probe;
+    auto from_cell = spore::compile_grad(spore::sum(drop(x) * probe), probe);
+    auto from_function = spore::compile_grad(spore::sum(spore::dropout(x, 0.3, drop.seed) * probe), probe);
+    from_cell.run();
+    from_function.run();
+    CHECK(spore::max_abs_diff(from_cell.gradient<0>(), from_function.gradient<0>()) == 0.0);
+
+    CHECK_THROWS_AS(spore::dropout(x, 1.0, 1), spore::error);
+    CHECK_THROWS_WITH(spore::dropout(x, 1.0, 1),
+                      Catch::Contains("the probability of zeroing must lie in [0, 1), got 1"));
+    CHECK_THROWS_WITH(spore::dropout(x, -0.25, 1), Catch::Contains("got -0.25"));
+    CHECK_THROWS_WITH(spore::dropout(x, std::nan(""), 1), Catch::Contains("got nan"));
+    nn::Dropout wrong{.p = 1.5};
+    CHECK_THROWS_WITH(wrong(x), Catch::Contains("spore::dropout: the probability of zeroing must lie in [0, 1), got 1.5"));
+    CHECK_NOTHROW(spore::dropout(x, 0.0, 1));
+    CHECK_NOTHROW(spore::dropout(x, 0.999, 1));
 }

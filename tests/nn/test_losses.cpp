@@ -184,7 +184,7 @@ TEST_CASE("SoftmaxCrossEntropy: label smoothing and the reductions sum and none,
         expected_rows[r] = labels[r] == -1 ? 0.0 : double(naive_smoothed_row(logits, r, logits(r, labels[r]), e));
         total += expected_rows[r];
     }
-    CHECK(spore_test::scalar_value(nn::SoftmaxCrossEntropy{.label_smoothing = e}(logits, labels)) ==
+    CHECK(spore_test::scalar_value(nn::SoftmaxCrossEntropy<>{.label_smoothing = e}(logits, labels)) ==
           Approx(double(total / 4)).epsilon(1e-13));
     CHECK(spore_test::scalar_value(nn::SoftmaxCrossEntropy<nn::reduction::sum>{e}(logits, labels)) ==
           Approx(double(total)).epsilon(1e-13));
@@ -193,14 +193,14 @@ TEST_CASE("SoftmaxCrossEntropy: label smoothing and the reductions sum and none,
 
     tensor<double, shape<rows>> weights;
     weights.fill_uniform(102, -1, 1);
-    check_gradients(nn::SoftmaxCrossEntropy{.label_smoothing = e}(logits, labels), logits);
+    check_gradients(nn::SoftmaxCrossEntropy<>{.label_smoothing = e}(logits, labels), logits);
     check_gradients(nn::SoftmaxCrossEntropy<nn::reduction::sum>{e}(logits * 1.5, labels), logits);
     check_gradients(spore::sum(nn::SoftmaxCrossEntropy<nn::reduction::none>{e}(logits, labels) * weights), logits);
     tensor<double, shape<rows, classes>> soft;  // target rows: gradients into both operands
     soft.fill_uniform(103, 0, 0.3);
-    check_gradients(nn::SoftmaxCrossEntropy{.label_smoothing = e}(logits, soft), logits, soft);
+    check_gradients(nn::SoftmaxCrossEntropy<>{.label_smoothing = e}(logits, soft), logits, soft);
     check_gradients(spore::sum(nn::SoftmaxCrossEntropy<nn::reduction::none>{e}(logits, soft) * weights), logits, soft);
-    CHECK_THROWS_WITH(nn::SoftmaxCrossEntropy{.label_smoothing = 1.5}(logits, labels),
+    CHECK_THROWS_WITH(nn::SoftmaxCrossEntropy<>{.label_smoothing = 1.5}(logits, labels),
                       Catch::Contains("label_smoothing must lie in [0, 1], found 1.5"));
 }
 
@@ -276,8 +276,8 @@ TEST_CASE("Elementwise losses: MSE, L1, SmoothL1, Huber and BCEWithLogits, each 
           },
           probability);
     check_gradients(nn::BCEWithLogitsLoss{}(prediction, probability), prediction, probability);
-    CHECK_THROWS_WITH(nn::HuberLoss{.delta = 0}(prediction, target), Catch::Contains("HuberLoss: delta must be positive"));
-    CHECK_THROWS_WITH(nn::SmoothL1Loss{.beta = -1}(prediction, target), Catch::Contains("beta must not be negative"));
+    CHECK_THROWS_WITH(nn::HuberLoss<>{.delta = 0}(prediction, target), Catch::Contains("HuberLoss: delta must be positive"));
+    CHECK_THROWS_WITH(nn::SmoothL1Loss<>{.beta = -1}(prediction, target), Catch::Contains("beta must not be negative"));
 }
 
 TEST_CASE("BCEWithLogitsLoss: stable for huge logits", "[nn][loss]") {

@@ -37,7 +37,7 @@ tensor<float, shape<N, 10>> reference(const Net& net, const tensor<float, shape<
 
 struct DropoutNet {  // evaluation mode: the dropout is the identity
     spore::nn::Dense<20, 10> fc;
-    spore::nn::Dropout<0.5> drop;
+    spore::nn::Dropout drop{.p = 0.5};
     auto construct(auto x) const { return drop(fc(spore::flatten(x))); }
 };
 

@@ -58,7 +58,7 @@ struct Block {  // a cell of one's own inside a Sequential: "6.fc.weight"
     auto operator()(auto x) const { return nn::tanh(fc(x)); }
 };
 
-using TorchSequential = nn::Sequential<nn::Conv2d<1, 3, 3, 1, 1>, nn::ReLU, nn::MaxPool2d<2>, nn::Flatten, nn::Dropout<0.5>,
+using TorchSequential = nn::Sequential<nn::Conv2d<1, 3, 3, 1, 1>, nn::ReLU, nn::MaxPool2d<2>, nn::Flatten, nn::Dropout,
                                        nn::Sequential<nn::Dense<48, 12>, nn::Sigmoid>, Block<>, nn::Dense<12, 5>>;
 
 // The same layers as fields of an aggregate, in the same order.
@@ -67,7 +67,7 @@ struct Unrolled {
     nn::ReLU relu;
     nn::MaxPool2d<2> pool;
     nn::Flatten flatten;
-    nn::Dropout<0.5> drop;
+    nn::Dropout drop;
     struct {
         nn::Dense<48, 12> fc;
         nn::Sigmoid sigmoid;

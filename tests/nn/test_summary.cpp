@@ -43,7 +43,7 @@ struct Head {
 struct Zoo {
     Features features;
     nn::AvgPool2d<2> avg;
-    nn::Dropout<0.5> drop;
+    nn::Dropout drop;
     nn::Flatten flatten;
     nn::Sequential<nn::Dense<16, 16>, nn::Sigmoid, nn::Sequential<Head, nn::Dense<8, 3>>> classifier;
     auto construct(auto x) const { return classifier(flatten(drop(avg(spore::call(features, x))))); }

@@ -78,7 +78,7 @@ struct SmallCnn {
 struct ConvBatchNormDropout {
     nn::Conv2d<2, 4, 3, 1, nn::padding::same> conv;
     nn::BatchNorm2d<4> bn;
-    nn::Dropout<0.5> drop;
+    nn::Dropout drop{.p = 0.5};
     nn::Dense<4 * 3 * 3, 3, float, false> head;
     auto construct(auto x) const {
         auto h = nn::max_pool2d<2, 2>(nn::relu(bn(conv(x))));

@@ -11,6 +11,7 @@
 
 #include <spore/expr/node.hpp>
 #include <spore/expr/state.hpp>
+#include <spore/kernels/instruction_set.hpp>
 
 namespace spore::expr {
 
@@ -32,6 +33,10 @@ struct planner {
     // read by the nodes whose forward pass depends on it (dropout, batch normalisation).
     bool training = false;
     std::uint64_t random_streams = 0;  // handed out to random nodes, one stream each
+
+    // Every program starts here, so the first one a process builds says whether it was
+    // compiled without an instruction-set flag on a CPU that has better (kernels/instruction_set.hpp).
+    planner() { kernels::notice_instruction_set_once(); }
 };
 
 // A heavy node that reads an operand of type Child in place, without its value (a matmul

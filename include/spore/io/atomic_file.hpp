@@ -167,8 +167,7 @@ private:
     // For messages.
     std::string temporary_name() const {
         if (!unnamed_) return temporary_;
-        const std::string directory = std::filesystem::path(target_).parent_path().string();
-        return spore::detail::concat({"the unnamed temporary file in ", directory.empty() ? "." : directory});
+        return spore::detail::concat({"the unnamed temporary file in ", target_directory()});
     }
     std::string temporary_prefix() const {
         return spore::detail::concat({'.', std::filesystem::path(target_).filename().string(), ".tmp-", process_tag(), '-'});
@@ -179,11 +178,17 @@ private:
             .string();
     }
 
+    // The directory that holds the target ("." for a bare name); built whole, since assigning
+    // "." to an emptied string makes GCC 12 warn -Wrestrict (a false positive).
+    std::string target_directory() const {
+        const std::filesystem::path parent = std::filesystem::path(target_).parent_path();
+        return parent.empty() ? std::string(".") : parent.string();
+    }
+
     void create_temporary([[maybe_unused]] temporary_kind kind) {
 #if SPORE_ATOMIC_FILE_POSIX && defined(O_TMPFILE)
         if (kind == temporary_kind::unnamed_if_possible && ::access("/proc/self/fd", X_OK) == 0) {
-            std::string directory = std::filesystem::path(target_).parent_path().string();
-            if (directory.empty()) directory = ".";
+            const std::string directory = target_directory();
             fd_ = ::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);  // the umask applies
             if (fd_ >= 0) {
                 ::flock(fd_, LOCK_EX | LOCK_NB);
@@ -271,8 +276,7 @@ private:
     // Makes the rename itself durable; a failure here leaves a complete file in place, so it
     // is not an error worth reporting.
     void sync_directory() const {
-        std::string directory = std::filesystem::path(target_).parent_path().string();
-        if (directory.empty()) directory = ".";
+        const std::string directory = target_directory();
         const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd >= 0) {
             ::fsync(fd);

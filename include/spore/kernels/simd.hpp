@@ -6,7 +6,23 @@
 #include <cstddef>
 #include <type_traits>
 
+// GCC 12 reports -Wmaybe-uninitialized and -Wuninitialized from inside its own avxintrin.h and
+// avx512fintrin.h wherever xsimd's AVX or AVX-512 code is inlined into a function of a non-system
+// header or source file: `_mm512_undefined_pd()` and its kin are a deliberate self-initialisation,
+// `__m512d __Y = __Y;`. These pragmas cover only the text of xsimd and of the intrinsics headers it
+// includes here: GCC checks a diagnostic's location, and each location of its inlining chain
+// innermost first, against the pragma regions, so a warning located in the user's code (or
+// spore's) is still reported. Compile options could not do that, and would not reach a program
+// built from the single header. Clang does not warn there.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <xsimd/xsimd.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include <spore/core/config.hpp>
 

@@ -5,7 +5,7 @@
 //
 //   a field that is a tensor     -> a parameter: trained, and saved
 //   a field that is an nn::buffer -> state: never trained, but saved (its tensor is value())
-//   any other non-cell field     -> neither (e.g. Dropout's seed)
+//   any other non-cell field     -> neither (e.g. Dropout's p and seed)
 //
 // Programs update a buffer during a training forward pass through mutable_data(), also from a
 // const cell: the buffer is the cell's running state, as an optimiser updates its parameters.

@@ -1,8 +1,9 @@
 #pragma once
-// Dropout<P>: zeroes each element with probability P and scales the rest by 1 / (1 - P) in a
-// training program (a fresh mask every run), the identity in an evaluation program, as
-// torch.nn.Dropout. It has no parameters; its one field is the seed of its masks, drawn by
-// spore::init from the net's seed (so a run is reproducible) and not saved in checkpoints.
+// Dropout{.p = 0.25}: zeroes each element with probability p and scales the rest by 1 / (1 - p)
+// in a training program (a fresh mask every run), the identity in an evaluation program, as
+// torch.nn.Dropout (p = 0.5 unless told). It has no parameters; p is checked when the cell is
+// applied (spore::error outside [0, 1)), and its seed, the source of its masks, is drawn by
+// spore::init from the net's seed (so a run is reproducible). Neither is saved in checkpoints.
 
 #include <cstdint>
 #include <utility>
@@ -13,14 +14,13 @@
 
 namespace spore::nn {
 
-template <double P>
 struct Dropout {
-    static_assert(P >= 0.0 && P < 1.0, "spore: nn::Dropout<P>: P, the probability of zeroing, must lie in [0, 1)");
+    double p = 0.5;  // the probability of zeroing an element, in [0, 1)
     std::uint64_t seed = 0;
 
     template <class X>
     auto operator()(X&& x) const {
-        return record_output(*this, spore::dropout<P>(std::forward<X>(x), seed));
+        return record_output(*this, spore::dropout(std::forward<X>(x), p, seed));
     }
     template <class Scheme>
     void reset_parameters(random_engine& rng, const Scheme&) {

@@ -18,7 +18,7 @@ namespace spore::nn {
 
 template <std::size_t Rows, std::size_t Dimension, class T = float>
 struct Embedding {
-    tensor<T, shape<Rows, Dimension>> weight;
+    tensor<T, shape<Rows, Dimension>> weight{};  // {}: so designated initializers may omit it
     std::optional<std::size_t> padding_idx;
 
     template <class Indices>

@@ -8,7 +8,7 @@
 //   a field that is a tensor                -> a parameter: trained, and saved
 //   a field that is an nn::buffer           -> state: saved, never trained (nn/buffer.hpp)
 //   an aggregate class that is not a tensor -> a cell, walked in turn (walkable_v)
-//   anything else (e.g. Dropout's seed)     -> neither
+//   anything else (e.g. Dropout's p, seed)  -> neither
 //
 // A cell that holds its children in a way Boost.PFR cannot walk (nn::Sequential keeps its layers
 // in a std::tuple), or whose children are not named like fields ("0", "1", ... in PyTorch's

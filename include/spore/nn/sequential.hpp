@@ -13,7 +13,7 @@
 // Each child is applied with spore::call (its construct(x), else its operator()), so a user's
 // cell may be a child; a Sequential is a layer itself: seq(x), also inside another Sequential.
 //
-//   nn::Sequential<nn::Dense<4, 3>, nn::Dropout<0.25>> a;          // default-constructed layers
+//   nn::Sequential<nn::Dense<4, 3>, nn::Dropout> a;                 // default-constructed layers
 //   nn::Sequential b{nn::Dense<4, 3>{}, nn::ReLU{}};                 // or from layer values
 //   a.child<0>().weight, std::get<0>(a.layers).weight                // child 0
 
