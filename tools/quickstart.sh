@@ -6,6 +6,7 @@
 #   bash tools/quickstart.sh test      # cmake --workflow --preset test
 #   bash tools/quickstart.sh sanitize  # cmake --workflow --preset sanitize (ASan+UBSan)
 #   bash tools/quickstart.sh clang     # cmake --workflow --preset clang (Clang 16, libstdc++)
+#   bash tools/quickstart.sh fuzz [s]  # tests/fuzz/run.sh: the libFuzzer harnesses, s seconds a target
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,12 +21,14 @@ die()   { printf 'quickstart: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
   cat >&2 <<'USAGE'
-usage: bash tools/quickstart.sh <main [lenet flags]|test|sanitize|clang>
+usage: bash tools/quickstart.sh <main [lenet flags]|test|sanitize|clang|fuzz [seconds]>
   main      build the LeNet-5 example and train it on Fashion-MNIST (extra arguments go to it,
             e.g. --epochs 10; the data come from Debian's dataset-fashion-mnist)
   test      cmake --workflow --preset test      (release build + all tests)
   sanitize  cmake --workflow --preset sanitize  (ASan+UBSan build + tests)
   clang     cmake --workflow --preset clang     (Release build with clang++-16 + tests; installs clang-16)
+  fuzz      bash tests/fuzz/run.sh [seconds]    (libFuzzer harnesses: corpus replay, then fuzzing
+            each reader for the seconds given, 20 unless told; installs clang-16 and libFuzzer)
 USAGE
   exit 2
 }
@@ -80,19 +83,25 @@ cmd_clang() {
   cmake --workflow --preset clang
 }
 
+cmd_fuzz() {
+  stage "bash tests/fuzz/run.sh $*"
+  bash tests/fuzz/run.sh "$@"
+}
+
 (($# >= 1)) || usage
 command="$1"
 shift
 case "$command" in
   main) ;;
   test|sanitize|clang) (($# == 0)) || usage ;;
+  fuzz) (($# <= 1)) || usage ;;
   *) usage ;;
 esac
 
-if [[ $command == clang ]]; then
-  install_packages "${PACKAGES[@]}" clang-16  # Debian 12's clang 16, on GCC 12's libstdc++
-else
-  install_packages "${PACKAGES[@]}"
-fi
+case "$command" in
+  clang) install_packages "${PACKAGES[@]}" clang-16 ;;  # Debian 12's clang 16, on GCC 12's libstdc++
+  fuzz) install_packages "${PACKAGES[@]}" clang-16 libclang-rt-16-dev ;;  # libFuzzer and the sanitizers' runtimes
+  *) install_packages "${PACKAGES[@]}" ;;
+esac
 "cmd_$command" "$@"
 stage "done: $command"
