@@ -1,5 +1,5 @@
 // expect: nn::BatchNorm2d (batch_norm2d) takes an input [N, C, H, W]; for [N, C] (after a Dense layer) or [N, C, L] use nn::BatchNorm1d
-// expect: check_batch_norm2d<spore::shape<16>, spore::shape<8, 16> >
+// expect: check_batch_norm2d<spore::shape<16>, spore::shape<8, 16>
 #include <spore/spore.hpp>
 int main() {
     spore::nn::Dense<10, 16> fc;

@@ -1,5 +1,5 @@
 // expect: nn::LayerNorm (layer_norm): the input's last axes must be the normalised shape
-// expect: check_layer_norm<spore::shape<4, 6>, spore::shape<2, 6, 4> >
+// expect: check_layer_norm<spore::shape<4, 6>, spore::shape<2, 6, 4>
 #include <spore/spore.hpp>
 int main() {
     spore::nn::LayerNorm<spore::shape<4, 6>> ln;
